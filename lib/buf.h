@@ -1,0 +1,30 @@
+/* buf.h -- a growable byte buffer with a read cursor.
+ *
+ * Used for socket input/output queues: append at the tail, consume from the
+ * head, and compact lazily so a long-lived connection does not creep. */
+#ifndef ZEN_BUF_H
+#define ZEN_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct zbuf {
+    uint8_t *data;
+    size_t start; /* first unread byte */
+    size_t end;   /* one past the last written byte */
+    size_t cap;
+} zbuf;
+
+void zbuf_init(zbuf *b);
+void zbuf_free(zbuf *b);
+/* Ensures room for `more` bytes after end. Returns ZEN_OK or ZEN_ERR (ENOMEM). */
+int zbuf_reserve(zbuf *b, size_t more);
+int zbuf_append(zbuf *b, const void *p, size_t n);
+int zbuf_append_str(zbuf *b, const char *s);
+static inline size_t zbuf_len(const zbuf *b) { return b->end - b->start; }
+static inline uint8_t *zbuf_head(const zbuf *b) { return b->data + b->start; }
+/* Drops n bytes from the head (n <= zbuf_len). */
+void zbuf_consume(zbuf *b, size_t n);
+void zbuf_clear(zbuf *b);
+
+#endif

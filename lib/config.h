@@ -1,0 +1,135 @@
+/* config.h -- zen.json: GoZen's subset plus zend's `daemon` section (config.md).
+ *
+ * Loading is parse -> validate -> build an immutable, reference-counted
+ * object; a reload swaps a pointer and in-flight work keeps the object it
+ * started with. Errors name file:line:col (syntax, duplicate keys) or the
+ * JSON path (`providers.relay.base_url: not an http(s) URL`).
+ *
+ * The loader never logs: what the daemon should say about a config it
+ * accepted (ignored keys, missing env tokens, loose permissions) is returned
+ * as `notes`, a JSON array of {level, event, fields}, for the caller to emit. */
+#ifndef ZEN_CONFIG_H
+#define ZEN_CONFIG_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "secret.h"
+
+#define ZCFG_DEFAULT_PORT 19841
+#define ZCFG_HOST_MAX 256
+#define ZCFG_HASH_LEN 17
+
+enum zcfg_provider_type { ZCFG_TYPE_ANTHROPIC, ZCFG_TYPE_OPENAI };
+enum zcfg_auth_header { ZCFG_AUTH_BOTH, ZCFG_AUTH_X_API_KEY, ZCFG_AUTH_BEARER };
+
+struct zcfg_header {
+    char *name;  /* already lowercased: x-env-claude-code-max-output-tokens */
+    char *value;
+};
+
+struct zcfg_provider {
+    char *name;
+    int type;          /* enum zcfg_provider_type */
+    char *base_url;    /* without a trailing '/' */
+    char *auth_token;  /* secret (wiped on release); NULL = passthrough auth */
+    char *token_env;   /* NAME of an env:NAME token, else NULL */
+    char token_fingerprint[ZSEC_FINGERPRINT_LEN]; /* "" when passthrough */
+    int auth_header;   /* enum zcfg_auth_header */
+    char *model, *sonnet_model, *opus_model, *haiku_model, *reasoning_model; /* NULL = unset */
+    char *proxy_url;   /* NULL = direct */
+    char *ca_file;     /* NULL = system store */
+    struct zcfg_header *env_headers;
+    size_t n_env_headers;
+};
+
+struct zcfg_profile {
+    char *name;
+    size_t *providers; /* indices into zcfg.providers, in failover order */
+    size_t n_providers;
+    char *strategy;    /* as written; only failover is implemented */
+};
+
+struct zcfg_disabled {
+    char *name;
+    char *type;          /* GoZen's label ("today", "permanent", ...), may be NULL */
+    int64_t expires_at;  /* epoch seconds; 0 = until removed */
+};
+
+struct zcfg_daemon {
+    char listen_host[ZCFG_HOST_MAX]; /* numeric address */
+    int listen_port;
+    int64_t max_concurrent;
+    int64_t queue_timeout_ms;
+    int64_t connect_timeout_ms;
+    int64_t first_byte_timeout_ms;
+    int64_t idle_timeout_ms;
+    int64_t total_timeout_ms;
+    int64_t retry_same_provider;
+    int64_t max_retry_wait_ms;
+    int64_t cooldown_initial_ms, cooldown_max_ms;
+    int64_t auth_cooldown_initial_ms, auth_cooldown_max_ms;
+    int64_t probe_interval_ms;
+    int64_t max_header_bytes;
+    int64_t max_body_bytes;
+    int64_t client_header_timeout_ms, client_body_timeout_ms, keepalive_timeout_ms;
+    int64_t drain_timeout_ms;
+    int64_t slow_request_ms;
+    int log_level;       /* enum zlog_level */
+    char *log_file;      /* relative to ZEN_HOME; "" = no file */
+    int64_t log_max_bytes;
+    int64_t log_keep;
+    int64_t log_ring;
+    int64_t restart_max, restart_window_s;
+    int64_t restart_backoff_initial_ms, restart_backoff_max_ms;
+    int64_t health_max_rss_mb;
+    double health_max_fd_ratio;
+    char **allowed_hosts;   size_t n_allowed_hosts;
+    char **allowed_origins; size_t n_allowed_origins;
+    uint8_t (*access_key_hashes)[ZSEC_KEY_HASH_BYTES]; size_t n_access_keys;
+};
+
+struct zcfg_health_check {
+    int enabled;
+    int64_t interval_secs;
+    int64_t timeout_secs;
+};
+
+struct zcfg {
+    int refs;
+    char *path;
+    char hash[ZCFG_HASH_LEN];   /* BLAKE2b of the file bytes, 16 hex chars */
+    int proxy_port;
+    char *default_profile;      /* resolved: the named one, else "default", else NULL */
+    struct zcfg_provider *providers; size_t n_providers;
+    struct zcfg_profile *profiles;   size_t n_profiles;
+    struct zcfg_disabled *disabled;  size_t n_disabled;
+    struct zcfg_health_check health_check;
+    struct zcfg_daemon daemon;
+    int has_literal_secret;     /* a token or access key written in the file itself */
+    json_t *notes;              /* [{level, event, fields}] for the caller to log */
+};
+
+/* Loads and validates the file at path. On error returns NULL and writes
+ * "path:line:col: message" or "path: json.path: message" into err. */
+struct zcfg *zcfg_load_file(const char *path, char *err, size_t errlen);
+/* Same from memory; `name` stands for the file in messages. */
+struct zcfg *zcfg_load_buffer(const char *name, const char *data, size_t len, char *err,
+                              size_t errlen);
+
+struct zcfg *zcfg_ref(struct zcfg *cfg);
+/* Drops a reference; the last one wipes secrets and frees everything. */
+void zcfg_unref(struct zcfg *cfg);
+
+const struct zcfg_provider *zcfg_find_provider(const struct zcfg *cfg, const char *name);
+const struct zcfg_profile *zcfg_find_profile(const struct zcfg *cfg, const char *name);
+
+/* Writes the starter config (one provider `anthropic`, profile `default`)
+ * with mode 0600, refusing to overwrite an existing file. */
+int zcfg_write_starter(const char *path, char *err, size_t errlen);
+
+/* "127.0.0.1:19841" / "[::1]:19841" for messages and RPC. */
+void zcfg_format_listen(const char *host, int port, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,234 @@
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "timeutil.h"
+
+/* Enough digits for µs precision on millisecond values, without printing
+ * 0.1 as 0.10000000000000001. */
+#define ZLOG_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(10))
+
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+static const char *const reserved_keys[] = {"timestamp", "level", "event"};
+
+struct callback_sink {
+    zlog_sink_fn fn;
+    void *ctx;
+    int min_level;
+};
+
+static struct {
+    int file_fd;
+    char file_path[PATH_MAX];
+    int file_level;
+    size_t file_size;
+    size_t max_bytes;
+    int keep;
+    int stderr_enabled;
+    int stderr_level;
+    struct callback_sink sinks[ZLOG_MAX_SINKS];
+    int nsinks;
+} logger = {.file_fd = -1};
+
+const char *zlog_level_name(int level)
+{
+    if (level < ZLOG_DEBUG || level > ZLOG_ERROR)
+        return "info";
+    return level_names[level];
+}
+
+int zlog_level_parse(const char *name, int *level)
+{
+    for (int i = 0; i < (int)ZEN_ARRAY_LEN(level_names); i++) {
+        if (strcmp(name, level_names[i]) == 0) {
+            *level = i;
+            return ZEN_OK;
+        }
+    }
+    if (strcmp(name, "warning") == 0) {
+        *level = ZLOG_WARN;
+        return ZEN_OK;
+    }
+    return ZEN_ERR;
+}
+
+int zlog_open_file(const char *path, int min_level, size_t max_bytes, int keep, char *err,
+                   size_t errlen)
+{
+    zlog_close_file();
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open log file %s: %s", path, strerror(errno));
+        return ZEN_ERR;
+    }
+    struct stat st;
+    logger.file_size = fstat(fd, &st) == 0 ? (size_t)st.st_size : 0;
+    snprintf(logger.file_path, sizeof(logger.file_path), "%s", path);
+    logger.file_fd = fd;
+    logger.file_level = min_level;
+    logger.max_bytes = max_bytes;
+    logger.keep = keep;
+    return ZEN_OK;
+}
+
+void zlog_close_file(void)
+{
+    if (logger.file_fd >= 0)
+        close(logger.file_fd);
+    logger.file_fd = -1;
+}
+
+void zlog_set_stderr(int enabled, int min_level)
+{
+    logger.stderr_enabled = enabled;
+    logger.stderr_level = min_level;
+}
+
+int zlog_add_sink(zlog_sink_fn fn, void *ctx, int min_level)
+{
+    if (logger.nsinks >= ZLOG_MAX_SINKS)
+        return ZEN_ERR;
+    logger.sinks[logger.nsinks++] = (struct callback_sink){fn, ctx, min_level};
+    return ZEN_OK;
+}
+
+void zlog_remove_sink(zlog_sink_fn fn, void *ctx)
+{
+    for (int i = 0; i < logger.nsinks; i++) {
+        if (logger.sinks[i].fn == fn && logger.sinks[i].ctx == ctx) {
+            memmove(&logger.sinks[i], &logger.sinks[i + 1],
+                    (size_t)(logger.nsinks - i - 1) * sizeof(logger.sinks[0]));
+            logger.nsinks--;
+            return;
+        }
+    }
+}
+
+void zlog_reset(void)
+{
+    zlog_close_file();
+    logger.stderr_enabled = 0;
+    logger.nsinks = 0;
+}
+
+static int is_reserved(const char *key)
+{
+    for (size_t i = 0; i < ZEN_ARRAY_LEN(reserved_keys); i++)
+        if (strcmp(key, reserved_keys[i]) == 0)
+            return 1;
+    return 0;
+}
+
+char *zlog_format(int level, const char *event, const json_t *fields, int64_t wall_ms)
+{
+    char ts[ZTIME_RFC3339_LEN];
+    ztime_format_rfc3339_ms(wall_ms, ts);
+    json_t *rec = json_object();
+    if (!rec)
+        return NULL;
+    /* jansson keeps insertion order, so the reserved keys come first. */
+    json_object_set_new(rec, "timestamp", json_string(ts));
+    json_object_set_new(rec, "level", json_string(zlog_level_name(level)));
+    json_object_set_new(rec, "event", json_string(event));
+    if (json_is_object(fields)) {
+        const char *key;
+        json_t *value;
+        json_object_foreach((json_t *)fields, key, value) {
+            if (!is_reserved(key))
+                json_object_set(rec, key, value);
+        }
+    }
+    char *line = json_dumps(rec, ZLOG_JSON_FLAGS);
+    json_decref(rec);
+    return line;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return ZEN_ERR;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return ZEN_OK;
+}
+
+/* path.N-1 → path.N … path → path.1, then a fresh file. Oldest falls off. */
+static void rotate_file(void)
+{
+    char from[PATH_MAX + 16], to[PATH_MAX + 16];
+    zlog_close_file();
+    if (logger.keep <= 0) {
+        unlink(logger.file_path);
+    } else {
+        snprintf(to, sizeof(to), "%s.%d", logger.file_path, logger.keep);
+        unlink(to);
+        for (int i = logger.keep - 1; i >= 1; i--) {
+            snprintf(from, sizeof(from), "%s.%d", logger.file_path, i);
+            snprintf(to, sizeof(to), "%s.%d", logger.file_path, i + 1);
+            rename(from, to);
+        }
+        snprintf(to, sizeof(to), "%s.1", logger.file_path);
+        rename(logger.file_path, to);
+    }
+    logger.file_fd = open(logger.file_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    logger.file_size = 0;
+}
+
+static void write_file(const char *line, size_t len)
+{
+    if (logger.file_fd < 0)
+        return;
+    if (logger.max_bytes > 0 && logger.file_size > 0 &&
+        logger.file_size + len > logger.max_bytes)
+        rotate_file();
+    if (logger.file_fd >= 0 && write_all(logger.file_fd, line, len) == ZEN_OK)
+        logger.file_size += len;
+}
+
+void zlog_emit(int level, const char *event, json_t *fields)
+{
+    char *line = zlog_format(level, event, fields, ztime_wall_ms());
+    json_decref(fields);
+    if (!line)
+        return;
+    size_t len = strlen(line);
+    /* One write per sink with the newline attached keeps lines whole when
+     * several processes append to the same file. */
+    line[len] = '\n';
+    if (logger.file_fd >= 0 && level >= logger.file_level)
+        write_file(line, len + 1);
+    if (logger.stderr_enabled && level >= logger.stderr_level)
+        (void)write_all(STDERR_FILENO, line, len + 1);
+    line[len] = '\0';
+    for (int i = 0; i < logger.nsinks; i++)
+        if (level >= logger.sinks[i].min_level)
+            logger.sinks[i].fn(logger.sinks[i].ctx, level, event, line, len);
+    free(line);
+}
+
+void zlog_pack(int level, const char *event, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    json_error_t jerr;
+    json_t *fields = json_vpack_ex(&jerr, 0, fmt, ap);
+    va_end(ap);
+    if (!fields)
+        fields = json_pack("{s:s}", "log_error", jerr.text);
+    zlog_emit(level, event, fields);
+}

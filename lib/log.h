@@ -1,0 +1,51 @@
+/* log.h -- structured JSON log records (operations.md §11).
+ *
+ * One JSON object per line: "timestamp" (UTC, RFC 3339, milliseconds),
+ * "level", "event", then the event's own fields in the order given. A field
+ * may not reuse a reserved name; such a field is dropped rather than allowed
+ * to produce a record with two "level" keys.
+ *
+ * There is one logger per process. Sinks: a file rotated by size, stderr
+ * (foreground), and any number of callback sinks (the in-memory ring and live
+ * subscribers hook in here). Each sink has its own minimum level. */
+#ifndef ZEN_LOG_H
+#define ZEN_LOG_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum zlog_level { ZLOG_DEBUG = 0, ZLOG_INFO, ZLOG_WARN, ZLOG_ERROR };
+
+#define ZLOG_MAX_SINKS 8
+
+const char *zlog_level_name(int level);
+/* Accepts "debug", "info", "warn" (or "warning"), "error". */
+int zlog_level_parse(const char *name, int *level);
+
+/* A callback sink gets the finished line (no trailing newline). */
+typedef void (*zlog_sink_fn)(void *ctx, int level, const char *event, const char *line,
+                             size_t len);
+
+/* Opens (creating 0600) the file sink; rotation keeps `keep` old files
+ * path.1 … path.keep, rotating before a write would pass max_bytes. */
+int zlog_open_file(const char *path, int min_level, size_t max_bytes, int keep, char *err,
+                   size_t errlen);
+void zlog_close_file(void);
+void zlog_set_stderr(int enabled, int min_level);
+int zlog_add_sink(zlog_sink_fn fn, void *ctx, int min_level);
+void zlog_remove_sink(zlog_sink_fn fn, void *ctx);
+/* Closes the file and drops every sink (tests call this between cases). */
+void zlog_reset(void);
+
+/* Emits one record. `fields` (a JSON object, may be NULL) is consumed. */
+void zlog_emit(int level, const char *event, json_t *fields);
+/* Same, with fields built by json_pack(fmt, ...), e.g. "{s:i, s:s}". A
+ * format error still emits the record, with a "log_error" field. */
+void zlog_pack(int level, const char *event, const char *fmt, ...);
+
+/* Formats one record as a malloc'd, NUL-terminated line without newline.
+ * Does not consume fields. Returns NULL only when out of memory. */
+char *zlog_format(int level, const char *event, const json_t *fields, int64_t wall_ms);
+
+#endif

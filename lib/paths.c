@@ -1,0 +1,129 @@
+#include "paths.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common.h"
+
+size_t zpaths_max_socket_path(void)
+{
+    struct sockaddr_un sun;
+    return sizeof(sun.sun_path) - 1;
+}
+
+int zpaths_join(char *out, size_t outlen, const char *dir, const char *name)
+{
+    int n = name[0] == '/' ? snprintf(out, outlen, "%s", name)
+                           : snprintf(out, outlen, "%s/%s", dir, name);
+    return (n < 0 || (size_t)n >= outlen) ? ZEN_ERR : ZEN_OK;
+}
+
+/* Makes `in` absolute against the current directory. */
+static int make_absolute(char *out, size_t outlen, const char *in)
+{
+    if (in[0] == '/') {
+        int n = snprintf(out, outlen, "%s", in);
+        return (n < 0 || (size_t)n >= outlen) ? ZEN_ERR : ZEN_OK;
+    }
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof(cwd)))
+        return ZEN_ERR;
+    return zpaths_join(out, outlen, cwd, in);
+}
+
+static const char *nonempty_env(const char *name)
+{
+    const char *v = getenv(name);
+    return (v && *v) ? v : NULL;
+}
+
+int zpaths_home(char *out, size_t outlen, const char *home_flag, char *err, size_t errlen)
+{
+    const char *home = home_flag;
+    if (!home) home = nonempty_env("ZEN_HOME");
+    if (!home) home = nonempty_env("GOZEN_CONFIG_DIR");
+    char fallback[PATH_MAX];
+    if (!home) {
+        const char *user_home = nonempty_env("HOME");
+        if (!user_home) {
+            struct passwd *pw = getpwuid(getuid());
+            user_home = pw ? pw->pw_dir : NULL;
+        }
+        if (!user_home) {
+            snprintf(err, errlen, "cannot find a home directory: set ZEN_HOME or pass --home");
+            return ZEN_ERR;
+        }
+        if (zpaths_join(fallback, sizeof(fallback), user_home, ".zen") != ZEN_OK) {
+            snprintf(err, errlen, "home directory path too long");
+            return ZEN_ERR;
+        }
+        home = fallback;
+    }
+    if (make_absolute(out, outlen, home) != ZEN_OK) {
+        snprintf(err, errlen, "cannot make %s absolute: path too long or cwd unknown", home);
+        return ZEN_ERR;
+    }
+    return ZEN_OK;
+}
+
+int zpaths_resolve(struct zpaths *p, const char *home_flag, const char *config_flag,
+                   char *err, size_t errlen)
+{
+    memset(p, 0, sizeof(*p));
+    if (zpaths_home(p->home, sizeof(p->home), home_flag, err, errlen) != ZEN_OK)
+        return ZEN_ERR;
+    int bad = 0;
+    if (config_flag)
+        bad |= make_absolute(p->config, sizeof(p->config), config_flag);
+    else
+        bad |= zpaths_join(p->config, sizeof(p->config), p->home, "zen.json");
+    bad |= zpaths_join(p->lock, sizeof(p->lock), p->home, "zend.lock");
+    bad |= zpaths_join(p->pid, sizeof(p->pid), p->home, "zend.pid");
+    bad |= zpaths_join(p->sock, sizeof(p->sock), p->home, "zend.sock");
+    if (bad) {
+        snprintf(err, errlen, "path too long under %s", p->home);
+        return ZEN_ERR;
+    }
+    if (strlen(p->sock) > zpaths_max_socket_path()) {
+        snprintf(err, errlen, "control socket path %s is longer than %zu bytes; use a shorter --home",
+                 p->sock, zpaths_max_socket_path());
+        return ZEN_ERR;
+    }
+    return ZEN_OK;
+}
+
+int zpaths_mkdir_private(const char *dir, char *err, size_t errlen)
+{
+    char tmp[PATH_MAX];
+    int n = snprintf(tmp, sizeof(tmp), "%s", dir);
+    if (n < 0 || (size_t)n >= sizeof(tmp)) {
+        snprintf(err, errlen, "path too long: %s", dir);
+        return ZEN_ERR;
+    }
+    /* Walk the components so missing parents are created too (mkdir -p). */
+    for (char *s = tmp + 1; ; s++) {
+        if (*s == '/' || *s == '\0') {
+            char saved = *s;
+            *s = '\0';
+            if (mkdir(tmp, 0700) != 0 && errno != EEXIST) {
+                snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+                return ZEN_ERR;
+            }
+            *s = saved;
+            if (saved == '\0')
+                break;
+        }
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s is not a directory", dir);
+        return ZEN_ERR;
+    }
+    return ZEN_OK;
+}

@@ -1,0 +1,37 @@
+/* paths.h -- where zend keeps its state (config.md "Where it lives").
+ *
+ * ZEN_HOME is --home, else $ZEN_HOME, else $GOZEN_CONFIG_DIR (GoZen's name,
+ * kept so a GoZen user's environment keeps working), else $HOME/.zen.
+ * Every path is made absolute once, here, so nothing later depends on cwd. */
+#ifndef ZEN_PATHS_H
+#define ZEN_PATHS_H
+
+#include <limits.h>
+#include <stddef.h>
+
+struct zpaths {
+    char home[PATH_MAX];
+    char config[PATH_MAX]; /* --config, else home/zen.json */
+    char lock[PATH_MAX];
+    char pid[PATH_MAX];
+    char sock[PATH_MAX];
+};
+
+/* Resolves every path; home_flag/config_flag may be NULL. Refuses paths that
+ * do not fit, and a socket path longer than sun_path allows. */
+int zpaths_resolve(struct zpaths *p, const char *home_flag, const char *config_flag,
+                   char *err, size_t errlen);
+
+/* Resolves only the home directory (zenctl needs no more). */
+int zpaths_home(char *out, size_t outlen, const char *home_flag, char *err, size_t errlen);
+
+/* Creates dir (and missing parents) with mode 0700. Existing dirs are kept. */
+int zpaths_mkdir_private(const char *dir, char *err, size_t errlen);
+
+/* out = dir + "/" + name, unless name is already absolute. */
+int zpaths_join(char *out, size_t outlen, const char *dir, const char *name);
+
+/* Length limit of a Unix socket path (sun_path minus the terminator). */
+size_t zpaths_max_socket_path(void);
+
+#endif

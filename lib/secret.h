@@ -1,0 +1,28 @@
+/* secret.h -- randomness, fingerprints and secret hygiene (libsodium).
+ *
+ * Tokens never leave the process except toward their provider: logs and RPC
+ * show a short BLAKE2b fingerprint instead, and the bytes are wiped with
+ * sodium_memzero before their memory is freed. */
+#ifndef ZEN_SECRET_H
+#define ZEN_SECRET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ZSEC_FINGERPRINT_LEN 17 /* 16 hex chars + NUL */
+#define ZSEC_KEY_HASH_BYTES 32
+
+/* Calls sodium_init once; returns ZEN_ERR if libsodium cannot start. */
+int zsec_init(void);
+/* Fills out with 2*nbytes hex chars of fresh randomness (+ NUL). */
+void zsec_random_hex(char *out, size_t nbytes);
+/* 16-hex-char BLAKE2b fingerprint of len bytes. */
+void zsec_fingerprint(const void *data, size_t len, char out[ZSEC_FINGERPRINT_LEN]);
+/* BLAKE2b-256 of a client access key, compared later with sodium_memcmp. */
+void zsec_hash_key(const char *key, uint8_t out[ZSEC_KEY_HASH_BYTES]);
+/* Wipes a NUL-terminated secret in place and frees it; NULL is fine. */
+void zsec_free(char *secret);
+/* Wipes n bytes in place. */
+void zsec_wipe(void *p, size_t n);
+
+#endif
