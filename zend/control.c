@@ -1,0 +1,377 @@
+#include "control.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "daemon.h"
+#include "log.h"
+#include "methods.h"
+#include "timeutil.h"
+
+#define CONTROL_READ_CHUNK 4096
+
+struct control_conn {
+    struct control_server *server;
+    struct control_conn *prev, *next;
+    int fd;
+    ev_io read_io;
+    ev_io write_io;
+    struct rpc_reader reader;
+    zbuf out;
+    int closing;            /* close once out is flushed */
+    int want_shutdown_done;
+};
+
+struct control_server {
+    struct zend_daemon *d;
+    struct ev_loop *loop;
+    int fd;
+    char path[PATH_MAX];
+    ev_io accept_io;
+    ev_timer accept_pause;
+    struct control_conn *conns;
+    size_t nconns;
+};
+
+static void conn_close(struct control_conn *c);
+
+/* ---- connection output ---- */
+
+static void conn_flush(struct control_conn *c)
+{
+    while (zbuf_len(&c->out) > 0) {
+        ssize_t n = send(c->fd, zbuf_head(&c->out), zbuf_len(&c->out), MSG_NOSIGNAL);
+        if (n > 0) {
+            zbuf_consume(&c->out, (size_t)n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            ev_io_start(c->server->loop, &c->write_io);
+            return;
+        }
+        conn_close(c); /* peer gone */
+        return;
+    }
+    ev_io_stop(c->server->loop, &c->write_io);
+    if (c->closing)
+        conn_close(c);
+}
+
+static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    conn_flush((struct control_conn *)w->data);
+}
+
+/* ---- dispatch ---- */
+
+static int printable(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+            return 0;
+    return 1;
+}
+
+static void handle_request(struct control_conn *c, const struct rpc_message *m)
+{
+    struct zend_daemon *d = c->server->d;
+    const struct control_method *method = control_find_method(m->method);
+    struct rpc_error err = {0};
+    json_t *result = NULL;
+    if (!method) {
+        err.code = RPC_ERR_UNKNOWN_METHOD;
+        snprintf(err.message, sizeof(err.message), "unknown method \"%s\"",
+                 printable(m->method) ? m->method : "?");
+    } else if (!method->read_only && d->state == ZEND_DRAINING) {
+        err.code = RPC_ERR_SHUTTING_DOWN;
+        snprintf(err.message, sizeof(err.message), "zend is shutting down");
+    } else {
+        result = method->handler(d, c, m->params, &err);
+        if (!result && err.code == 0) {
+            err.code = RPC_ERR_INTERNAL;
+            snprintf(err.message, sizeof(err.message), "%s failed", m->method);
+        }
+    }
+    if (result)
+        rpc_encode_response(&c->out, m->msgid, NULL, result);
+    else
+        rpc_encode_error(&c->out, m->msgid, err.code, err.message);
+    json_decref(result);
+}
+
+/* Handles every complete frame buffered. Returns ZEN_ERR when the peer sent
+ * something that is not MessagePack-RPC; the connection is then closing. */
+static int process_frames(struct control_conn *c)
+{
+    for (;;) {
+        struct rpc_message m;
+        struct rpc_read_error e;
+        int rc = rpc_reader_next(&c->reader, &m, &e);
+        if (rc == RPC_READ_NEED_MORE)
+            return ZEN_OK;
+        if (rc == RPC_READ_ERROR) {
+            zlog_pack(ZLOG_WARN, "control_bad_frame", "{s:s}", "detail", e.message);
+            if (e.has_msgid)
+                rpc_encode_error(&c->out, e.msgid, RPC_ERR_BAD_PARAMS, e.message);
+            return ZEN_ERR;
+        }
+        /* Clients send requests; anything else from them is ignored. */
+        if (m.type == RPC_REQUEST)
+            handle_request(c, &m);
+        rpc_message_clear(&m);
+        if (zbuf_len(&c->out) > CONTROL_MAX_OUTPUT_BYTES)
+            return ZEN_ERR; /* it sends but never reads */
+    }
+}
+
+static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct control_conn *c = w->data;
+    char buf[CONTROL_READ_CHUNK];
+    for (;;) {
+        ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+        if (n > 0) {
+            if (rpc_reader_feed(&c->reader, buf, (size_t)n) != ZEN_OK ||
+                process_frames(c) != ZEN_OK) {
+                c->closing = 1;
+                break;
+            }
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            conn_flush(c);
+            return;
+        }
+        /* EOF or error. A half-closed peer may still read its answers. */
+        c->closing = 1;
+        break;
+    }
+    ev_io_stop(loop, &c->read_io);
+    conn_flush(c);
+}
+
+/* ---- connection lifecycle ---- */
+
+static void conn_close(struct control_conn *c)
+{
+    struct control_server *s = c->server;
+    ev_io_stop(s->loop, &c->read_io);
+    ev_io_stop(s->loop, &c->write_io);
+    close(c->fd);
+    rpc_reader_free(&c->reader);
+    zbuf_free(&c->out);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->nconns--;
+    free(c);
+}
+
+/* Answers a refused peer once, without waiting for it, and closes it. */
+static void refuse(int fd, int code, const char *message)
+{
+    zbuf out;
+    zbuf_init(&out);
+    if (rpc_encode_error(&out, RPC_UNSOLICITED_MSGID, code, message) == ZEN_OK)
+        (void)!send(fd, zbuf_head(&out), zbuf_len(&out), MSG_NOSIGNAL | MSG_DONTWAIT);
+    zbuf_free(&out);
+    close(fd);
+}
+
+static int peer_allowed(int fd, struct ucred *cred)
+{
+    socklen_t len = sizeof(*cred);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, &len) != 0)
+        return 0;
+    return cred->uid == geteuid() || cred->uid == 0;
+}
+
+static void accept_resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct control_server *s = w->data;
+    ev_io_start(loop, &s->accept_io);
+}
+
+static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct control_server *s = w->data;
+    for (;;) {
+        int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE) {
+                /* Out of descriptors: pause instead of spinning on a
+                 * readable listener we cannot serve (relayd does this). */
+                zlog_pack(ZLOG_WARN, "control_accept_paused", "{s:s}", "detail",
+                          strerror(errno));
+                ev_io_stop(loop, &s->accept_io);
+                ev_timer_set(&s->accept_pause, CONTROL_ACCEPT_PAUSE_S, 0.);
+                ev_timer_start(loop, &s->accept_pause);
+            }
+            return; /* EAGAIN, or a transient error */
+        }
+        struct ucred cred;
+        if (!peer_allowed(fd, &cred)) {
+            zlog_pack(ZLOG_WARN, "control_peer_refused", "{s:i, s:i}", "uid", (int)cred.uid,
+                      "pid", (int)cred.pid);
+            refuse(fd, RPC_ERR_PERMISSION, "permission denied: only zend's own user may use "
+                   "the control socket");
+            continue;
+        }
+        if (s->nconns >= CONTROL_MAX_CONNECTIONS) {
+            refuse(fd, RPC_ERR_INTERNAL, "too many control connections");
+            continue;
+        }
+        struct control_conn *c = calloc(1, sizeof(*c));
+        if (!c) {
+            close(fd);
+            continue;
+        }
+        c->server = s;
+        c->fd = fd;
+        rpc_reader_init(&c->reader, RPC_MAX_FRAME);
+        zbuf_init(&c->out);
+        ev_io_init(&c->read_io, read_cb, fd, EV_READ);
+        ev_io_init(&c->write_io, write_cb, fd, EV_WRITE);
+        c->read_io.data = c->write_io.data = c;
+        c->next = s->conns;
+        if (s->conns)
+            s->conns->prev = c;
+        s->conns = c;
+        s->nconns++;
+        ev_io_start(loop, &c->read_io);
+    }
+}
+
+/* ---- server ---- */
+
+/* A leftover socket file is stale when connecting to it is refused. */
+static int socket_is_live(const char *path)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+    int live = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+    close(fd);
+    return live;
+}
+
+struct control_server *control_open(struct zend_daemon *d, const char *path, char *err,
+                                    size_t errlen)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sun.sun_path)) {
+        snprintf(err, errlen, "control socket path too long: %s", path);
+        return NULL;
+    }
+    struct stat st;
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            snprintf(err, errlen, "%s exists and is not a socket; remove it", path);
+            return NULL;
+        }
+        if (socket_is_live(path)) {
+            snprintf(err, errlen, "another process answers on %s", path);
+            return NULL;
+        }
+        unlink(path);
+    }
+    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "socket: %s", strerror(errno));
+        return NULL;
+    }
+    /* umask closes the window between bind and chmod. */
+    mode_t old = umask(077);
+    int rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+    umask(old);
+    if (rc != 0 || chmod(path, 0600) != 0 || listen(fd, SOMAXCONN) != 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    struct control_server *s = calloc(1, sizeof(*s));
+    if (!s) {
+        close(fd);
+        unlink(path);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->d = d;
+    s->fd = fd;
+    snprintf(s->path, sizeof(s->path), "%s", path);
+    ev_io_init(&s->accept_io, accept_cb, fd, EV_READ);
+    ev_timer_init(&s->accept_pause, accept_resume_cb, CONTROL_ACCEPT_PAUSE_S, 0.);
+    s->accept_io.data = s->accept_pause.data = s;
+    return s;
+}
+
+void control_start(struct control_server *s, struct ev_loop *loop)
+{
+    s->loop = loop;
+    ev_io_start(loop, &s->accept_io);
+}
+
+/* Last chance for answers queued as zend exits: a short blocking flush. */
+static void flush_before_exit(struct control_conn *c, int64_t deadline_ms)
+{
+    while (zbuf_len(&c->out) > 0) {
+        int64_t left = deadline_ms - ztime_mono_ms();
+        struct pollfd p = {.fd = c->fd, .events = POLLOUT};
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+            return;
+        ssize_t n = send(c->fd, zbuf_head(&c->out), zbuf_len(&c->out), MSG_NOSIGNAL);
+        if (n <= 0 && errno != EINTR && errno != EAGAIN)
+            return;
+        if (n > 0)
+            zbuf_consume(&c->out, (size_t)n);
+    }
+}
+
+void control_close(struct control_server *s)
+{
+    if (!s)
+        return;
+    int64_t deadline = ztime_mono_ms() + CONTROL_EXIT_FLUSH_MS;
+    while (s->conns) {
+        flush_before_exit(s->conns, deadline);
+        conn_close(s->conns);
+    }
+    if (s->loop) {
+        ev_io_stop(s->loop, &s->accept_io);
+        ev_timer_stop(s->loop, &s->accept_pause);
+    }
+    close(s->fd);
+    unlink(s->path);
+    free(s);
+}
+
+void control_conn_want_shutdown_done(struct control_conn *c) { c->want_shutdown_done = 1; }
+
+void control_notify_shutdown_done(struct control_server *s, const json_t *summary)
+{
+    for (struct control_conn *c = s->conns; c; c = c->next)
+        if (c->want_shutdown_done)
+            rpc_encode_notification(&c->out, RPC_NOTIFY_SHUTDOWN_DONE, summary);
+}
+
+size_t control_connection_count(const struct control_server *s) { return s->nconns; }

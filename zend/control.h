@@ -1,0 +1,63 @@
+/* control.h -- the control socket server (control.md §1).
+ *
+ * A Unix stream socket, 0600 inside the 0700 home. Every accepted peer is
+ * checked with SO_PEERCRED: only zend's own euid (or root) may talk to it.
+ * Frames go through proto/'s bounded reader; a peer that sends garbage is
+ * answered (when a msgid could be read) and closed, and nobody else notices.
+ * Methods are a table (control_methods.c). */
+#ifndef ZEND_CONTROL_H
+#define ZEND_CONTROL_H
+
+#include <ev.h>
+#include <jansson.h>
+#include <stddef.h>
+
+#include "rpc.h"
+
+/* More control clients than this at once is a runaway script. */
+#define CONTROL_MAX_CONNECTIONS 64
+/* A client that does not read its answers is dropped past this. */
+#define CONTROL_MAX_OUTPUT_BYTES (4u * 1024 * 1024)
+/* How long to stop accepting after EMFILE, instead of spinning. */
+#define CONTROL_ACCEPT_PAUSE_S 1.0
+/* Best-effort time to flush answers when zend exits. */
+#define CONTROL_EXIT_FLUSH_MS 1000
+
+struct zend_daemon;
+struct control_server;
+struct control_conn;
+
+struct rpc_error {
+    int code;
+    char message[512];
+};
+
+/* A method handler returns the result map, or NULL with err filled in. */
+typedef json_t *(*control_handler_fn)(struct zend_daemon *d, struct control_conn *c,
+                                      const json_t *params, struct rpc_error *err);
+
+struct control_method {
+    const char *name;
+    control_handler_fn handler;
+    int read_only; /* read-only methods still answer while zend drains */
+};
+
+const struct control_method *control_find_method(const char *name);
+
+/* Binds the socket at path, replacing a stale file nobody answers on.
+ * Refuses when another process answers there. */
+struct control_server *control_open(struct zend_daemon *d, const char *path, char *err,
+                                    size_t errlen);
+void control_start(struct control_server *s, struct ev_loop *loop);
+/* Flushes what can be flushed, closes every connection and the socket, and
+ * removes the socket file. */
+void control_close(struct control_server *s);
+
+/* This connection wants the shutdown.done notification before zend exits. */
+void control_conn_want_shutdown_done(struct control_conn *c);
+/* Sends shutdown.done (summary is borrowed) to every connection that asked. */
+void control_notify_shutdown_done(struct control_server *s, const json_t *summary);
+
+size_t control_connection_count(const struct control_server *s);
+
+#endif

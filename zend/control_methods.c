@@ -1,0 +1,72 @@
+/* control_methods.c -- the RPC method table: name, handler, read-only flag.
+ *
+ * Handlers are read-only views of daemon state except where the table says
+ * otherwise; they must answer in well under a millisecond. PROTOCOL.md
+ * documents each with an example exchange. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "control.h"
+#include "daemon.h"
+#include "methods.h"
+#include "timeutil.h"
+
+static json_t *method_hello(struct zend_daemon *d, struct control_conn *c,
+                            const json_t *params, struct rpc_error *err)
+{
+    char started[ZTIME_RFC3339_LEN];
+    ztime_format_rfc3339_ms(d->started_wall_ms, started);
+    return json_pack("{s:i, s:s, s:i, s:i, s:s}", "proto", RPC_PROTO_VERSION, "version",
+                     ZEN_VERSION_STRING, "pid", (int)d->pid, "supervisor_pid",
+                     (int)d->supervisor_pid, "started_at", started);
+}
+
+static json_t *method_status(struct zend_daemon *d, struct control_conn *c,
+                             const json_t *params, struct rpc_error *err)
+{
+    return json_pack("{s:s, s:i, s:i, s:f, s:s, s:s, s:s, s:s, s:i, s:i}", "version",
+                     ZEN_VERSION_STRING, "pid", (int)d->pid, "supervisor_pid",
+                     (int)d->supervisor_pid, "uptime_s", zend_uptime_s(d), "state",
+                     zend_state_name(d->state), "listen", d->listen, "config_path",
+                     d->cfg->path, "config_hash", d->cfg->hash, "restarts", (int)d->restarts,
+                     "in_flight", 0);
+}
+
+/* params: {drain_timeout_ms?}. The caller's connection stays open and gets
+ * shutdown.done right before zend exits. */
+static json_t *method_shutdown(struct zend_daemon *d, struct control_conn *c,
+                               const json_t *params, struct rpc_error *err)
+{
+    json_int_t drain_ms = -1;
+    const json_t *v = json_object_get(params, "drain_timeout_ms");
+    if (v) {
+        if (!json_is_integer(v) || json_integer_value(v) < 0) {
+            err->code = RPC_ERR_BAD_PARAMS;
+            snprintf(err->message, sizeof(err->message),
+                     "drain_timeout_ms must be a non-negative integer");
+            return NULL;
+        }
+        drain_ms = json_integer_value(v);
+    }
+    control_conn_want_shutdown_done(c);
+    zend_begin_shutdown(d, "rpc", drain_ms);
+    return json_pack("{s:b, s:i, s:i, s:I}", "draining", 1, "in_flight", 0, "pid",
+                     (int)d->supervisor_pid, "drain_timeout_ms",
+                     (json_int_t)d->drain_timeout_ms);
+}
+
+static const struct control_method methods[] = {
+    {RPC_HELLO, method_hello, 1},
+    {RPC_STATUS, method_status, 1},
+    {RPC_SHUTDOWN, method_shutdown, 0},
+};
+
+const struct control_method *control_find_method(const char *name)
+{
+    for (size_t i = 0; i < ZEN_ARRAY_LEN(methods); i++)
+        if (strcmp(methods[i].name, name) == 0)
+            return &methods[i];
+    return NULL;
+}

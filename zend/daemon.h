@@ -1,0 +1,52 @@
+/* daemon.h -- the worker's state and lifecycle.
+ *
+ * One libev loop owns everything here (architecture.md: no locks on the
+ * request path). main() prepares what the supervisor will later own (lock,
+ * pid file, listening sockets) and hands them to zend_worker_run(). */
+#ifndef ZEND_DAEMON_H
+#define ZEND_DAEMON_H
+
+#include <ev.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "paths.h"
+
+enum zend_state { ZEND_STARTING, ZEND_RUNNING, ZEND_DRAINING };
+
+struct control_server;
+
+struct zend_daemon {
+    struct ev_loop *loop;
+    struct zpaths paths;
+    struct zcfg *cfg;
+    enum zend_state state;
+    pid_t pid;
+    pid_t supervisor_pid;
+    int64_t started_wall_ms;
+    int64_t started_mono_ms;
+    unsigned restarts;
+
+    int listen_fd;                  /* the proxy socket (served from issue 3 on) */
+    char listen[ZCFG_HOST_MAX + 16]; /* as bound, e.g. "127.0.0.1:19841" */
+    struct control_server *control;
+
+    ev_signal sig_term, sig_int, sig_hup;
+    ev_timer shutdown_timer;
+    const char *shutdown_reason;    /* "signal" | "rpc" */
+    int64_t drain_timeout_ms;
+    unsigned drained, aborted;
+};
+
+const char *zend_state_name(enum zend_state s);
+double zend_uptime_s(const struct zend_daemon *d);
+
+/* Runs the loop until shutdown completes. Returns the process exit code. */
+int zend_worker_run(struct zend_daemon *d);
+
+/* Starts a graceful shutdown (operations.md §6). Calling it again while
+ * draining does nothing. drain_timeout_ms < 0 means "the configured one". */
+void zend_begin_shutdown(struct zend_daemon *d, const char *reason, int64_t drain_timeout_ms);
+
+#endif
