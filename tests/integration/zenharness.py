@@ -1,0 +1,270 @@
+"""Harness for integration tests: runs the real zend and zenctl binaries.
+
+Each test gets its own temp ZEN_HOME and an ephemeral proxy port (listen on
+127.0.0.1:0; the bound address is read back from `zenctl status`). Every
+process started is tracked by pid and killed in tearDown, so a failing test
+never leaves a daemon behind. Waits poll a condition against a deadline.
+
+Binaries come from $ZEND_BIN / $ZENCTL_BIN (set by ctest), else build/bin.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_DIR = os.path.dirname(os.path.dirname(HERE))
+ZEND = os.environ.get("ZEND_BIN", os.path.join(SOURCE_DIR, "build", "bin", "zend"))
+ZENCTL = os.environ.get("ZENCTL_BIN", os.path.join(SOURCE_DIR, "build", "bin", "zenctl"))
+
+DEADLINE_S = 10.0
+
+
+def wait_until(cond, timeout=DEADLINE_S, interval=0.01, what="condition"):
+    """Polls cond() until it returns a truthy value; fails after timeout."""
+    end = time.monotonic() + timeout
+    while True:
+        value = cond()
+        if value:
+            return value
+        if time.monotonic() >= end:
+            raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for pid %d" % pid)
+
+
+def minimal_config(**daemon):
+    """A config with one provider on a closed port and listen on :0."""
+    d = {"listen": "127.0.0.1:0"}
+    d.update(daemon)
+    return {
+        "providers": {"p1": {"base_url": "http://127.0.0.1:9", "auth_token": "env:ZEN_TEST_UNSET"}},
+        "profiles": {"default": ["p1"]},
+        "daemon": d,
+    }
+
+
+class ZenTestCase(unittest.TestCase):
+    """Base class: temp home, process tracking, zend/zenctl helpers."""
+
+    def setUp(self):
+        # Short path: the control socket path must fit in sun_path.
+        self.home = tempfile.mkdtemp(prefix="zen-it-", dir="/tmp")
+        self.procs = []
+        self.env = dict(os.environ)
+        for var in ("ZEN_HOME", "GOZEN_CONFIG_DIR", "ZEN_SOCKET", "NO_COLOR"):
+            self.env.pop(var, None)
+        self.env["ZEN_HOME"] = self.home
+        self.sock = os.path.join(self.home, "zend.sock")
+
+    def tearDown(self):
+        for p in self.procs:
+            if p.poll() is None:
+                try:
+                    os.kill(p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                p.wait()
+            for stream in (p.stdout, p.stderr):
+                if stream:
+                    stream.close()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+    # ---- files ----
+    def path(self, name):
+        return os.path.join(self.home, name)
+
+    def write_config(self, cfg, name="zen.json", mode=0o600):
+        text = cfg if isinstance(cfg, str) else json.dumps(cfg, indent=2)
+        p = self.path(name)
+        with open(p, "w") as f:
+            f.write(text)
+        os.chmod(p, mode)
+        return p
+
+    def log_records(self):
+        with open(self.path("zend.log")) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    # ---- processes ----
+    def start_zend(self, *args, wait=True, env=None):
+        p = subprocess.Popen([ZEND, *args], env=env or self.env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        self.procs.append(p)
+        if wait:
+            wait_until(lambda: p.poll() is not None or self.zenctl("status").returncode == 0,
+                       what="zend to answer status")
+            if p.poll() is not None:
+                self.fail("zend exited early (%d): %s" % (p.returncode, p.stderr.read()))
+        return p
+
+    def run_zend(self, *args, timeout=DEADLINE_S):
+        """Runs zend to completion (for flags that exit)."""
+        return subprocess.run([ZEND, *args], env=self.env, capture_output=True, text=True,
+                              timeout=timeout)
+
+    def zenctl(self, *args, timeout=DEADLINE_S, env=None):
+        return subprocess.run([ZENCTL, *args], env=env or self.env, capture_output=True,
+                              text=True, timeout=timeout)
+
+    def status_json(self):
+        r = self.zenctl("-o", "json", "status")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return json.loads(r.stdout)
+
+    def wait_exit(self, p, timeout=DEADLINE_S):
+        try:
+            return p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("process %d did not exit within %.1fs" % (p.pid, timeout))
+
+
+# ---- a minimal MessagePack codec, for sending raw frames ----
+
+def mp_pack(v):
+    if v is None:
+        return b"\xc0"
+    if v is True:
+        return b"\xc3"
+    if v is False:
+        return b"\xc2"
+    if isinstance(v, int):
+        if 0 <= v < 128:
+            return bytes([v])
+        if 0 <= v < 2**32:
+            return b"\xce" + struct.pack(">I", v)
+        return b"\xd3" + struct.pack(">q", v)
+    if isinstance(v, str):
+        b = v.encode()
+        if len(b) < 32:
+            return bytes([0xA0 | len(b)]) + b
+        return b"\xdb" + struct.pack(">I", len(b)) + b
+    if isinstance(v, (list, tuple)):
+        head = bytes([0x90 | len(v)]) if len(v) < 16 else b"\xdd" + struct.pack(">I", len(v))
+        return head + b"".join(mp_pack(x) for x in v)
+    if isinstance(v, dict):
+        head = bytes([0x80 | len(v)]) if len(v) < 16 else b"\xdf" + struct.pack(">I", len(v))
+        return head + b"".join(mp_pack(k) + mp_pack(x) for k, x in v.items())
+    raise TypeError(type(v))
+
+
+class Incomplete(Exception):
+    pass
+
+
+def mp_unpack(buf, pos=0):
+    """Returns (value, next_pos); raises Incomplete when buf ends early."""
+    def need(n):
+        if pos + n > len(buf):
+            raise Incomplete()
+
+    need(1)
+    b = buf[pos]
+    pos += 1
+    if b <= 0x7F:
+        return b, pos
+    if b >= 0xE0:
+        return b - 256, pos
+    if 0xA0 <= b <= 0xBF:
+        n = b & 0x1F
+        need(n)
+        return buf[pos:pos + n].decode(), pos + n
+    if 0x90 <= b <= 0x9F or b in (0xDC, 0xDD):
+        if b <= 0x9F:
+            n = b & 0x0F
+        else:
+            w = 2 if b == 0xDC else 4
+            need(w)
+            n = int.from_bytes(buf[pos:pos + w], "big")
+            pos += w
+        out = []
+        for _ in range(n):
+            v, pos = mp_unpack(buf, pos)
+            out.append(v)
+        return out, pos
+    if 0x80 <= b <= 0x8F or b in (0xDE, 0xDF):
+        if b <= 0x8F:
+            n = b & 0x0F
+        else:
+            w = 2 if b == 0xDE else 4
+            need(w)
+            n = int.from_bytes(buf[pos:pos + w], "big")
+            pos += w
+        out = {}
+        for _ in range(n):
+            k, pos = mp_unpack(buf, pos)
+            v, pos = mp_unpack(buf, pos)
+            out[k] = v
+        return out, pos
+    fixed = {0xC0: (0, None), 0xC2: (0, False), 0xC3: (0, True)}
+    if b in fixed:
+        return fixed[b][1], pos
+    ints = {0xCC: (1, False), 0xCD: (2, False), 0xCE: (4, False), 0xCF: (8, False),
+            0xD0: (1, True), 0xD1: (2, True), 0xD2: (4, True), 0xD3: (8, True)}
+    if b in ints:
+        w, signed = ints[b]
+        need(w)
+        return int.from_bytes(buf[pos:pos + w], "big", signed=signed), pos + w
+    if b == 0xCB:
+        need(8)
+        return struct.unpack(">d", buf[pos:pos + 8])[0], pos + 8
+    if b == 0xCA:
+        need(4)
+        return struct.unpack(">f", buf[pos:pos + 4])[0], pos + 4
+    if b in (0xD9, 0xDA, 0xDB):
+        w = {0xD9: 1, 0xDA: 2, 0xDB: 4}[b]
+        need(w)
+        n = int.from_bytes(buf[pos:pos + w], "big")
+        pos += w
+        need(n)
+        return buf[pos:pos + n].decode(), pos + n
+    raise ValueError("unsupported msgpack byte 0x%02x" % b)
+
+
+class RawClient:
+    """A raw control-socket connection for sending arbitrary bytes."""
+
+    def __init__(self, path, timeout=DEADLINE_S):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.settimeout(timeout)
+        self.s.connect(path)
+        self.buf = b""
+
+    def send(self, data):
+        self.s.sendall(data)
+
+    def request(self, msgid, method, params=None):
+        self.send(mp_pack([0, msgid, method, [params] if params is not None else []]))
+
+    def read_message(self):
+        """Next decoded message, or None on EOF."""
+        while True:
+            try:
+                v, pos = mp_unpack(self.buf)
+                self.buf = self.buf[pos:]
+                return v
+            except Incomplete:
+                pass
+            try:
+                chunk = self.s.recv(65536)
+            except ConnectionResetError:
+                return None
+            if not chunk:
+                return None
+            self.buf += chunk
+
+    def close(self):
+        self.s.close()

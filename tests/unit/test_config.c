@@ -1,0 +1,341 @@
+/* Unit tests for lib/config.c: GoZen configs that must load, and each kind
+ * of error with the location it must name. White-box: includes the module
+ * to reach the secret-wiping helpers. */
+#include "../../lib/config.c"
+
+#include <CUnit/CUnit.h>
+#include <stdlib.h>
+
+#include "testutil.h"
+
+static char tmpdir[4096];
+static char err[ZEN_ERRLEN];
+
+static struct zcfg *load_str(const char *json)
+{
+    err[0] = '\0';
+    return zcfg_load_buffer("zen.json", json, strlen(json), err, sizeof(err));
+}
+
+/* The load must fail and the message must contain `want`. */
+static void expect_error(const char *json, const char *want)
+{
+    struct zcfg *cfg = load_str(json);
+    CU_ASSERT_PTR_NULL(cfg);
+    if (!strstr(err, want))
+        fprintf(stderr, "\n  expected \"%s\" in: %s\n", want, err);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, want));
+    zcfg_unref(cfg);
+}
+
+static int has_note(const struct zcfg *cfg, const char *event)
+{
+    size_t i;
+    json_t *n;
+    json_array_foreach(cfg->notes, i, n)
+        if (strcmp(json_string_value(json_object_get(n, "event")), event) == 0)
+            return 1;
+    return 0;
+}
+
+static const char gozen_config[] =
+    "{\n"
+    "  \"version\": 15,\n"
+    "  \"proxy_port\": 19999,\n"
+    "  \"default_profile\": \"work\",\n"
+    "  \"web_port\": 19840,\n"
+    "  \"bot\": {\"enabled\": false},\n"
+    "  \"providers\": {\n"
+    "    \"anthropic\": {\n"
+    "      \"type\": \"anthropic\",\n"
+    "      \"base_url\": \"https://api.anthropic.com/\",\n"
+    "      \"auth_token\": \"sk-ant-literal\",\n"
+    "      \"auth_header\": \"x-api-key\",\n"
+    "      \"model\": \"\", \"sonnet_model\": \"claude-sonnet-4-5\", \"opus_model\": \"\",\n"
+    "      \"env_vars\": {\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"64000\", \"N\": 3},\n"
+    "      \"icon\": \"whatever GoZen keeps here\"\n"
+    "    },\n"
+    "    \"relay\": {\"type\": \"openai\", \"base_url\": \"http://relay.example/v1\",\n"
+    "               \"proxy_url\": \"socks5://127.0.0.1:1080\"}\n"
+    "  },\n"
+    "  \"profiles\": {\n"
+    "    \"work\": {\"providers\": [\"anthropic\", \"relay\"], \"strategy\": \"failover\",\n"
+    "             \"routing\": {\"think\": \"relay\"}},\n"
+    "    \"cheap\": [\"relay\"]\n"
+    "  },\n"
+    "  \"disabled_providers\": {\"relay\": {\"type\": \"today\",\n"
+    "      \"created_at\": \"2026-11-28T00:00:00Z\", \"expires_at\": \"2026-11-28T23:59:59Z\"}},\n"
+    "  \"health_check\": {\"enabled\": true, \"interval_secs\": 30, \"timeout_secs\": 5}\n"
+    "}\n";
+
+static void test_gozen_config_loads(void)
+{
+    struct zcfg *cfg = load_str(gozen_config);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_EQUAL(cfg->proxy_port, 19999);
+    CU_ASSERT_EQUAL(cfg->daemon.listen_port, 19999);
+    CU_ASSERT_STRING_EQUAL(cfg->daemon.listen_host, "127.0.0.1");
+    CU_ASSERT_STRING_EQUAL(cfg->default_profile, "work");
+    CU_ASSERT_EQUAL_FATAL(cfg->n_providers, 2);
+    const struct zcfg_provider *a = zcfg_find_provider(cfg, "anthropic");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_STRING_EQUAL(a->base_url, "https://api.anthropic.com"); /* trailing / dropped */
+    CU_ASSERT_STRING_EQUAL(a->auth_token, "sk-ant-literal");
+    CU_ASSERT_EQUAL(strlen(a->token_fingerprint), 16);
+    CU_ASSERT_EQUAL(a->auth_header, ZCFG_AUTH_X_API_KEY);
+    CU_ASSERT_PTR_NULL(a->model); /* "" means unset: no implicit defaults */
+    CU_ASSERT_PTR_NULL(a->opus_model);
+    CU_ASSERT_STRING_EQUAL(a->sonnet_model, "claude-sonnet-4-5");
+    CU_ASSERT_EQUAL_FATAL(a->n_env_headers, 2);
+    CU_ASSERT_STRING_EQUAL(a->env_headers[0].name, "x-env-claude-code-max-output-tokens");
+    CU_ASSERT_STRING_EQUAL(a->env_headers[0].value, "64000");
+    CU_ASSERT_STRING_EQUAL(a->env_headers[1].value, "3");
+    const struct zcfg_provider *r = zcfg_find_provider(cfg, "relay");
+    CU_ASSERT_EQUAL(r->type, ZCFG_TYPE_OPENAI);
+    CU_ASSERT_PTR_NULL(r->auth_token); /* passthrough auth */
+    CU_ASSERT_STRING_EQUAL(r->proxy_url, "socks5://127.0.0.1:1080");
+
+    /* Both profile forms, order kept. */
+    const struct zcfg_profile *w = zcfg_find_profile(cfg, "work");
+    CU_ASSERT_EQUAL_FATAL(w->n_providers, 2);
+    CU_ASSERT_STRING_EQUAL(cfg->providers[w->providers[0]].name, "anthropic");
+    CU_ASSERT_STRING_EQUAL(cfg->providers[w->providers[1]].name, "relay");
+    const struct zcfg_profile *c = zcfg_find_profile(cfg, "cheap");
+    CU_ASSERT_EQUAL_FATAL(c->n_providers, 1);
+    CU_ASSERT_STRING_EQUAL(c->strategy, "failover");
+
+    CU_ASSERT_EQUAL_FATAL(cfg->n_disabled, 1);
+    CU_ASSERT_EQUAL(cfg->disabled[0].expires_at, 1795910399); /* 2026-11-28T23:59:59Z */
+    CU_ASSERT_TRUE(cfg->health_check.enabled);
+    CU_ASSERT_EQUAL(cfg->health_check.interval_secs, 30);
+
+    /* Defaults of the daemon section. */
+    CU_ASSERT_EQUAL(cfg->daemon.max_concurrent, 100);
+    CU_ASSERT_EQUAL(cfg->daemon.first_byte_timeout_ms, 120000);
+    CU_ASSERT_EQUAL(cfg->daemon.log_ring, 2000);
+    CU_ASSERT_STRING_EQUAL(cfg->daemon.log_file, "zend.log");
+    CU_ASSERT_EQUAL(cfg->daemon.n_allowed_hosts, 3);
+
+    CU_ASSERT_TRUE(has_note(cfg, "config_ignored_keys"));
+    CU_ASSERT_TRUE(has_note(cfg, "provider_format_passthrough"));
+    CU_ASSERT_EQUAL(strlen(cfg->hash), 16);
+    zcfg_unref(cfg);
+}
+
+static void test_daemon_section(void)
+{
+    struct zcfg *cfg = load_str(
+        "{\"providers\": {\"p\": {\"base_url\": \"http://127.0.0.1:1\"}},\n"
+        " \"profiles\": {\"default\": [\"p\"]},\n"
+        " \"daemon\": {\"listen\": \"[::1]:0\", \"max_concurrent\": 2, \"log_level\": \"debug\",\n"
+        "   \"health_max_fd_ratio\": 0.5, \"allowed_hosts\": [\"zen.local\"],\n"
+        "   \"access_keys\": [\"secret-key\", \"blake2b:"
+        "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"]}}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_STRING_EQUAL(cfg->daemon.listen_host, "::1");
+    CU_ASSERT_EQUAL(cfg->daemon.listen_port, 0);
+    CU_ASSERT_EQUAL(cfg->daemon.max_concurrent, 2);
+    CU_ASSERT_EQUAL(cfg->daemon.log_level, ZLOG_DEBUG);
+    CU_ASSERT_DOUBLE_EQUAL(cfg->daemon.health_max_fd_ratio, 0.5, 1e-9);
+    CU_ASSERT_EQUAL(cfg->daemon.n_allowed_hosts, 1);
+    CU_ASSERT_STRING_EQUAL(cfg->default_profile, "default"); /* implied by name */
+    CU_ASSERT_EQUAL_FATAL(cfg->daemon.n_access_keys, 2);
+    uint8_t want[ZSEC_KEY_HASH_BYTES];
+    zsec_hash_key("secret-key", want);
+    CU_ASSERT_EQUAL(memcmp(cfg->daemon.access_key_hashes[0], want, sizeof(want)), 0);
+    CU_ASSERT_EQUAL(cfg->daemon.access_key_hashes[1][0], 0x00);
+    CU_ASSERT_EQUAL(cfg->daemon.access_key_hashes[1][31], 0xff);
+    char listen[ZCFG_HOST_MAX + 16];
+    zcfg_format_listen(cfg->daemon.listen_host, 19841, listen, sizeof(listen));
+    CU_ASSERT_STRING_EQUAL(listen, "[::1]:19841");
+    zcfg_unref(cfg);
+}
+
+static void test_env_tokens(void)
+{
+    setenv("ZEN_TEST_TOKEN", "sk-from-env", 1);
+    unsetenv("ZEN_TEST_MISSING");
+    struct zcfg *cfg = load_str(
+        "{\"providers\": {\"a\": {\"base_url\": \"https://a.example\", \"auth_token\": "
+        "\"env:ZEN_TEST_TOKEN\"}, \"b\": {\"base_url\": \"https://b.example\", "
+        "\"auth_token\": \"env:ZEN_TEST_MISSING\"}}}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_STRING_EQUAL(cfg->providers[0].auth_token, "sk-from-env");
+    CU_ASSERT_STRING_EQUAL(cfg->providers[0].token_env, "ZEN_TEST_TOKEN");
+    /* An unset variable is not fatal: passthrough auth plus a warning. */
+    CU_ASSERT_PTR_NULL(cfg->providers[1].auth_token);
+    CU_ASSERT_TRUE(has_note(cfg, "provider_token_missing"));
+    CU_ASSERT_FALSE(cfg->has_literal_secret);
+    zcfg_unref(cfg);
+}
+
+static void test_starter_config(void)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/starter.json", tmpdir);
+    CU_ASSERT_EQUAL(zcfg_write_starter(path, err, sizeof(err)), ZEN_OK);
+    struct stat st;
+    CU_ASSERT_EQUAL(stat(path, &st), 0);
+    CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
+    /* Never overwrites. */
+    CU_ASSERT_EQUAL(zcfg_write_starter(path, err, sizeof(err)), ZEN_ERR);
+    struct zcfg *cfg = zcfg_load_file(path, err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_STRING_EQUAL(cfg->providers[0].name, "anthropic");
+    CU_ASSERT_STRING_EQUAL(cfg->providers[0].base_url, "https://api.anthropic.com");
+    CU_ASSERT_STRING_EQUAL(cfg->default_profile, "default");
+    CU_ASSERT_EQUAL(cfg->daemon.listen_port, ZCFG_DEFAULT_PORT);
+    zcfg_unref(cfg);
+}
+
+static void test_syntax_errors_have_line_col(void)
+{
+    /* Missing comma: jansson reports where the next token starts. */
+    expect_error("{\n  \"version\": 15\n  \"proxy_port\": 1\n}", "zen.json:3:14:");
+    /* Trailing garbage and truncation. */
+    expect_error("{\"version\": 15}}", "zen.json:1:16:");
+    expect_error("{\n\"providers\": {", "zen.json:2:");
+    /* Duplicate keys are an error, with their location. */
+    expect_error("{\n  \"version\": 1,\n  \"version\": 2\n}", "zen.json:3:");
+    expect_error("{\n  \"version\": 1,\n  \"version\": 2\n}", "duplicate");
+    expect_error("[1, 2]", "zen.json: (top level): must be a JSON object");
+}
+
+static void test_validation_errors_have_json_path(void)
+{
+    const char *prov = "\"providers\": {\"p\": {\"base_url\": \"https://p.example\"}}";
+    char buf[1024];
+    snprintf(buf, sizeof(buf), "{%s, \"profiles\": {\"work\": [\"p\", \"ghost\"]}}", prov);
+    expect_error(buf, "zen.json: profiles.work[1]: unknown provider \"ghost\"");
+    snprintf(buf, sizeof(buf), "{%s, \"profiles\": {\"work\": {\"providers\": [\"nope\"]}}}", prov);
+    expect_error(buf, "profiles.work.providers[0]: unknown provider \"nope\"");
+    snprintf(buf, sizeof(buf), "{%s, \"profiles\": {\"work\": []}}", prov);
+    expect_error(buf, "profiles.work: must name at least one provider");
+    snprintf(buf, sizeof(buf), "{%s, \"profiles\": {\"w\": [\"p\", \"p\"]}}", prov);
+    expect_error(buf, "profiles.w[1]: provider \"p\" is listed twice");
+    expect_error("{\"providers\": {\"relay\": {\"base_url\": \"ftp://x\"}}}",
+                 "providers.relay.base_url: not an http(s) URL");
+    expect_error("{\"providers\": {\"relay\": {}}}", "providers.relay.base_url: required");
+    expect_error("{\"providers\": {\"r\": {\"base_url\": \"http://x\", \"type\": \"gemini\"}}}",
+                 "providers.r.type: must be");
+    expect_error("{\"providers\": {\"r\": {\"base_url\": \"http://x\", \"proxy_url\": \"x\"}}}",
+                 "providers.r.proxy_url:");
+    expect_error("{\"proxy_port\": \"19841\"}", "proxy_port: must be an integer, not a string");
+    expect_error("{\"proxy_port\": 70000}", "proxy_port: must be between 0 and 65535");
+    expect_error("{\"daemon\": {\"max_concurent\": 5}}", "daemon.max_concurent: unknown key");
+    expect_error("{\"daemon\": {\"queue_timeout_ms\": 1.5}}",
+                 "daemon.queue_timeout_ms: must be an integer, not a number");
+    expect_error("{\"daemon\": {\"listen\": \"localhost\"}}", "daemon.listen: expected");
+    expect_error("{\"daemon\": {\"listen\": \"example.com:80\"}}", "not a numeric IP address");
+    expect_error("{\"daemon\": {\"log_level\": \"loud\"}}", "daemon.log_level:");
+    expect_error("{\"daemon\": {\"access_keys\": [\"blake2b:abc\"]}}", "daemon.access_keys[0]:");
+    expect_error("{\"daemon\": {\"cooldown_initial_ms\": 10, \"cooldown_max_ms\": 5}}",
+                 "daemon.cooldown_max_ms:");
+    expect_error("{\"disabled_providers\": {\"x\": {\"expires_at\": \"tomorrow\"}}}",
+                 "disabled_providers.x.expires_at: not an RFC 3339 time");
+    expect_error("{\"health_check\": {\"enabled\": \"yes\"}}",
+                 "health_check.enabled: must be true or false");
+    snprintf(buf, sizeof(buf), "{%s, \"default_profile\": \"nope\"}", prov);
+    expect_error(buf, "default_profile: unknown profile \"nope\"");
+    snprintf(buf, sizeof(buf), "{%s, \"profiles\": {\"a/b\": [\"p\"]}}", prov);
+    expect_error(buf, "profiles.a/b: a profile name must be non-empty");
+}
+
+static void test_file_errors_and_permissions(void)
+{
+    char path[4200];
+    struct zcfg *cfg = zcfg_load_file("/nonexistent/zen.json", err, sizeof(err));
+    CU_ASSERT_PTR_NULL(cfg);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "/nonexistent/zen.json: cannot open"));
+
+    tu_write_file(tmpdir, "bad.json", "{\n  \"providers\": {\n    \"a\": {,}\n  }\n}\n", 0600,
+                  path, sizeof(path));
+    cfg = zcfg_load_file(path, err, sizeof(err));
+    CU_ASSERT_PTR_NULL(cfg);
+    char want[4300];
+    snprintf(want, sizeof(want), "%s:3:11:", path);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, want));
+
+    /* A literal token in a world-readable file: loads, with a warning. */
+    const char *lit = "{\"providers\": {\"a\": {\"base_url\": \"http://a\", \"auth_token\": "
+                      "\"sk-literal\"}}}";
+    tu_write_file(tmpdir, "open.json", lit, 0644, path, sizeof(path));
+    cfg = zcfg_load_file(path, err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_TRUE(has_note(cfg, "config_permissions"));
+    zcfg_unref(cfg);
+    tu_write_file(tmpdir, "closed.json", lit, 0600, path, sizeof(path));
+    cfg = zcfg_load_file(path, err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_FALSE(has_note(cfg, "config_permissions"));
+    zcfg_unref(cfg);
+}
+
+static void test_secrets_wiped_in_parse_tree(void)
+{
+    json_t *root = json_loads("{\"providers\": {\"a\": {\"auth_token\": \"sk-secret\"}},"
+                              " \"daemon\": {\"access_keys\": [\"k1\"]}}", 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(root);
+    json_t *tok = json_object_get(json_object_get(json_object_get(root, "providers"), "a"),
+                                  "auth_token");
+    json_t *key = json_array_get(json_object_get(json_object_get(root, "daemon"),
+                                                 "access_keys"), 0);
+    wipe_secrets_in_tree(root);
+    const char *t = json_string_value(tok);
+    for (size_t i = 0; i < strlen("sk-secret"); i++)
+        CU_ASSERT_EQUAL(t[i], '\0');
+    CU_ASSERT_EQUAL(json_string_value(key)[0], '\0');
+    json_decref(root);
+}
+
+static void test_refcount(void)
+{
+    struct zcfg *cfg = load_str("{}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_EQUAL(cfg->n_providers, 0);
+    CU_ASSERT_PTR_NULL(cfg->default_profile);
+    zcfg_ref(cfg);
+    CU_ASSERT_EQUAL(cfg->refs, 2);
+    zcfg_unref(cfg);
+    CU_ASSERT_EQUAL(cfg->refs, 1);
+    zcfg_unref(cfg); /* valgrind/ASan check the release */
+}
+
+static void test_rfc3339(void)
+{
+    int64_t t;
+    CU_ASSERT_EQUAL(ztime_parse_rfc3339("1970-01-01T00:00:00Z", &t), ZEN_OK);
+    CU_ASSERT_EQUAL(t, 0);
+    CU_ASSERT_EQUAL(ztime_parse_rfc3339("2026-11-28T23:59:59.5+01:00", &t), ZEN_OK);
+    CU_ASSERT_EQUAL(t, 1795910399 - 3600);
+    CU_ASSERT_EQUAL(ztime_parse_rfc3339("2026-11-28", &t), ZEN_ERR);
+    CU_ASSERT_EQUAL(ztime_parse_rfc3339("2026-13-01T00:00:00Z", &t), ZEN_ERR);
+    CU_ASSERT_EQUAL(ztime_parse_rfc3339("2026-11-28T00:00:00Zjunk", &t), ZEN_ERR);
+}
+
+static int suite_init(void)
+{
+    tu_mkdtemp(tmpdir, sizeof(tmpdir));
+    return zsec_init();
+}
+
+static int suite_clean(void)
+{
+    tu_rmtree(tmpdir);
+    return 0;
+}
+
+void register_tests(void)
+{
+    CU_pSuite s = CU_add_suite("config", suite_init, suite_clean);
+    TU_ADD(s, test_gozen_config_loads);
+    TU_ADD(s, test_daemon_section);
+    TU_ADD(s, test_env_tokens);
+    TU_ADD(s, test_starter_config);
+    TU_ADD(s, test_syntax_errors_have_line_col);
+    TU_ADD(s, test_validation_errors_have_json_path);
+    TU_ADD(s, test_file_errors_and_permissions);
+    TU_ADD(s, test_secrets_wiped_in_parse_tree);
+    TU_ADD(s, test_refcount);
+    TU_ADD(s, test_rfc3339);
+}

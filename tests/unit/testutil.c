@@ -1,0 +1,54 @@
+#include "testutil.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void tu_mkdtemp(char *out, size_t outlen)
+{
+    const char *base = getenv("TMPDIR");
+    snprintf(out, outlen, "%s/zen-unit-XXXXXX", base && *base ? base : "/tmp");
+    if (!mkdtemp(out)) {
+        perror("mkdtemp");
+        abort();
+    }
+}
+
+void tu_rmtree(const char *path)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
+    if (system(cmd) != 0)
+        fprintf(stderr, "warning: could not remove %s\n", path);
+}
+
+void tu_write_file(const char *dir, const char *name, const char *data, int mode, char *out,
+                   size_t outlen)
+{
+    snprintf(out, outlen, "%s/%s", dir, name);
+    int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, mode);
+    if (fd < 0 || write(fd, data, strlen(data)) != (ssize_t)strlen(data)) {
+        perror(out);
+        abort();
+    }
+    fchmod(fd, (mode_t)mode);
+    close(fd);
+}
+
+char *tu_read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    size_t got = fread(s, 1, (size_t)n, f);
+    s[got] = '\0';
+    fclose(f);
+    return s;
+}

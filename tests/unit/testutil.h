@@ -1,0 +1,23 @@
+/* testutil.h -- small helpers shared by the unit-test runners. */
+#ifndef ZEN_TESTUTIL_H
+#define ZEN_TESTUTIL_H
+
+#include <CUnit/CUnit.h>
+#include <stddef.h>
+
+/* Each runner defines this: add its suites to the registry. */
+void register_tests(void);
+
+/* Makes a fresh private temp directory; path is written into out. */
+void tu_mkdtemp(char *out, size_t outlen);
+/* rm -r of a temp directory made by tu_mkdtemp. */
+void tu_rmtree(const char *path);
+/* Writes data to dir/name with the given mode; the full path goes to out. */
+void tu_write_file(const char *dir, const char *name, const char *data, int mode, char *out,
+                   size_t outlen);
+/* Reads a whole file into a malloc'd NUL-terminated string (NULL if absent). */
+char *tu_read_file(const char *path);
+
+#define TU_ADD(suite, fn) CU_add_test(suite, #fn, fn)
+
+#endif
