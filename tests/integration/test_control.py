@@ -2,9 +2,11 @@
 codes. Real zend, raw sockets, and fake servers for zenctl's error paths."""
 import json
 import os
+import shutil
 import socket
 import stat
 import struct
+import tempfile
 import threading
 import time
 import unittest
@@ -189,6 +191,18 @@ class HostileClients(ZenTestCase):
         self.assert_still_serving()
 
     def zenctl_as_nobody(self):
+        # nobody may not be able to reach the build tree (a clone in a 0700
+        # directory): run a copy from a directory anyone can enter.
+        bindir = tempfile.mkdtemp(prefix="zen-bin-", dir="/tmp")
+        try:
+            os.chmod(bindir, 0o755)
+            exe = shutil.copy(ZENCTL, os.path.join(bindir, "zenctl"))
+            os.chmod(exe, 0o755)
+            return self.exec_as_nobody([exe, "-s", self.sock, "status"])
+        finally:
+            shutil.rmtree(bindir, ignore_errors=True)
+
+    def exec_as_nobody(self, argv):
         pid = os.fork()
         if pid == 0:
             try:
@@ -197,7 +211,7 @@ class HostileClients(ZenTestCase):
                 devnull = os.open(os.devnull, os.O_WRONLY)
                 os.dup2(devnull, 1)
                 os.dup2(devnull, 2)
-                os.execve(ZENCTL, ["zenctl", "-s", self.sock, "status"], self.env)
+                os.execve(argv[0], argv, self.env)
             finally:
                 os._exit(99)
         _, status = os.waitpid(pid, 0)
