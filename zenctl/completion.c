@@ -55,6 +55,20 @@ static void put_flag_names(const struct zc_flag *flags, int only_with_arg)
     }
 }
 
+/* The words a command's first argument completes to; 0 when it has none. */
+static int has_arg_words(const struct zc_command *c)
+{
+    return c->arg_choices || c->arg_is_command;
+}
+
+static void put_arg_words(const struct zc_command *c)
+{
+    if (c->arg_is_command)
+        put_command_names();
+    else
+        put_words(c->arg_choices);
+}
+
 /* ---- bash ---- */
 
 static void bash_value_cases(const struct zc_flag *flags)
@@ -118,12 +132,9 @@ static void print_bash(void)
         printf("                COMPREPLY=($(compgen -W \"$global_opts");
         put_flag_names(c->flags, 0);
         printf("\" -- \"$cur\"))\n");
-        if (c->arg_choices || c->arg_is_command) {
+        if (has_arg_words(c)) {
             printf("            else\n                COMPREPLY=($(compgen -W '");
-            if (c->arg_is_command)
-                put_command_names();
-            else
-                put_words(c->arg_choices);
+            put_arg_words(c);
             printf("' -- \"$cur\"))\n");
         }
         printf("            fi ;;\n");
@@ -177,16 +188,13 @@ static void print_zsh(void)
     printf("        command) _describe -t commands 'zenctl command' commands ;;\n");
     printf("        argument)\n            case $line[1] in\n");
     for (const struct zc_command *c = zc_commands; c->name; c++) {
-        if (!c->flags[0].long_name && !c->arg_choices && !c->arg_is_command)
+        if (!c->flags[0].long_name && !has_arg_words(c))
             continue;
         printf("                %s)\n                    _arguments \\\n", c->name);
         zsh_flag_specs(c->flags, "                        ");
-        if (c->arg_choices || c->arg_is_command) {
+        if (has_arg_words(c)) {
             printf("                        '1:argument:(");
-            if (c->arg_is_command)
-                put_command_names();
-            else
-                put_words(c->arg_choices);
+            put_arg_words(c);
             printf(")' \\\n");
         }
         printf("                        && return 0 ;;\n");
@@ -232,12 +240,9 @@ static void print_fish(void)
         char cond[128];
         snprintf(cond, sizeof(cond), "__fish_seen_subcommand_from %s", c->name);
         fish_flags(c->flags, cond);
-        if (c->arg_choices || c->arg_is_command) {
+        if (has_arg_words(c)) {
             printf("complete -c zenctl -n '%s' -a '", cond);
-            if (c->arg_is_command)
-                put_command_names();
-            else
-                put_words(c->arg_choices);
+            put_arg_words(c);
             printf("'\n");
         }
     }

@@ -8,7 +8,6 @@
 
 #include "testutil.h"
 
-static char tmpdir[4096];
 static char err[ZEN_ERRLEN];
 
 static struct zcfg *load_str(const char *json)
@@ -172,7 +171,7 @@ static void test_env_tokens(void)
 static void test_starter_config(void)
 {
     char path[4200];
-    snprintf(path, sizeof(path), "%s/starter.json", tmpdir);
+    snprintf(path, sizeof(path), "%s/starter.json", tu_tmpdir);
     CU_ASSERT_EQUAL(zcfg_write_starter(path, err, sizeof(err)), ZEN_OK);
     struct stat st;
     CU_ASSERT_EQUAL(stat(path, &st), 0);
@@ -248,7 +247,7 @@ static void test_file_errors_and_permissions(void)
     CU_ASSERT_PTR_NULL(cfg);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "/nonexistent/zen.json: cannot open"));
 
-    tu_write_file(tmpdir, "bad.json", "{\n  \"providers\": {\n    \"a\": {,}\n  }\n}\n", 0600,
+    tu_write_file(tu_tmpdir, "bad.json", "{\n  \"providers\": {\n    \"a\": {,}\n  }\n}\n", 0600,
                   path, sizeof(path));
     cfg = zcfg_load_file(path, err, sizeof(err));
     CU_ASSERT_PTR_NULL(cfg);
@@ -259,12 +258,12 @@ static void test_file_errors_and_permissions(void)
     /* A literal token in a world-readable file: loads, with a warning. */
     const char *lit = "{\"providers\": {\"a\": {\"base_url\": \"http://a\", \"auth_token\": "
                       "\"sk-literal\"}}}";
-    tu_write_file(tmpdir, "open.json", lit, 0644, path, sizeof(path));
+    tu_write_file(tu_tmpdir, "open.json", lit, 0644, path, sizeof(path));
     cfg = zcfg_load_file(path, err, sizeof(err));
     CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
     CU_ASSERT_TRUE(has_note(cfg, "config_permissions"));
     zcfg_unref(cfg);
-    tu_write_file(tmpdir, "closed.json", lit, 0600, path, sizeof(path));
+    tu_write_file(tu_tmpdir, "closed.json", lit, 0600, path, sizeof(path));
     cfg = zcfg_load_file(path, err, sizeof(err));
     CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
     CU_ASSERT_FALSE(has_note(cfg, "config_permissions"));
@@ -315,19 +314,12 @@ static void test_rfc3339(void)
 
 static int suite_init(void)
 {
-    tu_mkdtemp(tmpdir, sizeof(tmpdir));
-    return zsec_init();
-}
-
-static int suite_clean(void)
-{
-    tu_rmtree(tmpdir);
-    return 0;
+    return tu_suite_init() || zsec_init();
 }
 
 void register_tests(void)
 {
-    CU_pSuite s = CU_add_suite("config", suite_init, suite_clean);
+    CU_pSuite s = CU_add_suite("config", suite_init, tu_suite_clean);
     TU_ADD(s, test_gozen_config_loads);
     TU_ADD(s, test_daemon_section);
     TU_ADD(s, test_env_tokens);

@@ -12,7 +12,6 @@
 #include "testutil.h"
 #include "timeutil.h"
 
-static char tmpdir[4096];
 
 static void test_reserved_keys_first(void)
 {
@@ -59,7 +58,7 @@ static void capture_sink(void *ctx, int level, const char *event, const char *li
 static void test_sinks_and_levels(void)
 {
     char path[4200], err[ZEN_ERRLEN];
-    snprintf(path, sizeof(path), "%s/levels.log", tmpdir);
+    snprintf(path, sizeof(path), "%s/levels.log", tu_tmpdir);
     zlog_reset();
     CU_ASSERT_EQUAL_FATAL(zlog_open_file(path, ZLOG_INFO, 0, 0, err, sizeof(err)), ZEN_OK);
     struct captured cap = {0};
@@ -110,7 +109,7 @@ static void test_pack_error_still_logs(void)
 static void test_rotation(void)
 {
     char path[4200], err[ZEN_ERRLEN], rotated[4300];
-    snprintf(path, sizeof(path), "%s/rot.log", tmpdir);
+    snprintf(path, sizeof(path), "%s/rot.log", tu_tmpdir);
     zlog_reset();
     /* Each record is ~100 bytes; 300-byte files hold about three. */
     CU_ASSERT_EQUAL_FATAL(zlog_open_file(path, ZLOG_DEBUG, 300, 2, err, sizeof(err)), ZEN_OK);
@@ -151,22 +150,15 @@ static void test_level_names(void)
     CU_ASSERT_STRING_EQUAL(zlog_level_name(ZLOG_ERROR), "error");
 }
 
-static int suite_init(void)
-{
-    tu_mkdtemp(tmpdir, sizeof(tmpdir));
-    return 0;
-}
-
 static int suite_clean(void)
 {
     zlog_reset();
-    tu_rmtree(tmpdir);
-    return 0;
+    return tu_suite_clean();
 }
 
 void register_tests(void)
 {
-    CU_pSuite s = CU_add_suite("log", suite_init, suite_clean);
+    CU_pSuite s = CU_add_suite("log", tu_suite_init, suite_clean);
     TU_ADD(s, test_reserved_keys_first);
     TU_ADD(s, test_timestamp_millis_padding);
     TU_ADD(s, test_sinks_and_levels);

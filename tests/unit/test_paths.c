@@ -10,7 +10,6 @@
 #include "paths.h"
 #include "testutil.h"
 
-static char tmpdir[4096];
 
 static void test_home_resolution_order(void)
 {
@@ -62,7 +61,7 @@ static void test_socket_path_too_long(void)
 static void test_mkdir_private(void)
 {
     char dir[4300], err[ZEN_ERRLEN];
-    snprintf(dir, sizeof(dir), "%s/a/b/c", tmpdir);
+    snprintf(dir, sizeof(dir), "%s/a/b/c", tu_tmpdir);
     CU_ASSERT_EQUAL(zpaths_mkdir_private(dir, err, sizeof(err)), ZEN_OK);
     struct stat st;
     CU_ASSERT_EQUAL(stat(dir, &st), 0);
@@ -74,21 +73,9 @@ static void test_mkdir_private(void)
     CU_ASSERT_EQUAL(zpaths_mkdir_private(file, err, sizeof(err)), ZEN_ERR);
 }
 
-static int suite_init(void)
-{
-    tu_mkdtemp(tmpdir, sizeof(tmpdir));
-    return 0;
-}
-
-static int suite_clean(void)
-{
-    tu_rmtree(tmpdir);
-    return 0;
-}
-
 void register_tests(void)
 {
-    CU_pSuite s = CU_add_suite("paths", suite_init, suite_clean);
+    CU_pSuite s = CU_add_suite("paths", tu_suite_init, tu_suite_clean);
     TU_ADD(s, test_home_resolution_order);
     TU_ADD(s, test_relative_paths_made_absolute);
     TU_ADD(s, test_socket_path_too_long);

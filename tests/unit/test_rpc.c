@@ -17,7 +17,6 @@
 #include "rpc.h"
 #include "testutil.h"
 
-static char tmpdir[4096];
 
 /* Feeds `len` bytes to a fresh reader in pieces of `step` and expects exactly
  * one message, available only once the last byte is in. */
@@ -337,7 +336,7 @@ static int client_process(const char *path)
 static void test_forked_client_server_tiny_reads(void)
 {
     char path[4200];
-    snprintf(path, sizeof(path), "%s/rpc.sock", tmpdir);
+    snprintf(path, sizeof(path), "%s/rpc.sock", tu_tmpdir);
     int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
     struct sockaddr_un sun = {.sun_family = AF_UNIX};
     CU_ASSERT_TRUE_FATAL(strlen(path) < sizeof(sun.sun_path));
@@ -376,21 +375,9 @@ static void test_forked_client_server_tiny_reads(void)
     rpc_reader_free(&r);
 }
 
-static int suite_init(void)
-{
-    tu_mkdtemp(tmpdir, sizeof(tmpdir));
-    return 0;
-}
-
-static int suite_clean(void)
-{
-    tu_rmtree(tmpdir);
-    return 0;
-}
-
 void register_tests(void)
 {
-    CU_pSuite s = CU_add_suite("rpc", suite_init, suite_clean);
+    CU_pSuite s = CU_add_suite("rpc", tu_suite_init, tu_suite_clean);
     TU_ADD(s, test_request_round_trip);
     TU_ADD(s, test_response_and_notification);
     TU_ADD(s, test_hostile_frames);

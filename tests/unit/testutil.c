@@ -52,3 +52,17 @@ char *tu_read_file(const char *path)
     fclose(f);
     return s;
 }
+
+char tu_tmpdir[4096];
+
+int tu_suite_init(void)
+{
+    tu_mkdtemp(tu_tmpdir, sizeof(tu_tmpdir));
+    return 0;
+}
+
+int tu_suite_clean(void)
+{
+    tu_rmtree(tu_tmpdir);
+    return 0;
+}

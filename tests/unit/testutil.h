@@ -18,6 +18,12 @@ void tu_write_file(const char *dir, const char *name, const char *data, int mode
 /* Reads a whole file into a malloc'd NUL-terminated string (NULL if absent). */
 char *tu_read_file(const char *path);
 
+/* A suite-wide private temp directory, made by tu_suite_init and removed by
+ * tu_suite_clean (use them as the suite's init/clean functions). */
+extern char tu_tmpdir[4096];
+int tu_suite_init(void);
+int tu_suite_clean(void);
+
 #define TU_ADD(suite, fn) CU_add_test(suite, #fn, fn)
 
 #endif
