@@ -1,0 +1,560 @@
+/* metrics.c -- counters, latency windows and per-provider figures for the
+ * `metrics` RPC.
+ *
+ * Providers live in a fixed array indexed through a small open-addressing
+ * hash table of names, so finding one costs a hash and usually one strcmp,
+ * and nothing moves once created: metrics_record never allocates after the
+ * first record that names a provider. */
+#include "metrics.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "stats.h"
+
+/* status_codes counts codes 1..999: HTTP status codes have three digits
+ * (RFC 9110 §15), so one counter per possible code is 8 KB and no lookup. */
+#define METRICS_STATUS_LIMIT 1000
+
+/* Slots of the provider-name hash table: a power of two at least twice the
+ * entries it may hold (the named providers plus "(other)"), so linear
+ * probing stays short and always finds an empty slot. */
+#define METRICS_PROVIDER_SLOTS 1024
+_Static_assert((METRICS_PROVIDER_SLOTS & (METRICS_PROVIDER_SLOTS - 1)) == 0,
+               "provider slots must be a power of two");
+_Static_assert(METRICS_PROVIDER_SLOTS >= 2 * (METRICS_MAX_PROVIDERS + 1),
+               "provider hash table must stay at most half full");
+
+#define STATM_PATH "/proc/self/statm"
+#define FD_DIR_PATH "/proc/self/fd"
+
+/* Milliseconds in the JSON keep microsecond precision; beyond this magnitude
+ * the scaled value would not fit an int64 and rounding is pointless anyway. */
+#define MS_ROUND_LIMIT 1e12
+
+static const char *const error_type_names[ZERR__COUNT] = {
+    [ZERR_NONE] = "none",
+    [ZERR_AUTH] = "auth",
+    [ZERR_RATE_LIMIT] = "rate_limit",
+    [ZERR_REQUEST] = "request",
+    [ZERR_SERVER] = "server",
+    [ZERR_NETWORK] = "network",
+    [ZERR_TIMEOUT] = "timeout",
+    [ZERR_CONCURRENCY] = "concurrency",
+    [ZERR_STREAM_INTERRUPTED] = "stream_interrupted",
+    [ZERR_CLIENT_CLOSED] = "client_closed",
+};
+
+/* The percentiles every latency window reports, and their key infixes. */
+static const double report_percentiles[] = {50, 95, 99};
+static const char *const report_percentile_names[] = {"p50", "p95", "p99"};
+#define N_REPORT_PERCENTILES ZEN_ARRAY_LEN(report_percentiles)
+
+struct metrics_provider {
+    char *name;
+    uint64_t requests; /* attempts sent to it */
+    uint64_t served;   /* requests whose response it relayed */
+    uint64_t errors;   /* failed attempts */
+    uint64_t errors_by_type[ZERR__COUNT];
+    struct zstats_ring latency; /* attempt durations, ms */
+};
+
+struct metrics {
+    uint64_t requests_total, success_count, rejected_total;
+    uint64_t attempts_total, failovers_total;
+    uint64_t status_counts[METRICS_STATUS_LIMIT];
+    uint64_t errors_by_type[ZERR__COUNT];
+    struct zstats_ring latency, ttfb; /* ms */
+    struct zstats_hist histogram;     /* seconds */
+
+    int64_t in_flight, in_flight_peak, queued;
+    int64_t client_connections, client_connections_peak;
+    int64_t rss_bytes, rss_peak_bytes, open_fds, open_fds_peak;
+
+    /* Entries [0, n_providers) are in use; the last one is only ever
+     * METRICS_OTHER_PROVIDER. slots hold index + 1, 0 meaning empty. */
+    struct metrics_provider providers[METRICS_MAX_PROVIDERS + 1];
+    size_t n_providers;
+    uint16_t provider_slots[METRICS_PROVIDER_SLOTS];
+
+    /* Sort space for percentiles, sized for the largest window. */
+    double *scratch;
+};
+
+const char *zen_error_type_name(int type)
+{
+    if (type < 0 || type >= ZERR__COUNT)
+        return "unknown";
+    return error_type_names[type];
+}
+
+/* True for a type that counts as an error; ZERR_NONE and values outside the
+ * enum do not (they would index past errors_by_type). */
+static int is_error_type(int type) { return type > ZERR_NONE && type < ZERR__COUNT; }
+
+static int64_t non_negative(int64_t v) { return v < 0 ? 0 : v; }
+
+static void raise_peak(int64_t *peak, int64_t v)
+{
+    if (v > *peak)
+        *peak = v;
+}
+
+/* ---- lifecycle ---- */
+
+struct metrics *metrics_new(void)
+{
+    struct metrics *m = calloc(1, sizeof(*m));
+    if (!m)
+        return NULL;
+    m->scratch = calloc(METRICS_LATENCY_WINDOW, sizeof(double));
+    if (!m->scratch || zstats_ring_init(&m->latency, METRICS_LATENCY_WINDOW) != ZEN_OK ||
+        zstats_ring_init(&m->ttfb, METRICS_LATENCY_WINDOW) != ZEN_OK) {
+        metrics_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void metrics_free(struct metrics *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->n_providers; i++) {
+        free(m->providers[i].name); m->providers[i].name = NULL;
+        zstats_ring_free(&m->providers[i].latency);
+    }
+    zstats_ring_free(&m->latency);
+    zstats_ring_free(&m->ttfb);
+    free(m->scratch); m->scratch = NULL;
+    free(m);
+}
+
+/* ---- provider table ---- */
+
+/* FNV-1a: short, good enough spread for a few hundred short names. */
+static uint32_t name_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/* The slot holding `name`, or the empty slot where it would go. Terminates
+ * because the table is never more than half full. */
+static size_t provider_slot(const struct metrics *m, const char *name)
+{
+    size_t s = name_hash(name) & (METRICS_PROVIDER_SLOTS - 1);
+    while (m->provider_slots[s]) {
+        const struct metrics_provider *p = &m->providers[m->provider_slots[s] - 1];
+        if (strcmp(p->name, name) == 0)
+            break;
+        s = (s + 1) & (METRICS_PROVIDER_SLOTS - 1);
+    }
+    return s;
+}
+
+/* Creates the entry for `name` in the empty slot `slot`. NULL when out of
+ * memory; the attempt is then left out of the per-provider figures and the
+ * next record tries again. */
+static struct metrics_provider *provider_add(struct metrics *m, size_t slot, const char *name)
+{
+    if (m->n_providers >= ZEN_ARRAY_LEN(m->providers))
+        return NULL; /* cannot happen: only "(other)" is added past the cap */
+    struct metrics_provider *p = &m->providers[m->n_providers];
+    memset(p, 0, sizeof(*p));
+    p->name = strdup(name);
+    if (!p->name || zstats_ring_init(&p->latency, METRICS_LATENCY_WINDOW) != ZEN_OK) {
+        free(p->name); p->name = NULL;
+        return NULL;
+    }
+    m->n_providers++;
+    m->provider_slots[slot] = (uint16_t)m->n_providers;
+    return p;
+}
+
+/* The entry for `name`, created on first sight. Past METRICS_MAX_PROVIDERS
+ * names, new ones share the METRICS_OTHER_PROVIDER entry. NULL for a NULL
+ * name or when out of memory. */
+static struct metrics_provider *provider_get(struct metrics *m, const char *name)
+{
+    if (!name)
+        return NULL;
+    size_t slot = provider_slot(m, name);
+    if (m->provider_slots[slot])
+        return &m->providers[m->provider_slots[slot] - 1];
+    if (m->n_providers < METRICS_MAX_PROVIDERS)
+        return provider_add(m, slot, name);
+    slot = provider_slot(m, METRICS_OTHER_PROVIDER);
+    if (m->provider_slots[slot])
+        return &m->providers[m->provider_slots[slot] - 1];
+    return provider_add(m, slot, METRICS_OTHER_PROVIDER);
+}
+
+/* ---- recording ---- */
+
+static void record_attempt(struct metrics *m, const struct metrics_attempt *a)
+{
+    int failed = is_error_type(a->error_type);
+    m->attempts_total++;
+    if (failed)
+        m->errors_by_type[a->error_type]++;
+    struct metrics_provider *p = provider_get(m, a->provider);
+    if (!p)
+        return;
+    p->requests++;
+    zstats_ring_add(&p->latency, a->duration_ms);
+    if (failed) {
+        p->errors++;
+        p->errors_by_type[a->error_type]++;
+    }
+}
+
+/* Counts the attempts, and one failover when they named more than one
+ * distinct provider: any name differing from the first one proves it, so
+ * this stays O(attempts) without a set. An attempt without a provider name
+ * names no provider: it neither sets the first name nor makes a failover. */
+static void record_attempts(struct metrics *m, const struct metrics_attempt *attempts,
+                            size_t n)
+{
+    if (!attempts)
+        return;
+    const char *first = NULL;
+    int failover = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = attempts[i].provider;
+        record_attempt(m, &attempts[i]);
+        if (!name)
+            continue;
+        if (!first)
+            first = name;
+        else if (!failover && strcmp(name, first) != 0)
+            failover = 1;
+    }
+    if (failover)
+        m->failovers_total++;
+}
+
+void metrics_record(struct metrics *m, const struct metrics_record *r)
+{
+    m->requests_total++;
+    if (r->success)
+        m->success_count++;
+    if (r->status > 0 && r->status < METRICS_STATUS_LIMIT)
+        m->status_counts[r->status]++;
+    zstats_ring_add(&m->latency, r->duration_ms);
+    zstats_hist_add(&m->histogram, r->duration_ms / 1000.0);
+    if (r->ttfb_ms >= 0)
+        zstats_ring_add(&m->ttfb, r->ttfb_ms);
+    if (is_error_type(r->error_type))
+        m->errors_by_type[r->error_type]++;
+    if (r->provider) {
+        struct metrics_provider *p = provider_get(m, r->provider);
+        if (p)
+            p->served++;
+    }
+    record_attempts(m, r->attempts, r->n_attempts);
+}
+
+/* ---- gauges ---- */
+
+void metrics_set_in_flight(struct metrics *m, int64_t in_flight)
+{
+    m->in_flight = non_negative(in_flight);
+    raise_peak(&m->in_flight_peak, m->in_flight);
+}
+
+void metrics_set_queued(struct metrics *m, int64_t queued) { m->queued = non_negative(queued); }
+
+void metrics_set_client_connections(struct metrics *m, int64_t n)
+{
+    m->client_connections = non_negative(n);
+    raise_peak(&m->client_connections_peak, m->client_connections);
+}
+
+void metrics_note_rejected(struct metrics *m) { m->rejected_total++; }
+
+/* ---- resources ---- */
+
+/* RSS in bytes from a statm-format file ("size resident shared ..." in
+ * pages). ZEN_ERR when the file is missing or malformed. */
+static int read_statm_rss(const char *path, int64_t *bytes)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ZEN_ERR;
+    char buf[256];
+    ssize_t n;
+    do
+        n = read(fd, buf, sizeof(buf) - 1);
+    while (n < 0 && errno == EINTR);
+    close(fd);
+    if (n <= 0)
+        return ZEN_ERR;
+    buf[n] = '\0';
+
+    char *end;
+    errno = 0;
+    (void)strtoull(buf, &end, 10); /* total program size: skipped */
+    if (end == buf)
+        return ZEN_ERR;
+    const char *resident = end;
+    unsigned long long pages = strtoull(resident, &end, 10);
+    long page_size = sysconf(_SC_PAGESIZE);
+    if (end == resident || errno || page_size <= 0 ||
+        pages > (unsigned long long)INT64_MAX / (unsigned long long)page_size)
+        return ZEN_ERR;
+    *bytes = (int64_t)(pages * (unsigned long long)page_size);
+    return ZEN_OK;
+}
+
+/* Open descriptors of this process: the entries of /proc/self/fd, minus the
+ * one opendir itself holds while listing. */
+static int count_open_fds(int64_t *count)
+{
+    DIR *d = opendir(FD_DIR_PATH);
+    if (!d)
+        return ZEN_ERR;
+    int own = dirfd(d);
+    int64_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        if (atoi(e->d_name) == own)
+            continue;
+        n++;
+    }
+    closedir(d);
+    *count = n;
+    return ZEN_OK;
+}
+
+void metrics_sample_resources(struct metrics *m)
+{
+    int64_t v;
+    if (read_statm_rss(STATM_PATH, &v) == ZEN_OK) {
+        m->rss_bytes = v;
+        raise_peak(&m->rss_peak_bytes, v);
+    }
+    if (count_open_fds(&v) == ZEN_OK) {
+        m->open_fds = v;
+        raise_peak(&m->open_fds_peak, v);
+    }
+}
+
+/* ---- JSON ---- */
+
+/* Rounds to 3 decimals without libm: half away from zero. */
+static double round_us(double ms)
+{
+    if (!(ms < MS_ROUND_LIMIT && ms > -MS_ROUND_LIMIT))
+        return ms;
+    double scaled = ms * 1000.0;
+    int64_t k = (int64_t)(scaled + (scaled >= 0 ? 0.5 : -0.5));
+    return (double)k / 1000.0;
+}
+
+/* Each setter returns nonzero on failure (including a NULL value from an
+ * out-of-memory constructor), so callers can OR them and check once. */
+static int set_new(json_t *obj, const char *key, json_t *v)
+{
+    return json_object_set_new(obj, key, v) != 0;
+}
+
+static int set_count(json_t *obj, const char *key, uint64_t v)
+{
+    return set_new(obj, key, json_integer((json_int_t)v));
+}
+
+static int set_gauge(json_t *obj, const char *key, int64_t v)
+{
+    return set_new(obj, key, json_integer((json_int_t)v));
+}
+
+static int set_ms(json_t *obj, const char *key, double ms)
+{
+    return set_new(obj, key, json_real(round_us(ms)));
+}
+
+/* <prefix>_p50_ms, _p95_ms, _p99_ms and, when with_max, <prefix>_max_ms. */
+static int set_percentiles(json_t *obj, const char *prefix, const struct zstats_ring *ring,
+                           double *scratch, int with_max)
+{
+    double out[N_REPORT_PERCENTILES], max;
+    char key[64];
+    int bad = 0;
+    zstats_ring_percentiles_scratch(ring, report_percentiles, N_REPORT_PERCENTILES, out, &max,
+                                    scratch);
+    for (size_t i = 0; i < N_REPORT_PERCENTILES; i++) {
+        snprintf(key, sizeof(key), "%s_%s_ms", prefix, report_percentile_names[i]);
+        bad |= set_ms(obj, key, out[i]);
+    }
+    if (with_max) {
+        snprintf(key, sizeof(key), "%s_max_ms", prefix);
+        bad |= set_ms(obj, key, max);
+    }
+    return bad;
+}
+
+static json_t *status_codes_json(const struct metrics *m)
+{
+    json_t *o = json_object();
+    char key[16];
+    int bad = !o;
+    for (int s = 1; o && s < METRICS_STATUS_LIMIT; s++) {
+        if (!m->status_counts[s])
+            continue;
+        snprintf(key, sizeof(key), "%d", s);
+        bad |= set_count(o, key, m->status_counts[s]);
+    }
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* Every type name but "none", zeros included: dashboards and the
+ * Prometheus exporter see a stable set of series. */
+static json_t *errors_by_type_json(const uint64_t counts[ZERR__COUNT])
+{
+    json_t *o = json_object();
+    int bad = !o;
+    for (int t = ZERR_NONE + 1; o && t < ZERR__COUNT; t++)
+        bad |= set_count(o, zen_error_type_name(t), counts[t]);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* {bounds_s: [...], counts: [cumulative ..., +Inf], sum_s, count}: counts has
+ * one more element than bounds_s, the last being the +Inf bucket (== count). */
+static json_t *histogram_json(const struct zstats_hist *h)
+{
+    json_t *o = json_object(), *bounds = json_array(), *counts = json_array();
+    int bad = !o || !bounds || !counts;
+    for (size_t i = 0; !bad && i < ZSTATS_HIST_BUCKETS; i++)
+        bad |= json_array_append_new(bounds, json_real(zstats_hist_bounds[i])) != 0;
+    for (size_t i = 0; !bad && i <= ZSTATS_HIST_BUCKETS; i++)
+        bad |= json_array_append_new(
+                   counts, json_integer((json_int_t)zstats_hist_cumulative(h, i))) != 0;
+    if (bad) {
+        json_decref(o);
+        json_decref(bounds);
+        json_decref(counts);
+        return NULL;
+    }
+    bad |= set_new(o, "bounds_s", bounds);
+    bad |= set_new(o, "counts", counts);
+    bad |= set_new(o, "sum_s", json_real(h->sum));
+    bad |= set_count(o, "count", h->count);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *resources_json(const struct metrics *m)
+{
+    json_t *o = json_object();
+    int bad = !o;
+    if (o) {
+        bad |= set_gauge(o, "rss_bytes", m->rss_bytes);
+        bad |= set_gauge(o, "rss_peak_bytes", m->rss_peak_bytes);
+        bad |= set_gauge(o, "open_fds", m->open_fds);
+        bad |= set_gauge(o, "open_fds_peak", m->open_fds_peak);
+        bad |= set_gauge(o, "in_flight_peak", m->in_flight_peak);
+        bad |= set_gauge(o, "client_connections", m->client_connections);
+        bad |= set_gauge(o, "client_connections_peak", m->client_connections_peak);
+    }
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *provider_json(const struct metrics_provider *p, double *scratch)
+{
+    json_t *o = json_object();
+    int bad = !o;
+    if (o) {
+        bad |= set_count(o, "requests", p->requests);
+        bad |= set_count(o, "served", p->served);
+        bad |= set_count(o, "errors", p->errors);
+        bad |= set_new(o, "errors_by_type", errors_by_type_json(p->errors_by_type));
+        bad |= set_percentiles(o, "latency", &p->latency, scratch, 0);
+    }
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* Fills `providers` ({name: {...}}) and `errors_by_provider` ({name: n},
+ * every known provider, zeros included) in one pass, in first-seen order. */
+static int set_provider_tables(json_t *obj, struct metrics *m)
+{
+    json_t *providers = json_object(), *errors = json_object();
+    int bad = !providers || !errors;
+    for (size_t i = 0; !bad && i < m->n_providers; i++) {
+        const struct metrics_provider *p = &m->providers[i];
+        bad |= set_new(providers, p->name, provider_json(p, m->scratch));
+        bad |= set_count(errors, p->name, p->errors);
+    }
+    if (bad) {
+        json_decref(providers);
+        json_decref(errors);
+        return 1;
+    }
+    bad |= set_new(obj, "errors_by_provider", errors);
+    bad |= set_new(obj, "providers", providers);
+    return bad;
+}
+
+json_t *metrics_to_json(struct metrics *m)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    uint64_t errors = m->requests_total - m->success_count;
+    double rate = m->requests_total ? (double)m->success_count / (double)m->requests_total : 0;
+    int bad = 0;
+
+    bad |= set_count(o, "requests_total", m->requests_total);
+    bad |= set_count(o, "success_count", m->success_count);
+    bad |= set_count(o, "error_count", errors);
+    bad |= set_new(o, "success_rate", json_real(rate));
+    bad |= set_gauge(o, "in_flight", m->in_flight);
+    bad |= set_gauge(o, "queued", m->queued);
+    bad |= set_count(o, "rejected_total", m->rejected_total);
+    bad |= set_new(o, "status_codes", status_codes_json(m));
+
+    bad |= set_percentiles(o, "latency", &m->latency, m->scratch, 1);
+    bad |= set_percentiles(o, "ttfb", &m->ttfb, m->scratch, 1);
+    bad |= set_new(o, "latency_histogram", histogram_json(&m->histogram));
+
+    bad |= set_count(o, "attempts_total", m->attempts_total);
+    bad |= set_count(o, "failovers_total", m->failovers_total);
+    bad |= set_new(o, "errors_by_type", errors_by_type_json(m->errors_by_type));
+    bad |= set_provider_tables(o, m);
+
+    bad |= set_new(o, "resources", resources_json(m));
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}

@@ -1,0 +1,118 @@
+/* metrics.h -- what the `metrics` RPC reports (operations.md §10).
+ *
+ * The proxy hands over one record at the end of every client request
+ * (proxy.md §8) and the daemon sets a few gauges; this module turns them into
+ * counters, latency percentiles over the last METRICS_LATENCY_WINDOW
+ * requests, a Prometheus histogram and per-provider figures. Recording is on
+ * the request path, so it is O(attempts) and allocates only the first time a
+ * provider name is seen; the reader (metrics_to_json, a few times a second at
+ * most) pays for sorting.
+ *
+ * Counters start from zero in each worker: a restart resets them, and the
+ * daemon adds `restarts` and `uptime_s` to the map so readers can tell.
+ * Not thread-safe: everything runs on the daemon's one event loop. */
+#ifndef ZEN_METRICS_H
+#define ZEN_METRICS_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Why an attempt or a request failed (proxy.md §5). The first six are
+ * attempt outcomes; concurrency (refused by a limit before any provider),
+ * stream_interrupted and client_closed belong to the request as a whole. */
+enum zen_error_type {
+    ZERR_NONE = 0,
+    ZERR_AUTH,
+    ZERR_RATE_LIMIT,
+    ZERR_REQUEST,
+    ZERR_SERVER,
+    ZERR_NETWORK,
+    ZERR_TIMEOUT,
+    ZERR_CONCURRENCY,
+    ZERR_STREAM_INTERRUPTED,
+    ZERR_CLIENT_CLOSED,
+    ZERR__COUNT
+};
+
+/* "auth", "rate_limit", "request", "server", "network", "timeout",
+ * "concurrency", "stream_interrupted", "client_closed"; "none" for ZERR_NONE
+ * and "unknown" for a value outside the enum. Never NULL. */
+const char *zen_error_type_name(int type);
+
+/* Samples kept for each latency percentile (requests, ttfb, per provider). */
+#define METRICS_LATENCY_WINDOW 1000
+/* Distinct provider names tracked one by one; further names are folded into
+ * METRICS_OTHER_PROVIDER, so a misbehaving caller cannot grow the table. */
+#define METRICS_MAX_PROVIDERS 256
+#define METRICS_OTHER_PROVIDER "(other)"
+
+struct metrics_attempt {
+    const char *provider; /* provider name */
+    int status;           /* HTTP status, 0 when none (network/timeout) */
+    int error_type;       /* enum zen_error_type; ZERR_NONE for the attempt that was relayed */
+    double duration_ms;
+};
+
+struct metrics_record {
+    int status;         /* final status sent to the client (0 if the client vanished before any) */
+    int success;        /* final status < 400 and, for streams, completed */
+    const char *provider; /* provider that served the response, NULL if none */
+    double duration_ms; /* whole request */
+    double ttfb_ms;     /* time to first byte sent to the client; < 0 when none */
+    const struct metrics_attempt *attempts;
+    size_t n_attempts;
+    int error_type;     /* request-level failure not tied to an attempt: ZERR_STREAM_INTERRUPTED,
+                           ZERR_CLIENT_CLOSED, ZERR_CONCURRENCY (provider-less), else ZERR_NONE */
+    uint64_t bytes_in, bytes_out;
+};
+
+struct metrics;
+
+/* NULL when out of memory. */
+struct metrics *metrics_new(void);
+/* Accepts NULL. */
+void metrics_free(struct metrics *m);
+
+/* Counts one finished client request. The record and its strings are only
+ * borrowed for the call; provider names are copied. A request that used more
+ * than one distinct provider name among its attempts counts as one failover
+ * (a retry on the same provider is not a failover, and A, B, A is still one).
+ * Error types outside the enum are not counted as errors; status 0 (or
+ * anything outside 1..999) is left out of status_codes but still counted as
+ * a request. Attempts with a NULL provider count towards attempts_total and
+ * errors_by_type only, and never make a failover. */
+void metrics_record(struct metrics *m, const struct metrics_record *r);
+
+/* Gauges the daemon owns; the peak of each is kept here and updated on every
+ * call. Negative values (a caller's bookkeeping bug) are stored as 0. */
+void metrics_set_in_flight(struct metrics *m, int64_t in_flight);
+void metrics_set_queued(struct metrics *m, int64_t queued);
+void metrics_set_client_connections(struct metrics *m, int64_t n);
+/* A request refused before any attempt (guards, routing, limits). This only
+ * counts into rejected_total; the request itself still goes through
+ * metrics_record like any other, so requests_total includes it. */
+void metrics_note_rejected(struct metrics *m);
+
+/* Reads RSS (/proc/self/statm) and open fds (/proc/self/fd), updates current
+ * and peak. A value that cannot be read keeps its previous reading. */
+void metrics_sample_resources(struct metrics *m);
+
+/* The `metrics` RPC result as a new JSON object (NULL when out of memory):
+ *   requests_total, success_count, error_count, success_rate, in_flight,
+ *   queued, rejected_total, status_codes {"200": n, ...},
+ *   latency_p50_ms, latency_p95_ms, latency_p99_ms, latency_max_ms,
+ *   ttfb_p50_ms, ttfb_p95_ms, ttfb_p99_ms, ttfb_max_ms,
+ *   latency_histogram {bounds_s: [12], counts: [13, cumulative, last +Inf],
+ *                      sum_s, count},
+ *   attempts_total, failovers_total, errors_by_provider {name: n},
+ *   errors_by_type {all nine type names: n},
+ *   resources {rss_bytes, rss_peak_bytes, open_fds, open_fds_peak,
+ *              in_flight_peak, client_connections, client_connections_peak},
+ *   providers {name: {requests, served, errors, errors_by_type {...},
+ *                     latency_p50_ms, latency_p95_ms, latency_p99_ms}}.
+ * Milliseconds are rounded to 3 decimals (µs). Not const: percentiles sort
+ * into a scratch array the module owns. */
+json_t *metrics_to_json(struct metrics *m);
+
+#endif
