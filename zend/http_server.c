@@ -1,0 +1,805 @@
+#include "http_server.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <llhttp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "log.h"
+#include "secret.h"
+#include "timeutil.h"
+
+#define HTTP_READ_CHUNK 16384
+#define HTTP_ACCEPT_PAUSE_S 1.0
+/* After an error response, keep reading (and discarding) briefly so the
+ * client sees our answer instead of a reset caused by its unread upload. */
+#define HTTP_LINGER_S 2.0
+#define HTTP_LINGER_MAX_BYTES (64u * 1024 * 1024)
+/* Rough per-line overhead (": ", CRLF) counted towards max_header_bytes. */
+#define HTTP_HEADER_LINE_OVERHEAD 4
+
+enum conn_state {
+    CONN_IDLE,     /* between requests */
+    CONN_HEAD,     /* reading a request head */
+    CONN_BODY,     /* reading its body */
+    CONN_HANDLING, /* handed to the handler; response in progress */
+    CONN_CLOSING,  /* flushing output, then lingering, then closed */
+};
+
+struct http_conn {
+    struct http_server *srv;
+    struct http_conn *prev, *next;
+    int fd;
+    ev_io read_io, write_io;
+    ev_timer timer;  /* meaning depends on state: see arm_state_timer */
+    ev_timer defer;  /* zero-delay: resume parsing, or finish a dead connection */
+    llhttp_t parser;
+    zbuf in, out;
+    enum conn_state state;
+    int fresh;                 /* no request yet on this connection */
+    struct http_request *req;
+    size_t head_bytes;
+    zbuf hfield, hvalue;       /* the header being parsed (may arrive in pieces) */
+    int in_value;
+    int reject_status;         /* set by a parser callback: answer this and close */
+    int message_done;
+    int upgrade;
+    /* response */
+    int handler_active;
+    void *handler_data;
+    int resp_started;
+    int resp_chunked;
+    int resp_keep_alive;
+    uint64_t resp_bytes;
+    int want_writable;
+    int dead;                  /* client gone; finish from the loop */
+    size_t linger_bytes;
+};
+
+struct http_server {
+    struct ev_loop *loop;
+    int listen_fd;
+    struct http_limits limits;
+    struct http_callbacks cb;
+    void *ctx;
+    ev_io accept_io;
+    ev_timer accept_pause;
+    struct http_conn *conns;
+    size_t nconns;
+    llhttp_settings_t settings;
+};
+
+static void conn_free(struct http_conn *c);
+static void conn_mark_dead(struct http_conn *c);
+static void conn_send(struct http_conn *c);
+static void process_input(struct http_conn *c);
+static void start_closing(struct http_conn *c);
+
+/* ---- requests ---- */
+
+const char *http_request_header(const struct http_request *r, const char *name)
+{
+    for (size_t i = 0; i < r->n_headers; i++)
+        if (strcasecmp(r->headers[i].name, name) == 0)
+            return r->headers[i].value;
+    return NULL;
+}
+
+static void request_free(struct http_request *r)
+{
+    if (!r)
+        return;
+    free(r->target);
+    for (size_t i = 0; i < r->n_headers; i++) {
+        free(r->headers[i].name);
+        free(r->headers[i].value);
+    }
+    free(r->headers);
+    zbuf_free(&r->body);
+    free(r);
+}
+
+/* ---- parser callbacks ---- */
+
+static int count_head(struct http_conn *c, size_t n)
+{
+    c->head_bytes += n;
+    if (c->head_bytes > c->srv->limits.max_header_bytes) {
+        c->reject_status = 431;
+        return -1;
+    }
+    return 0;
+}
+
+static int on_url(llhttp_t *p, const char *at, size_t len)
+{
+    struct http_conn *c = p->data;
+    if (count_head(c, len) != 0)
+        return -1;
+    size_t old = c->req->target ? strlen(c->req->target) : 0;
+    char *t = realloc(c->req->target, old + len + 1);
+    if (!t)
+        return -1;
+    memcpy(t + old, at, len);
+    t[old + len] = '\0';
+    c->req->target = t;
+    return 0;
+}
+
+/* Moves the header collected in hfield/hvalue into the request. */
+static int finish_header(struct http_conn *c)
+{
+    if (zbuf_len(&c->hfield) == 0)
+        return 0;
+    struct http_request *r = c->req;
+    if (r->n_headers >= HTTP_MAX_HEADERS) {
+        c->reject_status = 431;
+        return -1;
+    }
+    if (!r->headers) {
+        r->headers = calloc(HTTP_MAX_HEADERS, sizeof(*r->headers));
+        if (!r->headers)
+            return -1;
+    }
+    struct http_header *h = &r->headers[r->n_headers];
+    h->name = strndup((const char *)zbuf_head(&c->hfield), zbuf_len(&c->hfield));
+    h->value = strndup((const char *)zbuf_head(&c->hvalue), zbuf_len(&c->hvalue));
+    if (!h->name || !h->value) {
+        free(h->name);
+        free(h->value);
+        return -1;
+    }
+    r->n_headers++;
+    zbuf_clear(&c->hfield);
+    zbuf_clear(&c->hvalue);
+    c->in_value = 0;
+    return 0;
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t len)
+{
+    struct http_conn *c = p->data;
+    if (count_head(c, len + (c->in_value ? HTTP_HEADER_LINE_OVERHEAD : 0)) != 0)
+        return -1;
+    if (c->in_value && finish_header(c) != 0)
+        return -1;
+    return zbuf_append(&c->hfield, at, len) == ZEN_OK ? 0 : -1;
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t len)
+{
+    struct http_conn *c = p->data;
+    if (count_head(c, len) != 0)
+        return -1;
+    c->in_value = 1;
+    return zbuf_append(&c->hvalue, at, len) == ZEN_OK ? 0 : -1;
+}
+
+static int on_headers_complete(llhttp_t *p)
+{
+    struct http_conn *c = p->data;
+    if (finish_header(c) != 0)
+        return -1;
+    struct http_request *r = c->req;
+    if (!r->target)
+        return -1;
+    snprintf(r->method, sizeof(r->method), "%s", llhttp_method_name(llhttp_get_method(p)));
+    r->http_minor = llhttp_get_http_minor(p);
+    r->keep_alive = llhttp_should_keep_alive(p);
+    r->start_s = ztime_mono_s();
+    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > c->srv->limits.max_body_bytes) {
+        c->reject_status = 413;
+        return -1;
+    }
+    /* Answer Expect: 100-continue at once; curl and some SDKs otherwise
+     * wait a second before sending the body. */
+    const char *expect = http_request_header(r, "expect");
+    int has_body = (p->flags & F_CHUNKED) || ((p->flags & F_CONTENT_LENGTH) && p->content_length);
+    if (expect && strcasecmp(expect, "100-continue") == 0 && has_body && r->http_minor >= 1) {
+        zbuf_append_str(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
+        conn_send(c);
+    }
+    c->state = CONN_BODY;
+    return 0;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t len)
+{
+    struct http_conn *c = p->data;
+    if (zbuf_len(&c->req->body) + len > c->srv->limits.max_body_bytes) {
+        c->reject_status = 413;
+        return -1;
+    }
+    return zbuf_append(&c->req->body, at, len) == ZEN_OK ? 0 : -1;
+}
+
+static int on_message_complete(llhttp_t *p)
+{
+    struct http_conn *c = p->data;
+    c->message_done = 1;
+    /* Stop here: a pipelined request behind this one waits its turn. */
+    return HPE_PAUSED;
+}
+
+/* ---- timers ---- */
+
+static void arm_timer(struct http_conn *c, double seconds)
+{
+    ev_timer_stop(c->srv->loop, &c->timer);
+    if (seconds > 0) {
+        ev_timer_set(&c->timer, seconds, 0.);
+        ev_timer_start(c->srv->loop, &c->timer);
+    }
+}
+
+static void arm_state_timer(struct http_conn *c)
+{
+    const struct http_limits *l = &c->srv->limits;
+    switch (c->state) {
+    case CONN_IDLE:
+        /* A connection that never sent a byte is held to the header budget
+         * (slowloris); one that finished a request gets the keep-alive one. */
+        arm_timer(c, c->fresh ? l->header_timeout_s : l->keepalive_timeout_s);
+        break;
+    case CONN_HEAD:
+        break; /* armed once when the head starts; more bytes do not extend it */
+    case CONN_BODY:
+        arm_timer(c, l->body_timeout_s);
+        break;
+    case CONN_HANDLING:
+        arm_timer(c, zbuf_len(&c->out) ? l->write_stall_timeout_s : 0);
+        break;
+    case CONN_CLOSING:
+        break;
+    }
+}
+
+static void reject(struct http_conn *c, int status);
+
+static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct http_conn *c = w->data;
+    switch (c->state) {
+    case CONN_IDLE:
+    case CONN_HEAD:
+        conn_free(c); /* nothing to answer: the head never arrived */
+        break;
+    case CONN_BODY:
+        reject(c, 408);
+        break;
+    case CONN_HANDLING:
+        zlog_pack(ZLOG_WARN, "client_write_stalled", "{s:s, s:I}", "request_id",
+                  c->req ? c->req->request_id : "", "queued_bytes",
+                  (json_int_t)zbuf_len(&c->out));
+        conn_mark_dead(c);
+        break;
+    case CONN_CLOSING:
+        conn_free(c);
+        break;
+    }
+}
+
+/* ---- output ---- */
+
+static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct http_conn *c = w->data;
+    conn_send(c);
+    if (c->dead || c->state == CONN_CLOSING)
+        return;
+    if (c->want_writable && zbuf_len(&c->out) <= HTTP_OUTPUT_LOW_WATER && c->handler_active) {
+        c->want_writable = 0;
+        c->srv->cb.on_writable(c->srv->ctx, c, c->handler_data);
+    }
+}
+
+/* Sends what it can now; the write watcher does the rest. Never frees c,
+ * except in CLOSING once everything is out (then nobody else holds c). */
+static void conn_send(struct http_conn *c)
+{
+    struct ev_loop *loop = c->srv->loop;
+    while (zbuf_len(&c->out) > 0 && !c->dead) {
+        ssize_t n = send(c->fd, zbuf_head(&c->out), zbuf_len(&c->out), MSG_NOSIGNAL);
+        if (n > 0) {
+            zbuf_consume(&c->out, (size_t)n);
+            if (c->state == CONN_HANDLING)
+                arm_timer(c, c->srv->limits.write_stall_timeout_s);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            ev_io_start(loop, &c->write_io);
+            return;
+        }
+        conn_mark_dead(c);
+        return;
+    }
+    ev_io_stop(loop, &c->write_io);
+    if (c->state == CONN_HANDLING)
+        arm_timer(c, 0);
+    if (c->state == CONN_CLOSING && !c->dead) {
+        /* Everything is out: half-close and linger for the client's EOF. */
+        shutdown(c->fd, SHUT_WR);
+        ev_io_start(loop, &c->read_io);
+        arm_timer(c, HTTP_LINGER_S);
+    }
+}
+
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 402: return "Payment Required";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 413: return "Content Too Large";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 529: return "Overloaded";
+    default: return "Status";
+    }
+}
+
+static void append_fmt(zbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void append_fmt(zbuf *b, const char *fmt, ...)
+{
+    char line[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        zbuf_append(b, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+/* ---- response API ---- */
+
+void http_conn_set_handler_data(struct http_conn *c, void *data) { c->handler_data = data; }
+
+uint64_t http_response_bytes(const struct http_conn *c) { return c->resp_bytes; }
+
+int http_response_started(const struct http_conn *c) { return c->resp_started; }
+
+void http_response_begin(struct http_conn *c, int status, const struct http_header *headers,
+                         size_t n_headers, int64_t content_length)
+{
+    if (c->resp_started || c->dead)
+        return;
+    struct http_request *r = c->req;
+    c->resp_started = 1;
+    c->resp_keep_alive = r->keep_alive && !c->upgrade;
+    int http11 = r->http_minor >= 1;
+    c->resp_chunked = content_length < 0 && http11;
+    if (content_length < 0 && !http11)
+        c->resp_keep_alive = 0; /* close-delimited body */
+    zbuf *o = &c->out;
+    append_fmt(o, "HTTP/1.%d %d %s\r\n", http11 ? 1 : 0, status, reason_phrase(status));
+    for (size_t i = 0; i < n_headers; i++) {
+        zbuf_append_str(o, headers[i].name);
+        zbuf_append(o, ": ", 2);
+        zbuf_append_str(o, headers[i].value);
+        zbuf_append(o, "\r\n", 2);
+    }
+    append_fmt(o, "x-zen-request-id: %s\r\n", r->request_id);
+    if (content_length >= 0)
+        append_fmt(o, "Content-Length: %" PRId64 "\r\n", content_length);
+    else if (c->resp_chunked)
+        zbuf_append_str(o, "Transfer-Encoding: chunked\r\n");
+    if (!c->resp_keep_alive)
+        zbuf_append_str(o, "Connection: close\r\n");
+    else if (!http11)
+        zbuf_append_str(o, "Connection: keep-alive\r\n");
+    zbuf_append(o, "\r\n", 2);
+    conn_send(c);
+}
+
+int http_response_write(struct http_conn *c, const void *data, size_t len)
+{
+    if (c->dead)
+        return HTTP_WRITE_DEAD;
+    if (len == 0)
+        return HTTP_WRITE_OK;
+    if (c->resp_chunked)
+        append_fmt(&c->out, "%zx\r\n", len);
+    zbuf_append(&c->out, data, len);
+    if (c->resp_chunked)
+        zbuf_append(&c->out, "\r\n", 2);
+    c->resp_bytes += len;
+    conn_send(c);
+    if (c->dead)
+        return HTTP_WRITE_DEAD;
+    if (zbuf_len(&c->out) > HTTP_OUTPUT_HIGH_WATER) {
+        c->want_writable = 1;
+        return HTTP_WRITE_FULL;
+    }
+    return HTTP_WRITE_OK;
+}
+
+static void defer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct http_conn *c = w->data;
+    if (c->dead) {
+        if (c->handler_active) {
+            c->handler_active = 0;
+            c->srv->cb.on_abort(c->srv->ctx, c, c->handler_data);
+        }
+        conn_free(c);
+        return;
+    }
+    process_input(c);
+}
+
+static void schedule_defer(struct http_conn *c)
+{
+    if (!ev_is_active(&c->defer)) {
+        ev_timer_set(&c->defer, 0., 0.);
+        ev_timer_start(c->srv->loop, &c->defer);
+    }
+}
+
+/* The handler is done with the request: serve the next or close. */
+static void finish_request(struct http_conn *c, int keep_alive)
+{
+    c->handler_active = 0;
+    c->handler_data = NULL;
+    c->want_writable = 0;
+    request_free(c->req);
+    c->req = NULL;
+    c->resp_started = 0;
+    c->resp_chunked = 0;
+    c->resp_bytes = 0;
+    if (c->dead) {
+        schedule_defer(c);
+        return;
+    }
+    if (!keep_alive) {
+        start_closing(c);
+        return;
+    }
+    c->state = CONN_IDLE;
+    c->message_done = 0;
+    c->head_bytes = 0;
+    llhttp_resume(&c->parser);
+    ev_io_start(c->srv->loop, &c->read_io);
+    arm_state_timer(c);
+    if (zbuf_len(&c->in) > 0)
+        schedule_defer(c); /* a pipelined request is waiting */
+}
+
+void http_response_end(struct http_conn *c)
+{
+    if (c->resp_chunked && !c->dead)
+        zbuf_append_str(&c->out, "0\r\n\r\n");
+    conn_send(c);
+    finish_request(c, c->resp_keep_alive);
+}
+
+void http_response_abort(struct http_conn *c)
+{
+    conn_send(c);
+    finish_request(c, 0);
+}
+
+void http_respond(struct http_conn *c, int status, const struct http_header *headers,
+                  size_t n_headers, const char *body, size_t body_len)
+{
+    http_response_begin(c, status, headers, n_headers, (int64_t)body_len);
+    http_response_write(c, body, body_len);
+    http_response_end(c);
+}
+
+void http_respond_error(struct http_conn *c, int status, const char *type, const char *message)
+{
+    json_t *doc = json_pack("{s:s, s:{s:s, s:s}}", "type", "error", "error", "type", type,
+                            "message", message);
+    char *body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    const struct http_header h[] = {{"Content-Type", "application/json"}};
+    const char *text = body ? body : "{\"type\":\"error\",\"error\":{\"type\":\"api_error\"}}";
+    http_respond(c, status, h, 1, text, strlen(text));
+    free(body);
+}
+
+/* ---- input ---- */
+
+static void start_closing(struct http_conn *c)
+{
+    c->state = CONN_CLOSING;
+    ev_io_stop(c->srv->loop, &c->read_io);
+    arm_timer(c, c->srv->limits.write_stall_timeout_s);
+    conn_send(c);
+}
+
+/* The server's own refusals: answer, then close. */
+static void reject(struct http_conn *c, int status)
+{
+    const char *type = "invalid_request_error", *msg = "malformed HTTP request";
+    switch (status) {
+    case 408: type = "timeout_error"; msg = "request body not received in time"; break;
+    case 413: type = "request_too_large"; msg = "request body exceeds daemon.max_body_bytes"; break;
+    case 431: type = "request_too_large"; msg = "request headers exceed daemon.max_header_bytes"; break;
+    default: break;
+    }
+    if (c->srv->cb.on_rejected)
+        c->srv->cb.on_rejected(c->srv->ctx, status);
+    if (!c->req) {
+        c->req = calloc(1, sizeof(*c->req));
+        if (!c->req) {
+            conn_free(c);
+            return;
+        }
+    }
+    if (!c->req->request_id[0])
+        zsec_random_hex(c->req->request_id, (HTTP_REQUEST_ID_LEN - 1) / 2);
+    c->req->keep_alive = 0;
+    c->req->http_minor = 1;
+    c->state = CONN_HANDLING;
+    c->handler_active = 0;
+    http_respond_error(c, status, type, msg);
+}
+
+static void begin_request(struct http_conn *c)
+{
+    c->req = calloc(1, sizeof(*c->req));
+    if (!c->req) {
+        conn_mark_dead(c);
+        return;
+    }
+    zbuf_init(&c->req->body);
+    zsec_random_hex(c->req->request_id, (HTTP_REQUEST_ID_LEN - 1) / 2);
+    c->state = CONN_HEAD;
+    c->fresh = 0;
+    arm_timer(c, c->srv->limits.header_timeout_s);
+}
+
+static void dispatch(struct http_conn *c)
+{
+    c->state = CONN_HANDLING;
+    c->handler_active = 1;
+    c->handler_data = NULL;
+    arm_timer(c, 0);
+    c->srv->cb.on_request(c->srv->ctx, c, c->req);
+}
+
+static void process_input(struct http_conn *c)
+{
+    while (!c->dead && (c->state == CONN_IDLE || c->state == CONN_HEAD ||
+                        c->state == CONN_BODY) && zbuf_len(&c->in) > 0) {
+        if (c->state == CONN_IDLE) {
+            begin_request(c);
+            if (c->dead)
+                break;
+        }
+        const char *data = (const char *)zbuf_head(&c->in);
+        size_t len = zbuf_len(&c->in);
+        llhttp_errno_t err = llhttp_execute(&c->parser, data, len);
+        size_t used = len;
+        if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
+            used = (size_t)(llhttp_get_error_pos(&c->parser) - data);
+            c->upgrade = err == HPE_PAUSED_UPGRADE;
+        } else if (err != HPE_OK) {
+            zbuf_consume(&c->in, len);
+            reject(c, c->reject_status ? c->reject_status : 400);
+            return;
+        }
+        zbuf_consume(&c->in, used);
+        if (c->state == CONN_BODY)
+            arm_state_timer(c); /* body progress resets the stall timer */
+        if (c->message_done) {
+            dispatch(c);
+            return; /* the rest waits until the response is done */
+        }
+    }
+}
+
+static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct http_conn *c = w->data;
+    char buf[HTTP_READ_CHUNK];
+    for (;;) {
+        ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+        if (n > 0) {
+            if (c->state == CONN_CLOSING) {
+                c->linger_bytes += (size_t)n;
+                if (c->linger_bytes > HTTP_LINGER_MAX_BYTES) {
+                    conn_free(c);
+                    return;
+                }
+                continue; /* discard: we are only waiting for the client's EOF */
+            }
+            zbuf_append(&c->in, buf, (size_t)n);
+            if (c->state == CONN_HANDLING && zbuf_len(&c->in) > HTTP_MAX_PIPELINE_BYTES) {
+                ev_io_stop(loop, &c->read_io); /* resumes when the response ends */
+                break;
+            }
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        /* EOF or error: the client is gone. */
+        if (c->state == CONN_HANDLING && c->handler_active) {
+            conn_mark_dead(c);
+        } else {
+            conn_free(c);
+        }
+        return;
+    }
+    if (c->state != CONN_HANDLING && c->state != CONN_CLOSING)
+        process_input(c);
+}
+
+/* ---- connection lifecycle ---- */
+
+static void conn_mark_dead(struct http_conn *c)
+{
+    if (c->dead)
+        return;
+    c->dead = 1;
+    ev_io_stop(c->srv->loop, &c->read_io);
+    ev_io_stop(c->srv->loop, &c->write_io);
+    ev_timer_stop(c->srv->loop, &c->timer);
+    schedule_defer(c);
+}
+
+static void conn_free(struct http_conn *c)
+{
+    struct http_server *s = c->srv;
+    if (c->handler_active) {
+        c->handler_active = 0;
+        s->cb.on_abort(s->ctx, c, c->handler_data);
+    }
+    ev_io_stop(s->loop, &c->read_io);
+    ev_io_stop(s->loop, &c->write_io);
+    ev_timer_stop(s->loop, &c->timer);
+    ev_timer_stop(s->loop, &c->defer);
+    close(c->fd);
+    request_free(c->req);
+    zbuf_free(&c->in);
+    zbuf_free(&c->out);
+    zbuf_free(&c->hfield);
+    zbuf_free(&c->hvalue);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->nconns--;
+    free(c);
+    if (s->cb.on_connections)
+        s->cb.on_connections(s->ctx, s->nconns);
+}
+
+static void accept_resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct http_server *s = w->data;
+    ev_io_start(loop, &s->accept_io);
+}
+
+static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct http_server *s = w->data;
+    for (;;) {
+        int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                zlog_pack(ZLOG_WARN, "accept_paused", "{s:s}", "detail", strerror(errno));
+                ev_io_stop(loop, &s->accept_io);
+                ev_timer_set(&s->accept_pause, HTTP_ACCEPT_PAUSE_S, 0.);
+                ev_timer_start(loop, &s->accept_pause);
+            }
+            return;
+        }
+        /* SSE events must leave as soon as they are written. */
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        struct http_conn *c = calloc(1, sizeof(*c));
+        if (!c) {
+            close(fd);
+            continue;
+        }
+        c->srv = s;
+        c->fd = fd;
+        c->fresh = 1;
+        c->state = CONN_IDLE;
+        llhttp_init(&c->parser, HTTP_REQUEST, &s->settings);
+        c->parser.data = c;
+        ev_io_init(&c->read_io, read_cb, fd, EV_READ);
+        ev_io_init(&c->write_io, write_cb, fd, EV_WRITE);
+        ev_timer_init(&c->timer, timer_cb, 0., 0.);
+        ev_timer_init(&c->defer, defer_cb, 0., 0.);
+        c->read_io.data = c->write_io.data = c->timer.data = c->defer.data = c;
+        c->next = s->conns;
+        if (s->conns)
+            s->conns->prev = c;
+        s->conns = c;
+        s->nconns++;
+        ev_io_start(loop, &c->read_io);
+        arm_state_timer(c);
+        if (s->cb.on_connections)
+            s->cb.on_connections(s->ctx, s->nconns);
+    }
+}
+
+/* ---- server ---- */
+
+struct http_server *http_server_new(struct ev_loop *loop, int listen_fd,
+                                    const struct http_limits *limits,
+                                    const struct http_callbacks *cb, void *ctx)
+{
+    struct http_server *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->loop = loop;
+    s->listen_fd = listen_fd;
+    s->limits = *limits;
+    s->cb = *cb;
+    s->ctx = ctx;
+    llhttp_settings_init(&s->settings);
+    s->settings.on_url = on_url;
+    s->settings.on_header_field = on_header_field;
+    s->settings.on_header_value = on_header_value;
+    s->settings.on_headers_complete = on_headers_complete;
+    s->settings.on_body = on_body;
+    s->settings.on_message_complete = on_message_complete;
+    ev_io_init(&s->accept_io, accept_cb, listen_fd, EV_READ);
+    ev_timer_init(&s->accept_pause, accept_resume_cb, HTTP_ACCEPT_PAUSE_S, 0.);
+    s->accept_io.data = s->accept_pause.data = s;
+    return s;
+}
+
+void http_server_set_limits(struct http_server *s, const struct http_limits *limits)
+{
+    s->limits = *limits;
+}
+
+void http_server_start(struct http_server *s) { ev_io_start(s->loop, &s->accept_io); }
+
+void http_server_stop_accepting(struct http_server *s)
+{
+    ev_io_stop(s->loop, &s->accept_io);
+    ev_timer_stop(s->loop, &s->accept_pause);
+}
+
+void http_server_free(struct http_server *s)
+{
+    if (!s)
+        return;
+    http_server_stop_accepting(s);
+    s->cb.on_connections = NULL;
+    while (s->conns)
+        conn_free(s->conns);
+    free(s);
+}
+
+size_t http_server_connection_count(const struct http_server *s) { return s->nconns; }

@@ -1,0 +1,127 @@
+/* http_server.h -- the inbound HTTP/1.1 server (proxy.md §1).
+ *
+ * Accepts on the proxy socket, parses requests with llhttp (strict: it
+ * rejects request smuggling such as both Content-Length and
+ * Transfer-Encoding), enforces the size limits and timeouts, answers
+ * `Expect: 100-continue` at once, and hands each complete request (head and
+ * whole body) to one handler. Pipelined requests wait in the input buffer
+ * and are handed over one at a time, in order.
+ *
+ * The handler answers through the response API below, either at once
+ * (http_respond) or later and in pieces (begin / write / end), and learns
+ * through callbacks when the client went away or drained its output. A
+ * connection never disappears under the handler's feet: a dead client is
+ * reported through on_abort from the event loop, never from inside one of
+ * the handler's own calls. */
+#ifndef ZEND_HTTP_SERVER_H
+#define ZEND_HTTP_SERVER_H
+
+#include <ev.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+/* Output above this makes http_response_write() ask the producer to pause
+ * (the upstream transfer is paused); below the low mark it may resume. */
+#define HTTP_OUTPUT_HIGH_WATER (256u * 1024)
+#define HTTP_OUTPUT_LOW_WATER (64u * 1024)
+/* Input buffered beyond the request being served (pipelined requests) is
+ * capped; reading stops until the current response is done. */
+#define HTTP_MAX_PIPELINE_BYTES (256u * 1024)
+#define HTTP_MAX_HEADERS 256
+#define HTTP_REQUEST_ID_LEN 17 /* 16 hex chars + NUL */
+
+struct http_header {
+    char *name;
+    char *value;
+};
+
+struct http_request {
+    char method[24];
+    char *target;                 /* raw request-target, verbatim */
+    struct http_header *headers;
+    size_t n_headers;
+    zbuf body;
+    int http_minor;               /* 1 for HTTP/1.1, 0 for HTTP/1.0 */
+    int keep_alive;
+    char request_id[HTTP_REQUEST_ID_LEN];
+    double start_s;               /* monotonic seconds when the head was complete */
+};
+
+/* First header named `name` (case-insensitive), or NULL. */
+const char *http_request_header(const struct http_request *r, const char *name);
+
+struct http_limits {
+    size_t max_header_bytes;
+    size_t max_body_bytes;
+    double header_timeout_s;
+    double body_timeout_s;
+    double keepalive_timeout_s;
+    double write_stall_timeout_s; /* output queued but none accepted for this long */
+};
+
+struct http_conn;
+
+struct http_callbacks {
+    /* A complete request. The handler must end it with http_respond,
+     * http_response_end or http_response_abort (now or later). */
+    void (*on_request)(void *ctx, struct http_conn *c, struct http_request *req);
+    /* The client is gone while a request is being handled: stop all work
+     * for it; c and its request are freed right after this returns. */
+    void (*on_abort)(void *ctx, struct http_conn *c, void *handler_data);
+    /* Output fell below HTTP_OUTPUT_LOW_WATER after a write reported full. */
+    void (*on_writable)(void *ctx, struct http_conn *c, void *handler_data);
+    /* A request refused by the server itself (400, 408, 413, 431). */
+    void (*on_rejected)(void *ctx, int status);
+    /* The number of client connections changed. */
+    void (*on_connections)(void *ctx, size_t count);
+};
+
+struct http_server;
+
+struct http_server *http_server_new(struct ev_loop *loop, int listen_fd,
+                                    const struct http_limits *limits,
+                                    const struct http_callbacks *cb, void *ctx);
+void http_server_set_limits(struct http_server *s, const struct http_limits *limits);
+void http_server_start(struct http_server *s);
+/* Stops accepting; existing connections go on. */
+void http_server_stop_accepting(struct http_server *s);
+/* Closes every connection (aborting handlers) and frees the server. The
+ * listening socket is not closed: it belongs to the caller. */
+void http_server_free(struct http_server *s);
+size_t http_server_connection_count(const struct http_server *s);
+
+/* ---- the response API (for the request currently handed out on c) ---- */
+
+void http_conn_set_handler_data(struct http_conn *c, void *data);
+
+/* A whole response with Content-Length. x-zen-request-id is always added. */
+void http_respond(struct http_conn *c, int status, const struct http_header *headers,
+                  size_t n_headers, const char *body, size_t body_len);
+/* An error in the Anthropic envelope:
+ * {"type":"error","error":{"type":<type>,"message":<message>}}. */
+void http_respond_error(struct http_conn *c, int status, const char *type, const char *message);
+
+/* Starts a response whose body follows. content_length >= 0 sends that
+ * Content-Length; -1 streams (chunked to HTTP/1.1 clients, close-delimited
+ * to HTTP/1.0 ones). Hop-by-hop and framing headers in `headers` are the
+ * caller's to leave out. */
+void http_response_begin(struct http_conn *c, int status, const struct http_header *headers,
+                         size_t n_headers, int64_t content_length);
+enum { HTTP_WRITE_OK = 0, HTTP_WRITE_FULL = 1, HTTP_WRITE_DEAD = -1 };
+/* Queues body bytes (one chunk per call when chunked) and sends at once.
+ * FULL: accepted, but pause until on_writable. DEAD: the client is gone
+ * (on_abort follows from the loop). */
+int http_response_write(struct http_conn *c, const void *data, size_t len);
+/* Completes the response (terminating chunk); the connection then serves
+ * the next request or closes. */
+void http_response_end(struct http_conn *c);
+/* Ends the response abnormally: flush what was queued, then close without
+ * the terminating chunk, so the client cannot mistake it for complete. */
+void http_response_abort(struct http_conn *c);
+/* Bytes of body written so far, and whether any response byte was sent. */
+uint64_t http_response_bytes(const struct http_conn *c);
+int http_response_started(const struct http_conn *c);
+
+#endif
