@@ -1,0 +1,29 @@
+/* guard.h -- the security checks every proxied request passes first
+ * (proxy.md §2).
+ *
+ * - Host must be an allowed name (loopback names by default, any port):
+ *   stops DNS-rebinding pages from spending the user's provider keys.
+ * - A request carrying an Origin not explicitly allowed is refused: browsers
+ *   send Origin, CLI clients and SDKs do not, so no web page can POST
+ *   through the proxy.
+ * - With access_keys configured, the client must present one (x-api-key or
+ *   Authorization: Bearer); hashes are compared with sodium_memcmp. */
+#ifndef ZEND_GUARD_H
+#define ZEND_GUARD_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "http_server.h"
+
+struct guard_verdict {
+    int status;                /* 0 = allowed; else 400, 401 or 403 */
+    const char *error_type;    /* for the error envelope */
+    char message[256];
+    const char *key_header;    /* header that carried a zend access key (never forwarded) */
+};
+
+void guard_check(const struct zcfg *cfg, const struct http_request *req,
+                 struct guard_verdict *v);
+
+#endif

@@ -1,0 +1,261 @@
+#include "provider_state.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "log.h"
+#include "metrics.h"
+#include "timeutil.h"
+
+#define PSTATES_MAX 256
+
+struct provider_states {
+    struct ev_loop *loop;
+    struct upstream *up;
+    struct provider_state *v[PSTATES_MAX];
+    size_t n;
+    struct zcfg_daemon tuning; /* cooldown and probe settings of the current config */
+};
+
+static const char *circuit_name(enum circuit c)
+{
+    switch (c) {
+    case CIRCUIT_CLOSED: return "closed";
+    case CIRCUIT_OPEN: return "open";
+    case CIRCUIT_HALF_OPEN: return "half_open";
+    }
+    return "?";
+}
+
+enum circuit pstate_circuit(const struct provider_state *s, int64_t now_ms)
+{
+    if (!s->open)
+        return CIRCUIT_CLOSED;
+    return now_ms < s->cooldown_until_ms ? CIRCUIT_OPEN : CIRCUIT_HALF_OPEN;
+}
+
+int pstate_cooling(const struct provider_state *s, int64_t now_ms)
+{
+    return pstate_circuit(s, now_ms) == CIRCUIT_OPEN;
+}
+
+int64_t pstate_cooldown_remaining_ms(const struct provider_state *s, int64_t now_ms)
+{
+    return pstate_cooling(s, now_ms) ? s->cooldown_until_ms - now_ms : 0;
+}
+
+static void log_change(const struct provider_state *s, enum circuit from, enum circuit to,
+                       const char *reason)
+{
+    zlog_pack(ZLOG_INFO, "provider_state_changed", "{s:s, s:s, s:s, s:I, s:s}", "provider",
+              s->name, "from", circuit_name(from), "to", circuit_name(to), "cooldown_ms",
+              (json_int_t)(to == CIRCUIT_OPEN ? s->cooldown_ms : 0), "reason", reason);
+}
+
+/* ---- probing ---- */
+
+static void stop_probe(struct provider_state *s)
+{
+    ev_timer_stop(s->owner->loop, &s->probe_timer);
+    upstream_cancel(s->probe);
+    s->probe = NULL;
+}
+
+static void probe_head(void *ud, int status, const struct http_header *h, size_t n)
+{
+    struct provider_state *s = ud;
+    s->last_status = status;
+}
+
+static int probe_body(void *ud, const char *data, size_t len) { return UPSTREAM_CONTINUE; }
+
+static void probe_done(void *ud, int result, const char *detail)
+{
+    struct provider_state *s = ud;
+    s->probe = NULL;
+    int up = result == UPSTREAM_OK && s->last_status > 0 && s->last_status < 500;
+    if (up && s->open)
+        pstate_success(s, "probe");
+}
+
+static void probe_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct provider_state *s = w->data;
+    const struct zcfg_daemon *t = &s->owner->tuning;
+    if (!s->open || !s->probe_enabled)
+        return;
+    ev_timer_set(&s->probe_timer, (double)t->probe_interval_ms / 1000.0, 0.);
+    ev_timer_start(loop, &s->probe_timer);
+    if (s->probe)
+        return; /* the last one is still out; it has its own timeouts */
+    static const struct upstream_callbacks cb = {probe_head, probe_body, probe_done};
+    struct upstream_request req = {
+        .method = "HEAD",
+        .url = s->probe_url,
+        .proxy_url = s->proxy_url,
+        .ca_file = s->ca_file,
+        .connect_timeout_ms = (long)t->probe_interval_ms,
+        .first_byte_timeout_ms = (long)t->probe_interval_ms,
+        .idle_timeout_ms = (long)t->probe_interval_ms,
+        .total_timeout_ms = (long)t->probe_interval_ms,
+    };
+    char err[256];
+    s->last_status = 0;
+    s->probe = upstream_start(s->owner->up, &req, &cb, s, err, sizeof(err));
+}
+
+/* ---- transitions ---- */
+
+void pstate_success(struct provider_state *s, const char *reason)
+{
+    enum circuit from = pstate_circuit(s, ztime_mono_ms());
+    s->consecutive_failures = 0;
+    s->cooldown_ms = 0;
+    if (!s->open)
+        return;
+    s->open = 0;
+    stop_probe(s);
+    log_change(s, from, CIRCUIT_CLOSED, reason);
+}
+
+void pstate_failure(struct provider_state *s, int error_type, int status, const char *detail,
+                    int64_t retry_after_ms)
+{
+    const struct zcfg_daemon *t = &s->owner->tuning;
+    int64_t now = ztime_mono_ms();
+    enum circuit from = pstate_circuit(s, now);
+    s->last_error_type = error_type;
+    s->last_status = status;
+    snprintf(s->last_error, sizeof(s->last_error), "%s", detail ? detail : "");
+    if (error_type == ZERR_REQUEST)
+        return; /* the request's fault, not the provider's */
+    int auth = error_type == ZERR_AUTH;
+    int64_t initial = auth ? t->auth_cooldown_initial_ms : t->cooldown_initial_ms;
+    int64_t max = auth ? t->auth_cooldown_max_ms : t->cooldown_max_ms;
+    if (error_type == ZERR_RATE_LIMIT && retry_after_ms >= 0) {
+        s->cooldown_ms = retry_after_ms < max ? retry_after_ms : max;
+    } else if (s->consecutive_failures == 0 || s->cooldown_ms == 0) {
+        s->cooldown_ms = initial;
+    } else {
+        s->cooldown_ms = s->cooldown_ms * 2 < max ? s->cooldown_ms * 2 : max;
+    }
+    s->consecutive_failures++;
+    s->open = 1;
+    s->cooldown_until_ms = now + s->cooldown_ms;
+    s->probe_enabled = error_type == ZERR_NETWORK || error_type == ZERR_TIMEOUT ||
+                       error_type == ZERR_SERVER;
+    char reason[64];
+    snprintf(reason, sizeof(reason), "%s%s%d", zen_error_type_name(error_type),
+             status ? " " : "", status);
+    if (!status)
+        snprintf(reason, sizeof(reason), "%s", zen_error_type_name(error_type));
+    log_change(s, from, CIRCUIT_OPEN, reason);
+    ev_timer_stop(s->owner->loop, &s->probe_timer);
+    if (s->probe_enabled && !s->probe) {
+        ev_timer_set(&s->probe_timer, (double)t->probe_interval_ms / 1000.0, 0.);
+        ev_timer_start(s->owner->loop, &s->probe_timer);
+    }
+}
+
+/* ---- the table ---- */
+
+static char *identity_of(const struct zcfg_provider *p)
+{
+    size_t n = strlen(p->base_url) + ZSEC_FINGERPRINT_LEN + 2;
+    char *id = malloc(n);
+    if (id)
+        snprintf(id, n, "%s|%s", p->base_url, p->token_fingerprint);
+    return id;
+}
+
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+static void state_free(struct provider_state *s)
+{
+    stop_probe(s);
+    free(s->name);
+    free(s->identity);
+    free(s->probe_url);
+    free(s->proxy_url);
+    free(s->ca_file);
+    free(s);
+}
+
+/* Probe target and transport follow the latest config. */
+static void refresh_target(struct provider_state *s, const struct zcfg_provider *p)
+{
+    free(s->probe_url);
+    free(s->proxy_url);
+    free(s->ca_file);
+    s->probe_url = dup_or_null(p->base_url);
+    s->proxy_url = dup_or_null(p->proxy_url);
+    s->ca_file = dup_or_null(p->ca_file);
+}
+
+struct provider_states *pstates_new(struct ev_loop *loop, struct upstream *up)
+{
+    struct provider_states *ps = calloc(1, sizeof(*ps));
+    if (ps) {
+        ps->loop = loop;
+        ps->up = up;
+    }
+    return ps;
+}
+
+void pstates_free(struct provider_states *ps)
+{
+    if (!ps)
+        return;
+    for (size_t i = 0; i < ps->n; i++)
+        state_free(ps->v[i]);
+    free(ps);
+}
+
+struct provider_state *pstates_get(struct provider_states *ps, const char *name)
+{
+    for (size_t i = 0; i < ps->n; i++)
+        if (strcmp(ps->v[i]->name, name) == 0)
+            return ps->v[i];
+    return NULL;
+}
+
+void pstates_apply_config(struct provider_states *ps, const struct zcfg *cfg)
+{
+    ps->tuning = cfg->daemon;
+    /* Borrowed pointers inside the copy are never used; clear them. */
+    ps->tuning.allowed_hosts = ps->tuning.allowed_origins = NULL;
+    ps->tuning.access_key_hashes = NULL;
+    ps->tuning.log_file = NULL;
+    for (size_t i = 0; i < cfg->n_providers; i++) {
+        const struct zcfg_provider *p = &cfg->providers[i];
+        char *id = identity_of(p);
+        struct provider_state *s = pstates_get(ps, p->name);
+        if (s && id && strcmp(s->identity, id) != 0) {
+            /* Same name, different URL or token: its history is not this one's. */
+            for (size_t k = 0; k < ps->n; k++)
+                if (ps->v[k] == s)
+                    ps->v[k] = ps->v[--ps->n];
+            state_free(s);
+            s = NULL;
+        }
+        if (!s && ps->n < PSTATES_MAX) {
+            s = calloc(1, sizeof(*s));
+            if (!s || !(s->name = strdup(p->name))) {
+                free(s);
+                free(id);
+                continue;
+            }
+            s->identity = id;
+            id = NULL;
+            s->owner = ps;
+            ev_timer_init(&s->probe_timer, probe_cb, 0., 0.);
+            s->probe_timer.data = s;
+            ps->v[ps->n++] = s;
+        }
+        free(id);
+        if (s)
+            refresh_target(s, p);
+    }
+}

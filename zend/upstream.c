@@ -1,0 +1,482 @@
+#include "upstream.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "log.h"
+#include "timeutil.h"
+
+/* Idle connections to providers are dropped after this long (proxy.md §7). */
+#define UPSTREAM_MAX_CONN_AGE_S 90L
+#define UPSTREAM_MAX_CACHED_CONNS 256L
+#define UPSTREAM_MAX_RESPONSE_HEADERS 256
+#define UPSTREAM_POOL_MAX 64 /* easy handles kept for reuse */
+
+struct upstream {
+    struct ev_loop *loop;
+    CURLM *multi;
+    ev_timer timer;                 /* curl's own timeout */
+    struct upstream_transfer *active;
+    size_t nactive;
+    CURL *pool[UPSTREAM_POOL_MAX];  /* idle easy handles */
+    size_t npool;
+};
+
+struct upstream_transfer {
+    struct upstream *u;
+    struct upstream_transfer *prev, *next;
+    CURL *easy;
+    struct upstream_callbacks cb;
+    void *ud;
+    ev_timer first_byte_timer;
+    ev_timer idle_timer;
+    ev_timer total_timer;
+    double idle_timeout_s;
+    double first_byte_timeout_s;
+    double start_s;
+    int status;
+    int head_done;
+    int want_pause;         /* the next body chunk is refused with CURL_WRITEFUNC_PAUSE */
+    int paused;
+    int aborted;            /* on_body asked to stop */
+    int timed_out;          /* enum upstream_result of the timer that fired */
+    struct http_header headers[UPSTREAM_MAX_RESPONSE_HEADERS];
+    size_t n_headers;
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+/* Per-socket state curl asks us to watch. */
+struct sock_watch {
+    ev_io io;
+    struct upstream *u;
+};
+
+static void check_multi_info(struct upstream *u);
+
+const char *upstream_result_name(int result)
+{
+    switch (result) {
+    case UPSTREAM_OK: return "ok";
+    case UPSTREAM_ERR_NETWORK: return "network error";
+    case UPSTREAM_ERR_CONNECT_TIMEOUT: return "connect timeout";
+    case UPSTREAM_ERR_FIRST_BYTE_TIMEOUT: return "first-byte timeout";
+    case UPSTREAM_ERR_IDLE_TIMEOUT: return "idle timeout";
+    case UPSTREAM_ERR_TOTAL_TIMEOUT: return "total timeout";
+    case UPSTREAM_ERR_ABORTED: return "aborted";
+    }
+    return "unknown";
+}
+
+/* ---- curl <-> libev glue ---- */
+
+static void socket_action(struct upstream *u, curl_socket_t fd, int action)
+{
+    int running;
+    curl_multi_socket_action(u->multi, fd, action, &running);
+    check_multi_info(u);
+}
+
+static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct sock_watch *sw = w->data;
+    int action = (revents & EV_READ ? CURL_CSELECT_IN : 0) |
+                 (revents & EV_WRITE ? CURL_CSELECT_OUT : 0);
+    socket_action(sw->u, w->fd, action);
+}
+
+static void multi_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    socket_action(w->data, CURL_SOCKET_TIMEOUT, 0);
+}
+
+static int sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+    struct upstream *u = userp;
+    struct sock_watch *sw = socketp;
+    if (what == CURL_POLL_REMOVE) {
+        if (sw) {
+            ev_io_stop(u->loop, &sw->io);
+            free(sw);
+            curl_multi_assign(u->multi, s, NULL);
+        }
+        return 0;
+    }
+    if (!sw) {
+        sw = calloc(1, sizeof(*sw));
+        if (!sw)
+            return -1;
+        sw->u = u;
+        curl_multi_assign(u->multi, s, sw);
+    } else {
+        ev_io_stop(u->loop, &sw->io);
+    }
+    int events = (what & CURL_POLL_IN ? EV_READ : 0) | (what & CURL_POLL_OUT ? EV_WRITE : 0);
+    ev_io_init(&sw->io, io_cb, s, events);
+    sw->io.data = sw;
+    ev_io_start(u->loop, &sw->io);
+    return 0;
+}
+
+static int multi_timer_set(CURLM *multi, long timeout_ms, void *userp)
+{
+    struct upstream *u = userp;
+    ev_timer_stop(u->loop, &u->timer);
+    if (timeout_ms >= 0) {
+        /* Seconds as a double: integer division would fire sub-second
+         * timeouts at once (the evhiperfifo example's bug). */
+        ev_timer_set(&u->timer, (double)timeout_ms / 1000.0, 0.);
+        ev_timer_start(u->loop, &u->timer);
+    }
+    return 0;
+}
+
+/* ---- per-transfer callbacks ---- */
+
+static void stop_timers(struct upstream_transfer *t)
+{
+    ev_timer_stop(t->u->loop, &t->first_byte_timer);
+    ev_timer_stop(t->u->loop, &t->idle_timer);
+    ev_timer_stop(t->u->loop, &t->total_timer);
+}
+
+static void free_headers(struct upstream_transfer *t)
+{
+    for (size_t i = 0; i < t->n_headers; i++) {
+        free(t->headers[i].name);
+        free(t->headers[i].value);
+    }
+    t->n_headers = 0;
+}
+
+static void release_easy(struct upstream *u, CURL *easy)
+{
+    if (u->npool < UPSTREAM_POOL_MAX) {
+        curl_easy_reset(easy);
+        u->pool[u->npool++] = easy;
+    } else {
+        curl_easy_cleanup(easy);
+    }
+}
+
+/* Unlinks and frees a transfer; its easy handle goes back to the pool. */
+static void transfer_free(struct upstream_transfer *t)
+{
+    struct upstream *u = t->u;
+    stop_timers(t);
+    curl_multi_remove_handle(u->multi, t->easy);
+    release_easy(u, t->easy);
+    free_headers(t);
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        u->active = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    u->nactive--;
+    free(t);
+}
+
+static void rearm_idle(struct upstream_transfer *t)
+{
+    if (t->idle_timeout_s > 0 && !t->paused) {
+        ev_timer_stop(t->u->loop, &t->idle_timer);
+        ev_timer_set(&t->idle_timer, t->idle_timeout_s, 0.);
+        ev_timer_start(t->u->loop, &t->idle_timer);
+    }
+}
+
+static void trim(char **s, size_t *len)
+{
+    while (*len > 0 && isspace((unsigned char)(*s)[0])) {
+        (*s)++;
+        (*len)--;
+    }
+    while (*len > 0 && isspace((unsigned char)(*s)[*len - 1]))
+        (*len)--;
+}
+
+static size_t header_cb(char *line, size_t size, size_t nitems, void *userdata)
+{
+    struct upstream_transfer *t = userdata;
+    size_t len = size * nitems;
+    rearm_idle(t);
+    if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
+        /* A status line: a new head starts (after 1xx, or a redirect). */
+        free_headers(t);
+        const char *sp = memchr(line, ' ', len);
+        t->status = sp ? atoi(sp + 1) : 0;
+        return len;
+    }
+    char *p = line;
+    size_t n = len;
+    trim(&p, &n);
+    if (n == 0) {
+        /* End of a head. 1xx heads are followed by the real one. */
+        if (t->status >= 200 && !t->head_done) {
+            t->head_done = 1;
+            ev_timer_stop(t->u->loop, &t->first_byte_timer);
+            t->cb.on_head(t->ud, t->status, t->headers, t->n_headers);
+        }
+        return len;
+    }
+    char *colon = memchr(p, ':', n);
+    if (!colon || t->n_headers >= UPSTREAM_MAX_RESPONSE_HEADERS)
+        return len; /* obs-fold or too many: ignore the line */
+    char *name = p, *value = colon + 1;
+    size_t nlen = (size_t)(colon - p), vlen = n - nlen - 1;
+    trim(&name, &nlen);
+    trim(&value, &vlen);
+    struct http_header *h = &t->headers[t->n_headers];
+    h->name = strndup(name, nlen);
+    h->value = strndup(value, vlen);
+    if (h->name && h->value) {
+        t->n_headers++;
+    } else {
+        free(h->name);
+        free(h->value);
+    }
+    return len;
+}
+
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    struct upstream_transfer *t = userdata;
+    size_t len = size * nmemb;
+    if (t->want_pause) {
+        t->paused = 1;
+        ev_timer_stop(t->u->loop, &t->idle_timer);
+        return CURL_WRITEFUNC_PAUSE; /* curl keeps these bytes for the resume */
+    }
+    rearm_idle(t);
+    int rc = t->cb.on_body(t->ud, data, len);
+    if (rc == UPSTREAM_ABORT) {
+        t->aborted = 1;
+        return 0; /* makes curl fail the transfer with CURLE_WRITE_ERROR */
+    }
+    if (rc == UPSTREAM_PAUSE)
+        t->want_pause = 1;
+    return len;
+}
+
+static void finish(struct upstream_transfer *t, int result, const char *detail)
+{
+    struct upstream_callbacks cb = t->cb;
+    void *ud = t->ud;
+    char msg[CURL_ERROR_SIZE + 64];
+    snprintf(msg, sizeof(msg), "%s", detail ? detail : "");
+    transfer_free(t);
+    cb.on_done(ud, result, msg);
+}
+
+/* The first-byte budget runs from when the request went out, not from the
+ * start: connecting has its own budget (curl's connect timeout). */
+static int first_byte_deadline_passed(struct upstream_transfer *t)
+{
+    curl_off_t pretransfer_us = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer_us);
+    double elapsed = ztime_mono_s() - t->start_s;
+    double wait = t->first_byte_timeout_s; /* still connecting: look again later */
+    if (pretransfer_us > 0)
+        wait = (double)pretransfer_us / 1e6 + t->first_byte_timeout_s - elapsed;
+    if (wait <= 0.001)
+        return 1;
+    ev_timer_set(&t->first_byte_timer, wait, 0.);
+    ev_timer_start(t->u->loop, &t->first_byte_timer);
+    return 0;
+}
+
+static void timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct upstream_transfer *t = w->data;
+    if (w == &t->first_byte_timer && !first_byte_deadline_passed(t))
+        return;
+    int result = w == &t->first_byte_timer ? UPSTREAM_ERR_FIRST_BYTE_TIMEOUT
+               : w == &t->idle_timer       ? UPSTREAM_ERR_IDLE_TIMEOUT
+                                           : UPSTREAM_ERR_TOTAL_TIMEOUT;
+    char detail[64];
+    snprintf(detail, sizeof(detail), "%s", upstream_result_name(result));
+    finish(t, result, detail);
+}
+
+static int classify_curl(CURLcode rc, struct upstream_transfer *t)
+{
+    if (rc == CURLE_OK)
+        return UPSTREAM_OK;
+    if (t->aborted)
+        return UPSTREAM_ERR_ABORTED;
+    if (rc == CURLE_OPERATION_TIMEDOUT)
+        return t->head_done ? UPSTREAM_ERR_IDLE_TIMEOUT : UPSTREAM_ERR_CONNECT_TIMEOUT;
+    return UPSTREAM_ERR_NETWORK;
+}
+
+static void check_multi_info(struct upstream *u)
+{
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(u->multi, &left))) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        /* Read the result before the handle is removed: afterwards msg is
+         * no longer valid. */
+        CURLcode rc = msg->data.result;
+        struct upstream_transfer *t = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+        if (!t)
+            continue;
+        const char *detail = t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc);
+        char copy[CURL_ERROR_SIZE];
+        snprintf(copy, sizeof(copy), "%s", detail);
+        finish(t, classify_curl(rc, t), rc == CURLE_OK ? "" : copy);
+    }
+}
+
+/* ---- public API ---- */
+
+struct upstream *upstream_new(struct ev_loop *loop)
+{
+    struct upstream *u = calloc(1, sizeof(*u));
+    if (!u)
+        return NULL;
+    u->loop = loop;
+    u->multi = curl_multi_init();
+    if (!u->multi) {
+        free(u);
+        return NULL;
+    }
+    ev_timer_init(&u->timer, multi_timer_cb, 0., 0.);
+    u->timer.data = u;
+    curl_multi_setopt(u->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+    curl_multi_setopt(u->multi, CURLMOPT_SOCKETDATA, u);
+    curl_multi_setopt(u->multi, CURLMOPT_TIMERFUNCTION, multi_timer_set);
+    curl_multi_setopt(u->multi, CURLMOPT_TIMERDATA, u);
+    curl_multi_setopt(u->multi, CURLMOPT_MAXCONNECTS, UPSTREAM_MAX_CACHED_CONNS);
+    curl_multi_setopt(u->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    return u;
+}
+
+void upstream_free(struct upstream *u)
+{
+    if (!u)
+        return;
+    while (u->active)
+        transfer_free(u->active);
+    for (size_t i = 0; i < u->npool; i++)
+        curl_easy_cleanup(u->pool[i]);
+    ev_timer_stop(u->loop, &u->timer);
+    curl_multi_cleanup(u->multi);
+    free(u);
+}
+
+size_t upstream_active_count(const struct upstream *u) { return u->nactive; }
+
+static void set_method_and_body(CURL *e, const struct upstream_request *r)
+{
+    if (strcmp(r->method, "HEAD") == 0) {
+        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+        return;
+    }
+    if (strcmp(r->method, "GET") == 0 && r->body_len == 0) {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+        return;
+    }
+    if (r->body_len > 0 || strcmp(r->method, "POST") == 0) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body_len ? r->body : "");
+    }
+    if (strcmp(r->method, "POST") != 0)
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+}
+
+static void start_timer(struct upstream_transfer *t, ev_timer *w, long ms)
+{
+    if (ms <= 0)
+        return;
+    ev_timer_init(w, timeout_cb, (double)ms / 1000.0, 0.);
+    w->data = t;
+    ev_timer_start(t->u->loop, w);
+}
+
+struct upstream_transfer *upstream_start(struct upstream *u, const struct upstream_request *req,
+                                         const struct upstream_callbacks *cb, void *ud,
+                                         char *err, size_t errlen)
+{
+    struct upstream_transfer *t = calloc(1, sizeof(*t));
+    CURL *e = u->npool ? u->pool[--u->npool] : curl_easy_init();
+    if (!t || !e) {
+        free(t);
+        if (e)
+            release_easy(u, e);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    t->u = u;
+    t->easy = e;
+    t->cb = *cb;
+    t->ud = ud;
+    t->idle_timeout_s = (double)req->idle_timeout_ms / 1000.0;
+    t->first_byte_timeout_s = (double)req->first_byte_timeout_ms / 1000.0;
+    t->start_s = ztime_mono_s();
+    ev_timer_init(&t->first_byte_timer, timeout_cb, 0., 0.);
+    ev_timer_init(&t->idle_timer, timeout_cb, 0., 0.);
+    ev_timer_init(&t->total_timer, timeout_cb, 0., 0.);
+    t->first_byte_timer.data = t->idle_timer.data = t->total_timer.data = t;
+
+    curl_easy_setopt(e, CURLOPT_URL, req->url);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+    curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, UPSTREAM_MAX_CONN_AGE_S);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->headers);
+    curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+    /* Environment proxies are ignored unless the provider names one. */
+    curl_easy_setopt(e, CURLOPT_PROXY, req->proxy_url ? req->proxy_url : "");
+    if (req->ca_file)
+        curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_file);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    set_method_and_body(e, req);
+
+    if (curl_multi_add_handle(u->multi, e) != CURLM_OK) {
+        release_easy(u, e);
+        free(t);
+        snprintf(err, errlen, "curl_multi_add_handle failed");
+        return NULL;
+    }
+    t->next = u->active;
+    if (u->active)
+        u->active->prev = t;
+    u->active = t;
+    u->nactive++;
+    start_timer(t, &t->first_byte_timer, req->first_byte_timeout_ms);
+    start_timer(t, &t->total_timer, req->total_timeout_ms);
+    return t;
+}
+
+void upstream_resume(struct upstream_transfer *t)
+{
+    if (!t->want_pause && !t->paused)
+        return;
+    t->want_pause = 0;
+    if (t->paused) {
+        t->paused = 0;
+        rearm_idle(t);
+        /* May deliver the held bytes right here, through write_cb. */
+        curl_easy_pause(t->easy, CURLPAUSE_CONT);
+    }
+}
+
+void upstream_cancel(struct upstream_transfer *t)
+{
+    if (t)
+        transfer_free(t);
+}
