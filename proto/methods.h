@@ -8,6 +8,7 @@
 #define RPC_HELLO "hello"
 #define RPC_STATUS "status"
 #define RPC_SHUTDOWN "shutdown"
+#define RPC_METRICS "metrics"
 
 /* Notification zend sends on a `shutdown` caller's connection right before
  * it exits: {drained, aborted, uptime_s}. */

@@ -11,6 +11,8 @@
 #include "control.h"
 #include "daemon.h"
 #include "methods.h"
+#include "metrics.h"
+#include "proxy.h"
 #include "timeutil.h"
 
 static json_t *method_hello(struct zend_daemon *d, struct control_conn *c,
@@ -31,7 +33,22 @@ static json_t *method_status(struct zend_daemon *d, struct control_conn *c,
                      (int)d->supervisor_pid, "uptime_s", zend_uptime_s(d), "state",
                      zend_state_name(d->state), "listen", d->listen, "config_path",
                      d->cfg->path, "config_hash", d->cfg->hash, "restarts", (int)d->restarts,
-                     "in_flight", 0);
+                     "in_flight", (int)proxy_in_flight(d->proxy));
+}
+
+/* operations.md §10, plus uptime and restarts so a reader knows what the
+ * counters cover (they reset when a worker restarts). */
+static json_t *method_metrics(struct zend_daemon *d, struct control_conn *c,
+                              const json_t *params, struct rpc_error *err)
+{
+    metrics_sample_resources(d->metrics);
+    json_t *m = metrics_to_json(d->metrics);
+    if (m) {
+        json_object_set_new(m, "uptime_s", json_real(zend_uptime_s(d)));
+        json_object_set_new(m, "restarts", json_integer(d->restarts));
+        json_object_set_new(m, "max_concurrent", json_integer(d->cfg->daemon.max_concurrent));
+    }
+    return m;
 }
 
 /* params: {drain_timeout_ms?}. The caller's connection stays open and gets
@@ -52,7 +69,8 @@ static json_t *method_shutdown(struct zend_daemon *d, struct control_conn *c,
     }
     control_conn_want_shutdown_done(c);
     zend_begin_shutdown(d, "rpc", drain_ms);
-    return json_pack("{s:b, s:i, s:i, s:I}", "draining", 1, "in_flight", 0, "pid",
+    return json_pack("{s:b, s:i, s:i, s:I}", "draining", 1, "in_flight",
+                     (int)proxy_in_flight(d->proxy), "pid",
                      (int)d->supervisor_pid, "drain_timeout_ms",
                      (json_int_t)d->drain_timeout_ms);
 }
@@ -60,6 +78,7 @@ static json_t *method_shutdown(struct zend_daemon *d, struct control_conn *c,
 static const struct control_method methods[] = {
     {RPC_HELLO, method_hello, 1},
     {RPC_STATUS, method_status, 1},
+    {RPC_METRICS, method_metrics, 1},
     {RPC_SHUTDOWN, method_shutdown, 0},
 };
 

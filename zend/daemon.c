@@ -7,6 +7,8 @@
 #include "common.h"
 #include "control.h"
 #include "log.h"
+#include "metrics.h"
+#include "proxy.h"
 #include "timeutil.h"
 
 const char *zend_state_name(enum zend_state s)
@@ -45,6 +47,7 @@ void zend_begin_shutdown(struct zend_daemon *d, const char *reason, int64_t drai
     if (d->state == ZEND_DRAINING)
         return;
     d->state = ZEND_DRAINING;
+    proxy_stop_accepting(d->proxy);
     d->shutdown_reason = reason;
     d->drain_timeout_ms = drain_timeout_ms >= 0 ? drain_timeout_ms
                                                 : d->cfg->daemon.drain_timeout_ms;
@@ -67,6 +70,12 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
     zend_begin_shutdown(d, "signal", -1);
 }
 
+static void resource_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct zend_daemon *d = w->data;
+    metrics_sample_resources(d->metrics);
+}
+
 int zend_worker_run(struct zend_daemon *d)
 {
     struct ev_loop *loop = d->loop;
@@ -78,6 +87,11 @@ int zend_worker_run(struct zend_daemon *d)
         ev_signal_start(loop, sigs[i]);
     }
     control_start(d->control, loop);
+    proxy_start(d->proxy);
+    ev_timer_init(&d->resource_timer, resource_cb, ZEND_RESOURCE_SAMPLE_S, ZEND_RESOURCE_SAMPLE_S);
+    d->resource_timer.data = d;
+    ev_timer_start(loop, &d->resource_timer);
+    metrics_sample_resources(d->metrics);
     d->state = ZEND_RUNNING;
     zlog_pack(ZLOG_INFO, "daemon_started", "{s:i, s:i, s:s, s:s, s:s, s:s}", "pid",
               (int)d->pid, "supervisor_pid", (int)d->supervisor_pid, "version",
@@ -87,5 +101,6 @@ int zend_worker_run(struct zend_daemon *d)
     for (size_t i = 0; i < ZEN_ARRAY_LEN(sigs); i++)
         ev_signal_stop(loop, sigs[i]);
     ev_timer_stop(loop, &d->shutdown_timer);
+    ev_timer_stop(loop, &d->resource_timer);
     return ZEN_EXIT_OK;
 }

@@ -15,7 +15,12 @@
 
 enum zend_state { ZEND_STARTING, ZEND_RUNNING, ZEND_DRAINING };
 
+/* RSS and fd peaks are sampled this often (operations.md §12). */
+#define ZEND_RESOURCE_SAMPLE_S 10.0
+
 struct control_server;
+struct proxy;
+struct metrics;
 
 struct zend_daemon {
     struct ev_loop *loop;
@@ -28,9 +33,12 @@ struct zend_daemon {
     int64_t started_mono_ms;
     unsigned restarts;
 
-    int listen_fd;                  /* the proxy socket (served from issue 3 on) */
+    int listen_fd;                  /* the proxy socket */
     char listen[ZCFG_HOST_MAX + 16]; /* as bound, e.g. "127.0.0.1:19841" */
     struct control_server *control;
+    struct proxy *proxy;
+    struct metrics *metrics;
+    ev_timer resource_timer;        /* samples RSS and fds for metrics */
 
     ev_signal sig_term, sig_int, sig_hup;
     ev_timer shutdown_timer;

@@ -4,6 +4,7 @@
  * lock (held: exit 1) -> proxy address (in use: exit 69) -> control socket
  * -> serve. Everything before zend_worker_run() is what the supervisor will
  * own once it exists; the worker then inherits the sockets. */
+#include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -19,6 +20,8 @@
 #include "daemon.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
+#include "proxy.h"
 #include "paths.h"
 #include "pidlock.h"
 #include "secret.h"
@@ -170,15 +173,26 @@ static int run(struct zend_daemon *d, int created_config)
         code = start_failed(ZEN_EXIT_FAILURE, "control socket", err);
         goto out_listen;
     }
+    d->metrics = metrics_new();
+    d->proxy = d->metrics ? proxy_new(d->loop, d->listen_fd, d->cfg, d->metrics, err,
+                                      sizeof(err)) : NULL;
+    if (!d->proxy) {
+        code = start_failed(ZEN_EXIT_FAILURE, "proxy", d->metrics ? err : "out of memory");
+        goto out_proxy;
+    }
     if (pidfile_write(d->paths.pid, d->pid, err, sizeof(err)) != ZEN_OK) {
         code = start_failed(ZEN_EXIT_FAILURE, "pid file", err);
-        goto out_control;
+        goto out_proxy;
     }
 
     code = zend_worker_run(d);
 
     unlink(d->paths.pid);
-out_control:
+out_proxy:
+    proxy_free(d->proxy);
+    d->proxy = NULL;
+    metrics_free(d->metrics);
+    d->metrics = NULL;
     control_close(d->control);
     d->control = NULL;
 out_listen:
@@ -195,6 +209,10 @@ int main(int argc, char **argv)
     if (parse_options(argc, argv, &opt) != ZEN_OK)
         return ZEN_EXIT_USAGE;
     signal(SIGPIPE, SIG_IGN);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "zend: libcurl failed to initialise\n");
+        return ZEN_EXIT_FAILURE;
+    }
     if (zsec_init() != ZEN_OK) {
         fprintf(stderr, "zend: libsodium failed to initialise\n");
         return ZEN_EXIT_FAILURE;
@@ -239,5 +257,6 @@ int main(int argc, char **argv)
     int code = run(&d, created);
     zcfg_unref(d.cfg);
     ev_loop_destroy(d.loop);
+    curl_global_cleanup();
     return code;
 }

@@ -1,0 +1,33 @@
+/* proxy.h -- the data path, one straight line (architecture.md):
+ * accept -> parse (http_server) -> guard -> route -> attempt loop (provider
+ * selection -> rewrite -> upstream) -> relay (head, body or stream,
+ * backpressure) -> record (metrics, log).
+ *
+ * The admission step (the global limiter) plugs in between route and the
+ * attempt loop; draining plugs into proxy_stop_accepting / proxy_in_flight. */
+#ifndef ZEND_PROXY_H
+#define ZEND_PROXY_H
+
+#include <ev.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "metrics.h"
+
+struct proxy;
+
+/* Serves listen_fd (already listening; still owned by the caller). Holds its
+ * own reference to cfg. */
+struct proxy *proxy_new(struct ev_loop *loop, int listen_fd, struct zcfg *cfg,
+                        struct metrics *metrics, char *err, size_t errlen);
+void proxy_start(struct proxy *px);
+/* New requests use cfg; requests in flight keep the config they started with. */
+void proxy_set_config(struct proxy *px, struct zcfg *cfg);
+void proxy_stop_accepting(struct proxy *px);
+/* Aborts whatever is still in flight and frees everything. */
+void proxy_free(struct proxy *px);
+size_t proxy_in_flight(const struct proxy *px);
+size_t proxy_client_connections(const struct proxy *px);
+size_t proxy_upstream_transfers(const struct proxy *px);
+
+#endif
