@@ -31,7 +31,7 @@ _zenctl() {
             if [[ "$cur" == -* ]]; then
                 COMPREPLY=($(compgen -W "$global_opts" -- "$cur"))
             else
-                COMPREPLY=($(compgen -W 'status shutdown version completion help' -- "$cur"))
+                COMPREPLY=($(compgen -W 'status shutdown metrics version completion help' -- "$cur"))
             fi ;;
         status)
             if [[ "$cur" == -* ]]; then
@@ -40,6 +40,10 @@ _zenctl() {
         shutdown)
             if [[ "$cur" == -* ]]; then
                 COMPREPLY=($(compgen -W "$global_opts --drain-timeout --no-wait" -- "$cur"))
+            fi ;;
+        metrics)
+            if [[ "$cur" == -* ]]; then
+                COMPREPLY=($(compgen -W "$global_opts" -- "$cur"))
             fi ;;
         version)
             if [[ "$cur" == -* ]]; then
@@ -55,7 +59,7 @@ _zenctl() {
             if [[ "$cur" == -* ]]; then
                 COMPREPLY=($(compgen -W "$global_opts" -- "$cur"))
             else
-                COMPREPLY=($(compgen -W 'status shutdown version completion help' -- "$cur"))
+                COMPREPLY=($(compgen -W 'status shutdown metrics version completion help' -- "$cur"))
             fi ;;
     esac
 }

@@ -97,6 +97,60 @@ int zc_cmd_status(struct zc_ctx *ctx)
     return ZEN_EXIT_OK;
 }
 
+static double num_field(const json_t *obj, const char *key)
+{
+    return json_number_value(json_object_get(obj, key));
+}
+
+/* Prints "name n, name n" for a {name: count} map, or "none". */
+static void print_counts(const char *label, const json_t *map)
+{
+    printf("  %-11s", label);
+    const char *key;
+    json_t *v;
+    int any = 0;
+    json_object_foreach((json_t *)map, key, v) {
+        if (json_integer_value(v) == 0)
+            continue;
+        printf("%s%s %lld", any ? ", " : " ", key, (long long)json_integer_value(v));
+        any = 1;
+    }
+    printf("%s\n", any ? "" : " none");
+}
+
+int zc_cmd_metrics(struct zc_ctx *ctx)
+{
+    if (ctx->output == ZC_OUT_PROM) {
+        zc_error("-o prom is not available yet; use -o json");
+        return ZEN_EXIT_USAGE;
+    }
+    json_t *m = NULL;
+    int rc = call_once(ctx, RPC_METRICS, NULL, &m);
+    if (rc != ZEN_EXIT_OK)
+        return rc;
+    if (ctx->output == ZC_OUT_JSON) {
+        zc_print_json(m);
+    } else {
+        printf("  %-11s %lld total, %lld ok, %lld failed (%.1f%% success), %lld in flight\n",
+               "requests", int_field(m, "requests_total"), int_field(m, "success_count"),
+               int_field(m, "error_count"), 100.0 * num_field(m, "success_rate"),
+               int_field(m, "in_flight"));
+        printf("  %-11s p50 %.0fms  p95 %.0fms  p99 %.0fms  max %.0fms\n", "latency",
+               num_field(m, "latency_p50_ms"), num_field(m, "latency_p95_ms"),
+               num_field(m, "latency_p99_ms"), num_field(m, "latency_max_ms"));
+        printf("  %-11s p50 %.0fms  p95 %.0fms  p99 %.0fms\n", "ttfb",
+               num_field(m, "ttfb_p50_ms"), num_field(m, "ttfb_p95_ms"),
+               num_field(m, "ttfb_p99_ms"));
+        printf("  %-11s %lld attempts, %lld failovers\n", "attempts",
+               int_field(m, "attempts_total"), int_field(m, "failovers_total"));
+        print_counts("status", json_object_get(m, "status_codes"));
+        print_counts("errors", json_object_get(m, "errors_by_type"));
+        print_counts("by provider", json_object_get(m, "errors_by_provider"));
+    }
+    json_decref(m);
+    return ZEN_EXIT_OK;
+}
+
 /* A zombie has exited too: it only waits for its parent to reap it. */
 static int process_alive(long long pid)
 {

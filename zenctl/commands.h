@@ -66,6 +66,7 @@ void zc_print_json(const json_t *doc);
 /* Command handlers. */
 int zc_cmd_status(struct zc_ctx *ctx);
 int zc_cmd_shutdown(struct zc_ctx *ctx);
+int zc_cmd_metrics(struct zc_ctx *ctx);
 int zc_cmd_version(struct zc_ctx *ctx);
 int zc_cmd_completion(struct zc_ctx *ctx);
 int zc_cmd_help(struct zc_ctx *ctx);

@@ -31,6 +31,8 @@ const struct zc_command zc_commands[] = {
      no_flags, NULL, 0, 0, 0, 1, zc_cmd_status},
     {"shutdown", "", "stop zend gracefully and wait until it has exited",
      shutdown_flags, NULL, 0, 0, 0, 1, zc_cmd_shutdown},
+    {"metrics", "", "request counts, latency percentiles, errors by provider and type",
+     no_flags, NULL, 0, 0, 0, 1, zc_cmd_metrics},
     {"version", "", "print zenctl's version and the running zend's",
      no_flags, NULL, 0, 0, 0, 1, zc_cmd_version},
     {"completion", "bash|zsh|fish", "print a shell completion script",
