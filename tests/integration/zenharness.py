@@ -14,6 +14,7 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -268,3 +269,153 @@ class RawClient:
 
     def close(self):
         self.s.close()
+
+
+# ---- the mock provider (tests/mock) ----
+
+MOCK = os.path.join(SOURCE_DIR, "tests", "mock", "mock_provider.py")
+
+ANTHROPIC_STREAM = [
+    'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_1","type":"message",'
+    '"role":"assistant","content":[],"model":"claude-sonnet-4-5","usage":{"input_tokens":9,"output_tokens":1}}}\n\n',
+    'event: content_block_start\ndata: {"type":"content_block_start","index":0,'
+    '"content_block":{"type":"thinking","thinking":""}}\n\n',
+    'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
+    '"delta":{"type":"thinking_delta","thinking":"Let me think \\u2014 carefully."}}\n\n',
+    'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
+    '"delta":{"type":"signature_delta","signature":"EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds"}}\n\n',
+    'event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n',
+    'event: content_block_start\ndata: {"type":"content_block_start","index":1,'
+    '"content_block":{"type":"text","text":""}}\n\n',
+    'event: content_block_delta\ndata: {"type":"content_block_delta","index":1,'
+    '"delta":{"type":"text_delta","text":"Hello, w\\u00f6rld"}}\n\n',
+    'event: content_block_stop\ndata: {"type":"content_block_stop","index":1}\n\n',
+    'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn"},'
+    '"usage":{"output_tokens":12}}\n\n',
+    'event: message_stop\ndata: {"type":"message_stop"}\n\n',
+]
+
+
+class Mock:
+    """One mock provider process on an ephemeral loopback port."""
+
+    def __init__(self, workdir, name):
+        import urllib.request  # noqa: F401  (used by the methods)
+        self.port_file = os.path.join(workdir, "%s.port" % name)
+        self.proc = subprocess.Popen([sys.executable, MOCK, "--port-file", self.port_file],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wait_until(lambda: os.path.exists(self.port_file) or self.proc.poll() is not None,
+                   what="mock %s to listen" % name)
+        if self.proc.poll() is not None:
+            raise AssertionError("mock failed: %s" % self.proc.stderr.read())
+        with open(self.port_file) as f:
+            self.port = int(f.read())
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def _call(self, method, path, obj=None):
+        import urllib.request
+        data = json.dumps(obj).encode() if obj is not None else None
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        with urllib.request.urlopen(req, timeout=DEADLINE_S) as r:
+            return json.loads(r.read() or b"null")
+
+    def script(self, *steps):
+        return self._call("POST", "/__mock/script", list(steps))
+
+    def default(self, step):
+        return self._call("POST", "/__mock/default", step)
+
+    def reset(self):
+        return self._call("POST", "/__mock/reset", {})
+
+    def requests(self, include_head=False):
+        reqs = self._call("GET", "/__mock/requests")
+        return [r for r in reqs if include_head or r["method"] != "HEAD"]
+
+    def connections(self):
+        return self._call("GET", "/__mock/connections")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stderr.close()
+
+
+def closed_port():
+    """A loopback port nobody listens on (bound, then released)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class HttpResponse:
+    def __init__(self, status, headers, body, complete, raw):
+        self.status = status
+        self.headers = headers      # {lowercased name: value}
+        self.body = body            # de-chunked body bytes
+        self.complete = complete    # chunked body ended with its zero chunk (or CL met)
+        self.raw = raw
+
+    def json(self):
+        return json.loads(self.body)
+
+
+def parse_response(raw):
+    """Parses one HTTP/1.1 response from raw bytes (tolerates a cut body)."""
+    head, _, rest = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    if headers.get("transfer-encoding") == "chunked":
+        parts, complete, pos = [], False, 0
+        while True:
+            eol = rest.find(b"\r\n", pos)
+            if eol < 0:
+                break
+            size = int(rest[pos:eol].split(b";")[0] or b"0", 16)
+            if size == 0:
+                complete = rest[eol:eol + 4] == b"\r\n\r\n"
+                break
+            if eol + 2 + size > len(rest):
+                parts.append(rest[eol + 2:])
+                break
+            parts.append(rest[eol + 2:eol + 2 + size])
+            pos = eol + 2 + size + 2
+        return HttpResponse(status, headers, b"".join(parts), complete, raw)
+    if "content-length" in headers:
+        n = int(headers["content-length"])
+        return HttpResponse(status, headers, rest[:n], len(rest) >= n, raw)
+    return HttpResponse(status, headers, rest, True, raw)
+
+
+def http_request(addr, method, path, body=b"", headers=None, timeout=DEADLINE_S):
+    """Sends one request on a fresh connection (Connection: close) and reads
+    the whole response until the server closes. Returns HttpResponse."""
+    host, port = addr
+    h = {"Host": "127.0.0.1:%d" % port, "Connection": "close"}
+    if body:
+        h["Content-Length"] = str(len(body))
+    h.update(headers or {})
+    head = "%s %s HTTP/1.1\r\n" % (method, path)
+    head += "".join("%s: %s\r\n" % (k, v) for k, v in h.items() if v is not None)
+    s = socket.create_connection((host, port), timeout=timeout)
+    try:
+        s.sendall(head.encode() + b"\r\n" + body)
+        raw = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            raw += chunk
+    finally:
+        s.close()
+    return parse_response(raw)

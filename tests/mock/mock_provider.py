@@ -31,7 +31,7 @@ DEFAULT_STEP = {"status": 200, "json": {
     "stop_reason": "end_turn", "usage": {"input_tokens": 1, "output_tokens": 1}}}
 
 STEP_KEYS = {"status", "headers", "body", "json", "delay_headers_ms", "sse", "chunks",
-             "end", "action", "after_events", "repeat", "keepalive"}
+             "end", "action", "after_events", "repeat", "keepalive", "repeat_events"}
 ENDS = ("normal", "close", "reset", "stall")
 ACTIONS = ("close", "reset", "stall")
 
@@ -55,10 +55,11 @@ def validate_step(step):
     _need(isinstance(step, dict), "a step must be a JSON object")
     unknown = set(step) - STEP_KEYS
     _need(not unknown, f"unknown step keys: {sorted(unknown)}")
-    for key in ("status", "after_events", "repeat"):
+    for key in ("status", "after_events", "repeat", "repeat_events"):
         _need(key not in step or (isinstance(step[key], int) and not isinstance(step[key], bool)),
               f"{key} must be an integer")
     _need(step.get("repeat", 1) >= 1, "repeat must be >= 1")
+    _need(step.get("repeat_events", 1) >= 1, "repeat_events must be >= 1")
     _need(_is_num(step.get("delay_headers_ms", 0)), "delay_headers_ms must be a number")
     _need(step.get("end", "normal") in ENDS, f"end must be one of {ENDS}")
     _need(step.get("action", "close") in ACTIONS, f"action must be one of {ACTIONS}")
@@ -356,6 +357,8 @@ class Mock:
             conn.close(reset=action == "reset")
             return False
         stream = step.get("sse", step.get("chunks"))
+        if stream is not None:  # repeat_events: a long stream without a long script
+            stream = stream * step.get("repeat_events", 1)
         headers = header_list(step.get("headers"))
         present = {k.lower() for k, _ in headers}
 
@@ -378,6 +381,9 @@ class Mock:
         keepalive = req.keepalive and step.get("keepalive", True)
         if not keepalive:
             add("Connection", "close")
+        if req.method == "HEAD":  # a HEAD answer is the head alone (RFC 9110 9.3.2)
+            await conn.send(response_head(step.get("status", 200), headers))
+            return keepalive
         await conn.send(response_head(step.get("status", 200), headers) + body)
 
         end = step.get("end", "normal")
