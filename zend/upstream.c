@@ -23,6 +23,10 @@ struct upstream {
     size_t nactive;
     CURL *pool[UPSTREAM_POOL_MAX];  /* idle easy handles */
     size_t npool;
+    /* curl forbids removing handles from inside its callbacks; a cancel
+     * requested there is carried out by this zero-delay timer instead. */
+    int in_callback;
+    ev_timer reap_timer;
 };
 
 struct upstream_transfer {
@@ -42,6 +46,7 @@ struct upstream_transfer {
     int want_pause;         /* the next body chunk is refused with CURL_WRITEFUNC_PAUSE */
     int paused;
     int aborted;            /* on_body asked to stop */
+    int cancelled;          /* upstream_cancel ran inside a callback: reap soon */
     int timed_out;          /* enum upstream_result of the timer that fired */
     struct http_header headers[UPSTREAM_MAX_RESPONSE_HEADERS];
     size_t n_headers;
@@ -202,6 +207,8 @@ static size_t header_cb(char *line, size_t size, size_t nitems, void *userdata)
 {
     struct upstream_transfer *t = userdata;
     size_t len = size * nitems;
+    if (t->cancelled)
+        return 0; /* stop the transfer; it is reaped from the loop */
     rearm_idle(t);
     if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
         /* A status line: a new head starts (after 1xx, or a redirect). */
@@ -218,7 +225,9 @@ static size_t header_cb(char *line, size_t size, size_t nitems, void *userdata)
         if (t->status >= 200 && !t->head_done) {
             t->head_done = 1;
             ev_timer_stop(t->u->loop, &t->first_byte_timer);
+            t->u->in_callback++;
             t->cb.on_head(t->ud, t->status, t->headers, t->n_headers);
+            t->u->in_callback--;
         }
         return len;
     }
@@ -245,13 +254,17 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userdata)
 {
     struct upstream_transfer *t = userdata;
     size_t len = size * nmemb;
+    if (t->cancelled)
+        return 0;
     if (t->want_pause) {
         t->paused = 1;
         ev_timer_stop(t->u->loop, &t->idle_timer);
         return CURL_WRITEFUNC_PAUSE; /* curl keeps these bytes for the resume */
     }
     rearm_idle(t);
+    t->u->in_callback++;
     int rc = t->cb.on_body(t->ud, data, len);
+    t->u->in_callback--;
     if (rc == UPSTREAM_ABORT) {
         t->aborted = 1;
         return 0; /* makes curl fail the transfer with CURLE_WRITE_ERROR */
@@ -326,10 +339,25 @@ static void check_multi_info(struct upstream *u)
         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
         if (!t)
             continue;
+        if (t->cancelled) {
+            transfer_free(t); /* nobody is waiting for its end */
+            continue;
+        }
         const char *detail = t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc);
         char copy[CURL_ERROR_SIZE];
         snprintf(copy, sizeof(copy), "%s", detail);
         finish(t, classify_curl(rc, t), rc == CURLE_OK ? "" : copy);
+    }
+}
+
+static void reap_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct upstream *u = w->data;
+    struct upstream_transfer *t = u->active, *next;
+    for (; t; t = next) {
+        next = t->next;
+        if (t->cancelled)
+            transfer_free(t);
     }
 }
 
@@ -348,6 +376,8 @@ struct upstream *upstream_new(struct ev_loop *loop)
     }
     ev_timer_init(&u->timer, multi_timer_cb, 0., 0.);
     u->timer.data = u;
+    ev_timer_init(&u->reap_timer, reap_cb, 0., 0.);
+    u->reap_timer.data = u;
     curl_multi_setopt(u->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
     curl_multi_setopt(u->multi, CURLMOPT_SOCKETDATA, u);
     curl_multi_setopt(u->multi, CURLMOPT_TIMERFUNCTION, multi_timer_set);
@@ -366,6 +396,7 @@ void upstream_free(struct upstream *u)
     for (size_t i = 0; i < u->npool; i++)
         curl_easy_cleanup(u->pool[i]);
     ev_timer_stop(u->loop, &u->timer);
+    ev_timer_stop(u->loop, &u->reap_timer);
     curl_multi_cleanup(u->multi);
     free(u);
 }
@@ -477,6 +508,14 @@ void upstream_resume(struct upstream_transfer *t)
 
 void upstream_cancel(struct upstream_transfer *t)
 {
-    if (t)
+    if (!t)
+        return;
+    if (!t->u->in_callback) {
         transfer_free(t);
+        return;
+    }
+    t->cancelled = 1;
+    stop_timers(t);
+    ev_timer_set(&t->u->reap_timer, 0., 0.);
+    ev_timer_start(t->u->loop, &t->u->reap_timer);
 }

@@ -69,8 +69,8 @@ struct upstream_transfer *upstream_start(struct upstream *u, const struct upstre
                                          char *err, size_t errlen);
 /* Resumes a transfer that on_body paused. */
 void upstream_resume(struct upstream_transfer *t);
-/* Stops a transfer now; no callback follows. Never call it from inside one
- * of this transfer's own callbacks (return UPSTREAM_ABORT instead). */
+/* Stops a transfer; no callback follows. Safe anywhere: called from inside
+ * any transfer's callback, the removal happens from the loop right after. */
 void upstream_cancel(struct upstream_transfer *t);
 
 #endif

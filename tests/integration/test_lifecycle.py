@@ -38,7 +38,7 @@ class FirstRun(ZenTestCase):
             r = self.zenctl("-H", home, "shutdown", env=env)
             self.assertEqual(r.returncode, 0, r.stderr)
         else:
-            self.assertEqual(p.returncode, 69, p.stderr.read())
+            self.assertEqual(p.returncode, 69, self.output_of(p))
 
     def test_starter_config_honours_zen_home_and_serves(self):
         # The starter config wants port 19841, which may be busy on a shared
