@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "acceptor.h"
 #include "common.h"
 #include "daemon.h"
 #include "log.h"
@@ -37,8 +38,7 @@ struct control_server {
     struct ev_loop *loop;
     int fd;
     char path[PATH_MAX];
-    ev_io accept_io;
-    ev_timer accept_pause;
+    struct acceptor acceptor;
     struct control_conn *conns;
     size_t nconns;
 };
@@ -203,60 +203,39 @@ static int peer_allowed(int fd, struct ucred *cred)
     return cred->uid == geteuid() || cred->uid == 0;
 }
 
-static void accept_resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
+static void on_accept(void *ctx, int fd)
 {
-    struct control_server *s = w->data;
-    ev_io_start(loop, &s->accept_io);
-}
-
-static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-    struct control_server *s = w->data;
-    for (;;) {
-        int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE) {
-                /* Out of descriptors: pause instead of spinning on a
-                 * readable listener we cannot serve (relayd does this). */
-                zlog_pack(ZLOG_WARN, "control_accept_paused", "{s:s}", "detail",
-                          strerror(errno));
-                ev_io_stop(loop, &s->accept_io);
-                ev_timer_set(&s->accept_pause, CONTROL_ACCEPT_PAUSE_S, 0.);
-                ev_timer_start(loop, &s->accept_pause);
-            }
-            return; /* EAGAIN, or a transient error */
-        }
-        struct ucred cred;
-        if (!peer_allowed(fd, &cred)) {
-            zlog_pack(ZLOG_WARN, "control_peer_refused", "{s:i, s:i}", "uid", (int)cred.uid,
-                      "pid", (int)cred.pid);
-            refuse(fd, RPC_ERR_PERMISSION, "permission denied: only zend's own user may use "
-                   "the control socket");
-            continue;
-        }
-        if (s->nconns >= CONTROL_MAX_CONNECTIONS) {
-            refuse(fd, RPC_ERR_INTERNAL, "too many control connections");
-            continue;
-        }
-        struct control_conn *c = calloc(1, sizeof(*c));
-        if (!c) {
-            close(fd);
-            continue;
-        }
-        c->server = s;
-        c->fd = fd;
-        rpc_reader_init(&c->reader, RPC_MAX_FRAME);
-        zbuf_init(&c->out);
-        ev_io_init(&c->read_io, read_cb, fd, EV_READ);
-        ev_io_init(&c->write_io, write_cb, fd, EV_WRITE);
-        c->read_io.data = c->write_io.data = c;
-        c->next = s->conns;
-        if (s->conns)
-            s->conns->prev = c;
-        s->conns = c;
-        s->nconns++;
-        ev_io_start(loop, &c->read_io);
+    struct control_server *s = ctx;
+    struct ucred cred;
+    if (!peer_allowed(fd, &cred)) {
+        zlog_pack(ZLOG_WARN, "control_peer_refused", "{s:i, s:i}", "uid", (int)cred.uid,
+                  "pid", (int)cred.pid);
+        refuse(fd, RPC_ERR_PERMISSION, "permission denied: only zend's own user may use "
+               "the control socket");
+        return;
     }
+    if (s->nconns >= CONTROL_MAX_CONNECTIONS) {
+        refuse(fd, RPC_ERR_INTERNAL, "too many control connections");
+        return;
+    }
+    struct control_conn *c = calloc(1, sizeof(*c));
+    if (!c) {
+        close(fd);
+        return;
+    }
+    c->server = s;
+    c->fd = fd;
+    rpc_reader_init(&c->reader, RPC_MAX_FRAME);
+    zbuf_init(&c->out);
+    ev_io_init(&c->read_io, read_cb, fd, EV_READ);
+    ev_io_init(&c->write_io, write_cb, fd, EV_WRITE);
+    c->read_io.data = c->write_io.data = c;
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->nconns++;
+    ev_io_start(s->loop, &c->read_io);
 }
 
 /* ---- server ---- */
@@ -319,16 +298,14 @@ struct control_server *control_open(struct zend_daemon *d, const char *path, cha
     s->d = d;
     s->fd = fd;
     snprintf(s->path, sizeof(s->path), "%s", path);
-    ev_io_init(&s->accept_io, accept_cb, fd, EV_READ);
-    ev_timer_init(&s->accept_pause, accept_resume_cb, CONTROL_ACCEPT_PAUSE_S, 0.);
-    s->accept_io.data = s->accept_pause.data = s;
     return s;
 }
 
 void control_start(struct control_server *s, struct ev_loop *loop)
 {
     s->loop = loop;
-    ev_io_start(loop, &s->accept_io);
+    acceptor_init(&s->acceptor, loop, s->fd, "control", on_accept, s);
+    acceptor_start(&s->acceptor);
 }
 
 /* Last chance for answers queued as zend exits: a short blocking flush. */
@@ -356,10 +333,8 @@ void control_close(struct control_server *s)
         flush_before_exit(s->conns, deadline);
         conn_close(s->conns);
     }
-    if (s->loop) {
-        ev_io_stop(s->loop, &s->accept_io);
-        ev_timer_stop(s->loop, &s->accept_pause);
-    }
+    if (s->loop)
+        acceptor_stop(&s->acceptor);
     close(s->fd);
     unlink(s->path);
     free(s);

@@ -18,8 +18,6 @@
 #define CONTROL_MAX_CONNECTIONS 64
 /* A client that does not read its answers is dropped past this. */
 #define CONTROL_MAX_OUTPUT_BYTES (4u * 1024 * 1024)
-/* How long to stop accepting after EMFILE, instead of spinning. */
-#define CONTROL_ACCEPT_PAUSE_S 1.0
 /* Best-effort time to flush answers when zend exits. */
 #define CONTROL_EXIT_FLUSH_MS 1000
 

@@ -13,13 +13,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "acceptor.h"
 #include "common.h"
 #include "log.h"
 #include "secret.h"
 #include "timeutil.h"
 
 #define HTTP_READ_CHUNK 16384
-#define HTTP_ACCEPT_PAUSE_S 1.0
 /* After an error response, keep reading (and discarding) briefly so the
  * client sees our answer instead of a reset caused by its unread upload. */
 #define HTTP_LINGER_S 2.0
@@ -71,8 +71,7 @@ struct http_server {
     struct http_limits limits;
     struct http_callbacks cb;
     void *ctx;
-    ev_io accept_io;
-    ev_timer accept_pause;
+    struct acceptor acceptor;
     struct http_conn *conns;
     size_t nconns;
     llhttp_settings_t settings;
@@ -700,55 +699,37 @@ static void conn_free(struct http_conn *c)
         s->cb.on_connections(s->ctx, s->nconns);
 }
 
-static void accept_resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
+static void on_accept(void *ctx, int fd)
 {
-    struct http_server *s = w->data;
-    ev_io_start(loop, &s->accept_io);
-}
-
-static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-    struct http_server *s = w->data;
-    for (;;) {
-        int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                zlog_pack(ZLOG_WARN, "accept_paused", "{s:s}", "detail", strerror(errno));
-                ev_io_stop(loop, &s->accept_io);
-                ev_timer_set(&s->accept_pause, HTTP_ACCEPT_PAUSE_S, 0.);
-                ev_timer_start(loop, &s->accept_pause);
-            }
-            return;
-        }
-        /* SSE events must leave as soon as they are written. */
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        struct http_conn *c = calloc(1, sizeof(*c));
-        if (!c) {
-            close(fd);
-            continue;
-        }
-        c->srv = s;
-        c->fd = fd;
-        c->fresh = 1;
-        c->state = CONN_IDLE;
-        llhttp_init(&c->parser, HTTP_REQUEST, &s->settings);
-        c->parser.data = c;
-        ev_io_init(&c->read_io, read_cb, fd, EV_READ);
-        ev_io_init(&c->write_io, write_cb, fd, EV_WRITE);
-        ev_timer_init(&c->timer, timer_cb, 0., 0.);
-        ev_timer_init(&c->defer, defer_cb, 0., 0.);
-        c->read_io.data = c->write_io.data = c->timer.data = c->defer.data = c;
-        c->next = s->conns;
-        if (s->conns)
-            s->conns->prev = c;
-        s->conns = c;
-        s->nconns++;
-        ev_io_start(loop, &c->read_io);
-        arm_state_timer(c);
-        if (s->cb.on_connections)
-            s->cb.on_connections(s->ctx, s->nconns);
+    struct http_server *s = ctx;
+    /* SSE events must leave as soon as they are written. */
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    struct http_conn *c = calloc(1, sizeof(*c));
+    if (!c) {
+        close(fd);
+        return;
     }
+    c->srv = s;
+    c->fd = fd;
+    c->fresh = 1;
+    c->state = CONN_IDLE;
+    llhttp_init(&c->parser, HTTP_REQUEST, &s->settings);
+    c->parser.data = c;
+    ev_io_init(&c->read_io, read_cb, fd, EV_READ);
+    ev_io_init(&c->write_io, write_cb, fd, EV_WRITE);
+    ev_timer_init(&c->timer, timer_cb, 0., 0.);
+    ev_timer_init(&c->defer, defer_cb, 0., 0.);
+    c->read_io.data = c->write_io.data = c->timer.data = c->defer.data = c;
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->nconns++;
+    ev_io_start(s->loop, &c->read_io);
+    arm_state_timer(c);
+    if (s->cb.on_connections)
+        s->cb.on_connections(s->ctx, s->nconns);
 }
 
 /* ---- server ---- */
@@ -772,9 +753,7 @@ struct http_server *http_server_new(struct ev_loop *loop, int listen_fd,
     s->settings.on_headers_complete = on_headers_complete;
     s->settings.on_body = on_body;
     s->settings.on_message_complete = on_message_complete;
-    ev_io_init(&s->accept_io, accept_cb, listen_fd, EV_READ);
-    ev_timer_init(&s->accept_pause, accept_resume_cb, HTTP_ACCEPT_PAUSE_S, 0.);
-    s->accept_io.data = s->accept_pause.data = s;
+    acceptor_init(&s->acceptor, loop, listen_fd, "proxy", on_accept, s);
     return s;
 }
 
@@ -783,12 +762,11 @@ void http_server_set_limits(struct http_server *s, const struct http_limits *lim
     s->limits = *limits;
 }
 
-void http_server_start(struct http_server *s) { ev_io_start(s->loop, &s->accept_io); }
+void http_server_start(struct http_server *s) { acceptor_start(&s->acceptor); }
 
 void http_server_stop_accepting(struct http_server *s)
 {
-    ev_io_stop(s->loop, &s->accept_io);
-    ev_timer_stop(s->loop, &s->accept_pause);
+    acceptor_stop(&s->acceptor);
 }
 
 void http_server_free(struct http_server *s)

@@ -43,19 +43,6 @@ COUNTING char *counting_strdup(const char *s) { alloc_calls++; return strdup(s);
 
 static const char *const provider_pool[POOL_SIZE] = {"alpha", "beta", "gamma", "delta"};
 
-/* xorshift64*: reproducible across libcs, unlike rand(). */
-static uint64_t rng_state = 0xD1B54A32D192ED03ull;
-
-static uint64_t rng_next(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 2685821657736338717ull;
-}
-
-static size_t rng_below(size_t n) { return (size_t)(rng_next() % n); }
-
 /* ---- JSON helpers ---- */
 
 static json_int_t get_int(const json_t *obj, const char *key)
@@ -199,22 +186,22 @@ static void random_record(struct metrics_record *r, struct metrics_attempt *a)
     static const int statuses[] = {0, 200, 201, 400, 401, 429, 500, 502, 503, 504};
     static const int request_errors[] = {ZERR_NONE, ZERR_NONE, ZERR_STREAM_INTERRUPTED,
                                          ZERR_CLIENT_CLOSED, ZERR_CONCURRENCY};
-    size_t n = rng_below(5);
+    size_t n = tu_rng_below(5);
     for (size_t i = 0; i < n; i++) {
-        a[i].provider = provider_pool[rng_below(POOL_SIZE)];
-        a[i].error_type = (int)rng_below(ZERR_TIMEOUT + 1); /* attempt-level types */
+        a[i].provider = provider_pool[tu_rng_below(POOL_SIZE)];
+        a[i].error_type = (int)tu_rng_below(ZERR_TIMEOUT + 1); /* attempt-level types */
         a[i].status = a[i].error_type == ZERR_NETWORK ? 0 : 500;
-        a[i].duration_ms = (double)rng_below(100000) / 10.0;
+        a[i].duration_ms = (double)tu_rng_below(100000) / 10.0;
     }
     memset(r, 0, sizeof(*r));
-    r->status = statuses[rng_below(ZEN_ARRAY_LEN(statuses))];
-    r->success = r->status != 0 && r->status < 400 && rng_below(10) != 0;
+    r->status = statuses[tu_rng_below(ZEN_ARRAY_LEN(statuses))];
+    r->success = r->status != 0 && r->status < 400 && tu_rng_below(10) != 0;
     r->provider = n && a[n - 1].error_type == ZERR_NONE ? a[n - 1].provider : NULL;
-    r->duration_ms = (double)rng_below(600000) / 7.0;
-    r->ttfb_ms = rng_below(3) ? r->duration_ms / 2 : -1;
+    r->duration_ms = (double)tu_rng_below(600000) / 7.0;
+    r->ttfb_ms = tu_rng_below(3) ? r->duration_ms / 2 : -1;
     r->attempts = a;
     r->n_attempts = n;
-    r->error_type = request_errors[rng_below(ZEN_ARRAY_LEN(request_errors))];
+    r->error_type = request_errors[tu_rng_below(ZEN_ARRAY_LEN(request_errors))];
 }
 
 static void expect_record(struct expected *e, const struct metrics_record *r)
@@ -711,6 +698,7 @@ static void test_statm_parsing(void)
 
 void register_tests(void)
 {
+    tu_rng_seed(0xD1B54A32D192ED03ull);
     CU_pSuite s = CU_add_suite("metrics", tu_suite_init, tu_suite_clean);
     TU_ADD(s, test_error_type_names);
     TU_ADD(s, test_fresh_json_has_every_field);

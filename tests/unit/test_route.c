@@ -352,16 +352,6 @@ static void test_upstream_url_limits(void)
 
 /* ---- randomised: accepted targets reassemble exactly ---- */
 
-static uint64_t rng_state = ROUTE_TEST_SEED;
-
-static uint64_t rng_next(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-
 static void check_invariants(const struct zcfg *cfg, const char *target, int rc,
                              const struct route *r)
 {
@@ -407,11 +397,11 @@ static void test_random_targets(void)
     unsigned ok = 0;
     for (int round = 0; round < RANDOM_TARGETS; round++) {
         static const char *const starts[] = {"/", "/a/", "/ab/", "/v1", "/nope/"};
-        const char *start = starts[rng_next() % ZEN_ARRAY_LEN(starts)];
-        size_t n = strlen(start), want = (size_t)(rng_next() % RANDOM_TARGET_MAX);
+        const char *start = starts[tu_rng_next() % ZEN_ARRAY_LEN(starts)];
+        size_t n = strlen(start), want = (size_t)(tu_rng_next() % RANDOM_TARGET_MAX);
         memcpy(target, start, n);
         while (n < want) {
-            const char *tok = tokens[rng_next() % ZEN_ARRAY_LEN(tokens)];
+            const char *tok = tokens[tu_rng_next() % ZEN_ARRAY_LEN(tokens)];
             size_t l = strlen(tok);
             if (n + l > RANDOM_TARGET_MAX)
                 break;
@@ -436,6 +426,7 @@ static int suite_init(void)
 
 void register_tests(void)
 {
+    tu_rng_seed(ROUTE_TEST_SEED);
     CU_pSuite s = CU_add_suite("route", suite_init, NULL);
     TU_ADD(s, test_session_form);
     TU_ADD(s, test_bare_profile_session);

@@ -21,22 +21,7 @@
 #define LONG_LINE_BYTES (100u * 1024)
 #define LONG_LINE_CHUNK 4096
 
-static uint64_t rng_state = SSE_TEST_SEED;
-
 /* xorshift64: deterministic on every libc, unlike rand(). */
-static uint64_t rng_next(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-
-static size_t rng_below(size_t n)
-{
-    return n ? (size_t)(rng_next() % n) : 0;
-}
-
 /* ---- feeding helpers ---- */
 
 static int feed_whole(const char *s, size_t n)
@@ -71,7 +56,7 @@ static int feed_random_chunks(const char *s, size_t n, size_t max_chunk)
     sse_detector_init(&d);
     size_t i = 0;
     while (i < n) {
-        size_t c = 1 + rng_below(max_chunk);
+        size_t c = 1 + tu_rng_below(max_chunk);
         if (c > n - i)
             c = n - i;
         sse_detector_feed(&d, s + i, c);
@@ -494,12 +479,12 @@ static void test_random_streams_match_reference(void)
 {
     char buf[RANDOM_TOKENS_MAX * 32];
     unsigned completes = 0;
-    rng_state = SSE_TEST_SEED;
+    tu_rng_seed(SSE_TEST_SEED);
     for (int round = 0; round < RANDOM_STREAMS; round++) {
         size_t n = 0;
-        size_t tokens = rng_below(RANDOM_TOKENS_MAX);
+        size_t tokens = tu_rng_below(RANDOM_TOKENS_MAX);
         for (size_t t = 0; t < tokens; t++) {
-            const char *tok = vocab[rng_below(ZEN_ARRAY_LEN(vocab))];
+            const char *tok = vocab[tu_rng_below(ZEN_ARRAY_LEN(vocab))];
             size_t l = strlen(tok);
             memcpy(buf + n, tok, l);
             n += l;
@@ -521,14 +506,14 @@ static void test_random_streams_match_reference(void)
 static void test_random_bytes(void)
 {
     char buf[RANDOM_BYTES_MAX];
-    rng_state = SSE_TEST_SEED ^ 0xb17e5ULL;
+    tu_rng_seed(SSE_TEST_SEED ^ 0xb17e5ULL);
     for (int round = 0; round < RANDOM_BYTE_INPUTS; round++) {
-        size_t n = rng_below(sizeof(buf));
+        size_t n = tu_rng_below(sizeof(buf));
         /* Half the inputs from a small alphabet, so lines and quotes occur. */
         static const char alphabet[] = "data:event \"\n\r{}[]type_finish_reason[DONE]n\\";
         int small = round % 2;
         for (size_t i = 0; i < n; i++)
-            buf[i] = small ? alphabet[rng_below(sizeof(alphabet) - 1)] : (char)rng_next();
+            buf[i] = small ? alphabet[tu_rng_below(sizeof(alphabet) - 1)] : (char)tu_rng_next();
         int want = reference(buf, n);
         CU_ASSERT_EQUAL(feed_whole(buf, n), want);
         CU_ASSERT_EQUAL(feed_bytewise(buf, n), want);
@@ -538,6 +523,7 @@ static void test_random_bytes(void)
 
 void register_tests(void)
 {
+    tu_rng_seed(SSE_TEST_SEED);
     CU_pSuite s = CU_add_suite("sse", NULL, NULL);
     TU_ADD(s, test_anthropic_stream);
     TU_ADD(s, test_openai_chat_stream);

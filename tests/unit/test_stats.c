@@ -15,36 +15,23 @@
 #define RANDOM_MAX_CAP 64
 #define RANDOM_MAX_ADDS 300
 
-/* xorshift64*: reproducible across libcs, unlike rand(). */
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-
-static uint64_t rng_next(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 2685821657736338717ull;
-}
-
-static size_t rng_below(size_t n) { return (size_t)(rng_next() % n); }
-
 /* Values with many duplicates and negatives, the cases sorting gets wrong. */
 static double rng_sample(void)
 {
-    switch (rng_below(3)) {
+    switch (tu_rng_below(3)) {
     case 0:
-        return (double)rng_below(10);
+        return (double)tu_rng_below(10);
     case 1:
-        return (double)(int64_t)rng_below(2000001) / 1000.0 - 1000.0;
+        return (double)(int64_t)tu_rng_below(2000001) / 1000.0 - 1000.0;
     default:
-        return (double)rng_below(1u << 30) / 7.0;
+        return (double)tu_rng_below(1u << 30) / 7.0;
     }
 }
 
 static void shuffle(double *v, size_t n)
 {
     for (size_t i = n; i > 1; i--) {
-        size_t j = rng_below(i);
+        size_t j = tu_rng_below(i);
         double t = v[i - 1];
         v[i - 1] = v[j];
         v[j] = t;
@@ -221,8 +208,8 @@ static void test_random_invariants(void)
 
     for (int round = 0; round < RANDOM_ROUNDS && failures < 5; round++) {
         struct zstats_ring r;
-        size_t cap = 1 + rng_below(RANDOM_MAX_CAP);
-        size_t adds = rng_below(RANDOM_MAX_ADDS + 1);
+        size_t cap = 1 + tu_rng_below(RANDOM_MAX_CAP);
+        size_t adds = tu_rng_below(RANDOM_MAX_ADDS + 1);
         CU_ASSERT_EQUAL_FATAL(zstats_ring_init(&r, cap), ZEN_OK);
         for (size_t i = 0; i < adds; i++) {
             all[i] = rng_sample();
@@ -301,7 +288,7 @@ static void test_hist_random_cumulative(void)
     struct zstats_hist h = {0};
     double sum = 0;
     for (size_t i = 0; i < N; i++) {
-        v[i] = (double)rng_below(400000) / 1000.0; /* 0 .. 400 s */
+        v[i] = (double)tu_rng_below(400000) / 1000.0; /* 0 .. 400 s */
         zstats_hist_add(&h, v[i]);
         sum += v[i];
     }
@@ -324,6 +311,7 @@ static void test_hist_random_cumulative(void)
 
 void register_tests(void)
 {
+    tu_rng_seed(0x9E3779B97F4A7C15ull);
     CU_pSuite s = CU_add_suite("stats", NULL, NULL);
     TU_ADD(s, test_ring_init_refuses_zero_cap);
     TU_ADD(s, test_empty_ring_gives_zeros);

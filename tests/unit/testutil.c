@@ -66,3 +66,17 @@ int tu_suite_clean(void)
     tu_rmtree(tu_tmpdir);
     return 0;
 }
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+
+void tu_rng_seed(uint64_t seed) { rng_state = seed ? seed : 0x9E3779B97F4A7C15ull; }
+
+uint64_t tu_rng_next(void)
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 2685821657736338717ull;
+}
+
+size_t tu_rng_below(size_t n) { return n ? (size_t)(tu_rng_next() % n) : 0; }

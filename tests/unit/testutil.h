@@ -4,6 +4,7 @@
 
 #include <CUnit/CUnit.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Each runner defines this: add its suites to the registry. */
 void register_tests(void);
@@ -23,6 +24,11 @@ char *tu_read_file(const char *path);
 extern char tu_tmpdir[4096];
 int tu_suite_init(void);
 int tu_suite_clean(void);
+
+/* A reproducible xorshift64* generator (rand() differs across libcs). */
+void tu_rng_seed(uint64_t seed);
+uint64_t tu_rng_next(void);
+size_t tu_rng_below(size_t n); /* 0 when n is 0 */
 
 #define TU_ADD(suite, fn) CU_add_test(suite, #fn, fn)
 
