@@ -9,10 +9,21 @@
 #define RPC_STATUS "status"
 #define RPC_SHUTDOWN "shutdown"
 #define RPC_METRICS "metrics"
+#define RPC_METRICS_SUBSCRIBE "metrics.subscribe"
+#define RPC_LOGS_SUBSCRIBE "logs.subscribe"
+#define RPC_LOGS_UNSUBSCRIBE "logs.unsubscribe"
+#define RPC_HEALTH "health"
+#define RPC_PROVIDERS "providers"
+#define RPC_PROVIDER_ENABLE "provider.enable"
+#define RPC_PROVIDER_DISABLE "provider.disable"
+#define RPC_RELOAD "reload"
 
 /* Notification zend sends on a `shutdown` caller's connection right before
  * it exits: {drained, aborted, uptime_s}. */
 #define RPC_NOTIFY_SHUTDOWN_DONE "shutdown.done"
+#define RPC_NOTIFY_LOG "log"
+#define RPC_NOTIFY_LOG_END "log.end"
+#define RPC_NOTIFY_METRICS "metrics"
 
 /* msgid 0 is never used by zenctl: zend answers a peer it refuses
  * (wrong uid) with an unsolicited error response carrying msgid 0. */

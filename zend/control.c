@@ -31,6 +31,17 @@ struct control_conn {
     zbuf out;
     int closing;            /* close once out is flushed */
     int want_shutdown_done;
+    /* log subscription */
+    int log_active;
+    int log_follow;
+    int log_min_level;
+    json_t *log_events;             /* filter, or NULL */
+    json_t *log_queue[CONTROL_LOG_QUEUE]; /* NULL entry: the log.end marker */
+    size_t log_head, log_len;
+    uint64_t log_dropped;
+    /* metrics subscription */
+    int metrics_active;
+    ev_timer metrics_timer;
 };
 
 struct control_server {
@@ -44,12 +55,16 @@ struct control_server {
 };
 
 static void conn_close(struct control_conn *c);
+static void pump_logs(struct control_conn *c);
 
 /* ---- connection output ---- */
 
 static void conn_flush(struct control_conn *c)
 {
-    while (zbuf_len(&c->out) > 0) {
+    for (;;) {
+        pump_logs(c);
+        if (zbuf_len(&c->out) == 0)
+            break;
         ssize_t n = send(c->fd, zbuf_head(&c->out), zbuf_len(&c->out), MSG_NOSIGNAL);
         if (n > 0) {
             zbuf_consume(&c->out, (size_t)n);
@@ -71,7 +86,121 @@ static void conn_flush(struct control_conn *c)
 
 static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-    conn_flush((struct control_conn *)w->data);
+    struct control_conn *c = w->data;
+    conn_flush(c);
+    /* conn_flush may have closed c; it only does so when it is closing, and
+     * a closing connection has no write watcher left to call us again. */
+}
+
+/* Queues output and lets the write watcher send it. Never sends or closes
+ * synchronously: this runs from inside arbitrary log calls. */
+static void queue_output(struct control_conn *c)
+{
+    if (zbuf_len(&c->out) > 0)
+        ev_io_start(c->server->loop, &c->write_io);
+}
+
+/* ---- subscriptions ---- */
+
+static void log_queue_push(struct control_conn *c, json_t *record)
+{
+    if (c->log_len == CONTROL_LOG_QUEUE) {
+        /* A slow subscriber loses its oldest records, never the daemon's time. */
+        json_decref(c->log_queue[c->log_head]);
+        c->log_head = (c->log_head + 1) % CONTROL_LOG_QUEUE;
+        c->log_len--;
+        c->log_dropped++;
+    }
+    c->log_queue[(c->log_head + c->log_len) % CONTROL_LOG_QUEUE] = record;
+    c->log_len++;
+}
+
+/* Moves queued records into the output while it is below the bound. */
+static void pump_logs(struct control_conn *c)
+{
+    while (c->log_len > 0 && zbuf_len(&c->out) < CONTROL_SUB_OUTPUT_BYTES) {
+        if (c->log_dropped) {
+            json_t *note = json_pack("{s:s, s:I}", "event", "log_dropped", "count",
+                                     (json_int_t)c->log_dropped);
+            rpc_encode_notification(&c->out, RPC_NOTIFY_LOG, note);
+            json_decref(note);
+            c->log_dropped = 0;
+        }
+        json_t *record = c->log_queue[c->log_head];
+        c->log_head = (c->log_head + 1) % CONTROL_LOG_QUEUE;
+        c->log_len--;
+        if (record) {
+            rpc_encode_notification(&c->out, RPC_NOTIFY_LOG, record);
+            json_decref(record);
+        } else {
+            rpc_encode_notification(&c->out, RPC_NOTIFY_LOG_END, NULL);
+        }
+    }
+}
+
+static void clear_log_subscription(struct control_conn *c)
+{
+    while (c->log_len > 0) {
+        json_decref(c->log_queue[c->log_head]);
+        c->log_head = (c->log_head + 1) % CONTROL_LOG_QUEUE;
+        c->log_len--;
+    }
+    json_decref(c->log_events);
+    c->log_events = NULL;
+    c->log_active = 0;
+    c->log_dropped = 0;
+}
+
+void control_publish_log(struct control_server *s, json_t *record)
+{
+    for (struct control_conn *c = s->conns; c; c = c->next) {
+        if (!c->log_active || !c->log_follow)
+            continue;
+        struct log_filter f = {c->log_min_level, c->log_events};
+        if (!log_filter_match(&f, record))
+            continue;
+        log_queue_push(c, json_incref(record));
+        pump_logs(c);
+        queue_output(c);
+    }
+}
+
+void control_conn_subscribe_logs(struct control_conn *c, json_t **backlog, size_t n,
+                                 const struct log_filter *f, int follow)
+{
+    clear_log_subscription(c);
+    c->log_active = follow;
+    c->log_follow = follow;
+    c->log_min_level = f->min_level;
+    c->log_events = json_is_array(f->events) ? json_incref((json_t *)f->events) : NULL;
+    for (size_t i = 0; i < n; i++)
+        log_queue_push(c, backlog[i]);
+    if (!follow)
+        log_queue_push(c, NULL); /* log.end */
+}
+
+void control_conn_unsubscribe_logs(struct control_conn *c) { clear_log_subscription(c); }
+
+static void metrics_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct control_conn *c = w->data;
+    if (zbuf_len(&c->out) >= CONTROL_SUB_OUTPUT_BYTES)
+        return; /* it is not reading: skip this tick rather than pile up */
+    json_t *m = zend_metrics_json(c->server->d);
+    if (m) {
+        rpc_encode_notification(&c->out, RPC_NOTIFY_METRICS, m);
+        json_decref(m);
+        queue_output(c);
+    }
+}
+
+void control_conn_subscribe_metrics(struct control_conn *c, double interval_s)
+{
+    ev_timer_stop(c->server->loop, &c->metrics_timer);
+    ev_timer_init(&c->metrics_timer, metrics_tick_cb, interval_s, interval_s);
+    c->metrics_timer.data = c;
+    ev_timer_start(c->server->loop, &c->metrics_timer);
+    c->metrics_active = 1;
 }
 
 /* ---- dispatch ---- */
@@ -171,6 +300,8 @@ static void conn_close(struct control_conn *c)
     struct control_server *s = c->server;
     ev_io_stop(s->loop, &c->read_io);
     ev_io_stop(s->loop, &c->write_io);
+    ev_timer_stop(s->loop, &c->metrics_timer);
+    clear_log_subscription(c);
     close(c->fd);
     rpc_reader_free(&c->reader);
     zbuf_free(&c->out);

@@ -12,12 +12,19 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "logbus.h"
 #include "rpc.h"
 
 /* More control clients than this at once is a runaway script. */
 #define CONTROL_MAX_CONNECTIONS 64
 /* A client that does not read its answers is dropped past this. */
 #define CONTROL_MAX_OUTPUT_BYTES (4u * 1024 * 1024)
+/* A log subscriber's queue: records beyond it push the oldest out (counted
+ * and reported as log_dropped), so a subscriber that never reads costs at
+ * most this many records plus CONTROL_SUB_OUTPUT_BYTES of encoded output. */
+#define CONTROL_LOG_QUEUE 1024
+#define CONTROL_SUB_OUTPUT_BYTES (256u * 1024)
+#define CONTROL_MIN_METRICS_INTERVAL_MS 100
 /* Best-effort time to flush answers when zend exits. */
 #define CONTROL_EXIT_FLUSH_MS 1000
 
@@ -57,5 +64,16 @@ void control_conn_want_shutdown_done(struct control_conn *c);
 void control_notify_shutdown_done(struct control_server *s, const json_t *summary);
 
 size_t control_connection_count(const struct control_server *s);
+
+/* Hands a new log record (borrowed) to every matching log subscriber. */
+void control_publish_log(struct control_server *s, json_t *record);
+/* Makes c a log subscriber: backlog (references taken over) is queued first;
+ * without follow a log.end notification ends the subscription. The queue
+ * starts draining after the current answer is written. */
+void control_conn_subscribe_logs(struct control_conn *c, json_t **backlog, size_t n,
+                                 const struct log_filter *f, int follow);
+void control_conn_unsubscribe_logs(struct control_conn *c);
+/* Pushes ["metrics", [map]] every interval; map comes from zend_metrics_json. */
+void control_conn_subscribe_metrics(struct control_conn *c, double interval_s);
 
 #endif

@@ -10,6 +10,8 @@
 #include "common.h"
 #include "control.h"
 #include "daemon.h"
+#include "log.h"
+#include "logbus.h"
 #include "methods.h"
 #include "metrics.h"
 #include "proxy.h"
@@ -41,14 +43,71 @@ static json_t *method_status(struct zend_daemon *d, struct control_conn *c,
 static json_t *method_metrics(struct zend_daemon *d, struct control_conn *c,
                               const json_t *params, struct rpc_error *err)
 {
-    metrics_sample_resources(d->metrics);
-    json_t *m = metrics_to_json(d->metrics);
-    if (m) {
-        json_object_set_new(m, "uptime_s", json_real(zend_uptime_s(d)));
-        json_object_set_new(m, "restarts", json_integer(d->restarts));
-        json_object_set_new(m, "max_concurrent", json_integer(d->cfg->daemon.max_concurrent));
+    return zend_metrics_json(d);
+}
+
+static json_t *bad_params(struct rpc_error *err, const char *msg)
+{
+    err->code = RPC_ERR_BAD_PARAMS;
+    snprintf(err->message, sizeof(err->message), "%s", msg);
+    return NULL;
+}
+
+/* params: {interval_ms >= 100}. Answers {} then pushes ["metrics", [map]]. */
+static json_t *method_metrics_subscribe(struct zend_daemon *d, struct control_conn *c,
+                                        const json_t *params, struct rpc_error *err)
+{
+    const json_t *v = json_object_get(params, "interval_ms");
+    json_int_t ms = 1000;
+    if (v) {
+        if (!json_is_integer(v) || json_integer_value(v) < CONTROL_MIN_METRICS_INTERVAL_MS)
+            return bad_params(err, "interval_ms must be an integer >= 100");
+        ms = json_integer_value(v);
     }
-    return m;
+    control_conn_subscribe_metrics(c, (double)ms / 1000.0);
+    return json_object();
+}
+
+/* params: {backlog: N, level?, events?: [..], follow: bool}. */
+static json_t *method_logs_subscribe(struct zend_daemon *d, struct control_conn *c,
+                                     const json_t *params, struct rpc_error *err)
+{
+    const json_t *backlog = json_object_get(params, "backlog");
+    const json_t *level = json_object_get(params, "level");
+    const json_t *events = json_object_get(params, "events");
+    const json_t *follow = json_object_get(params, "follow");
+    struct log_filter f = {ZLOG_DEBUG, NULL};
+    if (backlog && (!json_is_integer(backlog) || json_integer_value(backlog) < 0))
+        return bad_params(err, "backlog must be a non-negative integer");
+    if (level && (!json_is_string(level) ||
+                  zlog_level_parse(json_string_value(level), &f.min_level) != ZEN_OK))
+        return bad_params(err, "level must be debug, info, warn or error");
+    if (events) {
+        size_t i;
+        json_t *e;
+        if (!json_is_array(events))
+            return bad_params(err, "events must be an array of event names");
+        json_array_foreach(events, i, e)
+            if (!json_is_string(e))
+                return bad_params(err, "events must be an array of event names");
+        f.events = events;
+    }
+    if (follow && !json_is_boolean(follow))
+        return bad_params(err, "follow must be true or false");
+    size_t want = backlog ? (size_t)json_integer_value(backlog) : 0;
+    if (want > CONTROL_LOG_QUEUE)
+        want = CONTROL_LOG_QUEUE;
+    json_t *records[CONTROL_LOG_QUEUE];
+    size_t n = d->logbus ? logbus_backlog(d->logbus, &f, records, want) : 0;
+    control_conn_subscribe_logs(c, records, n, &f, json_is_true(follow));
+    return json_object();
+}
+
+static json_t *method_logs_unsubscribe(struct zend_daemon *d, struct control_conn *c,
+                                       const json_t *params, struct rpc_error *err)
+{
+    control_conn_unsubscribe_logs(c);
+    return json_object();
 }
 
 /* params: {drain_timeout_ms?}. The caller's connection stays open and gets
@@ -79,6 +138,9 @@ static const struct control_method methods[] = {
     {RPC_HELLO, method_hello, 1},
     {RPC_STATUS, method_status, 1},
     {RPC_METRICS, method_metrics, 1},
+    {RPC_METRICS_SUBSCRIBE, method_metrics_subscribe, 1},
+    {RPC_LOGS_SUBSCRIBE, method_logs_subscribe, 1},
+    {RPC_LOGS_UNSUBSCRIBE, method_logs_unsubscribe, 1},
     {RPC_SHUTDOWN, method_shutdown, 0},
 };
 

@@ -70,6 +70,18 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
     zend_begin_shutdown(d, "signal", -1);
 }
 
+json_t *zend_metrics_json(struct zend_daemon *d)
+{
+    metrics_sample_resources(d->metrics);
+    json_t *m = metrics_to_json(d->metrics);
+    if (m) {
+        json_object_set_new(m, "uptime_s", json_real(zend_uptime_s(d)));
+        json_object_set_new(m, "restarts", json_integer(d->restarts));
+        json_object_set_new(m, "max_concurrent", json_integer(d->cfg->daemon.max_concurrent));
+    }
+    return m;
+}
+
 static void resource_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct zend_daemon *d = w->data;

@@ -7,6 +7,7 @@
 #define ZEND_DAEMON_H
 
 #include <ev.h>
+#include <jansson.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -21,6 +22,7 @@ enum zend_state { ZEND_STARTING, ZEND_RUNNING, ZEND_DRAINING };
 struct control_server;
 struct proxy;
 struct metrics;
+struct logbus;
 
 struct zend_daemon {
     struct ev_loop *loop;
@@ -38,6 +40,7 @@ struct zend_daemon {
     struct control_server *control;
     struct proxy *proxy;
     struct metrics *metrics;
+    struct logbus *logbus;
     ev_timer resource_timer;        /* samples RSS and fds for metrics */
 
     ev_signal sig_term, sig_int, sig_hup;
@@ -49,6 +52,9 @@ struct zend_daemon {
 
 const char *zend_state_name(enum zend_state s);
 double zend_uptime_s(const struct zend_daemon *d);
+
+/* The `metrics` RPC result, also pushed to metrics.subscribe subscribers. */
+json_t *zend_metrics_json(struct zend_daemon *d);
 
 /* Runs the loop until shutdown completes. Returns the process exit code. */
 int zend_worker_run(struct zend_daemon *d);

@@ -20,6 +20,7 @@
 #include "daemon.h"
 #include "listener.h"
 #include "log.h"
+#include "logbus.h"
 #include "metrics.h"
 #include "proxy.h"
 #include "paths.h"
@@ -173,6 +174,15 @@ static int run(struct zend_daemon *d, int created_config)
         code = start_failed(ZEN_EXIT_FAILURE, "control socket", err);
         goto out_listen;
     }
+    /* The ring starts with the tail of zend.log: what happened before us. */
+    d->logbus = logbus_new((size_t)dc->log_ring);
+    if (d->logbus) {
+        char log_path[PATH_MAX];
+        if (dc->log_file[0] &&
+            zpaths_join(log_path, sizeof(log_path), d->paths.home, dc->log_file) == ZEN_OK)
+            logbus_preload(d->logbus, log_path);
+        logbus_attach(d->logbus, dc->log_level, d->control);
+    }
     d->metrics = metrics_new();
     d->proxy = d->metrics ? proxy_new(d->loop, d->listen_fd, d->cfg, d->metrics, err,
                                       sizeof(err)) : NULL;
@@ -193,6 +203,8 @@ out_proxy:
     d->proxy = NULL;
     metrics_free(d->metrics);
     d->metrics = NULL;
+    logbus_free(d->logbus);
+    d->logbus = NULL;
     control_close(d->control);
     d->control = NULL;
 out_listen:

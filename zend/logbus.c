@@ -1,0 +1,153 @@
+#include "logbus.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common.h"
+#include "control.h"
+#include "log.h"
+
+/* Only this much of zend.log's tail is read to preload the ring. */
+#define LOGBUS_PRELOAD_MAX_BYTES (4u * 1024 * 1024)
+
+struct logbus {
+    json_t **ring;
+    size_t cap, head, len; /* head: index of the oldest record */
+    struct control_server *control;
+    int attached;
+};
+
+int log_filter_match(const struct log_filter *f, const json_t *record)
+{
+    int level = ZLOG_INFO;
+    const char *lname = json_string_value(json_object_get(record, "level"));
+    if (lname)
+        zlog_level_parse(lname, &level);
+    if (level < f->min_level)
+        return 0;
+    if (json_array_size(f->events) == 0)
+        return 1;
+    const char *event = json_string_value(json_object_get(record, "event"));
+    size_t i;
+    json_t *e;
+    json_array_foreach(f->events, i, e)
+        if (event && json_is_string(e) && strcmp(json_string_value(e), event) == 0)
+            return 1;
+    return 0;
+}
+
+static void ring_push(struct logbus *b, json_t *record)
+{
+    if (b->cap == 0) {
+        json_decref(record);
+        return;
+    }
+    if (b->len == b->cap) {
+        json_decref(b->ring[b->head]);
+        b->ring[b->head] = record;
+        b->head = (b->head + 1) % b->cap;
+    } else {
+        b->ring[(b->head + b->len) % b->cap] = record;
+        b->len++;
+    }
+}
+
+static void sink(void *ctx, int level, const char *event, const char *line, size_t len)
+{
+    struct logbus *b = ctx;
+    json_t *record = json_loadb(line, len, 0, NULL);
+    if (!record)
+        return;
+    if (b->control)
+        control_publish_log(b->control, record);
+    ring_push(b, record); /* the ring keeps the reference */
+}
+
+struct logbus *logbus_new(size_t ring_size)
+{
+    struct logbus *b = calloc(1, sizeof(*b));
+    if (!b)
+        return NULL;
+    b->cap = ring_size;
+    b->ring = calloc(ring_size ? ring_size : 1, sizeof(json_t *));
+    if (!b->ring) {
+        free(b);
+        return NULL;
+    }
+    return b;
+}
+
+void logbus_free(struct logbus *b)
+{
+    if (!b)
+        return;
+    logbus_detach(b);
+    for (size_t i = 0; i < b->len; i++)
+        json_decref(b->ring[(b->head + i) % b->cap]);
+    free(b->ring);
+    free(b);
+}
+
+int logbus_attach(struct logbus *b, int min_level, struct control_server *control)
+{
+    b->control = control;
+    b->attached = zlog_add_sink(sink, b, min_level) == ZEN_OK;
+    return b->attached ? ZEN_OK : ZEN_ERR;
+}
+
+void logbus_detach(struct logbus *b)
+{
+    if (b->attached)
+        zlog_remove_sink(sink, b);
+    b->attached = 0;
+    b->control = NULL;
+}
+
+void logbus_preload(struct logbus *b, const char *path)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return;
+    struct stat st;
+    long start = 0;
+    if (fstat(fileno(f), &st) == 0 && st.st_size > (off_t)LOGBUS_PRELOAD_MAX_BYTES)
+        start = (long)(st.st_size - LOGBUS_PRELOAD_MAX_BYTES);
+    fseek(f, start, SEEK_SET);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int first = start > 0; /* the first line read mid-file is partial */
+    while ((n = getline(&line, &cap, f)) > 0) {
+        if (first) {
+            first = 0;
+            continue;
+        }
+        json_t *record = json_loadb(line, (size_t)n, 0, NULL);
+        if (json_is_object(record))
+            ring_push(b, record);
+        else
+            json_decref(record);
+    }
+    free(line);
+    fclose(f);
+}
+
+size_t logbus_backlog(const struct logbus *b, const struct log_filter *f, json_t **out,
+                      size_t max)
+{
+    size_t found = 0;
+    /* Walk back from the newest, then reverse into chronological order. */
+    for (size_t i = b->len; i > 0 && found < max; i--) {
+        json_t *r = b->ring[(b->head + i - 1) % b->cap];
+        if (log_filter_match(f, r))
+            out[found++] = json_incref(r);
+    }
+    for (size_t i = 0; i < found / 2; i++) {
+        json_t *t = out[i];
+        out[i] = out[found - 1 - i];
+        out[found - 1 - i] = t;
+    }
+    return found;
+}
