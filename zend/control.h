@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "common.h"
 #include "logbus.h"
 #include "rpc.h"
 
@@ -34,7 +35,7 @@ struct control_conn;
 
 struct rpc_error {
     int code;
-    char message[512];
+    char message[ZEN_ERRLEN];
 };
 
 /* A method handler returns the result map, or NULL with err filled in. */

@@ -10,8 +10,10 @@
 #include "common.h"
 #include "control.h"
 #include "daemon.h"
+#include "health.h"
 #include "log.h"
 #include "logbus.h"
+#include "provider_state.h"
 #include "methods.h"
 #include "metrics.h"
 #include "proxy.h"
@@ -134,6 +136,71 @@ static json_t *method_shutdown(struct zend_daemon *d, struct control_conn *c,
                      (json_int_t)d->drain_timeout_ms);
 }
 
+static json_t *method_health(struct zend_daemon *d, struct control_conn *c,
+                             const json_t *params, struct rpc_error *err)
+{
+    return health_json(d);
+}
+
+static json_t *method_providers(struct zend_daemon *d, struct control_conn *c,
+                                const json_t *params, struct rpc_error *err)
+{
+    return providers_json(d);
+}
+
+/* params: {name, for_s?}. Runtime only: zen.json is never written. */
+static json_t *set_provider_disabled(struct zend_daemon *d, const json_t *params,
+                                     struct rpc_error *err, int disable)
+{
+    const char *name = json_string_value(json_object_get(params, "name"));
+    const json_t *for_s = json_object_get(params, "for_s");
+    if (!name)
+        return bad_params(err, "name (a provider name) is required");
+    if (for_s && (!json_is_number(for_s) || json_number_value(for_s) <= 0))
+        return bad_params(err, "for_s must be a positive number of seconds");
+    struct provider_state *s = pstates_get(proxy_provider_states(d->proxy), name);
+    if (!s) {
+        snprintf(err->message, sizeof(err->message), "no provider named \"%s\"", name);
+        err->code = RPC_ERR_BAD_PARAMS;
+        return NULL;
+    }
+    if (disable)
+        pstate_disable(s, for_s ? (int64_t)(json_number_value(for_s) * 1000.0) : 0);
+    else
+        pstate_enable(s);
+    zlog_pack(ZLOG_INFO, disable ? "provider_disabled" : "provider_enabled", "{s:s, s:f}",
+              "provider", name, "for_s", for_s ? json_number_value(for_s) : 0.0);
+    json_t *r = json_pack("{s:s, s:b}", "name", name, "disabled", disable);
+    if (disable && for_s)
+        json_object_set_new(r, "until_s", json_real(json_number_value(for_s)));
+    return r;
+}
+
+static json_t *method_provider_disable(struct zend_daemon *d, struct control_conn *c,
+                                       const json_t *params, struct rpc_error *err)
+{
+    return set_provider_disabled(d, params, err, 1);
+}
+
+static json_t *method_provider_enable(struct zend_daemon *d, struct control_conn *c,
+                                      const json_t *params, struct rpc_error *err)
+{
+    return set_provider_disabled(d, params, err, 0);
+}
+
+static json_t *method_reload(struct zend_daemon *d, struct control_conn *c,
+                             const json_t *params, struct rpc_error *err)
+{
+    json_t *summary = NULL;
+    char msg[ZEN_ERRLEN];
+    if (zend_reload(d, "rpc", &summary, msg, sizeof(msg)) != ZEN_OK) {
+        err->code = RPC_ERR_CONFIG;
+        snprintf(err->message, sizeof(err->message), "%s", msg);
+        return NULL;
+    }
+    return summary;
+}
+
 static const struct control_method methods[] = {
     {RPC_HELLO, method_hello, 1},
     {RPC_STATUS, method_status, 1},
@@ -141,6 +208,11 @@ static const struct control_method methods[] = {
     {RPC_METRICS_SUBSCRIBE, method_metrics_subscribe, 1},
     {RPC_LOGS_SUBSCRIBE, method_logs_subscribe, 1},
     {RPC_LOGS_UNSUBSCRIBE, method_logs_unsubscribe, 1},
+    {RPC_HEALTH, method_health, 1},
+    {RPC_PROVIDERS, method_providers, 1},
+    {RPC_PROVIDER_DISABLE, method_provider_disable, 0},
+    {RPC_PROVIDER_ENABLE, method_provider_enable, 0},
+    {RPC_RELOAD, method_reload, 0},
     {RPC_SHUTDOWN, method_shutdown, 0},
 };
 

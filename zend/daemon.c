@@ -3,11 +3,13 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common.h"
 #include "control.h"
 #include "log.h"
 #include "metrics.h"
+#include "provider_state.h"
 #include "proxy.h"
 #include "timeutil.h"
 
@@ -26,8 +28,7 @@ double zend_uptime_s(const struct zend_daemon *d)
     return (double)(ztime_mono_ms() - d->started_mono_ms) / 1000.0;
 }
 
-/* Runs once nothing is left in flight (today: at once; the drain of
- * in-flight requests plugs in here with the proxy). */
+/* Runs once nothing is left in flight. */
 static void shutdown_finish_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct zend_daemon *d = w->data;
@@ -42,15 +43,11 @@ static void shutdown_finish_cb(struct ev_loop *loop, ev_timer *w, int revents)
     ev_break(loop, EVBREAK_ALL);
 }
 
-void zend_begin_shutdown(struct zend_daemon *d, const char *reason, int64_t drain_timeout_ms)
+static void drained_cb(void *ctx, unsigned drained, unsigned aborted)
 {
-    if (d->state == ZEND_DRAINING)
-        return;
-    d->state = ZEND_DRAINING;
-    proxy_stop_accepting(d->proxy);
-    d->shutdown_reason = reason;
-    d->drain_timeout_ms = drain_timeout_ms >= 0 ? drain_timeout_ms
-                                                : d->cfg->daemon.drain_timeout_ms;
+    struct zend_daemon *d = ctx;
+    d->drained = drained;
+    d->aborted = aborted;
     /* Finish from the loop, not from inside the caller: an RPC handler's
      * answer must be queued before the shutdown.done that follows it. */
     ev_timer_init(&d->shutdown_timer, shutdown_finish_cb, 0., 0.);
@@ -58,13 +55,172 @@ void zend_begin_shutdown(struct zend_daemon *d, const char *reason, int64_t drai
     ev_timer_start(d->loop, &d->shutdown_timer);
 }
 
+void zend_begin_shutdown(struct zend_daemon *d, const char *reason, int64_t drain_timeout_ms)
+{
+    if (d->state == ZEND_DRAINING)
+        return;
+    d->state = ZEND_DRAINING;
+    d->shutdown_reason = reason;
+    d->drain_timeout_ms = drain_timeout_ms >= 0 ? drain_timeout_ms
+                                                : d->cfg->daemon.drain_timeout_ms;
+    zlog_pack(ZLOG_INFO, "daemon_draining", "{s:s, s:I, s:i}", "reason", reason,
+              "drain_timeout_ms", (json_int_t)d->drain_timeout_ms, "in_flight",
+              (int)proxy_in_flight(d->proxy));
+    /* New connections are refused from now on, not left in the backlog. */
+    proxy_stop_accepting(d->proxy);
+    if (d->listen_fd >= 0) {
+        close(d->listen_fd);
+        d->listen_fd = -1;
+    }
+    ev_stat_stop(d->loop, &d->config_watch);
+    ev_timer_stop(d->loop, &d->reload_debounce);
+    proxy_drain(d->proxy, (double)d->drain_timeout_ms / 1000.0, drained_cb, d);
+}
+
+/* ---- reload (operations.md §7) ---- */
+
+static int same_string(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static int provider_changed(const struct zcfg_provider *a, const struct zcfg_provider *b)
+{
+    return !same_string(a->base_url, b->base_url) ||
+           strcmp(a->token_fingerprint, b->token_fingerprint) != 0 ||
+           a->auth_header != b->auth_header || a->type != b->type ||
+           !same_string(a->proxy_url, b->proxy_url) || !same_string(a->ca_file, b->ca_file) ||
+           !same_string(a->model, b->model) || !same_string(a->sonnet_model, b->sonnet_model) ||
+           !same_string(a->opus_model, b->opus_model) ||
+           !same_string(a->haiku_model, b->haiku_model) ||
+           !same_string(a->reasoning_model, b->reasoning_model) ||
+           a->n_env_headers != b->n_env_headers;
+}
+
+static json_t *provider_diff(const struct zcfg *old, const struct zcfg *new, json_t **removed,
+                             json_t **changed)
+{
+    json_t *added = json_array();
+    *removed = json_array();
+    *changed = json_array();
+    for (size_t i = 0; i < new->n_providers; i++) {
+        const struct zcfg_provider *was = zcfg_find_provider(old, new->providers[i].name);
+        if (!was)
+            json_array_append_new(added, json_string(new->providers[i].name));
+        else if (provider_changed(was, &new->providers[i]))
+            json_array_append_new(*changed, json_string(new->providers[i].name));
+    }
+    for (size_t i = 0; i < old->n_providers; i++)
+        if (!zcfg_find_provider(new, old->providers[i].name))
+            json_array_append_new(*removed, json_string(old->providers[i].name));
+    return added;
+}
+
+/* Settings read once at start: a reload reports them instead of applying. */
+static json_t *restart_required(const struct zcfg *old, const struct zcfg *new)
+{
+    const struct zcfg_daemon *a = &old->daemon, *b = &new->daemon;
+    json_t *keys = json_array();
+    if (strcmp(a->listen_host, b->listen_host) != 0 || a->listen_port != b->listen_port)
+        json_array_append_new(keys, json_string("listen"));
+    if (strcmp(a->log_file, b->log_file) != 0 || a->log_max_bytes != b->log_max_bytes ||
+        a->log_keep != b->log_keep)
+        json_array_append_new(keys, json_string("log_file"));
+    if (a->log_ring != b->log_ring)
+        json_array_append_new(keys, json_string("log_ring"));
+    if (a->restart_max != b->restart_max || a->restart_window_s != b->restart_window_s ||
+        a->restart_backoff_initial_ms != b->restart_backoff_initial_ms ||
+        a->restart_backoff_max_ms != b->restart_backoff_max_ms)
+        json_array_append_new(keys, json_string("restart"));
+    return keys;
+}
+
+static void log_notes(const struct zcfg *cfg)
+{
+    size_t i;
+    json_t *n;
+    json_array_foreach(cfg->notes, i, n) {
+        int level = ZLOG_INFO;
+        zlog_level_parse(json_string_value(json_object_get(n, "level")), &level);
+        zlog_emit(level, json_string_value(json_object_get(n, "event")),
+                  json_incref(json_object_get(n, "fields")));
+    }
+}
+
+/* What a config changes at run time: health checking, log levels. */
+static void apply_runtime_config(struct zend_daemon *d)
+{
+    const struct zcfg_health_check *hc = &d->cfg->health_check;
+    pstates_health_check(proxy_provider_states(d->proxy), hc->enabled,
+                         (double)hc->interval_secs, (double)hc->timeout_secs);
+}
+
+int zend_reload(struct zend_daemon *d, const char *source, json_t **summary, char *err,
+                size_t errlen)
+{
+    struct zcfg *new = zcfg_load_file(d->paths.config, err, errlen);
+    if (!new) {
+        zlog_pack(ZLOG_ERROR, "config_reload_failed", "{s:s, s:s}", "source", source, "detail",
+                  err);
+        return ZEN_ERR;
+    }
+    struct zcfg *old = d->cfg;
+    json_t *removed, *changed;
+    json_t *added = provider_diff(old, new, &removed, &changed);
+    json_t *restart = restart_required(old, new);
+    /* The listen address stays as bound; everything else switches now. */
+    if (json_array_size(restart))
+        zlog_pack(ZLOG_WARN, "config_restart_required", "{s:O}", "keys", restart);
+    d->cfg = new;
+    proxy_set_config(d->proxy, new);
+    zlog_set_stderr(1, new->daemon.log_level);
+    apply_runtime_config(d);
+    log_notes(new);
+    zlog_pack(ZLOG_INFO, "config_reloaded", "{s:s, s:s, s:O, s:O, s:O, s:O}", "source", source,
+              "config_hash", new->hash, "added", added, "removed", removed, "changed", changed,
+              "restart_required", restart);
+    if (summary)
+        *summary = json_pack("{s:s, s:o, s:o, s:o, s:o}", "config_hash", new->hash, "added",
+                             added, "removed", removed, "changed", changed, "restart_required",
+                             restart);
+    else {
+        json_decref(added);
+        json_decref(removed);
+        json_decref(changed);
+        json_decref(restart);
+    }
+    zcfg_unref(old);
+    return ZEN_OK;
+}
+
+static void reload_debounce_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct zend_daemon *d = w->data;
+    char err[ZEN_ERRLEN];
+    /* Unchanged bytes (a touch, or our own hash already applied): nothing to do. */
+    struct zcfg *probe = zcfg_load_file(d->paths.config, err, sizeof(err));
+    if (probe && strcmp(probe->hash, d->cfg->hash) == 0) {
+        zcfg_unref(probe);
+        return;
+    }
+    zcfg_unref(probe);
+    zend_reload(d, "watch", NULL, err, sizeof(err));
+}
+
+static void config_watch_cb(struct ev_loop *loop, ev_stat *w, int revents)
+{
+    struct zend_daemon *d = w->data;
+    ev_timer_stop(loop, &d->reload_debounce);
+    ev_timer_set(&d->reload_debounce, ZEND_RELOAD_DEBOUNCE_S, 0.);
+    ev_timer_start(loop, &d->reload_debounce);
+}
+
 static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
     struct zend_daemon *d = w->data;
     if (w->signum == SIGHUP) {
-        /* Reload (operations.md §7) is not built yet; never die of HUP. */
-        zlog_pack(ZLOG_WARN, "signal_ignored", "{s:s, s:s}", "signal", "SIGHUP", "detail",
-                  "config reload is not implemented yet; restart zend to apply changes");
+        char err[ZEN_ERRLEN];
+        zend_reload(d, "signal", NULL, err, sizeof(err));
         return;
     }
     zend_begin_shutdown(d, "signal", -1);
@@ -100,6 +256,12 @@ int zend_worker_run(struct zend_daemon *d)
     }
     control_start(d->control, loop);
     proxy_start(d->proxy);
+    apply_runtime_config(d);
+    ev_stat_init(&d->config_watch, config_watch_cb, d->paths.config, 0.);
+    d->config_watch.data = d;
+    ev_stat_start(loop, &d->config_watch);
+    ev_timer_init(&d->reload_debounce, reload_debounce_cb, ZEND_RELOAD_DEBOUNCE_S, 0.);
+    d->reload_debounce.data = d;
     ev_timer_init(&d->resource_timer, resource_cb, ZEND_RESOURCE_SAMPLE_S, ZEND_RESOURCE_SAMPLE_S);
     d->resource_timer.data = d;
     ev_timer_start(loop, &d->resource_timer);
@@ -114,5 +276,7 @@ int zend_worker_run(struct zend_daemon *d)
         ev_signal_stop(loop, sigs[i]);
     ev_timer_stop(loop, &d->shutdown_timer);
     ev_timer_stop(loop, &d->resource_timer);
+    ev_stat_stop(loop, &d->config_watch);
+    ev_timer_stop(loop, &d->reload_debounce);
     return ZEN_EXIT_OK;
 }

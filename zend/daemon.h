@@ -18,6 +18,8 @@ enum zend_state { ZEND_STARTING, ZEND_RUNNING, ZEND_DRAINING };
 
 /* RSS and fd peaks are sampled this often (operations.md §12). */
 #define ZEND_RESOURCE_SAMPLE_S 10.0
+/* Edits of zen.json closer together than this make one reload. */
+#define ZEND_RELOAD_DEBOUNCE_S 0.3
 
 struct control_server;
 struct proxy;
@@ -44,6 +46,8 @@ struct zend_daemon {
     ev_timer resource_timer;        /* samples RSS and fds for metrics */
 
     ev_signal sig_term, sig_int, sig_hup;
+    ev_stat config_watch;           /* an edit of zen.json triggers a reload */
+    ev_timer reload_debounce;       /* an editor's write-rename is one reload */
     ev_timer shutdown_timer;
     const char *shutdown_reason;    /* "signal" | "rpc" */
     int64_t drain_timeout_ms;
@@ -62,5 +66,11 @@ int zend_worker_run(struct zend_daemon *d);
 /* Starts a graceful shutdown (operations.md §6). Calling it again while
  * draining does nothing. drain_timeout_ms < 0 means "the configured one". */
 void zend_begin_shutdown(struct zend_daemon *d, const char *reason, int64_t drain_timeout_ms);
+
+/* Reloads zen.json (operations.md §7). On success *summary (may be NULL)
+ * gets {config_hash, added, removed, changed, restart_required}; on failure
+ * the old config stays and err holds "file:line:col: message". */
+int zend_reload(struct zend_daemon *d, const char *source, json_t **summary, char *err,
+                size_t errlen);
 
 #endif

@@ -74,6 +74,7 @@ struct http_server {
     struct acceptor acceptor;
     struct http_conn *conns;
     size_t nconns;
+    int draining;
     llhttp_settings_t settings;
 };
 
@@ -394,7 +395,7 @@ void http_response_begin(struct http_conn *c, int status, const struct http_head
         return;
     struct http_request *r = c->req;
     c->resp_started = 1;
-    c->resp_keep_alive = r->keep_alive && !c->upgrade;
+    c->resp_keep_alive = r->keep_alive && !c->upgrade && !c->srv->draining;
     int http11 = r->http_minor >= 1;
     c->resp_chunked = content_length < 0 && http11;
     if (content_length < 0 && !http11)
@@ -479,7 +480,7 @@ static void finish_request(struct http_conn *c, int keep_alive)
         schedule_defer(c);
         return;
     }
-    if (!keep_alive) {
+    if (!keep_alive || c->srv->draining) {
         start_closing(c);
         return;
     }
@@ -781,3 +782,15 @@ void http_server_free(struct http_server *s)
 }
 
 size_t http_server_connection_count(const struct http_server *s) { return s->nconns; }
+
+void http_server_drain(struct http_server *s)
+{
+    http_server_stop_accepting(s);
+    s->draining = 1;
+    struct http_conn *c = s->conns, *next;
+    for (; c; c = next) {
+        next = c->next;
+        if (c->state == CONN_IDLE && zbuf_len(&c->in) == 0)
+            conn_free(c);
+    }
+}

@@ -87,6 +87,9 @@ void http_server_set_limits(struct http_server *s, const struct http_limits *lim
 void http_server_start(struct http_server *s);
 /* Stops accepting; existing connections go on. */
 void http_server_stop_accepting(struct http_server *s);
+/* Stops accepting, closes idle connections, and closes every other one once
+ * its current response is done (no more keep-alive). */
+void http_server_drain(struct http_server *s);
 /* Closes every connection (aborting handlers) and frees the server. The
  * listening socket is not closed: it belongs to the caller. */
 void http_server_free(struct http_server *s);

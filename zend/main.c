@@ -208,7 +208,8 @@ out_proxy:
     control_close(d->control);
     d->control = NULL;
 out_listen:
-    close(d->listen_fd);
+    if (d->listen_fd >= 0)
+        close(d->listen_fd);
 out_lock:
     zlog_close_file();
     close(lock_fd); /* releases the lock: from here on zend is "not running" */

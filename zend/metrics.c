@@ -337,6 +337,20 @@ static int count_open_fds(int64_t *count)
     return ZEN_OK;
 }
 
+int64_t metrics_process_rss(void)
+{
+    int64_t v = 0;
+    read_statm_rss(STATM_PATH, &v);
+    return v;
+}
+
+int64_t metrics_process_fds(void)
+{
+    int64_t v = 0;
+    count_open_fds(&v);
+    return v;
+}
+
 void metrics_sample_resources(struct metrics *m)
 {
     int64_t v;

@@ -97,6 +97,10 @@ void metrics_note_rejected(struct metrics *m);
 /* Reads RSS (/proc/self/statm) and open fds (/proc/self/fd), updates current
  * and peak. A value that cannot be read keeps its previous reading. */
 void metrics_sample_resources(struct metrics *m);
+/* The same readings, for health: RSS in bytes and open descriptors (0 when
+ * /proc cannot be read). */
+int64_t metrics_process_rss(void);
+int64_t metrics_process_fds(void);
 
 /* The `metrics` RPC result as a new JSON object (NULL when out of memory):
  *   requests_total, success_count, error_count, success_rate, in_flight,

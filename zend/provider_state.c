@@ -17,9 +17,11 @@ struct provider_states {
     struct provider_state *v[PSTATES_MAX];
     size_t n;
     struct zcfg_daemon tuning; /* cooldown and probe settings of the current config */
+    int check_enabled;
+    double check_interval_s, check_timeout_s;
 };
 
-static const char *circuit_name(enum circuit c)
+const char *pstate_circuit_name(enum circuit c)
 {
     switch (c) {
     case CIRCUIT_CLOSED: return "closed";
@@ -50,7 +52,7 @@ static void log_change(const struct provider_state *s, enum circuit from, enum c
                        const char *reason)
 {
     zlog_pack(ZLOG_INFO, "provider_state_changed", "{s:s, s:s, s:s, s:I, s:s}", "provider",
-              s->name, "from", circuit_name(from), "to", circuit_name(to), "cooldown_ms",
+              s->name, "from", pstate_circuit_name(from), "to", pstate_circuit_name(to), "cooldown_ms",
               (json_int_t)(to == CIRCUIT_OPEN ? s->cooldown_ms : 0), "reason", reason);
 }
 
@@ -106,10 +108,31 @@ static void probe_cb(struct ev_loop *loop, ev_timer *w, int revents)
     s->probe = upstream_start(s->owner->up, &req, &cb, s, err, sizeof(err));
 }
 
+static void check_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static void start_check(struct provider_state *s);
+
 /* ---- transitions ---- */
+
+static void record_outcome(struct provider_state *s, int failed)
+{
+    if (s->recent_len == PSTATE_RECENT)
+        s->recent_errors -= s->recent[s->recent_next];
+    else
+        s->recent_len++;
+    s->recent[s->recent_next] = (uint8_t)failed;
+    s->recent_errors += (size_t)failed;
+    s->recent_next = (s->recent_next + 1) % PSTATE_RECENT;
+}
+
+double pstate_success_rate(const struct provider_state *s)
+{
+    return s->recent_len ? 1.0 - (double)s->recent_errors / (double)s->recent_len : 1.0;
+}
 
 void pstate_success(struct provider_state *s, const char *reason)
 {
+    if (strcmp(reason, "probe") != 0)
+        record_outcome(s, 0);
     enum circuit from = pstate_circuit(s, ztime_mono_ms());
     s->consecutive_failures = 0;
     s->cooldown_ms = 0;
@@ -131,6 +154,7 @@ void pstate_failure(struct provider_state *s, int error_type, int status, const 
     snprintf(s->last_error, sizeof(s->last_error), "%s", detail ? detail : "");
     if (error_type == ZERR_REQUEST)
         return; /* the request's fault, not the provider's */
+    record_outcome(s, 1);
     int auth = error_type == ZERR_AUTH;
     int64_t initial = auth ? t->auth_cooldown_initial_ms : t->cooldown_initial_ms;
     int64_t max = auth ? t->auth_cooldown_max_ms : t->cooldown_max_ms;
@@ -172,9 +196,17 @@ static char *identity_of(const struct zcfg_provider *p)
 
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
+static void stop_check(struct provider_state *s)
+{
+    ev_timer_stop(s->owner->loop, &s->check_timer);
+    upstream_cancel(s->check);
+    s->check = NULL;
+}
+
 static void state_free(struct provider_state *s)
 {
     stop_probe(s);
+    stop_check(s);
     free(s->name);
     free(s->identity);
     free(s->probe_url);
@@ -221,8 +253,22 @@ struct provider_state *pstates_get(struct provider_states *ps, const char *name)
     return NULL;
 }
 
+/* Drops the state of providers the config no longer has. */
+static void prune(struct provider_states *ps, const struct zcfg *cfg)
+{
+    for (size_t i = 0; i < ps->n;) {
+        if (zcfg_find_provider(cfg, ps->v[i]->name)) {
+            i++;
+            continue;
+        }
+        state_free(ps->v[i]);
+        ps->v[i] = ps->v[--ps->n];
+    }
+}
+
 void pstates_apply_config(struct provider_states *ps, const struct zcfg *cfg)
 {
+    prune(ps, cfg);
     ps->tuning = cfg->daemon;
     /* Borrowed pointers inside the copy are never used; clear them. */
     ps->tuning.allowed_hosts = ps->tuning.allowed_origins = NULL;
@@ -252,10 +298,115 @@ void pstates_apply_config(struct provider_states *ps, const struct zcfg *cfg)
             s->owner = ps;
             ev_timer_init(&s->probe_timer, probe_cb, 0., 0.);
             s->probe_timer.data = s;
+            ev_timer_init(&s->check_timer, check_cb, 0., 0.);
+            s->check_timer.data = s;
             ps->v[ps->n++] = s;
+            start_check(s);
         }
         free(id);
         if (s)
             refresh_target(s, p);
     }
+}
+
+/* ---- runtime disable ---- */
+
+void pstate_disable(struct provider_state *s, int64_t for_ms)
+{
+    s->disabled = 1;
+    s->disabled_until_ms = for_ms > 0 ? ztime_mono_ms() + for_ms : 0;
+}
+
+void pstate_enable(struct provider_state *s)
+{
+    s->disabled = 0;
+    s->disabled_until_ms = 0;
+}
+
+int pstate_disabled(const struct provider_state *s, int64_t now_ms)
+{
+    return s->disabled && (s->disabled_until_ms == 0 || now_ms < s->disabled_until_ms);
+}
+
+size_t pstates_count(const struct provider_states *ps) { return ps->n; }
+
+struct provider_state *pstates_at(struct provider_states *ps, size_t i)
+{
+    return i < ps->n ? ps->v[i] : NULL;
+}
+
+/* ---- the active health checker ---- */
+
+static void check_head(void *ud, int status, const struct http_header *h, size_t n)
+{
+    struct provider_state *s = ud;
+    s->last_check_ok = status > 0 && status < 500;
+}
+
+static void check_done(void *ud, int result, const char *detail)
+{
+    struct provider_state *s = ud;
+    s->check = NULL;
+    if (result != UPSTREAM_OK)
+        s->last_check_ok = 0;
+    s->check_count++;
+    s->check_fail_count += !s->last_check_ok;
+    s->last_check_wall_ms = ztime_wall_ms();
+    s->check_latency_ms = (ztime_mono_s() - s->check_started_s) * 1000.0;
+}
+
+static void check_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct provider_state *s = w->data;
+    struct provider_states *ps = s->owner;
+    if (s->check || !s->probe_url)
+        return; /* the last check is still out (it has its own timeout) */
+    static const struct upstream_callbacks cb = {check_head, probe_body, check_done};
+    long timeout_ms = (long)(ps->check_timeout_s * 1000.0);
+    struct upstream_request req = {
+        .method = "HEAD",
+        .url = s->probe_url,
+        .proxy_url = s->proxy_url,
+        .ca_file = s->ca_file,
+        .connect_timeout_ms = timeout_ms,
+        .first_byte_timeout_ms = timeout_ms,
+        .idle_timeout_ms = timeout_ms,
+        .total_timeout_ms = timeout_ms,
+    };
+    char err[256];
+    s->last_check_ok = 0;
+    s->check_started_s = ztime_mono_s();
+    s->check = upstream_start(ps->up, &req, &cb, s, err, sizeof(err));
+    if (!s->check)
+        check_done(s, UPSTREAM_ERR_NETWORK, err);
+}
+
+static void start_check(struct provider_state *s)
+{
+    struct provider_states *ps = s->owner;
+    stop_check(s);
+    if (!ps->check_enabled)
+        return;
+    /* First check soon after start, then every interval. */
+    ev_timer_init(&s->check_timer, check_cb, 0.05, ps->check_interval_s);
+    s->check_timer.data = s;
+    ev_timer_start(ps->loop, &s->check_timer);
+}
+
+void pstates_health_check(struct provider_states *ps, int enabled, double interval_s,
+                          double timeout_s)
+{
+    ps->check_enabled = enabled;
+    ps->check_interval_s = interval_s;
+    ps->check_timeout_s = timeout_s;
+    for (size_t i = 0; i < ps->n; i++)
+        start_check(ps->v[i]);
+}
+
+int pstates_health_check_running(const struct provider_states *ps)
+{
+    for (size_t i = 0; i < ps->n; i++)
+        if (ev_is_active(&ps->v[i]->check_timer))
+            return 1;
+    return 0;
 }

@@ -24,6 +24,9 @@
 
 enum circuit { CIRCUIT_CLOSED, CIRCUIT_OPEN, CIRCUIT_HALF_OPEN };
 
+/* The window of the "recent error rate" health reports. */
+#define PSTATE_RECENT 100
+
 struct provider_state {
     char *name;
     char *identity;             /* base_url + token fingerprint */
@@ -39,6 +42,20 @@ struct provider_state {
     int probe_enabled;          /* this cooldown may be closed by a probe */
     ev_timer probe_timer;
     struct upstream_transfer *probe;
+    /* runtime disable (provider.disable; never written to zen.json) */
+    int disabled;
+    int64_t disabled_until_ms;  /* monotonic; 0 = until enabled */
+    /* the active health checker (health_check.enabled) */
+    ev_timer check_timer;
+    struct upstream_transfer *check;
+    double check_started_s;
+    uint64_t check_count, check_fail_count;
+    int64_t last_check_wall_ms;   /* 0 = never */
+    int last_check_ok;
+    double check_latency_ms;
+    /* outcomes of the last PSTATE_RECENT attempts, for the recent error rate */
+    uint8_t recent[PSTATE_RECENT];
+    size_t recent_next, recent_len, recent_errors;
     struct provider_states *owner;
 };
 
@@ -51,7 +68,25 @@ void pstates_free(struct provider_states *ps);
 void pstates_apply_config(struct provider_states *ps, const struct zcfg *cfg);
 struct provider_state *pstates_get(struct provider_states *ps, const char *name);
 
+/* Number of states and the i-th, for listings. */
+size_t pstates_count(const struct provider_states *ps);
+struct provider_state *pstates_at(struct provider_states *ps, size_t i);
+
+/* Active checking: every interval_s, HEAD base_url (no credentials) with
+ * timeout_s; status < 500 counts as up. Restartable any number of times. */
+void pstates_health_check(struct provider_states *ps, int enabled, double interval_s,
+                          double timeout_s);
+int pstates_health_check_running(const struct provider_states *ps);
+
+/* for_ms <= 0: until enabled again. */
+void pstate_disable(struct provider_state *s, int64_t for_ms);
+void pstate_enable(struct provider_state *s);
+int pstate_disabled(const struct provider_state *s, int64_t now_ms);
+/* Share of the recent attempts that succeeded (1 with no data). */
+double pstate_success_rate(const struct provider_state *s);
+
 enum circuit pstate_circuit(const struct provider_state *s, int64_t now_ms);
+const char *pstate_circuit_name(enum circuit c);
 /* Cooling: open and the cooldown has not run out (not yet half-open). */
 int pstate_cooling(const struct provider_state *s, int64_t now_ms);
 int64_t pstate_cooldown_remaining_ms(const struct provider_state *s, int64_t now_ms);

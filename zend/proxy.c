@@ -30,6 +30,9 @@
 #define PROXY_RETRY_JITTER_MIN_MS 250
 #define PROXY_RETRY_JITTER_SPAN_MS 250
 #define PROXY_MAX_RESPONSE_HEADERS 256
+/* Distinct sessions remembered for health's active_sessions. */
+#define PROXY_SESSION_SLOTS 4096
+#define PROXY_SESSION_WINDOW_MS (2LL * 3600 * 1000)
 
 enum phase { PHASE_ATTEMPT, PHASE_RELAY };
 
@@ -48,8 +51,23 @@ struct proxy {
     struct http_server *http;
     struct upstream *upstream;
     struct provider_states *states;
-    struct proxy_request *requests; /* in flight */
+    struct proxy_request *requests; /* in flight (holding a slot or queued) */
     size_t in_flight;
+    /* the global limiter (operations.md §8): it lives here, not in the
+     * config, so a reload never resets it */
+    size_t slots_used;
+    struct proxy_request *queue_head, *queue_tail;
+    size_t queued;
+    ev_timer admit_timer;           /* admits waiting requests from the loop */
+    /* draining (operations.md §6) */
+    int draining;
+    unsigned drained, aborted;
+    ev_timer drain_timer;
+    ev_timer drained_timer;         /* reports "nothing left" from the loop */
+    proxy_drained_fn on_drained;
+    void *drained_ctx;
+    /* sessions seen recently, for health's active_sessions */
+    struct { uint64_t key; int64_t seen_ms; } sessions[PROXY_SESSION_SLOTS];
 };
 
 struct proxy_request {
@@ -85,9 +103,19 @@ struct proxy_request {
     double ttfb_ms;
     uint64_t bytes_out;             /* body bytes sent to the client */
     ev_timer retry_timer;
+    int has_slot;
+    int is_queued;
+    struct proxy_request *qnext, *qprev;
+    ev_timer queue_timer;
+    int in_drain;                   /* was in flight when draining began */
+    int aborted_by_drain;
 };
 
 static void start_attempt(struct proxy_request *pr);
+static void dequeue(struct proxy_request *pr);
+static void schedule_admission(struct proxy *px);
+static void drain_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static void drained_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
 /* ---- small helpers ---- */
 
@@ -366,6 +394,19 @@ static void finish_request(struct proxy_request *pr, int status, int success, in
     if (pr->transfer)
         upstream_cancel(pr->transfer);
     ev_timer_stop(px->loop, &pr->retry_timer);
+    ev_timer_stop(px->loop, &pr->queue_timer);
+    if (pr->is_queued)
+        dequeue(pr);
+    if (pr->has_slot) {
+        px->slots_used--;
+        schedule_admission(px);
+    }
+    if (pr->in_drain) {
+        if (pr->aborted_by_drain)
+            px->aborted++;
+        else
+            px->drained++;
+    }
     release_attempt(pr);
     free_resp_headers(pr);
     zbuf_free(&pr->err_body);
@@ -379,6 +420,8 @@ static void finish_request(struct proxy_request *pr, int status, int success, in
     px->in_flight--;
     metrics_set_in_flight(px->metrics, (int64_t)px->in_flight);
     free(pr);
+    if (px->draining && px->in_flight == 0 && !ev_is_active(&px->drained_timer))
+        ev_timer_start(px->loop, &px->drained_timer);
 }
 
 /* ---- answering ---- */
@@ -742,16 +785,144 @@ static void start_attempt(struct proxy_request *pr)
         fail_attempt(pr, 0, ZERR_NETWORK, err);
 }
 
+/* ---- the limiter (operations.md §8) ---- */
+
+static void begin_attempts(struct proxy_request *pr)
+{
+    pr->retries_left = pr->cfg->daemon.retry_same_provider;
+    size_t idx = 0;
+    next_candidate(pr, &idx); /* the last candidate is never skipped: always found */
+    pr->provider = &pr->cfg->providers[idx];
+    start_attempt(pr);
+}
+
+static void dequeue(struct proxy_request *pr)
+{
+    struct proxy *px = pr->px;
+    if (pr->qprev)
+        pr->qprev->qnext = pr->qnext;
+    else
+        px->queue_head = pr->qnext;
+    if (pr->qnext)
+        pr->qnext->qprev = pr->qprev;
+    else
+        px->queue_tail = pr->qprev;
+    pr->qnext = pr->qprev = NULL;
+    pr->is_queued = 0;
+    px->queued--;
+    metrics_set_queued(px->metrics, (int64_t)px->queued);
+}
+
+static int slot_free(const struct proxy *px)
+{
+    return px->slots_used < (size_t)px->cfg->daemon.max_concurrent;
+}
+
+/* Gives freed slots to waiting requests, oldest first. Runs from a timer so
+ * a request ending deep inside another's callbacks never starts the next. */
+static void admit_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct proxy *px = w->data;
+    while (px->queue_head && slot_free(px) && !px->draining) {
+        struct proxy_request *pr = px->queue_head;
+        dequeue(pr);
+        ev_timer_stop(loop, &pr->queue_timer);
+        pr->has_slot = 1;
+        px->slots_used++;
+        begin_attempts(pr);
+    }
+}
+
+static void schedule_admission(struct proxy *px)
+{
+    if (px->queue_head && !ev_is_active(&px->admit_timer))
+        ev_timer_start(px->loop, &px->admit_timer);
+}
+
+static void respond_overloaded(struct proxy_request *pr, const char *msg)
+{
+    struct http_conn *c = pr->conn;
+    const struct http_header h[] = {{"Content-Type", "application/json"},
+                                    {"retry-after", "1"}};
+    json_t *doc = json_pack("{s:s, s:{s:s, s:s}}", "type", "error", "error", "type",
+                            "overloaded_error", "message", msg);
+    char *body = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    const char *text = body ? body : "{}";
+    pr->bytes_out = strlen(text);
+    finish_request(pr, 503, 0, ZERR_CONCURRENCY, msg);
+    http_respond(c, 503, h, ZEN_ARRAY_LEN(h), text, strlen(text));
+    free(body);
+}
+
+static void queue_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct proxy_request *pr = w->data;
+    char msg[160];
+    snprintf(msg, sizeof(msg), "zend is at daemon.max_concurrent (%lld) and the request "
+             "waited %lld ms for a slot", (long long)pr->cfg->daemon.max_concurrent,
+             (long long)pr->cfg->daemon.queue_timeout_ms);
+    zlog_pack(ZLOG_WARN, "concurrency_limited", "{s:s, s:s, s:I, s:I}", "request_id",
+              pr->req->request_id, "session", pr->route.session_key, "max_concurrent",
+              (json_int_t)pr->cfg->daemon.max_concurrent, "queue_timeout_ms",
+              (json_int_t)pr->cfg->daemon.queue_timeout_ms);
+    respond_overloaded(pr, msg);
+}
+
+/* Takes a slot now, or waits in FIFO order for one up to queue_timeout_ms. */
+static void admit(struct proxy_request *pr)
+{
+    struct proxy *px = pr->px;
+    if (slot_free(px) && !px->queue_head) {
+        pr->has_slot = 1;
+        px->slots_used++;
+        begin_attempts(pr);
+        return;
+    }
+    pr->is_queued = 1;
+    pr->qprev = px->queue_tail;
+    if (px->queue_tail)
+        px->queue_tail->qnext = pr;
+    else
+        px->queue_head = pr;
+    px->queue_tail = pr;
+    px->queued++;
+    metrics_set_queued(px->metrics, (int64_t)px->queued);
+    ev_timer_init(&pr->queue_timer, queue_timeout_cb,
+                  (double)pr->cfg->daemon.queue_timeout_ms / 1000.0, 0.);
+    pr->queue_timer.data = pr;
+    ev_timer_start(px->loop, &pr->queue_timer);
+}
+
 /* ---- entry: one request from the HTTP server ---- */
 
-static int provider_disabled(const struct zcfg *cfg, const char *name, int64_t now_s)
+static int provider_disabled(struct proxy *px, const struct zcfg *cfg, const char *name,
+                             int64_t now_s)
 {
     for (size_t i = 0; i < cfg->n_disabled; i++) {
         const struct zcfg_disabled *d = &cfg->disabled[i];
         if (strcmp(d->name, name) == 0 && (d->expires_at == 0 || now_s <= d->expires_at))
             return 1;
     }
-    return 0;
+    struct provider_state *s = pstates_get(px->states, name);
+    return s && pstate_disabled(s, ztime_mono_ms());
+}
+
+static void note_session(struct proxy *px, const char *key)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a: enough to tell sessions apart */
+    for (const char *p = key; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    int64_t now = ztime_mono_ms();
+    size_t slot = h % PROXY_SESSION_SLOTS;
+    px->sessions[slot].key = h;
+    px->sessions[slot].seen_ms = now;
+}
+
+/* A request zend will not finish because it is shutting down. */
+static void refuse_draining(struct proxy_request *pr)
+{
+    respond_overloaded(pr, "zend is shutting down");
 }
 
 /* Answers before any attempt (guards, routing, nothing to try). */
@@ -785,6 +956,11 @@ static void on_request(void *ctx, struct http_conn *c, struct http_request *req)
     px->in_flight++;
     metrics_set_in_flight(px->metrics, (int64_t)px->in_flight);
     http_conn_set_handler_data(c, pr);
+    ev_timer_init(&pr->queue_timer, queue_timeout_cb, 0., 0.);
+    if (px->draining) {
+        refuse(pr, 503, "overloaded_error", "zend is shutting down");
+        return;
+    }
 
     struct guard_verdict v;
     guard_check(pr->cfg, req, &v);
@@ -806,7 +982,7 @@ static void on_request(void *ctx, struct http_conn *c, struct http_request *req)
     zbuf_init(&disabled);
     for (size_t i = 0; i < prof->n_providers && pr->n_candidates < PROXY_MAX_ATTEMPTS; i++) {
         const char *name = pr->cfg->providers[prof->providers[i]].name;
-        if (provider_disabled(pr->cfg, name, now_s)) {
+        if (provider_disabled(px, pr->cfg, name, now_s)) {
             zbuf_append_str(&disabled, zbuf_len(&disabled) ? ", " : "");
             zbuf_append_str(&disabled, name);
             continue;
@@ -822,11 +998,8 @@ static void on_request(void *ctx, struct http_conn *c, struct http_request *req)
         return;
     }
     zbuf_free(&disabled);
-    pr->retries_left = pr->cfg->daemon.retry_same_provider;
-    size_t idx = 0;
-    next_candidate(pr, &idx); /* the last candidate is never skipped: always found */
-    pr->provider = &pr->cfg->providers[idx];
-    start_attempt(pr);
+    note_session(px, pr->route.session_key);
+    admit(pr);
 }
 
 static void on_abort(void *ctx, struct http_conn *c, void *handler_data)
@@ -885,6 +1058,10 @@ struct proxy *proxy_new(struct ev_loop *loop, int listen_fd, struct zcfg *cfg,
     px->loop = loop;
     px->metrics = metrics;
     px->cfg = zcfg_ref(cfg);
+    ev_timer_init(&px->admit_timer, admit_cb, 0., 0.);
+    ev_timer_init(&px->drain_timer, drain_timeout_cb, 0., 0.);
+    ev_timer_init(&px->drained_timer, drained_cb, 0., 0.);
+    px->admit_timer.data = px->drain_timer.data = px->drained_timer.data = px;
     struct http_limits limits;
     limits_from_config(cfg, &limits);
     px->upstream = upstream_new(loop);
@@ -914,12 +1091,85 @@ void proxy_set_config(struct proxy *px, struct zcfg *cfg)
 
 void proxy_stop_accepting(struct proxy *px) { http_server_stop_accepting(px->http); }
 
+size_t proxy_queued(const struct proxy *px) { return px->queued; }
+
+struct provider_states *proxy_provider_states(const struct proxy *px) { return px->states; }
+
+size_t proxy_active_sessions(const struct proxy *px)
+{
+    int64_t now = ztime_mono_ms();
+    size_t n = 0;
+    for (size_t i = 0; i < PROXY_SESSION_SLOTS; i++)
+        n += px->sessions[i].seen_ms > 0 && now - px->sessions[i].seen_ms <= PROXY_SESSION_WINDOW_MS;
+    return n;
+}
+
+/* Ends a request the drain budget ran out on. */
+static void abort_for_drain(struct proxy_request *pr)
+{
+    struct http_conn *c = pr->conn;
+    pr->aborted_by_drain = 1;
+    if (pr->phase == PHASE_RELAY && http_response_started(c)) {
+        interrupt_stream(pr, "zend is shutting down");
+        finish_request(pr, pr->status, 0, ZERR_STREAM_INTERRUPTED, "drain timeout");
+        http_response_abort(c);
+        return;
+    }
+    refuse_draining(pr);
+}
+
+static void drain_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct proxy *px = w->data;
+    while (px->requests)
+        abort_for_drain(px->requests);
+}
+
+static void drained_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct proxy *px = w->data;
+    ev_timer_stop(loop, &px->drain_timer);
+    if (px->on_drained) {
+        proxy_drained_fn done = px->on_drained;
+        px->on_drained = NULL;
+        done(px->drained_ctx, px->drained, px->aborted);
+    }
+}
+
+void proxy_drain(struct proxy *px, double timeout_s, proxy_drained_fn done, void *ctx)
+{
+    if (px->draining)
+        return;
+    px->draining = 1;
+    px->on_drained = done;
+    px->drained_ctx = ctx;
+    for (struct proxy_request *pr = px->requests; pr; pr = pr->next)
+        pr->in_drain = 1;
+    http_server_drain(px->http);
+    /* Requests still waiting for a slot never started: they get 503 now. */
+    while (px->queue_head) {
+        struct proxy_request *pr = px->queue_head;
+        pr->aborted_by_drain = 1;
+        refuse_draining(pr);
+    }
+    if (px->in_flight == 0) {
+        ev_timer_start(px->loop, &px->drained_timer);
+        return;
+    }
+    ev_timer_set(&px->drain_timer, timeout_s, 0.);
+    ev_timer_start(px->loop, &px->drain_timer);
+}
+
 void proxy_free(struct proxy *px)
 {
     if (!px)
         return;
     /* Closing the connections aborts their requests (finish_request). */
+    px->on_drained = NULL;
     http_server_free(px->http);
+    ev_timer_stop(px->loop, &px->admit_timer);
+    ev_timer_stop(px->loop, &px->drain_timer);
+    ev_timer_stop(px->loop, &px->drained_timer);
     pstates_free(px->states);
     upstream_free(px->upstream);
     zcfg_unref(px->cfg);

@@ -15,6 +15,10 @@
 #include "metrics.h"
 
 struct proxy;
+struct provider_states;
+
+/* Called once nothing is left in flight after proxy_drain. */
+typedef void (*proxy_drained_fn)(void *ctx, unsigned drained, unsigned aborted);
 
 /* Serves listen_fd (already listening; still owned by the caller). Holds its
  * own reference to cfg. */
@@ -29,5 +33,15 @@ void proxy_free(struct proxy *px);
 size_t proxy_in_flight(const struct proxy *px);
 size_t proxy_client_connections(const struct proxy *px);
 size_t proxy_upstream_transfers(const struct proxy *px);
+size_t proxy_queued(const struct proxy *px);
+/* Distinct <profile>:<session> keys seen in the last two hours. */
+size_t proxy_active_sessions(const struct proxy *px);
+struct provider_states *proxy_provider_states(const struct proxy *px);
+
+/* Graceful shutdown (operations.md §6): stop accepting, close idle
+ * connections, answer queued requests 503, let in-flight ones finish for up
+ * to timeout_s, then end the rest (streams with the in-band error event).
+ * done runs from the loop once nothing is in flight. */
+void proxy_drain(struct proxy *px, double timeout_s, proxy_drained_fn done, void *ctx);
 
 #endif

@@ -223,9 +223,9 @@ class StatusAndShutdown(ZenTestCase):
         self.write_config(minimal_config())
         for sig in (signal.SIGTERM, signal.SIGINT):
             p = self.start_zend()
-            os.kill(p.pid, signal.SIGHUP)  # must not kill it
-            wait_until(lambda: "signal_ignored" in [r["event"] for r in self.log_records()],
-                       what="SIGHUP to be handled")
+            os.kill(p.pid, signal.SIGHUP)  # reloads; must not kill it
+            wait_until(lambda: [r for r in self.log_records() if r["event"] == "config_reloaded"
+                                and r["source"] == "signal"], what="SIGHUP to reload")
             self.assertEqual(self.status_json()["pid"], p.pid)
             os.kill(p.pid, sig)
             self.assertEqual(self.wait_exit(p), 0)
