@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common.h"
 #include "log.h"
@@ -461,7 +462,12 @@ struct upstream_transfer *upstream_start(struct upstream *u, const struct upstre
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-    curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+    /* PIPEWAIT makes a transfer wait for a busy connection to show whether
+     * it can multiplex. Over TLS that is known at ALPN time; over cleartext
+     * HTTP/1.1 curl only learns it from the response headers, so with
+     * PIPEWAIT every concurrent request to an http:// provider would queue
+     * behind the slowest one. */
+    curl_easy_setopt(e, CURLOPT_PIPEWAIT, strncasecmp(req->url, "https:", 6) == 0 ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, UPSTREAM_MAX_CONN_AGE_S);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->headers);

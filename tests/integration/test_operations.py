@@ -1,0 +1,294 @@
+"""Operations (issue 4): the limiter, graceful drain, reload, health and
+runtime provider switches, through the real zend and mock providers."""
+import json
+import os
+import socket
+import threading
+import time
+import unittest
+
+from test_proxy import CLIENT_BODY, ProxyTestCase
+from zenharness import ANTHROPIC_STREAM, RawClient, parse_response, wait_until
+
+
+class Rpc:
+    """One control connection for raw RPC calls."""
+
+    def __init__(self, sock):
+        self.c = RawClient(sock)
+        self.msgid = 0
+
+    def call(self, method, params=None):
+        self.msgid += 1
+        self.c.request(self.msgid, method, params if params is not None else {})
+        while True:
+            msg = self.c.read_message()
+            if msg is None:
+                raise AssertionError("zend closed the connection")
+            if msg[0] == 1 and msg[1] == self.msgid:
+                return msg[2], msg[3]
+
+    def close(self):
+        self.c.close()
+
+
+class OpsTestCase(ProxyTestCase):
+    def rpc(self, method, params=None):
+        r = Rpc(self.sock)
+        try:
+            err, result = r.call(method, params)
+        finally:
+            r.close()
+        return err, result
+
+    def health(self):
+        err, result = self.rpc("health")
+        self.assertIsNone(err)
+        return result
+
+    def send_request(self, path="/default/s1/v1/messages"):
+        s = socket.create_connection(self.addr, timeout=15)
+        s.sendall(("POST %s HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                   "Content-Length: %d\r\n\r\n" % (path, len(CLIENT_BODY))).encode() + CLIENT_BODY)
+        return s
+
+    @staticmethod
+    def read_all(s):
+        parts = []
+        while True:
+            try:
+                data = s.recv(65536)
+            except (ConnectionResetError, socket.timeout):
+                break
+            if not data:
+                break
+            parts.append(data)
+        return b"".join(parts)
+
+
+class Limiter(OpsTestCase):
+    def test_queue_timeout_and_cancel(self):
+        self.start(daemon={"max_concurrent": 2, "queue_timeout_ms": 500,
+                           "first_byte_timeout_ms": 10000})
+        self.m1.default({"json": {"slow": True}, "delay_headers_ms": 1500})
+        results = {}
+
+        def slow(n):
+            t0 = time.monotonic()
+            r = self.post("/default/s%d/v1/messages" % n)
+            results[n] = (r.status, time.monotonic() - t0, r)
+
+        threads = [threading.Thread(target=slow, args=(n,)) for n in range(2)]
+        for t in threads:
+            t.start()
+        wait_until(lambda: len(self.m1.requests()) == 2, what="two requests upstream")
+        t0 = time.monotonic()
+        r3 = self.post("/default/s3/v1/messages")
+        waited = time.monotonic() - t0
+        self.assertEqual(r3.status, 503)
+        self.assertEqual(r3.json()["error"]["type"], "overloaded_error")
+        self.assertEqual(r3.headers["retry-after"], "1")
+        self.assertGreater(waited, 0.45)
+        self.assertLess(waited, 1.3)
+        # A queued client that disconnects never reaches the mock.
+        s = self.send_request("/default/gone/v1/messages")
+        wait_until(lambda: self.health()["resources"]["queued"] == 1, what="request queued")
+        s.close()
+        wait_until(lambda: self.health()["resources"]["queued"] == 0, what="queue emptied")
+        for t in threads:
+            t.join()
+        self.assertEqual([results[n][0] for n in range(2)], [200, 200])
+        self.assertEqual(len(self.m1.requests()), 2)
+        self.assertFalse([r for r in self.m1.requests() if "gone" in json.dumps(r)])
+        m = self.metrics()
+        self.assertEqual(m["errors_by_type"]["concurrency"], 1)
+        self.assertEqual(m["errors_by_type"]["client_closed"], 1)
+        self.assertIn("concurrency_limited", [r["event"] for r in self.log_records()])
+
+    def test_queued_request_gets_slot_in_order(self):
+        self.start(daemon={"max_concurrent": 1, "queue_timeout_ms": 5000})
+        self.m1.script({"json": {"n": 1}, "delay_headers_ms": 400})
+        first = self.send_request("/default/a/v1/messages")
+        wait_until(lambda: len(self.m1.requests()) == 1, what="first upstream")
+        second = self.send_request("/default/b/v1/messages")
+        r1 = parse_response(self.read_all(first))
+        r2 = parse_response(self.read_all(second))
+        self.assertEqual((r1.status, r2.status), (200, 200))
+        self.assertEqual(r1.json(), {"n": 1})
+        self.assertEqual([r["path"] for r in self.m1.requests()], ["/v1/messages"] * 2)
+
+
+class Drain(OpsTestCase):
+    def stream(self, total_s):
+        n = len(ANTHROPIC_STREAM)
+        gap = int(total_s * 1000 / n)
+        return [{"data": e, "delay_ms": gap} for e in ANTHROPIC_STREAM]
+
+    def test_drain_lets_stream_finish(self):
+        self.start(daemon={"drain_timeout_ms": 30000})
+        self.m1.script({"sse": self.stream(2.0)})
+        s = self.send_request()
+        wait_until(lambda: len(self.m1.requests()) == 1, what="stream started")
+        r = self.zenctl("shutdown", "--drain-timeout", "5", "--no-wait")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        wait_until(lambda: self.health()["status"] == "draining", what="draining")
+        with self.assertRaises(ConnectionRefusedError):
+            socket.create_connection(self.addr, timeout=2).close()
+        resp = parse_response(self.read_all(s))
+        self.assertTrue(resp.complete)
+        self.assertEqual(resp.body, "".join(ANTHROPIC_STREAM).encode())
+        self.assertEqual(self.wait_exit(self.zend), 0)
+        last = self.log_records()[-1]
+        self.assertEqual(last["event"], "daemon_shutdown")
+        self.assertEqual((last["drained"], last["aborted"]), (1, 0))
+
+    def test_drain_timeout_aborts_long_stream(self):
+        self.start()
+        self.m1.script({"sse": self.stream(6.0)})
+        s = self.send_request()
+        wait_until(lambda: len(self.m1.requests()) == 1, what="stream started")
+        t0 = time.monotonic()
+        r = self.zenctl("shutdown", "--drain-timeout", "1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("drained 0, aborted 1", r.stdout)
+        self.assertLess(time.monotonic() - t0, 4)
+        resp = parse_response(self.read_all(s))
+        self.assertFalse(resp.complete)
+        self.assertIn(b"event: error\ndata: ", resp.body)
+        self.assertIn(b"shutting down", resp.body)
+        self.assertEqual(self.wait_exit(self.zend), 0)
+        last = self.log_records()[-1]
+        self.assertEqual((last["drained"], last["aborted"]), (0, 1))
+
+
+class Reload(OpsTestCase):
+    def config(self):
+        with open(self.path("zen.json")) as f:
+            return json.load(f)
+
+    def write(self, cfg_or_text):
+        # Write-and-rename, as editors do.
+        tmp = self.path("zen.json.tmp")
+        with open(tmp, "w") as f:
+            f.write(cfg_or_text if isinstance(cfg_or_text, str) else json.dumps(cfg_or_text))
+        os.chmod(tmp, 0o600)
+        os.rename(tmp, self.path("zen.json"))
+
+    def reloads(self):
+        return [r for r in self.log_records() if r["event"] == "config_reloaded"]
+
+    def test_edit_adds_provider_without_restart(self):
+        self.start()
+        cfg = self.config()
+        cfg["providers"]["p3"] = {"base_url": self.m2.url, "auth_token": "sk-p3"}
+        cfg["profiles"]["third"] = ["p3"]
+        self.write(cfg)
+        wait_until(lambda: self.reloads(), what="config_reloaded from the file watch")
+        rec = self.reloads()[-1]
+        self.assertEqual(rec["source"], "watch")
+        self.assertEqual(rec["added"], ["p3"])
+        r = self.post("/third/s/v1/messages")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.headers["x-zen-provider"], "p3")
+        self.assertEqual(self.status_json()["pid"], self.zend.pid)  # same process
+
+    def test_invalid_config_keeps_old_one(self):
+        self.start()
+        self.write('{\n  "providers": {\n    "p1": {"base_url": }\n}\n')
+        wait_until(lambda: [r for r in self.log_records() if r["event"] == "config_reload_failed"],
+                   what="config_reload_failed")
+        failed = [r for r in self.log_records() if r["event"] == "config_reload_failed"][-1]
+        self.assertRegex(failed["detail"], r"zen\.json:3:\d+:")
+        err, _ = self.rpc("reload")
+        self.assertEqual(err["code"], 4)
+        self.assertRegex(err["message"], r"zen\.json:3:\d+:")
+        self.assertEqual(self.post().status, 200)  # still serving on the old config
+
+    def test_cooldown_survives_unrelated_reload(self):
+        self.start()
+        self.m1.default({"status": 500, "body": "down"})
+        self.assertEqual(self.post().headers["x-zen-provider"], "p2")
+        cfg = self.config()
+        cfg["providers"]["p2"]["env_vars"] = {"NEW_HEADER": "1"}  # p1 untouched
+        self.write(cfg)
+        wait_until(lambda: self.reloads(), what="reload")
+        self.assertEqual(self.reloads()[-1]["changed"], ["p2"])
+        r = self.post()
+        self.assertEqual(r.headers["x-zen-provider"], "p2")
+        self.assertEqual(r.headers["x-zen-attempts"], "1")  # p1 still cooling
+        self.assertEqual(len(self.m1.requests()), 1)
+        p1 = [p for p in self.health()["providers"] if p["name"] == "p1"][0]
+        self.assertEqual(p1["circuit"], "open")
+
+    def test_listen_change_needs_restart(self):
+        self.start()
+        cfg = self.config()
+        cfg["daemon"]["listen"] = "127.0.0.1:1"
+        self.write(cfg)
+        wait_until(lambda: self.reloads(), what="reload")
+        self.assertEqual(self.reloads()[-1]["restart_required"], ["listen"])
+        self.assertEqual(self.post().status, 200)  # still on the bound address
+
+
+class Health(OpsTestCase):
+    def test_statuses_and_fields(self):
+        self.start(daemon={"retry_same_provider": 0})
+        h = self.health()
+        self.assertEqual(h["status"], "healthy", h["reasons"])
+        for key in ("status", "reasons", "version", "uptime_s", "pid", "supervisor_pid",
+                    "restarts", "resources", "active_sessions", "health_check", "providers"):
+            self.assertIn(key, h)
+        for key in ("rss_bytes", "heap_bytes", "open_fds", "fd_limit", "threads",
+                    "client_connections", "upstream_connections", "in_flight", "queued"):
+            self.assertIn(key, h["resources"])
+        for key in ("name", "status", "circuit", "cooldown_remaining_ms", "consecutive_failures",
+                    "last_error_type", "last_error", "last_check", "latency_ms", "success_rate",
+                    "check_count", "fail_count", "disabled"):
+            self.assertIn(key, h["providers"][0])
+        self.assertGreater(h["resources"]["rss_bytes"], 0)
+        # p1 fails: degraded, and the reason names it.
+        self.m1.script({"status": 429, "headers": {"Retry-After": "30"}, "body": "slow"})
+        self.assertEqual(self.post().status, 200)
+        h = self.health()
+        self.assertEqual(h["status"], "degraded")
+        self.assertTrue([r for r in h["reasons"] if "p1" in r and "cooling" in r], h["reasons"])
+        self.assertEqual(h["active_sessions"], 1)
+        # Both down: unhealthy.
+        self.m2.script({"status": 503, "body": "down"})
+        self.post()
+        h = self.health()
+        self.assertEqual(h["status"], "unhealthy", h)
+
+    def test_provider_disable_enable(self):
+        self.start()
+        err, res = self.rpc("provider.disable", {"name": "p1", "for_s": 60})
+        self.assertIsNone(err)
+        self.assertTrue(res["disabled"])
+        r = self.post()
+        self.assertEqual(r.headers["x-zen-provider"], "p2")
+        self.assertEqual(self.m1.requests(), [])
+        p1 = [p for p in self.health()["providers"] if p["name"] == "p1"][0]
+        self.assertEqual(p1["status"], "disabled")
+        err, _ = self.rpc("provider.disable", {"name": "p2"})
+        self.assertIsNone(err)
+        r = self.post()
+        self.assertEqual(r.status, 503)
+        self.assertEqual(r.json()["error"]["type"], "all_providers_unavailable")
+        self.rpc("provider.enable", {"name": "p1"})
+        self.rpc("provider.enable", {"name": "p2"})
+        self.assertEqual(self.post().headers["x-zen-provider"], "p1")
+        err, _ = self.rpc("provider.disable", {"name": "nope"})
+        self.assertEqual(err["code"], 2)
+
+    def test_active_checker(self):
+        self.start(health_check={"enabled": True, "interval_secs": 1, "timeout_secs": 1})
+        wait_until(lambda: all(p["check_count"] >= 1 for p in self.health()["providers"]),
+                   what="first active checks")
+        h = self.health()
+        self.assertTrue(h["health_check"]["running"])
+        self.assertTrue(all(p["last_check"] for p in h["providers"]))
+        self.assertTrue(self.m1.requests(include_head=True))  # HEAD checks arrived
+
+
+if __name__ == "__main__":
+    unittest.main()
