@@ -80,6 +80,8 @@ int zlog_open_file(const char *path, int min_level, size_t max_bytes, int keep, 
     return ZEN_OK;
 }
 
+int zlog_file_fd(void) { return logger.file_fd; }
+
 void zlog_close_file(void)
 {
     if (logger.file_fd >= 0)

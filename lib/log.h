@@ -32,6 +32,9 @@ typedef void (*zlog_sink_fn)(void *ctx, int level, const char *event, const char
 int zlog_open_file(const char *path, int min_level, size_t max_bytes, int keep, char *err,
                    size_t errlen);
 void zlog_close_file(void);
+/* The file sink's descriptor (-1 if none), for the async-signal-safe
+ * worker_fault writer, which cannot go through zlog_emit. */
+int zlog_file_fd(void);
 void zlog_set_stderr(int enabled, int min_level);
 int zlog_add_sink(zlog_sink_fn fn, void *ctx, int min_level);
 void zlog_remove_sink(zlog_sink_fn fn, void *ctx);

@@ -47,8 +47,7 @@ struct control_conn {
 struct control_server {
     struct zend_daemon *d;
     struct ev_loop *loop;
-    int fd;
-    char path[PATH_MAX];
+    int fd;                 /* listening socket; owned by whoever bound it */
     struct acceptor acceptor;
     struct control_conn *conns;
     size_t nconns;
@@ -384,23 +383,22 @@ static int socket_is_live(const char *path)
     return live;
 }
 
-struct control_server *control_open(struct zend_daemon *d, const char *path, char *err,
-                                    size_t errlen)
+int control_bind(const char *path, char *err, size_t errlen)
 {
     struct sockaddr_un sun = {.sun_family = AF_UNIX};
     if (strlen(path) >= sizeof(sun.sun_path)) {
         snprintf(err, errlen, "control socket path too long: %s", path);
-        return NULL;
+        return -1;
     }
     struct stat st;
     if (lstat(path, &st) == 0) {
         if (!S_ISSOCK(st.st_mode)) {
             snprintf(err, errlen, "%s exists and is not a socket; remove it", path);
-            return NULL;
+            return -1;
         }
         if (socket_is_live(path)) {
             snprintf(err, errlen, "another process answers on %s", path);
-            return NULL;
+            return -1;
         }
         unlink(path);
     }
@@ -408,7 +406,7 @@ struct control_server *control_open(struct zend_daemon *d, const char *path, cha
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         snprintf(err, errlen, "socket: %s", strerror(errno));
-        return NULL;
+        return -1;
     }
     /* umask closes the window between bind and chmod. */
     mode_t old = umask(077);
@@ -417,18 +415,18 @@ struct control_server *control_open(struct zend_daemon *d, const char *path, cha
     if (rc != 0 || chmod(path, 0600) != 0 || listen(fd, SOMAXCONN) != 0) {
         snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
         close(fd);
-        return NULL;
+        return -1;
     }
+    return fd;
+}
+
+struct control_server *control_new(struct zend_daemon *d, int fd)
+{
     struct control_server *s = calloc(1, sizeof(*s));
-    if (!s) {
-        close(fd);
-        unlink(path);
-        snprintf(err, errlen, "out of memory");
+    if (!s)
         return NULL;
-    }
     s->d = d;
     s->fd = fd;
-    snprintf(s->path, sizeof(s->path), "%s", path);
     return s;
 }
 
@@ -466,8 +464,6 @@ void control_close(struct control_server *s)
     }
     if (s->loop)
         acceptor_stop(&s->acceptor);
-    close(s->fd);
-    unlink(s->path);
     free(s);
 }
 

@@ -50,13 +50,15 @@ struct control_method {
 
 const struct control_method *control_find_method(const char *name);
 
-/* Binds the socket at path, replacing a stale file nobody answers on.
- * Refuses when another process answers there. */
-struct control_server *control_open(struct zend_daemon *d, const char *path, char *err,
-                                    size_t errlen);
+/* Binds and listens on path (mode 0600), replacing a stale socket file
+ * nobody answers on. Refuses when another process answers there. Returns the
+ * fd (the supervisor keeps it across worker restarts) or -1 with err. */
+int control_bind(const char *path, char *err, size_t errlen);
+/* Serves an already listening control socket. */
+struct control_server *control_new(struct zend_daemon *d, int listen_fd);
 void control_start(struct control_server *s, struct ev_loop *loop);
-/* Flushes what can be flushed, closes every connection and the socket, and
- * removes the socket file. */
+/* Flushes what can be flushed and closes every connection. The listening
+ * socket and its file stay: they belong to whoever called control_bind. */
 void control_close(struct control_server *s);
 
 /* This connection wants the shutdown.done notification before zend exits. */

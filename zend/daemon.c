@@ -11,6 +11,7 @@
 #include "metrics.h"
 #include "provider_state.h"
 #include "proxy.h"
+#include "worker.h"
 #include "timeutil.h"
 
 const char *zend_state_name(enum zend_state s)
@@ -43,6 +44,12 @@ static void shutdown_finish_cb(struct ev_loop *loop, ev_timer *w, int revents)
     ev_break(loop, EVBREAK_ALL);
 }
 
+void zend_notify_supervisor(struct zend_daemon *d, char what)
+{
+    if (d->notify_fd >= 0)
+        (void)!write(d->notify_fd, &what, 1);
+}
+
 static void drained_cb(void *ctx, unsigned drained, unsigned aborted)
 {
     struct zend_daemon *d = ctx;
@@ -66,7 +73,9 @@ void zend_begin_shutdown(struct zend_daemon *d, const char *reason, int64_t drai
     zlog_pack(ZLOG_INFO, "daemon_draining", "{s:s, s:I, s:i}", "reason", reason,
               "drain_timeout_ms", (json_int_t)d->drain_timeout_ms, "in_flight",
               (int)proxy_in_flight(d->proxy));
-    /* New connections are refused from now on, not left in the backlog. */
+    /* New connections are refused from now on, not left in the backlog:
+     * the supervisor closes its copy of the socket when told, we close ours. */
+    zend_notify_supervisor(d, WORKER_NOTIFY_DRAINING);
     proxy_stop_accepting(d->proxy);
     if (d->listen_fd >= 0) {
         close(d->listen_fd);
@@ -267,6 +276,7 @@ int zend_worker_run(struct zend_daemon *d)
     ev_timer_start(loop, &d->resource_timer);
     metrics_sample_resources(d->metrics);
     d->state = ZEND_RUNNING;
+    zend_notify_supervisor(d, WORKER_NOTIFY_READY);
     zlog_pack(ZLOG_INFO, "daemon_started", "{s:i, s:i, s:s, s:s, s:s, s:s}", "pid",
               (int)d->pid, "supervisor_pid", (int)d->supervisor_pid, "version",
               ZEN_VERSION_STRING, "listen", d->listen, "config_path", d->cfg->path,

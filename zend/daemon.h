@@ -37,7 +37,9 @@ struct zend_daemon {
     int64_t started_mono_ms;
     unsigned restarts;
 
-    int listen_fd;                  /* the proxy socket */
+    int listen_fd;                  /* the proxy socket (this worker's copy) */
+    int control_fd;                 /* the control socket (this worker's copy) */
+    int notify_fd;                  /* to the supervisor; -1 when alone */
     char listen[ZCFG_HOST_MAX + 16]; /* as bound, e.g. "127.0.0.1:19841" */
     struct control_server *control;
     struct proxy *proxy;
@@ -56,6 +58,9 @@ struct zend_daemon {
 
 const char *zend_state_name(enum zend_state s);
 double zend_uptime_s(const struct zend_daemon *d);
+
+/* One byte to the supervisor (worker.h: ready, draining); nothing when alone. */
+void zend_notify_supervisor(struct zend_daemon *d, char what);
 
 /* The `metrics` RPC result, also pushed to metrics.subscribe subscribers. */
 json_t *zend_metrics_json(struct zend_daemon *d);

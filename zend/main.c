@@ -6,6 +6,7 @@
  * own once it exists; the worker then inherits the sockets. */
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,19 +27,23 @@
 #include "paths.h"
 #include "pidlock.h"
 #include "secret.h"
+#include "supervisor.h"
+#include "worker.h"
 #include "timeutil.h"
 
 struct options {
     const char *home;
     const char *config;
     int check_config;
+    int daemonize;
+    int no_supervisor;
 };
 
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: zend [--home DIR] [--config FILE] [--foreground] [--check-config]\n"
-            "            [--version] [--help]\n"
+            "usage: zend [--home DIR] [--config FILE] [--foreground | --daemonize]\n"
+            "            [--no-supervisor] [--check-config] [--version] [--help]\n"
             "\n"
             "Local proxy for Anthropic/OpenAI-style APIs with provider failover.\n"
             "\n"
@@ -46,6 +51,9 @@ static void usage(FILE *out)
             "  --config FILE    config file (default: HOME/zen.json; created on first run)\n"
             "  --check-config   validate the config and exit (0 valid, 78 invalid)\n"
             "  --foreground     run in the foreground, logging to stderr too (default)\n"
+            "  --daemonize      run in the background; return once zend serves (exit 0)\n"
+            "                   or with the start-up failure's exit code\n"
+            "  --no-supervisor  run the worker alone, without auto-restart (debugging)\n"
             "  --version        print the version and exit\n"
             "  --help           print this help and exit\n"
             "\n"
@@ -59,6 +67,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"config", required_argument, NULL, 'c'},
         {"check-config", no_argument, NULL, 'C'},
         {"foreground", no_argument, NULL, 'f'},
+        {"daemonize", no_argument, NULL, 'd'},
+        {"no-supervisor", no_argument, NULL, 'n'},
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -70,7 +80,9 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'H': o->home = optarg; break;
         case 'c': o->config = optarg; break;
         case 'C': o->check_config = 1; break;
-        case 'f': break; /* the only mode until --daemonize exists */
+        case 'f': o->daemonize = 0; break;
+        case 'd': o->daemonize = 1; break;
+        case 'n': o->no_supervisor = 1; break;
         case 'V': printf("zend %s\n", ZEN_VERSION_STRING); exit(ZEN_EXIT_OK);
         case 'h': usage(stdout); exit(ZEN_EXIT_OK);
         default: usage(stderr); return ZEN_ERR;
@@ -98,19 +110,6 @@ static int check_config(const struct zpaths *paths)
     return ZEN_EXIT_OK;
 }
 
-/* Emits what the loader wanted said (ignored keys, missing env tokens...). */
-static void log_config_notes(const struct zcfg *cfg)
-{
-    size_t i;
-    json_t *n;
-    json_array_foreach(cfg->notes, i, n) {
-        int level = ZLOG_INFO;
-        zlog_level_parse(json_string_value(json_object_get(n, "level")), &level);
-        zlog_emit(level, json_string_value(json_object_get(n, "event")),
-                  json_incref(json_object_get(n, "fields")));
-    }
-}
-
 /* Prints the failure for a human and records it for zenctl logs. */
 static int start_failed(int code, const char *what, const char *err)
 {
@@ -135,82 +134,121 @@ static int open_log(const struct zpaths *paths, const struct zcfg *cfg)
     return ZEN_OK;
 }
 
-static int run(struct zend_daemon *d, int created_config)
+/* Binds the proxy address; a busy port is exit 69 naming the holder. */
+static int bind_proxy(const struct zpaths *paths, const struct zcfg *cfg, int *fd)
+{
+    const struct zcfg_daemon *dc = &cfg->daemon;
+    char err[ZEN_ERRLEN], listen[ZCFG_HOST_MAX + 16];
+    int port, in_use;
+    zcfg_format_listen(dc->listen_host, dc->listen_port, listen, sizeof(listen));
+    *fd = listener_open(dc->listen_host, dc->listen_port, &port, &in_use, err, sizeof(err));
+    if (*fd >= 0)
+        return ZEN_EXIT_OK;
+    char holder[128], msg[ZEN_ERRLEN + sizeof(listen) + 192];
+    listener_describe_holder(dc->listen_port, holder, sizeof(holder));
+    snprintf(msg, sizeof(msg), "%s: %s%s%s%s", listen, err, holder[0] ? " (held by " : "",
+             holder, holder[0] ? ")" : "");
+    int code = start_failed(in_use ? ZEN_EXIT_UNAVAILABLE : ZEN_EXIT_FAILURE,
+                            "cannot listen on the proxy address", msg);
+    fprintf(stderr, "zend: set daemon.listen (or proxy_port) in %s to a free address\n",
+            paths->config);
+    return code;
+}
+
+/* --daemonize: the parent waits for the child's start-up verdict, one byte
+ * down a pipe (0 once a worker serves), and exits with it. */
+static int daemonize(int *ready_fd)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) {
+        fprintf(stderr, "zend: pipe: %s\n", strerror(errno));
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "zend: fork: %s\n", strerror(errno));
+        return -1;
+    }
+    if (pid > 0) {
+        close(p[1]);
+        unsigned char code = ZEN_EXIT_FAILURE;
+        ssize_t n;
+        do
+            n = read(p[0], &code, 1);
+        while (n < 0 && errno == EINTR);
+        _exit(n == 1 ? code : ZEN_EXIT_FAILURE);
+    }
+    close(p[0]);
+    setsid();
+    *ready_fd = p[1];
+    return 0;
+}
+
+static void detach_stdio(void)
+{
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null < 0)
+        return;
+    dup2(null, STDIN_FILENO);
+    dup2(null, STDOUT_FILENO);
+    dup2(null, STDERR_FILENO);
+    close(null);
+}
+
+static int run(const struct options *opt, const struct zpaths *paths, const struct zcfg *cfg,
+               int created_config, int ready_fd)
 {
     char err[ZEN_ERRLEN];
     pid_t holder;
-    int lock_fd = pidlock_acquire(d->paths.lock, &holder, err, sizeof(err));
+    struct supervisor_args sa = {.paths = *paths, .cfg = cfg, .listen_fd = -1,
+                                 .control_fd = -1, .ready_fd = ready_fd};
+    int code = ZEN_EXIT_FAILURE;
+    int lock_fd = pidlock_acquire(paths->lock, &holder, err, sizeof(err));
     if (lock_fd < 0) {
         fprintf(stderr, "zend: %s\n", err);
-        return ZEN_EXIT_FAILURE;
+        supervisor_report_ready(&sa, code);
+        return code;
     }
-    int code = ZEN_EXIT_FAILURE;
-    if (open_log(&d->paths, d->cfg) != ZEN_OK)
+    if (open_log(paths, cfg) != ZEN_OK)
         goto out_lock;
     if (created_config)
-        zlog_pack(ZLOG_INFO, "config_created", "{s:s}", "path", d->paths.config);
-    log_config_notes(d->cfg);
-
-    const struct zcfg_daemon *dc = &d->cfg->daemon;
-    int port, in_use;
-    zcfg_format_listen(dc->listen_host, dc->listen_port, d->listen, sizeof(d->listen));
-    d->listen_fd = listener_open(dc->listen_host, dc->listen_port, &port, &in_use, err,
-                                 sizeof(err));
-    if (d->listen_fd < 0) {
-        char holder_desc[128], msg[ZEN_ERRLEN + sizeof(d->listen) + 192];
-        listener_describe_holder(dc->listen_port, holder_desc, sizeof(holder_desc));
-        snprintf(msg, sizeof(msg), "%s: %s%s%s%s", d->listen, err,
-                 holder_desc[0] ? " (held by " : "", holder_desc, holder_desc[0] ? ")" : "");
-        code = start_failed(in_use ? ZEN_EXIT_UNAVAILABLE : ZEN_EXIT_FAILURE,
-                            "cannot listen on the proxy address", msg);
-        fprintf(stderr, "zend: set daemon.listen (or proxy_port) in %s to a free address\n",
-                d->paths.config);
+        zlog_pack(ZLOG_INFO, "config_created", "{s:s}", "path", paths->config);
+    code = bind_proxy(paths, cfg, &sa.listen_fd);
+    if (code != ZEN_EXIT_OK)
         goto out_lock;
-    }
-    zcfg_format_listen(dc->listen_host, port, d->listen, sizeof(d->listen));
-
-    d->control = control_open(d, d->paths.sock, err, sizeof(err));
-    if (!d->control) {
+    code = ZEN_EXIT_FAILURE;
+    sa.control_fd = control_bind(paths->sock, err, sizeof(err));
+    if (sa.control_fd < 0) {
         code = start_failed(ZEN_EXIT_FAILURE, "control socket", err);
         goto out_listen;
     }
-    /* The ring starts with the tail of zend.log: what happened before us. */
-    d->logbus = logbus_new((size_t)dc->log_ring);
-    if (d->logbus) {
-        char log_path[PATH_MAX];
-        if (dc->log_file[0] &&
-            zpaths_join(log_path, sizeof(log_path), d->paths.home, dc->log_file) == ZEN_OK)
-            logbus_preload(d->logbus, log_path);
-        logbus_attach(d->logbus, dc->log_level, d->control);
-    }
-    d->metrics = metrics_new();
-    d->proxy = d->metrics ? proxy_new(d->loop, d->listen_fd, d->cfg, d->metrics, err,
-                                      sizeof(err)) : NULL;
-    if (!d->proxy) {
-        code = start_failed(ZEN_EXIT_FAILURE, "proxy", d->metrics ? err : "out of memory");
-        goto out_proxy;
-    }
-    if (pidfile_write(d->paths.pid, d->pid, err, sizeof(err)) != ZEN_OK) {
+    if (pidfile_write(paths->pid, getpid(), err, sizeof(err)) != ZEN_OK) {
         code = start_failed(ZEN_EXIT_FAILURE, "pid file", err);
-        goto out_proxy;
+        goto out_control;
     }
-
-    code = zend_worker_run(d);
-
-    unlink(d->paths.pid);
-out_proxy:
-    proxy_free(d->proxy);
-    d->proxy = NULL;
-    metrics_free(d->metrics);
-    d->metrics = NULL;
-    logbus_free(d->logbus);
-    d->logbus = NULL;
-    control_close(d->control);
-    d->control = NULL;
+    if (opt->daemonize) {
+        zlog_set_stderr(0, ZLOG_ERROR);
+        detach_stdio();
+    }
+    if (opt->no_supervisor) {
+        struct worker_args wa = {.paths = *paths, .listen_fd = sa.listen_fd,
+                                 .control_fd = sa.control_fd, .supervisor_pid = getpid(),
+                                 .notify_fd = -1};
+        supervisor_report_ready(&sa, ZEN_EXIT_OK); /* alone, there is no one to wait for */
+        code = worker_main(&wa);
+    } else {
+        code = supervisor_run(&sa);
+    }
+    unlink(paths->pid);
+out_control:
+    unlink(paths->sock);
+    if (sa.control_fd >= 0)
+        close(sa.control_fd);
 out_listen:
-    if (d->listen_fd >= 0)
-        close(d->listen_fd);
+    if (sa.listen_fd >= 0)
+        close(sa.listen_fd);
 out_lock:
+    supervisor_report_ready(&sa, code);
     zlog_close_file();
     close(lock_fd); /* releases the lock: from here on zend is "not running" */
     return code;
@@ -231,16 +269,16 @@ int main(int argc, char **argv)
         return ZEN_EXIT_FAILURE;
     }
 
-    static struct zend_daemon d; /* zeroed: watchers start inactive */
+    struct zpaths paths;
     char err[ZEN_ERRLEN];
-    if (zpaths_resolve(&d.paths, opt.home, opt.config, err, sizeof(err)) != ZEN_OK) {
+    if (zpaths_resolve(&paths, opt.home, opt.config, err, sizeof(err)) != ZEN_OK) {
         fprintf(stderr, "zend: %s\n", err);
         return ZEN_EXIT_FAILURE;
     }
     if (opt.check_config)
-        return check_config(&d.paths);
+        return check_config(&paths);
 
-    if (zpaths_mkdir_private(d.paths.home, err, sizeof(err)) != ZEN_OK) {
+    if (zpaths_mkdir_private(paths.home, err, sizeof(err)) != ZEN_OK) {
         fprintf(stderr, "zend: %s\n", err);
         return ZEN_EXIT_FAILURE;
     }
@@ -248,28 +286,25 @@ int main(int argc, char **argv)
      * an explicit --config that does not exist is a typo, not a first run. */
     int created = 0;
     struct stat st;
-    if (!opt.config && stat(d.paths.config, &st) != 0 && errno == ENOENT) {
-        if (zcfg_write_starter(d.paths.config, err, sizeof(err)) != ZEN_OK) {
+    if (!opt.config && stat(paths.config, &st) != 0 && errno == ENOENT) {
+        if (zcfg_write_starter(paths.config, err, sizeof(err)) != ZEN_OK) {
             fprintf(stderr, "zend: %s\n", err);
             return ZEN_EXIT_FAILURE;
         }
         created = 1;
     }
-    d.cfg = zcfg_load_file(d.paths.config, err, sizeof(err));
-    if (!d.cfg) {
+    struct zcfg *cfg = zcfg_load_file(paths.config, err, sizeof(err));
+    if (!cfg) {
         fprintf(stderr, "%s\n", err);
         return ZEN_EXIT_CONFIG;
     }
-    d.loop = ev_default_loop(EVFLAG_AUTO);
-    d.pid = getpid();
-    d.supervisor_pid = d.pid; /* no separate supervisor process yet */
-    d.started_wall_ms = ztime_wall_ms();
-    d.started_mono_ms = ztime_mono_ms();
-    d.state = ZEND_STARTING;
-
-    int code = run(&d, created);
-    zcfg_unref(d.cfg);
-    ev_loop_destroy(d.loop);
+    int ready_fd = -1;
+    if (opt.daemonize && daemonize(&ready_fd) != 0) {
+        zcfg_unref(cfg);
+        return ZEN_EXIT_FAILURE;
+    }
+    int code = run(&opt, &paths, cfg, created, ready_fd);
+    zcfg_unref(cfg);
     curl_global_cleanup();
     return code;
 }

@@ -24,7 +24,7 @@ class HostileClients(ZenTestCase):
         self.zend = self.start_zend()
 
     def assert_still_serving(self):
-        self.assertEqual(self.status_json()["pid"], self.zend.pid)
+        self.assertEqual(self.status_json()["supervisor_pid"], self.zend.pid)
 
     def test_socket_mode(self):
         self.assertEqual(stat.S_IMODE(os.stat(self.sock).st_mode), 0o600)
@@ -37,7 +37,8 @@ class HostileClients(ZenTestCase):
         hello = c.read_message()
         self.assertEqual(hello[:3], [1, 1, None])
         self.assertEqual(hello[3]["proto"], 1)
-        self.assertEqual(hello[3]["pid"], self.zend.pid)
+        self.assertEqual(hello[3]["supervisor_pid"], self.zend.pid)
+        self.assertEqual(hello[3]["pid"], self.worker_pid())
         self.assertRegex(hello[3]["started_at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
         unknown = c.read_message()
         self.assertEqual(unknown[1], 2)
@@ -58,7 +59,7 @@ class HostileClients(ZenTestCase):
         self.assert_still_serving()
 
     def test_garbage_truncated_and_huge_frames(self):
-        rss_before = rss_kb(self.zend.pid)
+        rss_before = rss_kb(self.worker_pid())
         bystander = RawClient(self.sock)  # another client, open throughout
         cases = {
             "garbage": b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
@@ -116,7 +117,7 @@ class HostileClients(ZenTestCase):
         lingering.close()
         bystander.close()
         self.assert_still_serving()
-        grown = rss_kb(self.zend.pid) - rss_before
+        grown = rss_kb(self.worker_pid()) - rss_before
         self.assertLess(grown, 8 * 1024, "RSS grew by %d KiB" % grown)
         events = [r["event"] for r in self.log_records()]
         self.assertIn("control_bad_frame", events)
@@ -129,7 +130,7 @@ class HostileClients(ZenTestCase):
         c.send(frame[64:])
         reply = c.read_message()
         self.assertEqual(reply[1], 5)
-        self.assertEqual(reply[3]["pid"], self.zend.pid)
+        self.assertEqual(reply[3]["supervisor_pid"], self.zend.pid)
         c.close()
 
     def test_many_clients_at_once(self):

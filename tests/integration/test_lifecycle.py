@@ -141,7 +141,8 @@ class StatusAndShutdown(ZenTestCase):
         r = self.zenctl("-o", "json", "status")
         self.assertEqual(r.returncode, 0, r.stderr)
         doc = json.loads(r.stdout)  # exactly one JSON document
-        self.assertEqual(doc["pid"], p.pid)
+        self.assertEqual(doc["supervisor_pid"], p.pid)  # the process we started
+        self.assertNotEqual(doc["pid"], p.pid)  # the worker it runs
         self.assertRegex(doc["version"], r"^\d+\.\d+\.\d+$")
         self.assertIsInstance(doc["uptime_s"], (int, float))
         self.assertGreaterEqual(doc["uptime_s"], 0)
@@ -214,7 +215,7 @@ class StatusAndShutdown(ZenTestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("zend is already running (pid %d)" % p.pid, r.stderr)
         self.assertIsNone(p.poll())
-        self.assertEqual(self.status_json()["pid"], p.pid)  # first one unharmed
+        self.assertEqual(self.status_json()["supervisor_pid"], p.pid)  # first one unharmed
         self.assertEqual(self.zenctl("shutdown").returncode, 0)
         self.assertEqual(self.wait_exit(p), 0)
         self.assertEqual(self.log_records()[-1]["event"], "daemon_shutdown")
@@ -226,7 +227,7 @@ class StatusAndShutdown(ZenTestCase):
             os.kill(p.pid, signal.SIGHUP)  # reloads; must not kill it
             wait_until(lambda: [r for r in self.log_records() if r["event"] == "config_reloaded"
                                 and r["source"] == "signal"], what="SIGHUP to reload")
-            self.assertEqual(self.status_json()["pid"], p.pid)
+            self.assertEqual(self.status_json()["supervisor_pid"], p.pid)
             os.kill(p.pid, sig)
             self.assertEqual(self.wait_exit(p), 0)
             self.assertFalse(os.path.exists(self.sock))
@@ -261,7 +262,7 @@ class StatusAndShutdown(ZenTestCase):
         self.assertTrue(os.path.exists(self.sock))
         p = self.start_zend()
         self.assertEqual(stat.S_IMODE(os.stat(self.sock).st_mode), 0o600)
-        self.assertEqual(self.status_json()["pid"], p.pid)
+        self.assertEqual(self.status_json()["supervisor_pid"], p.pid)
 
 
 if __name__ == "__main__":

@@ -331,7 +331,7 @@ class Streaming(ProxyTestCase):
         unit = [event] * 99 + [ANTHROPIC_STREAM[-1]]
         self.m1.script({"sse": unit, "repeat_events": 60})  # ~48 MiB in all
         expected = "".join(unit).encode() * 60
-        rss0 = rss_kb(self.zend.pid)
+        rss0 = rss_kb(self.worker_pid())
         s = self.open_stream()
         first = s.recv(4096)
         self.assertTrue(first.startswith(b"HTTP/1.1 200"))
@@ -340,7 +340,7 @@ class Streaming(ProxyTestCase):
         peak = 0
         end = time.monotonic() + 2.0
         while time.monotonic() < end:
-            peak = max(peak, rss_kb(self.zend.pid) - rss0)
+            peak = max(peak, rss_kb(self.worker_pid()) - rss0)
             time.sleep(0.05)
         self.assertLess(peak, 8 * 1024, "zend RSS grew by %d KiB with a stalled reader" % peak)
         # Resume reading: everything arrives, in order, and complete.

@@ -137,6 +137,10 @@ class ZenTestCase(unittest.TestCase):
         return subprocess.run([ZENCTL, *args], env=env or self.env, capture_output=True,
                               text=True, timeout=timeout)
 
+    def worker_pid(self):
+        """The worker serving now (zend's own pid is the supervisor's)."""
+        return self.status_json()["pid"]
+
     def status_json(self):
         r = self.zenctl("-o", "json", "status")
         self.assertEqual(r.returncode, 0, r.stderr)

@@ -1,0 +1,167 @@
+"""The supervisor (issue 4): restart after a crash without refusing
+connections, backoff and budget, fatal exits, --daemonize and systemd
+readiness, worker_fault records. Real zend, mock providers."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+import unittest
+
+from test_operations import OpsTestCase, Rpc
+from zenharness import ZEND, minimal_config, wait_until
+
+
+def backlog(sock, n=50):
+    """The last n log records, as `zenctl logs -n` gets them."""
+    r = Rpc(sock)
+    try:
+        r.msgid += 1
+        r.c.request(r.msgid, "logs.subscribe", {"backlog": n, "follow": False})
+        out = []
+        while True:
+            msg = r.c.read_message()
+            if msg is None or (msg[0] == 2 and msg[1] == "log.end"):
+                return out
+            if msg[0] == 2 and msg[1] == "log":
+                out.append(msg[2][0])
+    finally:
+        r.close()
+
+
+class Restart(OpsTestCase):
+    def test_kill_9_under_load(self):
+        self.start()
+        self.m1.default({"json": {"ok": True}})
+        stop = threading.Event()
+        outcomes = []
+        refused = []
+
+        def load():
+            while not stop.is_set():
+                try:
+                    r = self.post(timeout=10)
+                    outcomes.append((time.monotonic(), r.status))
+                except ConnectionRefusedError:
+                    refused.append(time.monotonic())
+                except (OSError, IndexError, ValueError) as e:
+                    # In flight on the dying worker: cut off, or no response at all.
+                    outcomes.append((time.monotonic(), repr(e)))
+
+        threads = [threading.Thread(target=load) for _ in range(4)]
+        for t in threads:
+            t.start()
+        wait_until(lambda: len(outcomes) > 20, what="steady load")
+        old = self.worker_pid()
+        t_kill = time.monotonic()
+        os.kill(old, signal.SIGKILL)
+        wait_until(lambda: self.zenctl("-o", "json", "status").returncode == 0 and
+                   self.worker_pid() != old, timeout=5, what="a new worker")
+        self.assertLess(time.monotonic() - t_kill, 2.0)
+        wait_until(lambda: any(t > t_kill + 0.1 and s == 200 for t, s in outcomes),
+                   what="requests served by the new worker")
+        wait_until(lambda: time.monotonic() > t_kill + 3.5, what="3.5 s of load after the kill")
+        stop.set()
+        for t in threads:
+            t.join()
+        self.assertEqual(refused, [], "connections were refused during the restart")
+        late = [s for t, s in outcomes if t > t_kill + 2.5]
+        self.assertTrue(late and all(s == 200 for s in late), late[-5:])
+        self.assertEqual(self.status_json()["restarts"], 1)
+        crashed = [r for r in backlog(self.sock, 20) if r["event"] == "daemon_crashed_restarting"]
+        self.assertEqual(len(crashed), 1)
+        self.assertEqual(crashed[0]["signal"], "SIGKILL")
+        self.assertEqual(crashed[0]["restart_count"], 1)
+
+    def test_crash_loop_exhausts_budget(self):
+        env = dict(self.env, ZEND_TEST_ABORT_AFTER_MS="150")
+        self.write_config(minimal_config(restart_max=3, restart_backoff_initial_ms=400))
+        p = self.start_zend(env=env, wait=False)
+        code = self.wait_exit(p, timeout=20)
+        self.assertEqual(code, 75)
+        records = self.log_records()
+        crashes = [r for r in records if r["event"] == "daemon_crashed_restarting"]
+        self.assertEqual([c["backoff_ms"] for c in crashes], [400, 800, 1600])
+        self.assertTrue(all(c["signal"] == "SIGABRT" for c in crashes))
+        starts = [r["timestamp"] for r in records if r["event"] == "daemon_started"]
+        self.assertEqual(len(starts), 4)
+        self.assertEqual(records[-1]["event"], "restart_budget_exhausted")
+        faults = [r for r in records if r["event"] == "worker_fault"]
+        self.assertEqual(len(faults), 4)
+        self.assertEqual(faults[0]["signal"], "SIGABRT")
+        self.assertTrue(faults[0]["backtrace"])
+        # The gaps between starts grow: 0.4, 0.8, 1.6 s (plus the 150 ms of life).
+        def ms(ts):
+            t = time.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S")
+            return time.mktime(t) * 1000 + int(ts[20:23])
+        gaps = [ms(b) - ms(a) for a, b in zip(starts, starts[1:])]
+        for gap, want in zip(gaps, (550, 950, 1750)):
+            self.assertGreater(gap, want - 100, gaps)
+            self.assertLess(gap, want + 600, gaps)
+        self.assertFalse(os.path.exists(self.path("zend.pid")))
+        self.assertFalse(os.path.exists(self.sock))
+
+    def test_config_error_on_restart_is_fatal(self):
+        env = dict(self.env, ZEND_TEST_ABORT_AFTER_MS="300")
+        self.write_config(minimal_config(restart_backoff_initial_ms=500))
+        p = self.start_zend(env=env, wait=False)
+        def started():
+            if not os.path.exists(self.path("zend.log")):
+                return False
+            return any(r["event"] == "daemon_started" for r in self.log_records())
+        wait_until(started, what="first worker")
+        self.write_config('{"providers": {')  # broken while the worker runs
+        self.assertEqual(self.wait_exit(p, timeout=10), 78)
+        records = self.log_records()
+        self.assertEqual(len([r for r in records if r["event"] == "daemon_crashed_restarting"]), 1)
+        self.assertEqual(records[-1]["event"], "daemon_start_failed")
+
+
+class Readiness(OpsTestCase):
+    def test_daemonize_returns_once_serving(self):
+        self.write_config(minimal_config())
+        t0 = time.monotonic()
+        r = subprocess.run([ZEND, "--daemonize"], env=self.env, capture_output=True, text=True,
+                           timeout=10)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # It serves the moment the command returns: no waiting needed.
+        st = self.status_json()
+        self.assertEqual(st["state"], "running")
+        self.assertLess(time.monotonic() - t0, 5)
+        sup = st["supervisor_pid"]
+        try:
+            self.assertEqual(self.zenctl("shutdown").returncode, 0)
+        finally:
+            try:
+                os.kill(sup, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        # A failure is reported through the exit code.
+        self.write_config('{"daemon": {"listen": "127.0.0.1:%d"}}' % self.busy_port())
+        r = subprocess.run([ZEND, "--daemonize"], env=self.env, capture_output=True, text=True,
+                           timeout=10)
+        self.assertEqual(r.returncode, 69)
+
+    def busy_port(self):
+        self.holder = socket.socket()
+        self.holder.bind(("127.0.0.1", 0))
+        self.holder.listen(1)
+        self.addCleanup(self.holder.close)
+        return self.holder.getsockname()[1]
+
+    def test_notify_socket_ready(self):
+        path = os.path.join(self.home, "notify.sock")
+        ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        ns.bind(path)
+        ns.settimeout(10)
+        self.addCleanup(ns.close)
+        self.write_config(minimal_config())
+        p = self.start_zend(env=dict(self.env, NOTIFY_SOCKET=path))
+        self.assertEqual(ns.recv(64), b"READY=1")
+        self.stop_zend_cleanly(p)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,127 @@
+#include "worker.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "config.h"
+#include "control.h"
+#include "daemon.h"
+#include "fault.h"
+#include "log.h"
+#include "logbus.h"
+#include "metrics.h"
+#include "proxy.h"
+#include "timeutil.h"
+
+/* The address actually bound (a configured port 0 becomes a real one). */
+static void describe_listener(int fd, char *out, size_t outlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
+        if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+            port = ntohs(s6->sin6_port);
+        } else {
+            struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+            port = ntohs(s4->sin_port);
+        }
+    }
+    zcfg_format_listen(host, port, out, outlen);
+}
+
+static void log_notes(const struct zcfg *cfg)
+{
+    size_t i;
+    json_t *n;
+    json_array_foreach(cfg->notes, i, n) {
+        int level = ZLOG_INFO;
+        zlog_level_parse(json_string_value(json_object_get(n, "level")), &level);
+        zlog_emit(level, json_string_value(json_object_get(n, "event")),
+                  json_incref(json_object_get(n, "fields")));
+    }
+}
+
+static void test_abort_cb(struct ev_loop *loop, ev_timer *w, int revents) { abort(); }
+
+int worker_main(const struct worker_args *a)
+{
+    static struct zend_daemon d; /* zeroed: every watcher starts inactive */
+    ev_timer test_abort;
+    char err[ZEN_ERRLEN];
+    int code = ZEN_EXIT_FAILURE;
+
+    d.paths = a->paths;
+    d.cfg = zcfg_load_file(a->paths.config, err, sizeof(err));
+    if (!d.cfg) {
+        fprintf(stderr, "%s\n", err);
+        zlog_pack(ZLOG_ERROR, "daemon_start_failed", "{s:s, s:s, s:i}", "stage", "config",
+                  "detail", err, "exit_code", ZEN_EXIT_CONFIG);
+        return ZEN_EXIT_CONFIG;
+    }
+    const struct zcfg_daemon *dc = &d.cfg->daemon;
+    log_notes(d.cfg);
+    fault_install();
+
+    d.loop = ev_default_loop(EVFLAG_AUTO);
+    d.pid = getpid();
+    d.supervisor_pid = a->supervisor_pid;
+    d.restarts = a->restarts;
+    d.notify_fd = a->notify_fd;
+    d.started_wall_ms = ztime_wall_ms();
+    d.started_mono_ms = ztime_mono_ms();
+    d.state = ZEND_STARTING;
+    /* Own copies: draining closes ours while the supervisor decides about its. */
+    d.listen_fd = fcntl(a->listen_fd, F_DUPFD_CLOEXEC, 3);
+    d.control_fd = fcntl(a->control_fd, F_DUPFD_CLOEXEC, 3);
+    describe_listener(d.listen_fd, d.listen, sizeof(d.listen));
+
+    d.control = control_new(&d, d.control_fd);
+    /* The ring starts with the tail of zend.log: what happened before us. */
+    d.logbus = logbus_new((size_t)dc->log_ring);
+    if (d.logbus) {
+        char log_path[PATH_MAX];
+        if (dc->log_file[0] &&
+            zpaths_join(log_path, sizeof(log_path), a->paths.home, dc->log_file) == ZEN_OK)
+            logbus_preload(d.logbus, log_path);
+        logbus_attach(d.logbus, dc->log_level, d.control);
+    }
+    d.metrics = metrics_new();
+    if (d.control && d.metrics)
+        d.proxy = proxy_new(d.loop, d.listen_fd, d.cfg, d.metrics, err, sizeof(err));
+    if (!d.proxy) {
+        fprintf(stderr, "zend: cannot start: %s\n", d.metrics ? err : "out of memory");
+        goto out;
+    }
+    const char *abort_ms = getenv(WORKER_TEST_ABORT_ENV);
+    if (abort_ms && *abort_ms) {
+        ev_timer_init(&test_abort, test_abort_cb, atof(abort_ms) / 1000.0, 0.);
+        ev_timer_start(d.loop, &test_abort);
+    }
+
+    code = zend_worker_run(&d);
+
+out:
+    proxy_free(d.proxy);
+    metrics_free(d.metrics);
+    logbus_free(d.logbus);
+    control_close(d.control);
+    if (d.listen_fd >= 0)
+        close(d.listen_fd);
+    if (d.control_fd >= 0)
+        close(d.control_fd);
+    zcfg_unref(d.cfg);
+    ev_loop_destroy(d.loop);
+    return code;
+}

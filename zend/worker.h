@@ -1,0 +1,35 @@
+/* worker.h -- the process that serves: one libev loop owning all daemon
+ * state (operations.md §1).
+ *
+ * It gets the listening sockets already bound (by the supervisor, or by
+ * main with --no-supervisor), loads zen.json afresh (a config broken while
+ * the old worker ran stops a restart with exit 78 instead of a crash loop),
+ * and serves until shut down. It tells the supervisor through notify_fd when
+ * it serves ('R') and when it starts draining ('D'). */
+#ifndef ZEND_WORKER_H
+#define ZEND_WORKER_H
+
+#include <sys/types.h>
+
+#include "paths.h"
+
+/* Test hook: a worker started with this variable set aborts after that many
+ * milliseconds of serving (crash-restart tests). Never set it otherwise. */
+#define WORKER_TEST_ABORT_ENV "ZEND_TEST_ABORT_AFTER_MS"
+
+#define WORKER_NOTIFY_READY 'R'
+#define WORKER_NOTIFY_DRAINING 'D'
+
+struct worker_args {
+    struct zpaths paths;
+    int listen_fd;          /* borrowed: the worker serves a dup of it */
+    int control_fd;         /* borrowed */
+    pid_t supervisor_pid;
+    unsigned restarts;
+    int notify_fd;          /* -1 without a supervisor */
+};
+
+/* Serves until shutdown. Returns the exit code (0, 1, 69, 78). */
+int worker_main(const struct worker_args *a);
+
+#endif
