@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -227,6 +228,10 @@ static void config_watch_cb(struct ev_loop *loop, ev_stat *w, int revents)
 static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
     struct zend_daemon *d = w->data;
+    if (w->signum == SIGUSR1) {
+        monitor_state_dump(d);
+        return;
+    }
     if (w->signum == SIGHUP) {
         char err[ZEN_ERRLEN];
         zend_reload(d, "signal", NULL, err, sizeof(err));
@@ -249,15 +254,14 @@ json_t *zend_metrics_json(struct zend_daemon *d)
 
 static void resource_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-    struct zend_daemon *d = w->data;
-    metrics_sample_resources(d->metrics);
+    monitor_sample(w->data);
 }
 
 int zend_worker_run(struct zend_daemon *d)
 {
     struct ev_loop *loop = d->loop;
-    ev_signal *sigs[] = {&d->sig_term, &d->sig_int, &d->sig_hup};
-    int signums[] = {SIGTERM, SIGINT, SIGHUP};
+    ev_signal *sigs[] = {&d->sig_term, &d->sig_int, &d->sig_hup, &d->sig_usr1};
+    int signums[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
     for (size_t i = 0; i < ZEN_ARRAY_LEN(sigs); i++) {
         ev_signal_init(sigs[i], signal_cb, signums[i]);
         sigs[i]->data = d;
@@ -271,7 +275,11 @@ int zend_worker_run(struct zend_daemon *d)
     ev_stat_start(loop, &d->config_watch);
     ev_timer_init(&d->reload_debounce, reload_debounce_cb, ZEND_RELOAD_DEBOUNCE_S, 0.);
     d->reload_debounce.data = d;
-    ev_timer_init(&d->resource_timer, resource_cb, ZEND_RESOURCE_SAMPLE_S, ZEND_RESOURCE_SAMPLE_S);
+    double sample_s = ZEND_RESOURCE_SAMPLE_S;
+    const char *test_ms = getenv(MONITOR_TEST_INTERVAL_ENV);
+    if (test_ms && atof(test_ms) > 0)
+        sample_s = atof(test_ms) / 1000.0;
+    ev_timer_init(&d->resource_timer, resource_cb, sample_s, sample_s);
     d->resource_timer.data = d;
     ev_timer_start(loop, &d->resource_timer);
     metrics_sample_resources(d->metrics);

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "monitor.h"
 #include "paths.h"
 
 enum zend_state { ZEND_STARTING, ZEND_RUNNING, ZEND_DRAINING };
@@ -46,6 +47,8 @@ struct zend_daemon {
     struct metrics *metrics;
     struct logbus *logbus;
     ev_timer resource_timer;        /* samples RSS and fds for metrics */
+    struct monitor monitor;
+    ev_signal sig_usr1;
 
     ev_signal sig_term, sig_int, sig_hup;
     ev_stat config_watch;           /* an edit of zen.json triggers a reload */

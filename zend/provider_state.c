@@ -410,3 +410,11 @@ int pstates_health_check_running(const struct provider_states *ps)
             return 1;
     return 0;
 }
+
+size_t pstates_active_transfers(const struct provider_states *ps)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ps->n; i++)
+        n += (ps->v[i]->probe != NULL) + (ps->v[i]->check != NULL);
+    return n;
+}

@@ -77,6 +77,8 @@ struct provider_state *pstates_at(struct provider_states *ps, size_t i);
 void pstates_health_check(struct provider_states *ps, int enabled, double interval_s,
                           double timeout_s);
 int pstates_health_check_running(const struct provider_states *ps);
+/* Probes and checks in flight (transfers not owned by any request). */
+size_t pstates_active_transfers(const struct provider_states *ps);
 
 /* for_ms <= 0: until enabled again. */
 void pstate_disable(struct provider_state *s, int64_t for_ms);

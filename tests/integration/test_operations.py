@@ -2,6 +2,7 @@
 runtime provider switches, through the real zend and mock providers."""
 import json
 import os
+import signal
 import socket
 import threading
 import time
@@ -298,3 +299,44 @@ class Health(OpsTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Monitor(OpsTestCase):
+    def start_sampling(self, **daemon):
+        self.env["ZEND_TEST_MONITOR_INTERVAL_MS"] = "100"
+        self.start(daemon=daemon)
+
+    def events(self, name):
+        return [r for r in self.log_records() if r["event"] == name]
+
+    def test_resource_warning_once_with_hysteresis(self):
+        self.start_sampling(health_max_rss_mb=1)  # any real RSS is above 1 MiB
+        wait_until(lambda: self.events("resource_warning"), what="resource_warning")
+        samples_later = time.monotonic() + 1.0
+        wait_until(lambda: time.monotonic() > samples_later, what="ten more samples")
+        warnings = self.events("resource_warning")
+        self.assertEqual(len(warnings), 1, warnings)
+        self.assertEqual(warnings[0]["resource"], "rss")
+        self.assertEqual(warnings[0]["threshold"], 1)
+        h = self.health()
+        self.assertEqual(h["status"], "degraded")
+        self.assertTrue([r for r in h["reasons"] if r.startswith("rss ")], h["reasons"])
+
+    def test_no_leak_suspected_after_load(self):
+        self.start_sampling()
+        for i in range(60):  # fills curl's connection cache, opens and closes clients
+            self.assertEqual(self.post("/default/s%d/v1/messages" % i).status, 200)
+        idle_until = time.monotonic() + 1.5
+        wait_until(lambda: time.monotonic() > idle_until, what="15 idle samples")
+        self.assertEqual(self.events("resource_leak_suspected"), [])
+
+    def test_sigusr1_state_dump(self):
+        self.start()
+        os.kill(self.zend.pid, signal.SIGUSR1)  # to the supervisor, which forwards it
+        wait_until(lambda: self.events("state_dump"), what="state_dump")
+        dump = self.events("state_dump")[0]
+        self.assertEqual(dump["state"], "running")
+        self.assertEqual([p["name"] for p in dump["providers"]], ["p1", "p2"])
+        self.assertIn("rss_bytes", dump["resources"])
+        self.assertTrue(dump["fds"])
+        self.assertEqual(self.status_json()["restarts"], 0)  # USR1 killed nothing

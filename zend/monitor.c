@@ -1,0 +1,133 @@
+#include "monitor.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "daemon.h"
+#include "health.h"
+#include "log.h"
+#include "metrics.h"
+#include "provider_state.h"
+#include "proxy.h"
+
+#define MIB (1024.0 * 1024.0)
+
+/* fd -> readlink target, and how many of them are not sockets. */
+static json_t *fd_table(int64_t *non_sockets)
+{
+    json_t *table = json_object();
+    *non_sockets = 0;
+    DIR *dir = opendir("/proc/self/fd");
+    if (!dir)
+        return table;
+    int own = dirfd(dir);
+    struct dirent *e;
+    while ((e = readdir(dir))) {
+        if (e->d_name[0] == '.' || atoi(e->d_name) == own)
+            continue;
+        char path[300], target[256];
+        snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+        ssize_t n = readlink(path, target, sizeof(target) - 1);
+        if (n < 0)
+            continue;
+        target[n] = '\0';
+        if (strncmp(target, "socket:", 7) != 0)
+            (*non_sockets)++;
+        if (json_object_size(table) < MONITOR_FD_DUMP_MAX)
+            json_object_set_new(table, e->d_name, json_string(target));
+    }
+    closedir(dir);
+    return table;
+}
+
+/* Logs resource_warning when value crosses limit; re-arms below 90 %. */
+static void threshold(int *warned, const char *resource, double value, double limit)
+{
+    if (limit <= 0)
+        return;
+    if (!*warned && value > limit) {
+        *warned = 1;
+        zlog_pack(ZLOG_WARN, "resource_warning", "{s:s, s:f, s:f}", "resource", resource,
+                  "value", value, "threshold", limit);
+    } else if (*warned && value < limit * MONITOR_HYSTERESIS) {
+        *warned = 0;
+    }
+}
+
+static void check_leaks(struct zend_daemon *d, int64_t rss)
+{
+    struct monitor *m = &d->monitor;
+    int idle = proxy_in_flight(d->proxy) == 0 && proxy_client_connections(d->proxy) == 0;
+    if (!idle)
+        return; /* only idle moments are comparable */
+    int64_t files;
+    json_t *fds = fd_table(&files);
+    size_t stray = proxy_upstream_transfers(d->proxy) -
+                   pstates_active_transfers(proxy_provider_states(d->proxy));
+    if (!m->have_baseline) {
+        m->have_baseline = 1;
+        m->base_rss = rss;
+        m->base_files = files;
+        json_decref(fds);
+        return;
+    }
+    int grew_files = files > m->base_files + MONITOR_LEAK_FD_SLACK;
+    int grew_rss = (double)rss > (double)m->base_rss * (1.0 + MONITOR_LEAK_RSS_GROWTH);
+    if (!grew_files && !grew_rss && stray == 0) {
+        m->suspicious_samples = 0;
+        m->episode_reported = 0;
+        json_decref(fds);
+        return;
+    }
+    if (++m->suspicious_samples < MONITOR_LEAK_SAMPLES || m->episode_reported) {
+        json_decref(fds);
+        return;
+    }
+    m->episode_reported = 1;
+    json_t *what = json_array();
+    if (grew_files)
+        json_array_append_new(what, json_string("fds"));
+    if (grew_rss)
+        json_array_append_new(what, json_string("rss"));
+    if (stray)
+        json_array_append_new(what, json_string("transfers"));
+    zlog_pack(ZLOG_WARN, "resource_leak_suspected",
+              "{s:o, s:{s:I, s:I}, s:{s:I, s:I, s:I}, s:{s:o, s:I}}", "what", what, "baseline",
+              "files", (json_int_t)m->base_files, "rss_bytes", (json_int_t)m->base_rss,
+              "current", "files", (json_int_t)files, "rss_bytes", (json_int_t)rss,
+              "stray_transfers", (json_int_t)stray, "dump", "fds", fds, "client_connections",
+              (json_int_t)proxy_client_connections(d->proxy));
+}
+
+void monitor_sample(struct zend_daemon *d)
+{
+    const struct zcfg_daemon *dc = &d->cfg->daemon;
+    metrics_sample_resources(d->metrics);
+    int64_t rss = metrics_process_rss();
+    int64_t fds = metrics_process_fds();
+    threshold(&d->monitor.rss_warned, "rss", (double)rss / MIB, (double)dc->health_max_rss_mb);
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        threshold(&d->monitor.fd_warned, "open_fds", (double)fds,
+                  dc->health_max_fd_ratio * (double)rl.rlim_cur);
+    check_leaks(d, rss);
+}
+
+void monitor_state_dump(struct zend_daemon *d)
+{
+    json_t *h = health_json(d);
+    int64_t files;
+    json_t *fds = fd_table(&files);
+    zlog_pack(ZLOG_INFO, "state_dump", "{s:s, s:I, s:I, s:I, s:O, s:O, s:o}", "state",
+              zend_state_name(d->state), "in_flight", (json_int_t)proxy_in_flight(d->proxy),
+              "client_connections", (json_int_t)proxy_client_connections(d->proxy),
+              "upstream_transfers", (json_int_t)proxy_upstream_transfers(d->proxy), "providers",
+              json_object_get(h, "providers"), "resources", json_object_get(h, "resources"),
+              "fds", fds);
+    json_decref(h);
+}
