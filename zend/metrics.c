@@ -281,6 +281,8 @@ void metrics_set_client_connections(struct metrics *m, int64_t n)
 
 void metrics_note_rejected(struct metrics *m) { m->rejected_total++; }
 
+uint64_t metrics_requests_total(const struct metrics *m) { return m->requests_total; }
+
 /* ---- resources ---- */
 
 /* RSS in bytes from a statm-format file ("size resident shared ..." in

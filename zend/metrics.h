@@ -93,6 +93,7 @@ void metrics_set_client_connections(struct metrics *m, int64_t n);
  * counts into rejected_total; the request itself still goes through
  * metrics_record like any other, so requests_total includes it. */
 void metrics_note_rejected(struct metrics *m);
+uint64_t metrics_requests_total(const struct metrics *m);
 
 /* Reads RSS (/proc/self/statm) and open fds (/proc/self/fd), updates current
  * and peak. A value that cannot be read keeps its previous reading. */

@@ -63,8 +63,10 @@ static void check_leaks(struct zend_daemon *d, int64_t rss)
 {
     struct monitor *m = &d->monitor;
     int idle = proxy_in_flight(d->proxy) == 0 && proxy_client_connections(d->proxy) == 0;
-    if (!idle)
-        return; /* only idle moments are comparable */
+    /* Only idle moments are comparable, and only once warm: the first
+     * request grows RSS and fds for good (TLS, curl's caches, buffers). */
+    if (!idle || metrics_requests_total(d->metrics) == 0)
+        return;
     int64_t files;
     json_t *fds = fd_table(&files);
     size_t stray = proxy_upstream_transfers(d->proxy) -

@@ -8,7 +8,8 @@
  * does not flood the log.
  *
  * Leaks are judged at idle moments only (nothing in flight, no client
- * connection): the first idle sample after start is the baseline; three
+ * connection): the first idle sample after the first request (warm-up
+ * grows RSS and fds for good) is the baseline; three
  * idle samples in a row with non-socket fds above baseline + 16, RSS above
  * baseline + 20 %, or an upstream transfer that no request or probe owns
  * emit one `resource_leak_suspected` (with an fd table dump) per episode.

@@ -328,7 +328,12 @@ class Monitor(OpsTestCase):
             self.assertEqual(self.post("/default/s%d/v1/messages" % i).status, 200)
         idle_until = time.monotonic() + 1.5
         wait_until(lambda: time.monotonic() > idle_until, what="15 idle samples")
-        self.assertEqual(self.events("resource_leak_suspected"), [])
+        suspected = self.events("resource_leak_suspected")
+        if os.environ.get("ZEN_SANITIZE") == "ON":
+            # ASan's quarantine keeps freed memory resident: RSS grows by
+            # design there, but fds and transfers must not.
+            suspected = [s for s in suspected if s["what"] != ["rss"]]
+        self.assertEqual(suspected, [])
 
     def test_sigusr1_state_dump(self):
         self.start()
