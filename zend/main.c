@@ -2,8 +2,8 @@
  *
  * Start-up order (operations.md §3): flags -> config (invalid: exit 78) ->
  * lock (held: exit 1) -> proxy address (in use: exit 69) -> control socket
- * -> serve. Everything before zend_worker_run() is what the supervisor will
- * own once it exists; the worker then inherits the sockets. */
+ * -> pid file -> the supervisor forks the worker, which inherits the sockets
+ * (or, with --no-supervisor, the worker runs right here). */
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -18,18 +18,13 @@
 #include "common.h"
 #include "config.h"
 #include "control.h"
-#include "daemon.h"
 #include "listener.h"
 #include "log.h"
-#include "logbus.h"
-#include "metrics.h"
-#include "proxy.h"
 #include "paths.h"
 #include "pidlock.h"
 #include "secret.h"
 #include "supervisor.h"
 #include "worker.h"
-#include "timeutil.h"
 
 struct options {
     const char *home;
