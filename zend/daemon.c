@@ -8,6 +8,7 @@
 
 #include "common.h"
 #include "control.h"
+#include "health.h"
 #include "log.h"
 #include "metrics.h"
 #include "provider_state.h"
@@ -248,6 +249,19 @@ json_t *zend_metrics_json(struct zend_daemon *d)
         json_object_set_new(m, "uptime_s", json_real(zend_uptime_s(d)));
         json_object_set_new(m, "restarts", json_integer(d->restarts));
         json_object_set_new(m, "max_concurrent", json_integer(d->cfg->daemon.max_concurrent));
+        /* Live views (zenctl metrics --watch) get each provider's state with
+         * its numbers, without polling health as well. */
+        const char *name;
+        json_t *entry;
+        json_object_foreach(json_object_get(m, "providers"), name, entry) {
+            struct provider_state *s = pstates_get(proxy_provider_states(d->proxy), name);
+            if (!s)
+                continue;
+            json_object_set_new(entry, "status",
+                                json_string(health_provider_status(d->cfg, s)));
+            json_object_set_new(entry, "circuit", json_string(pstate_circuit_name(
+                                                      pstate_circuit(s, ztime_mono_ms()))));
+        }
     }
     return m;
 }

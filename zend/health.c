@@ -76,6 +76,12 @@ static const char *provider_status(const struct provider_state *s, int disabled,
     return "healthy";
 }
 
+const char *health_provider_status(const struct zcfg *cfg, const struct provider_state *s)
+{
+    int64_t now = ztime_mono_ms();
+    return provider_status(s, config_disabled(cfg, s->name) || pstate_disabled(s, now), now);
+}
+
 static json_t *provider_entry(const struct zcfg *cfg, const struct provider_state *s,
                               int64_t now)
 {

@@ -14,7 +14,12 @@ struct zend_daemon;
 /* A provider whose recent attempts fail this often is degraded. */
 #define HEALTH_DEGRADED_ERROR_RATE 0.05
 
+struct zcfg;
+struct provider_state;
+
 json_t *health_json(struct zend_daemon *d);
+/* healthy | degraded | unhealthy | unknown | disabled, as in health. */
+const char *health_provider_status(const struct zcfg *cfg, const struct provider_state *s);
 json_t *providers_json(struct zend_daemon *d);
 
 #endif

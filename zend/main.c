@@ -230,6 +230,7 @@ static int run(const struct options *opt, const struct zpaths *paths, const stru
                                  .control_fd = sa.control_fd, .supervisor_pid = getpid(),
                                  .notify_fd = -1};
         supervisor_report_ready(&sa, ZEN_EXIT_OK); /* alone, there is no one to wait for */
+        sa.listen_fd = sa.control_fd = -1; /* the worker owns (and closes) them now */
         code = worker_main(&wa);
     } else {
         code = supervisor_run(&sa);

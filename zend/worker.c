@@ -82,9 +82,10 @@ int worker_main(const struct worker_args *a)
     d.started_wall_ms = ztime_wall_ms();
     d.started_mono_ms = ztime_mono_ms();
     d.state = ZEND_STARTING;
-    /* Own copies: draining closes ours while the supervisor decides about its. */
-    d.listen_fd = fcntl(a->listen_fd, F_DUPFD_CLOEXEC, 3);
-    d.control_fd = fcntl(a->control_fd, F_DUPFD_CLOEXEC, 3);
+    /* This process's copies: draining closes the listener here, and the
+     * supervisor closes its own when told, so new connections are refused. */
+    d.listen_fd = a->listen_fd;
+    d.control_fd = a->control_fd;
     describe_listener(d.listen_fd, d.listen, sizeof(d.listen));
 
     d.control = control_new(&d, d.control_fd);

@@ -22,8 +22,8 @@
 
 struct worker_args {
     struct zpaths paths;
-    int listen_fd;          /* borrowed: the worker serves a dup of it */
-    int control_fd;         /* borrowed */
+    int listen_fd;          /* owned: closed when draining starts */
+    int control_fd;         /* owned: closed at exit */
     pid_t supervisor_pid;
     unsigned restarts;
     int notify_fd;          /* -1 without a supervisor */
