@@ -11,19 +11,35 @@ _zenctl() {
             COMPREPLY=($(compgen -f -- "$cur"))
             return ;;
         -o|--output)
-            COMPREPLY=($(compgen -W 'table json prom' -- "$cur"))
+            COMPREPLY=($(compgen -W 'table json prom short' -- "$cur"))
             return ;;
         --timeout)
+            return ;;
+        --for)
+            return ;;
+        -i|--interval)
+            return ;;
+        -n|--lines)
+            return ;;
+        --level)
+            COMPREPLY=($(compgen -W 'debug info warn error' -- "$cur"))
+            return ;;
+        --event)
+            COMPREPLY=($(compgen -W 'daemon_started daemon_shutdown daemon_crashed_restarting restart_budget_exhausted worker_fault config_created config_reloaded config_reload_failed config_permissions request_received provider_failed provider_state_changed concurrency_limited resource_warning resource_leak_suspected state_dump log_dropped' -- "$cur"))
             return ;;
         --drain-timeout)
             return ;;
     esac
-    local cmd='' i
+    local cmd='' nargs=0 i
+    local -a where=()
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "${COMP_WORDS[i]}" in
-            -s|--socket|-H|--home|-o|--output|--timeout) ((i++)) ;;
+            -s|--socket|-H|--home|-o|--output|--timeout)
+                where+=("${COMP_WORDS[i]}" "${COMP_WORDS[i+1]}"); ((i++)) ;;
+            --for|-i|--interval|-n|--lines|--level|--event|--drain-timeout)
+                ((i++)) ;;
             -*) ;;
-            *) cmd="${COMP_WORDS[i]}"; break ;;
+            *) if [[ -z "$cmd" ]]; then cmd="${COMP_WORDS[i]}"; else nargs=$((nargs + 1)); fi ;;
         esac
     done
     case "$cmd" in
@@ -31,19 +47,43 @@ _zenctl() {
             if [[ "$cur" == -* ]]; then
                 COMPREPLY=($(compgen -W "$global_opts" -- "$cur"))
             else
-                COMPREPLY=($(compgen -W 'status shutdown metrics version completion help' -- "$cur"))
+                COMPREPLY=($(compgen -W 'status health providers provider metrics logs reload shutdown version completion help' -- "$cur"))
             fi ;;
         status)
+            if [[ "$cur" == -* ]]; then
+                COMPREPLY=($(compgen -W "$global_opts" -- "$cur"))
+            fi ;;
+        health)
+            if [[ "$cur" == -* ]]; then
+                COMPREPLY=($(compgen -W "$global_opts" -- "$cur"))
+            fi ;;
+        providers)
+            if [[ "$cur" == -* ]]; then
+                COMPREPLY=($(compgen -W "$global_opts" -- "$cur"))
+            fi ;;
+        provider)
+            if [[ "$cur" == -* ]]; then
+                COMPREPLY=($(compgen -W "$global_opts --for" -- "$cur"))
+            elif ((nargs == 0)); then
+                COMPREPLY=($(compgen -W 'enable disable' -- "$cur"))
+            elif ((nargs == 1)); then
+                COMPREPLY=($(compgen -W "$("${COMP_WORDS[0]}" "${where[@]}" __provider-names 2>/dev/null)" -- "$cur"))
+            fi ;;
+        metrics)
+            if [[ "$cur" == -* ]]; then
+                COMPREPLY=($(compgen -W "$global_opts --watch -i --interval" -- "$cur"))
+            fi ;;
+        logs)
+            if [[ "$cur" == -* ]]; then
+                COMPREPLY=($(compgen -W "$global_opts -n --lines -f --follow --level --event" -- "$cur"))
+            fi ;;
+        reload)
             if [[ "$cur" == -* ]]; then
                 COMPREPLY=($(compgen -W "$global_opts" -- "$cur"))
             fi ;;
         shutdown)
             if [[ "$cur" == -* ]]; then
                 COMPREPLY=($(compgen -W "$global_opts --drain-timeout --no-wait" -- "$cur"))
-            fi ;;
-        metrics)
-            if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "$global_opts" -- "$cur"))
             fi ;;
         version)
             if [[ "$cur" == -* ]]; then
@@ -52,14 +92,14 @@ _zenctl() {
         completion)
             if [[ "$cur" == -* ]]; then
                 COMPREPLY=($(compgen -W "$global_opts" -- "$cur"))
-            else
+            elif ((nargs == 0)); then
                 COMPREPLY=($(compgen -W 'bash zsh fish' -- "$cur"))
             fi ;;
         help)
             if [[ "$cur" == -* ]]; then
                 COMPREPLY=($(compgen -W "$global_opts" -- "$cur"))
-            else
-                COMPREPLY=($(compgen -W 'status shutdown metrics version completion help' -- "$cur"))
+            elif ((nargs == 0)); then
+                COMPREPLY=($(compgen -W 'status health providers provider metrics logs reload shutdown version completion help' -- "$cur"))
             fi ;;
     esac
 }

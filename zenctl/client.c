@@ -91,42 +91,69 @@ static int send_all(struct zc_client *c, const zbuf *b, int64_t deadline, char *
     return ZC_OK;
 }
 
+int zc_take_message(struct zc_client *c, struct rpc_message *m, char *err, size_t errlen)
+{
+    struct rpc_read_error re;
+    int rc = rpc_reader_next(&c->reader, m, &re);
+    if (rc == RPC_READ_MESSAGE)
+        return ZC_READ_OK;
+    if (rc == RPC_READ_ERROR) {
+        snprintf(err, errlen, "zend sent a malformed message: %s", re.message);
+        return ZC_READ_FAILED;
+    }
+    return ZC_READ_TIMEOUT;
+}
+
+int zc_receive(struct zc_client *c, char *err, size_t errlen)
+{
+    char buf[ZC_READ_CHUNK];
+    ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return ZC_READ_OK;
+    if (n == 0 || (n < 0 && errno == ECONNRESET)) {
+        snprintf(err, errlen, "zend closed the connection");
+        return ZC_READ_EOF;
+    }
+    if (n < 0) {
+        snprintf(err, errlen, "reading from zend: %s", strerror(errno));
+        return ZC_READ_FAILED;
+    }
+    if (rpc_reader_feed(&c->reader, buf, (size_t)n) != ZEN_OK) {
+        snprintf(err, errlen, "out of memory reading from zend");
+        return ZC_READ_FAILED;
+    }
+    return ZC_READ_OK;
+}
+
 int zc_read_message(struct zc_client *c, struct rpc_message *m, int timeout_ms, char *err,
                     size_t errlen)
 {
-    int64_t deadline = ztime_mono_ms() + timeout_ms;
+    int64_t deadline = ztime_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     for (;;) {
-        struct rpc_read_error re;
-        int rc = rpc_reader_next(&c->reader, m, &re);
-        if (rc == RPC_READ_MESSAGE)
-            return 1;
-        if (rc == RPC_READ_ERROR) {
-            snprintf(err, errlen, "zend sent a malformed message: %s", re.message);
-            return -1;
+        int rc = zc_take_message(c, m, err, errlen);
+        if (rc != ZC_READ_TIMEOUT)
+            return rc;
+        int wait = -1;
+        if (timeout_ms >= 0) {
+            int64_t left = deadline - ztime_mono_ms();
+            wait = left > 0 ? (int)left : 0; /* 0: just look */
         }
-        int64_t left = deadline - ztime_mono_ms();
         struct pollfd p = {.fd = c->fd, .events = POLLIN};
-        int pr = poll(&p, 1, left > 0 ? (int)left : 0); /* 0: just look */
+        int pr = poll(&p, 1, wait);
         if (pr < 0 && errno == EINTR)
             continue;
-        if (pr <= 0) {
+        if (pr < 0) {
+            snprintf(err, errlen, "waiting for zend: %s", strerror(errno));
+            return ZC_READ_FAILED;
+        }
+        if (pr == 0) {
             snprintf(err, errlen, "timed out after %d ms waiting for zend at %s", timeout_ms,
                      c->sock_path);
-            return -1;
+            return ZC_READ_TIMEOUT;
         }
-        char buf[ZC_READ_CHUNK];
-        ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
-        if (n < 0 && (errno == EINTR || errno == EAGAIN))
-            continue;
-        if (n == 0 || (n < 0 && errno == ECONNRESET)) {
-            snprintf(err, errlen, "zend closed the connection");
-            return 0;
-        }
-        if (n < 0) {
-            snprintf(err, errlen, "reading from zend: %s", strerror(errno));
-            return -1;
-        }
-        rpc_reader_feed(&c->reader, buf, (size_t)n);
+        rc = zc_receive(c, err, errlen);
+        if (rc != ZC_READ_OK)
+            return rc;
     }
 }
 

@@ -38,9 +38,25 @@ void zc_close(struct zc_client *c);
 int zc_call(struct zc_client *c, const char *method, const json_t *params, json_t **result,
             int *remote_code, char *err, size_t errlen);
 
-/* Waits up to timeout_ms for the next message (e.g. a notification).
- * Returns 1 with *m filled, 0 on orderly EOF, -1 on timeout or error. */
+/* Results of reading: compare with <= 0 for "no message". */
+enum zc_read {
+    ZC_READ_TIMEOUT = -2,
+    ZC_READ_FAILED = -1, /* connection error or a malformed message */
+    ZC_READ_EOF = 0,     /* zend closed the connection (or reset it) */
+    ZC_READ_OK = 1,
+};
+
+/* Waits up to timeout_ms (< 0: for ever) for the next message, e.g. a
+ * notification. Returns an enum zc_read; on ZC_READ_OK *m is filled. */
 int zc_read_message(struct zc_client *c, struct rpc_message *m, int timeout_ms, char *err,
                     size_t errlen);
+
+/* For callers that poll c->fd themselves alongside other descriptors
+ * (metrics --watch): zc_take_message hands out a message already buffered
+ * (ZC_READ_OK), or says there is none (ZC_READ_TIMEOUT), without reading;
+ * zc_receive reads once what the socket holds (ZC_READ_OK, possibly with no
+ * complete message yet, ZC_READ_EOF or ZC_READ_FAILED). */
+int zc_take_message(struct zc_client *c, struct rpc_message *m, char *err, size_t errlen);
+int zc_receive(struct zc_client *c, char *err, size_t errlen);
 
 #endif

@@ -10,27 +10,18 @@
 #include "common.h"
 #include "methods.h"
 #include "timeutil.h"
+#include "view.h"
 
 #define ZC_EXIT_POLL_MS 20
 
-/* Maps a client status to an exit code, printing the message first. */
-static int fail_status(int status, const char *err)
+int zc_fail(int status, const char *err)
 {
     zc_error("%s", err);
     return status == ZC_REMOTE_ERROR ? ZEN_EXIT_FAILURE : status;
 }
 
-static int refuse_prom(const struct zc_ctx *ctx, const char *cmd)
-{
-    if (ctx->output != ZC_OUT_PROM)
-        return 0;
-    zc_error("%s has no Prometheus output; use -o table or -o json", cmd);
-    return 1;
-}
-
-/* One call on a fresh connection: the common shape of read-only commands. */
-static int call_once(struct zc_ctx *ctx, const char *method, const json_t *params,
-                     json_t **result)
+int zc_call_once(const struct zc_ctx *ctx, const char *method, const json_t *params,
+                 json_t **result)
 {
     struct zc_client c;
     char err[ZEN_ERRLEN];
@@ -39,115 +30,91 @@ static int call_once(struct zc_ctx *ctx, const char *method, const json_t *param
     if (st == ZC_OK)
         st = zc_call(&c, method, params, result, &code, err, sizeof(err));
     zc_close(&c);
-    return st == ZC_OK ? ZEN_EXIT_OK : fail_status(st, err);
+    return st == ZC_OK ? ZEN_EXIT_OK : zc_fail(st, err);
 }
 
-static void format_duration(double secs, char *out, size_t outlen)
+int zc_parse_seconds(const char *flag, const char *v, double min, double max, double *out)
 {
-    long s = (long)secs;
-    if (s >= 86400)
-        snprintf(out, outlen, "%ldd %ldh %ldm", s / 86400, s % 86400 / 3600, s % 3600 / 60);
-    else if (s >= 3600)
-        snprintf(out, outlen, "%ldh %ldm %lds", s / 3600, s % 3600 / 60, s % 60);
-    else if (s >= 60)
-        snprintf(out, outlen, "%ldm %lds", s / 60, s % 60);
-    else
-        snprintf(out, outlen, "%.1fs", secs);
-}
-
-static const char *str_field(const json_t *obj, const char *key)
-{
-    const char *s = json_string_value(json_object_get(obj, key));
-    return s ? s : "?";
-}
-
-static long long int_field(const json_t *obj, const char *key)
-{
-    return (long long)json_integer_value(json_object_get(obj, key));
+    char *end;
+    errno = 0;
+    double secs = strtod(v, &end);
+    if (!*v || *end || errno || !(secs >= min && secs <= max)) {
+        zc_error("%s takes seconds (%g..%g), not '%s'", flag, min, max, v);
+        return ZEN_ERR;
+    }
+    *out = secs;
+    return ZEN_OK;
 }
 
 int zc_cmd_status(struct zc_ctx *ctx)
 {
-    if (refuse_prom(ctx, "status"))
-        return ZEN_EXIT_USAGE;
     json_t *st = NULL;
-    int rc = call_once(ctx, RPC_STATUS, NULL, &st);
+    int rc = zc_call_once(ctx, RPC_STATUS, NULL, &st);
     if (rc != ZEN_EXIT_OK)
         return rc;
     if (ctx->output == ZC_OUT_JSON) {
         zc_print_json(st);
     } else {
         char up[64];
-        format_duration(json_number_value(json_object_get(st, "uptime_s")), up, sizeof(up));
-        const char *state = str_field(st, "state");
-        int good = strcmp(state, "running") == 0;
-        printf("zend %s %s%s%s\n", str_field(st, "version"),
-               ctx->color ? (good ? "\033[32m" : "\033[33m") : "", state,
-               ctx->color ? "\033[0m" : "");
-        printf("  %-11s %lld (supervisor %lld)\n", "pid", int_field(st, "pid"),
-               int_field(st, "supervisor_pid"));
+        zv_duration(zv_num(st, "uptime_s"), up, sizeof(up));
+        const char *state = zv_str(st, "state", "?");
+        printf("zend %s %s%s%s\n", zv_str(st, "version", "?"),
+               ctx->color ? zv_status_color(state) : "", state, ctx->color ? ZV_RESET : "");
+        printf("  %-11s %lld (supervisor %lld)\n", "pid", zv_int(st, "pid"),
+               zv_int(st, "supervisor_pid"));
         printf("  %-11s %s\n", "uptime", up);
-        printf("  %-11s %s\n", "listen", str_field(st, "listen"));
-        printf("  %-11s %s (hash %s)\n", "config", str_field(st, "config_path"),
-               str_field(st, "config_hash"));
-        printf("  %-11s %lld\n", "restarts", int_field(st, "restarts"));
-        printf("  %-11s %lld\n", "in flight", int_field(st, "in_flight"));
+        printf("  %-11s %s\n", "listen", zv_str(st, "listen", "?"));
+        printf("  %-11s %s (hash %s)\n", "config", zv_str(st, "config_path", "?"),
+               zv_str(st, "config_hash", "?"));
+        printf("  %-11s %lld\n", "restarts", zv_int(st, "restarts"));
+        printf("  %-11s %lld\n", "in flight", zv_int(st, "in_flight"));
     }
     json_decref(st);
     return ZEN_EXIT_OK;
 }
 
-static double num_field(const json_t *obj, const char *key)
+/* Prints "  label: a, b, c" for a non-empty array of strings. */
+static void print_name_list(const char *label, const json_t *names)
 {
-    return json_number_value(json_object_get(obj, key));
-}
-
-/* Prints "name n, name n" for a {name: count} map, or "none". */
-static void print_counts(const char *label, const json_t *map)
-{
-    printf("  %-11s", label);
-    const char *key;
+    if (json_array_size(names) == 0)
+        return;
+    printf("  %-17s", label);
+    size_t i;
     json_t *v;
-    int any = 0;
-    json_object_foreach((json_t *)map, key, v) {
-        if (json_integer_value(v) == 0)
-            continue;
-        printf("%s%s %lld", any ? ", " : " ", key, (long long)json_integer_value(v));
-        any = 1;
+    json_array_foreach(names, i, v) {
+        char *s = json_is_string(v) ? NULL : json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+        printf("%s%s", i ? ", " : " ", s ? s : json_string_value(v));
+        free(s);
     }
-    printf("%s\n", any ? "" : " none");
+    printf("\n");
 }
 
-int zc_cmd_metrics(struct zc_ctx *ctx)
+/* zend re-reads zen.json. A config that does not parse or validate comes
+ * back as error 4, whose message names file:line:col; that is all we print. */
+int zc_cmd_reload(struct zc_ctx *ctx)
 {
-    if (ctx->output == ZC_OUT_PROM) {
-        zc_error("-o prom is not available yet; use -o json");
-        return ZEN_EXIT_USAGE;
-    }
-    json_t *m = NULL;
-    int rc = call_once(ctx, RPC_METRICS, NULL, &m);
+    json_t *res = NULL;
+    int rc = zc_call_once(ctx, RPC_RELOAD, NULL, &res);
     if (rc != ZEN_EXIT_OK)
         return rc;
     if (ctx->output == ZC_OUT_JSON) {
-        zc_print_json(m);
-    } else {
-        printf("  %-11s %lld total, %lld ok, %lld failed (%.1f%% success), %lld in flight\n",
-               "requests", int_field(m, "requests_total"), int_field(m, "success_count"),
-               int_field(m, "error_count"), 100.0 * num_field(m, "success_rate"),
-               int_field(m, "in_flight"));
-        printf("  %-11s p50 %.0fms  p95 %.0fms  p99 %.0fms  max %.0fms\n", "latency",
-               num_field(m, "latency_p50_ms"), num_field(m, "latency_p95_ms"),
-               num_field(m, "latency_p99_ms"), num_field(m, "latency_max_ms"));
-        printf("  %-11s p50 %.0fms  p95 %.0fms  p99 %.0fms\n", "ttfb",
-               num_field(m, "ttfb_p50_ms"), num_field(m, "ttfb_p95_ms"),
-               num_field(m, "ttfb_p99_ms"));
-        printf("  %-11s %lld attempts, %lld failovers\n", "attempts",
-               int_field(m, "attempts_total"), int_field(m, "failovers_total"));
-        print_counts("status", json_object_get(m, "status_codes"));
-        print_counts("errors", json_object_get(m, "errors_by_type"));
-        print_counts("by provider", json_object_get(m, "errors_by_provider"));
+        zc_print_json(res);
+        json_decref(res);
+        return ZEN_EXIT_OK;
     }
-    json_decref(m);
+    static const char *const lists[] = {"added", "removed", "changed"};
+    size_t changes = 0;
+    for (size_t i = 0; i < ZEN_ARRAY_LEN(lists); i++)
+        changes += json_array_size(json_object_get(res, lists[i]));
+    const json_t *restart = json_object_get(res, "restart_required");
+    printf("reloaded (config hash %s): %s\n", zv_str(res, "config_hash", "?"),
+           changes || json_array_size(restart) ? "" : "nothing changed");
+    for (size_t i = 0; i < ZEN_ARRAY_LEN(lists); i++)
+        print_name_list(lists[i], json_object_get(res, lists[i]));
+    print_name_list("restart required", restart);
+    if (json_array_size(restart))
+        printf("  (these take effect only when zend restarts: zenctl shutdown, then zend)\n");
+    json_decref(res);
     return ZEN_EXIT_OK;
 }
 
@@ -203,32 +170,19 @@ static int wait_for_exit(struct zc_ctx *ctx, struct zc_client *c, long long pid,
     return ZEN_EXIT_OK;
 }
 
-static int parse_drain_timeout(const char *v, long long *ms)
-{
-    char *end;
-    errno = 0;
-    double secs = strtod(v, &end);
-    if (!*v || *end || errno || secs < 0 || secs > 86400) {
-        zc_error("--drain-timeout takes seconds (0..86400), not '%s'", v);
-        return ZEN_ERR;
-    }
-    *ms = (long long)(secs * 1000.0);
-    return ZEN_OK;
-}
-
 int zc_cmd_shutdown(struct zc_ctx *ctx)
 {
-    if (refuse_prom(ctx, "shutdown"))
-        return ZEN_EXIT_USAGE;
     json_t *params = json_object();
     const char *drain = zc_flag_value(ctx, "drain-timeout");
     long long drain_ms;
+    double drain_s;
     if (drain) {
-        if (parse_drain_timeout(drain, &drain_ms) != ZEN_OK) {
+        if (zc_parse_seconds("--drain-timeout", drain, 0, 86400, &drain_s) != ZEN_OK) {
             json_decref(params);
             return ZEN_EXIT_USAGE;
         }
-        json_object_set_new(params, "drain_timeout_ms", json_integer(drain_ms));
+        json_object_set_new(params, "drain_timeout_ms",
+                            json_integer((json_int_t)(drain_s * 1000.0)));
     }
     struct zc_client c;
     char err[ZEN_ERRLEN];
@@ -240,10 +194,10 @@ int zc_cmd_shutdown(struct zc_ctx *ctx)
     json_decref(params);
     if (st != ZC_OK) {
         zc_close(&c);
-        return fail_status(st, err);
+        return zc_fail(st, err);
     }
-    long long pid = int_field(res, "pid");
-    drain_ms = int_field(res, "drain_timeout_ms");
+    long long pid = zv_int(res, "pid");
+    drain_ms = zv_int(res, "drain_timeout_ms");
     int rc = ZEN_EXIT_OK;
     if (!zc_flag_value(ctx, "no-wait")) {
         /* zend may take the whole drain budget; allow our timeout on top. */
@@ -265,7 +219,7 @@ int zc_cmd_shutdown(struct zc_ctx *ctx)
                    (double)drain_ms / 1000.0);
         } else {
             printf("zend (pid %lld) stopped: drained %lld, aborted %lld\n", pid,
-                   int_field(summary, "drained"), int_field(summary, "aborted"));
+                   zv_int(summary, "drained"), zv_int(summary, "aborted"));
         }
     }
     json_decref(summary);
@@ -275,8 +229,6 @@ int zc_cmd_shutdown(struct zc_ctx *ctx)
 
 int zc_cmd_version(struct zc_ctx *ctx)
 {
-    if (refuse_prom(ctx, "version"))
-        return ZEN_EXIT_USAGE;
     struct zc_client c;
     char err[ZEN_ERRLEN];
     int code;
@@ -285,7 +237,7 @@ int zc_cmd_version(struct zc_ctx *ctx)
     if (zc_connect(&c, ctx->sock_path, ctx->timeout_ms, err, sizeof(err)) == ZC_OK)
         zc_call(&c, RPC_HELLO, NULL, &hello, &code, err, sizeof(err));
     zc_close(&c);
-    const char *zend_version = hello ? str_field(hello, "version") : NULL;
+    const char *zend_version = hello ? zv_str(hello, "version", "?") : NULL;
     if (ctx->output == ZC_OUT_JSON) {
         json_t *out = json_pack("{s:s, s:i, s:o}", "zenctl", ZEN_VERSION_STRING, "proto",
                                 RPC_PROTO_VERSION, "zend",
@@ -295,7 +247,7 @@ int zc_cmd_version(struct zc_ctx *ctx)
     } else {
         printf("zenctl %s (protocol %d)\n", ZEN_VERSION_STRING, RPC_PROTO_VERSION);
         if (zend_version)
-            printf("zend %s (pid %lld)\n", zend_version, int_field(hello, "pid"));
+            printf("zend %s (pid %lld)\n", zend_version, zv_int(hello, "pid"));
         else
             printf("zend not reachable at %s\n", ctx->sock_path);
     }

@@ -8,8 +8,11 @@
 
 #include <jansson.h>
 #include <limits.h>
+#include <stdio.h>
 
-#define ZC_MAX_FLAG_VALUES 16
+/* Room for every option on one command line, repeated ones included
+ * (`logs --event a --event b ...`). */
+#define ZC_MAX_FLAG_VALUES 64
 #define ZC_MAX_POSITIONAL 8
 
 struct zc_flag {
@@ -19,9 +22,16 @@ struct zc_flag {
     const char *help;
     const char *const *choices; /* completion words for the value, NULL-terminated */
     int complete_files;         /* the value is a path */
+    int repeatable;             /* may be given more than once; see zc_flag_values */
 };
 
-enum zc_output { ZC_OUT_TABLE, ZC_OUT_JSON, ZC_OUT_PROM };
+/* -o formats. `short` is logs' one-line-per-record format; for logs, `table`
+ * means the same thing. */
+enum zc_output { ZC_OUT_TABLE, ZC_OUT_JSON, ZC_OUT_PROM, ZC_OUT_SHORT };
+
+#define ZC_OUT_BIT(o) (1u << (o))
+#define ZC_OUTS_TABLE_JSON (ZC_OUT_BIT(ZC_OUT_TABLE) | ZC_OUT_BIT(ZC_OUT_JSON))
+#define ZC_OUTS_ANY 0xFu
 
 /* What the parser collected; handlers read it. */
 struct zc_ctx {
@@ -45,9 +55,15 @@ struct zc_command {
     const char *summary;
     const struct zc_flag *flags;        /* command-specific flags, {0}-terminated */
     const char *const *arg_choices;     /* completion words for the first argument */
+    /* A hidden command whose output (one word a line, read from the running
+     * zend) completes the second argument: provider names for
+     * `provider disable NAME`. */
+    const char *arg2_words_command;
     int arg_is_command;                 /* the first argument names a command (help) */
     int min_args, max_args;
     int needs_daemon;                   /* resolve the socket path before running */
+    unsigned outputs;                   /* ZC_OUT_BIT set of the -o formats it accepts */
+    int hidden;                         /* left out of --help and of completion's lists */
     int (*run)(struct zc_ctx *ctx);     /* returns the exit code */
 };
 
@@ -55,18 +71,40 @@ extern const struct zc_flag zc_global_flags[];
 extern const struct zc_command zc_commands[];
 
 const struct zc_command *zc_find_command(const char *name);
-/* The value given for --long_name, or NULL; a switch yields "". */
+/* The value given for --long_name, or NULL; a switch yields "". When given
+ * more than once, the last value. */
 const char *zc_flag_value(const struct zc_ctx *ctx, const char *long_name);
+/* Every value given for --long_name in command-line order, at most max of
+ * them into out; returns how many were given. */
+int zc_flag_values(const struct zc_ctx *ctx, const char *long_name, const char **out, int max);
 
 /* Errors: "zenctl: ..." on stderr. */
 void zc_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints a JSON document (indented on a terminal). */
 void zc_print_json(const json_t *doc);
+/* Prints a JSON document on one line, for streams of them (--watch, -f). */
+void zc_print_json_line(const json_t *doc);
+
+/* Shared by handlers: maps a client status (client.h) to an exit code after
+ * printing err; and one call on a fresh connection, the common shape of
+ * read-only commands (returns an exit code, *result set on 0). */
+int zc_fail(int status, const char *err);
+int zc_call_once(const struct zc_ctx *ctx, const char *method, const json_t *params,
+                 json_t **result);
+/* Parses a duration in seconds within [min, max]; prints why and returns
+ * ZEN_ERR when v is not one. */
+int zc_parse_seconds(const char *flag, const char *v, double min, double max, double *out);
 
 /* Command handlers. */
 int zc_cmd_status(struct zc_ctx *ctx);
-int zc_cmd_shutdown(struct zc_ctx *ctx);
+int zc_cmd_health(struct zc_ctx *ctx);
+int zc_cmd_providers(struct zc_ctx *ctx);
+int zc_cmd_provider(struct zc_ctx *ctx);
+int zc_cmd_provider_names(struct zc_ctx *ctx);
 int zc_cmd_metrics(struct zc_ctx *ctx);
+int zc_cmd_logs(struct zc_ctx *ctx);
+int zc_cmd_reload(struct zc_ctx *ctx);
+int zc_cmd_shutdown(struct zc_ctx *ctx);
 int zc_cmd_version(struct zc_ctx *ctx);
 int zc_cmd_completion(struct zc_ctx *ctx);
 int zc_cmd_help(struct zc_ctx *ctx);

@@ -38,10 +38,49 @@ static void put_words(const char *const *words)
         printf("%s%s", i ? " " : "", words[i]);
 }
 
+/* Visible commands only: hidden ones exist for the scripts themselves. */
 static void put_command_names(void)
 {
+    int first = 1;
+    for (const struct zc_command *c = zc_commands; c->name; c++) {
+        if (c->hidden)
+            continue;
+        printf("%s%s", first ? "" : " ", c->name);
+        first = 0;
+    }
+}
+
+/* Global options that take a value (-s, -H, ...), "|"-separated for a bash
+ * case pattern or space-separated for a fish switch. They are passed on to
+ * the hidden word-listing commands so that `zenctl -H DIR provider disable
+ * <Tab>` asks the zend in DIR. */
+static void put_global_value_flags(const char *sep)
+{
+    int first = 1;
+    for (const struct zc_flag *f = zc_global_flags; f->long_name; f++) {
+        if (!f->arg)
+            continue;
+        if (f->short_name)
+            printf("%s-%c", first ? "" : sep, f->short_name);
+        printf("%s--%s", first && !f->short_name ? "" : sep, f->long_name);
+        first = 0;
+    }
+}
+
+/* Every option of every command that takes a value: the words after them
+ * are values, not arguments, when counting a command's arguments. */
+static void put_command_value_flags(const char *sep)
+{
+    int first = 1;
     for (const struct zc_command *c = zc_commands; c->name; c++)
-        printf("%s%s", c == zc_commands ? "" : " ", c->name);
+        for (const struct zc_flag *f = c->flags; f->long_name; f++) {
+            if (!f->arg)
+                continue;
+            if (f->short_name)
+                printf("%s-%c", first ? "" : sep, f->short_name);
+            printf("%s--%s", first && !f->short_name ? "" : sep, f->long_name);
+            first = 0;
+        }
 }
 
 static void put_flag_names(const struct zc_flag *flags, int only_with_arg)
@@ -103,22 +142,21 @@ static void print_bash(void)
     for (const struct zc_command *c = zc_commands; c->name; c++)
         bash_value_cases(c->flags);
     printf("    esac\n");
-    printf("    local cmd='' i\n");
+    /* Find the command and count its arguments so far; keep the global
+     * options that locate zend for the hidden word-listing commands. */
+    printf("    local cmd='' nargs=0 i\n");
+    printf("    local -a where=()\n");
     printf("    for ((i = 1; i < COMP_CWORD; i++)); do\n");
     printf("        case \"${COMP_WORDS[i]}\" in\n");
     printf("            ");
-    int first = 1;
-    for (const struct zc_flag *f = zc_global_flags; f->long_name; f++) {
-        if (!f->arg)
-            continue;
-        if (f->short_name)
-            printf("%s-%c", first ? "" : "|", f->short_name);
-        printf("%s--%s", first && !f->short_name ? "" : "|", f->long_name);
-        first = 0;
-    }
-    printf(") ((i++)) ;;\n");
+    put_global_value_flags("|");
+    printf(")\n                where+=(\"${COMP_WORDS[i]}\" \"${COMP_WORDS[i+1]}\"); ((i++)) ;;\n");
+    printf("            ");
+    put_command_value_flags("|");
+    printf(")\n                ((i++)) ;;\n");
     printf("            -*) ;;\n");
-    printf("            *) cmd=\"${COMP_WORDS[i]}\"; break ;;\n");
+    printf("            *) if [[ -z \"$cmd\" ]]; then cmd=\"${COMP_WORDS[i]}\"; "
+           "else nargs=$((nargs + 1)); fi ;;\n");
     printf("        esac\n    done\n");
     printf("    case \"$cmd\" in\n");
     printf("        '')\n            if [[ \"$cur\" == -* ]]; then\n");
@@ -127,15 +165,24 @@ static void print_bash(void)
     put_command_names();
     printf("' -- \"$cur\"))\n            fi ;;\n");
     for (const struct zc_command *c = zc_commands; c->name; c++) {
+        if (c->hidden)
+            continue;
         printf("        %s)\n", c->name);
         printf("            if [[ \"$cur\" == -* ]]; then\n");
         printf("                COMPREPLY=($(compgen -W \"$global_opts");
         put_flag_names(c->flags, 0);
         printf("\" -- \"$cur\"))\n");
         if (has_arg_words(c)) {
-            printf("            else\n                COMPREPLY=($(compgen -W '");
+            printf("            elif ((nargs == 0)); then\n"
+                   "                COMPREPLY=($(compgen -W '");
             put_arg_words(c);
             printf("' -- \"$cur\"))\n");
+        }
+        if (c->arg2_words_command) {
+            printf("            elif ((nargs == 1)); then\n");
+            printf("                COMPREPLY=($(compgen -W "
+                   "\"$(\"${COMP_WORDS[0]}\" \"${where[@]}\" %s 2>/dev/null)\" -- \"$cur\"))\n",
+                   c->arg2_words_command);
         }
         printf("            fi ;;\n");
     }
@@ -148,7 +195,13 @@ static void zsh_flag_specs(const struct zc_flag *flags, const char *indent)
 {
     for (const struct zc_flag *f = flags; f->long_name; f++) {
         printf("%s'", indent);
-        if (f->short_name)
+        /* A repeatable option is offered again ('*'); others exclude
+         * themselves (and their other spelling) once given. */
+        if (f->repeatable && f->short_name)
+            printf("*'{-%c,--%s}'", f->short_name, f->long_name);
+        else if (f->repeatable)
+            printf("*--%s", f->long_name);
+        else if (f->short_name)
             printf("(-%c --%s)'{-%c,--%s}'", f->short_name, f->long_name, f->short_name,
                    f->long_name);
         else
@@ -174,9 +227,21 @@ static void print_zsh(void)
 {
     printf("#compdef zenctl\n");
     printf("# zsh completion for zenctl -- generated by `zenctl completion zsh`; do not edit.\n");
+    /* Words from the running zend, through a hidden command; $_zenctl_prog
+     * and $_zenctl_where are _zenctl's locals (zsh scopes dynamically). */
+    printf("_zenctl_daemon_words() {\n");
+    printf("    local -a words_from_zend\n");
+    printf("    words_from_zend=("
+           "${(f)\"$(\"$_zenctl_prog\" \"${_zenctl_where[@]}\" $1 2>/dev/null)\"})\n");
+    printf("    _describe -t $2 $2 words_from_zend\n");
+    printf("}\n");
     printf("_zenctl() {\n    local curcontext=\"$curcontext\" state line\n");
-    printf("    local -a commands\n    commands=(\n");
+    printf("    local -A opt_args\n");
+    printf("    local _zenctl_prog=\"$words[1]\" o\n");
+    printf("    local -a commands _zenctl_where\n    commands=(\n");
     for (const struct zc_command *c = zc_commands; c->name; c++) {
+        if (c->hidden)
+            continue;
         printf("        '%s:", c->name);
         put_quoted_body(c->summary);
         printf("'\n");
@@ -184,11 +249,16 @@ static void print_zsh(void)
     printf("    )\n    _arguments -C \\\n");
     zsh_flag_specs(zc_global_flags, "        ");
     printf("        '1:command:->command' \\\n        '*::argument:->argument'\n");
+    printf("    for o in ");
+    put_global_value_flags(" ");
+    printf("; do\n");
+    printf("        (( $+opt_args[$o] )) && _zenctl_where+=($o ${(Q)opt_args[$o]})\n");
+    printf("    done\n");
     printf("    case $state in\n");
     printf("        command) _describe -t commands 'zenctl command' commands ;;\n");
     printf("        argument)\n            case $line[1] in\n");
     for (const struct zc_command *c = zc_commands; c->name; c++) {
-        if (!c->flags[0].long_name && !has_arg_words(c))
+        if (c->hidden || (!c->flags[0].long_name && !has_arg_words(c)))
             continue;
         printf("                %s)\n                    _arguments \\\n", c->name);
         zsh_flag_specs(c->flags, "                        ");
@@ -197,6 +267,9 @@ static void print_zsh(void)
             put_arg_words(c);
             printf(")' \\\n");
         }
+        if (c->arg2_words_command)
+            printf("                        '2:argument:{_zenctl_daemon_words %s argument}' \\\n",
+                   c->arg2_words_command);
         printf("                        && return 0 ;;\n");
     }
     printf("            esac ;;\n    esac\n}\n_zenctl \"$@\"\n");
@@ -226,24 +299,60 @@ static void fish_flags(const struct zc_flag *flags, const char *condition)
     }
 }
 
+/* Runs a hidden word-listing command against the zend the command line
+ * names (its -s/-H/... options), e.g. provider names. */
+static void fish_daemon_words_function(void)
+{
+    printf("function __zenctl_daemon_words\n");
+    printf("    set -l words (commandline -opc)\n");
+    printf("    set -l where\n");
+    printf("    set -l i 2\n");
+    printf("    while test $i -lt (count $words)\n");
+    printf("        switch $words[$i]\n");
+    printf("            case ");
+    put_global_value_flags(" ");
+    printf("\n                set -a where $words[$i] $words[(math $i + 1)]\n");
+    printf("                set i (math $i + 1)\n");
+    printf("        end\n");
+    printf("        set i (math $i + 1)\n");
+    printf("    end\n");
+    printf("    $words[1] $where $argv[1] 2>/dev/null\n");
+    printf("end\n");
+}
+
 static void print_fish(void)
 {
     printf("# fish completion for zenctl -- generated by `zenctl completion fish`; do not edit.\n");
+    fish_daemon_words_function();
     printf("complete -c zenctl -f\n");
     fish_flags(zc_global_flags, NULL);
     for (const struct zc_command *c = zc_commands; c->name; c++) {
+        if (c->hidden)
+            continue;
         printf("complete -c zenctl -n '__fish_use_subcommand' -a %s -d '", c->name);
         put_quoted_body(c->summary);
         printf("'\n");
     }
     for (const struct zc_command *c = zc_commands; c->name; c++) {
+        if (c->hidden)
+            continue;
         char cond[128];
         snprintf(cond, sizeof(cond), "__fish_seen_subcommand_from %s", c->name);
         fish_flags(c->flags, cond);
         if (has_arg_words(c)) {
-            printf("complete -c zenctl -n '%s' -a '", cond);
+            printf("complete -c zenctl -n '%s", cond);
+            if (c->arg2_words_command) {
+                printf("; and not __fish_seen_subcommand_from ");
+                put_arg_words(c);
+            }
+            printf("' -a '");
             put_arg_words(c);
             printf("'\n");
+        }
+        if (c->arg2_words_command) {
+            printf("complete -c zenctl -n '%s; and __fish_seen_subcommand_from ", cond);
+            put_arg_words(c);
+            printf("' -a '(__zenctl_daemon_words %s)'\n", c->arg2_words_command);
         }
     }
 }

@@ -26,13 +26,25 @@ void zc_error(const char *fmt, ...)
     va_end(ap);
 }
 
-void zc_print_json(const json_t *doc)
+/* Ten significant digits, as zend's own log lines: 0.1 prints as 0.1. */
+#define ZC_JSON_PRECISION JSON_REAL_PRECISION(10)
+
+static void print_json_flags(const json_t *doc, size_t flags)
 {
-    size_t flags = isatty(STDOUT_FILENO) ? JSON_INDENT(2) : JSON_COMPACT;
-    char *s = json_dumps(doc, flags | JSON_REAL_PRECISION(10));
+    char *s = json_dumps(doc, flags | ZC_JSON_PRECISION);
     if (s)
         printf("%s\n", s);
     free(s);
+}
+
+void zc_print_json(const json_t *doc)
+{
+    print_json_flags(doc, isatty(STDOUT_FILENO) ? JSON_INDENT(2) : JSON_COMPACT);
+}
+
+void zc_print_json_line(const json_t *doc)
+{
+    print_json_flags(doc, JSON_COMPACT);
 }
 
 static const struct zc_flag *find_flag(const struct zc_flag *flags, const char *arg)
@@ -122,21 +134,48 @@ static const struct zc_command *parse_args(int argc, char **argv, struct zc_ctx 
     return cmd;
 }
 
-static int apply_global_flags(struct zc_ctx *ctx)
+static const char *const output_names[] = {
+    [ZC_OUT_TABLE] = "table", [ZC_OUT_JSON] = "json", [ZC_OUT_PROM] = "prom",
+    [ZC_OUT_SHORT] = "short"};
+
+/* -o must name a format the command has (its row's outputs). */
+static int apply_output(struct zc_ctx *ctx, const struct zc_command *cmd)
 {
     const char *v = zc_flag_value(ctx, "output");
     ctx->output = ZC_OUT_TABLE;
-    if (v) {
-        ctx->output_set = 1;
-        if (strcmp(v, "json") == 0)
-            ctx->output = ZC_OUT_JSON;
-        else if (strcmp(v, "prom") == 0)
-            ctx->output = ZC_OUT_PROM;
-        else if (strcmp(v, "table") != 0) {
-            zc_error("-o must be table, json or prom, not '%s'", v);
-            return ZEN_ERR;
-        }
+    if (!v)
+        return ZEN_OK;
+    ctx->output_set = 1;
+    size_t i = 0;
+    while (i < ZEN_ARRAY_LEN(output_names) && strcmp(v, output_names[i]) != 0)
+        i++;
+    if (i == ZEN_ARRAY_LEN(output_names)) {
+        zc_error("-o must be table, json, prom or short, not '%s'", v);
+        return ZEN_ERR;
     }
+    ctx->output = (enum zc_output)i;
+    if (cmd->outputs & ZC_OUT_BIT(ctx->output))
+        return ZEN_OK;
+    char have[64] = "";
+    size_t left = 0;
+    for (size_t j = 0; j < ZEN_ARRAY_LEN(output_names); j++)
+        left += (cmd->outputs & ZC_OUT_BIT(j)) != 0;
+    for (size_t j = 0; j < ZEN_ARRAY_LEN(output_names); j++) {
+        if (!(cmd->outputs & ZC_OUT_BIT(j)))
+            continue;
+        left--;
+        snprintf(have + strlen(have), sizeof(have) - strlen(have), "%s-o %s",
+                 !have[0] ? "" : left ? ", " : " or ", output_names[j]);
+    }
+    zc_error("%s has no %s output; use %s", cmd->name, v, have);
+    return ZEN_ERR;
+}
+
+static int apply_global_flags(struct zc_ctx *ctx, const struct zc_command *cmd)
+{
+    const char *v;
+    if (apply_output(ctx, cmd) != ZEN_OK)
+        return ZEN_ERR;
     ctx->timeout_ms = ZC_DEFAULT_TIMEOUT_MS;
     if ((v = zc_flag_value(ctx, "timeout"))) {
         char *end;
@@ -175,7 +214,7 @@ int main(int argc, char **argv)
 {
     static struct zc_ctx ctx;
     const struct zc_command *cmd = parse_args(argc, argv, &ctx);
-    if (!cmd || apply_global_flags(&ctx) != ZEN_OK)
+    if (!cmd || apply_global_flags(&ctx, cmd) != ZEN_OK)
         return ZEN_EXIT_USAGE;
     if (cmd->needs_daemon && resolve_socket(&ctx) != ZEN_OK)
         return ZEN_EXIT_USAGE;

@@ -5,41 +5,113 @@
 
 #include "commands.h"
 
-static const char *const output_choices[] = {"table", "json", "prom", NULL};
+static const char *const output_choices[] = {"table", "json", "prom", "short", NULL};
 static const char *const shell_choices[] = {"bash", "zsh", "fish", NULL};
+static const char *const provider_actions[] = {"enable", "disable", NULL};
+static const char *const level_choices[] = {"debug", "info", "warn", "error", NULL};
+/* The events operations.md §11 documents; --event accepts any name. */
+static const char *const event_choices[] = {
+    "daemon_started", "daemon_shutdown", "daemon_crashed_restarting",
+    "restart_budget_exhausted", "worker_fault", "config_created", "config_reloaded",
+    "config_reload_failed", "config_permissions", "request_received", "provider_failed",
+    "provider_state_changed", "concurrency_limited", "resource_warning",
+    "resource_leak_suspected", "state_dump", "log_dropped", NULL};
+
+#define FLAG_END {.long_name = NULL}
 
 const struct zc_flag zc_global_flags[] = {
-    {'s', "socket", "SOCKET", "control socket (default: $ZEN_SOCKET, else HOME/zend.sock)", NULL, 1},
-    {'H', "home", "HOME", "zend's state directory (default: $ZEN_HOME, $GOZEN_CONFIG_DIR, ~/.zen)", NULL, 1},
-    {'o', "output", "FORMAT", "output format: table, json or prom", output_choices, 0},
-    {0, "timeout", "MS", "how long to wait for zend (default 5000)", NULL, 0},
-    {0, "no-color", NULL, "never use colour", NULL, 0},
-    {'h', "help", NULL, "show help", NULL, 0},
-    {0, NULL, NULL, NULL, NULL, 0},
+    {.short_name = 's', .long_name = "socket", .arg = "SOCKET",
+     .help = "control socket (default: $ZEN_SOCKET, else HOME/zend.sock)", .complete_files = 1},
+    {.short_name = 'H', .long_name = "home", .arg = "HOME",
+     .help = "zend's state directory (default: $ZEN_HOME, $GOZEN_CONFIG_DIR, ~/.zen)",
+     .complete_files = 1},
+    {.short_name = 'o', .long_name = "output", .arg = "FORMAT",
+     .help = "output format: table, json or prom (logs: short or json)",
+     .choices = output_choices},
+    {.long_name = "timeout", .arg = "MS", .help = "how long to wait for zend (default 5000)"},
+    {.long_name = "no-color", .help = "never use colour"},
+    {.short_name = 'h', .long_name = "help", .help = "show help"},
+    FLAG_END,
 };
 
-static const struct zc_flag no_flags[] = {{0, NULL, NULL, NULL, NULL, 0}};
+static const struct zc_flag no_flags[] = {FLAG_END};
+
+static const struct zc_flag provider_flags[] = {
+    {.long_name = "for", .arg = "SECONDS",
+     .help = "only for SECONDS, then zend undoes it by itself"},
+    FLAG_END,
+};
+
+static const struct zc_flag metrics_flags[] = {
+    {.long_name = "watch", .help = "keep showing metrics as zend pushes them"},
+    {.short_name = 'i', .long_name = "interval", .arg = "SECONDS",
+     .help = "with --watch: seconds between updates (default 1, at least 0.1)"},
+    FLAG_END,
+};
+
+static const struct zc_flag logs_flags[] = {
+    {.short_name = 'n', .long_name = "lines", .arg = "N",
+     .help = "show the last N records first (default 10)"},
+    {.short_name = 'f', .long_name = "follow",
+     .help = "keep printing new records; survives zend restarts"},
+    {.long_name = "level", .arg = "LEVEL", .help = "only records at LEVEL or above",
+     .choices = level_choices},
+    {.long_name = "event", .arg = "NAME", .help = "only these events (repeat for several)",
+     .choices = event_choices, .repeatable = 1},
+    FLAG_END,
+};
 
 static const struct zc_flag shutdown_flags[] = {
-    {0, "drain-timeout", "SECONDS", "let in-flight requests finish for up to SECONDS", NULL, 0},
-    {0, "no-wait", NULL, "return once zend has started shutting down", NULL, 0},
-    {0, NULL, NULL, NULL, NULL, 0},
+    {.long_name = "drain-timeout", .arg = "SECONDS",
+     .help = "let in-flight requests finish for up to SECONDS"},
+    {.long_name = "no-wait", .help = "return once zend has started shutting down"},
+    FLAG_END,
 };
 
+#define NAME_LISTER "__provider-names"
+
 const struct zc_command zc_commands[] = {
-    {"status", "", "pid, version, uptime, listen address, state, restarts, in-flight",
-     no_flags, NULL, 0, 0, 0, 1, zc_cmd_status},
-    {"shutdown", "", "stop zend gracefully and wait until it has exited",
-     shutdown_flags, NULL, 0, 0, 0, 1, zc_cmd_shutdown},
-    {"metrics", "", "request counts, latency percentiles, errors by provider and type",
-     no_flags, NULL, 0, 0, 0, 1, zc_cmd_metrics},
-    {"version", "", "print zenctl's version and the running zend's",
-     no_flags, NULL, 0, 0, 0, 1, zc_cmd_version},
-    {"completion", "bash|zsh|fish", "print a shell completion script",
-     no_flags, shell_choices, 0, 1, 1, 0, zc_cmd_completion},
-    {"help", "[COMMAND]", "show help for zenctl or one command",
-     no_flags, NULL, 1, 0, 1, 0, zc_cmd_help},
-    {NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL},
+    {.name = "status", .args = "",
+     .summary = "pid, version, uptime, listen address, state, restarts, in-flight",
+     .flags = no_flags, .needs_daemon = 1, .outputs = ZC_OUTS_TABLE_JSON, .run = zc_cmd_status},
+    {.name = "health", .args = "",
+     .summary = "one line: healthy, degraded or unhealthy, and why (exit 0/1/2/3)",
+     .flags = no_flags, .needs_daemon = 1, .outputs = ZC_OUTS_TABLE_JSON, .run = zc_cmd_health},
+    {.name = "providers", .args = "",
+     .summary = "each provider's status, circuit, cooldown, errors and latency",
+     .flags = no_flags, .needs_daemon = 1, .outputs = ZC_OUTS_TABLE_JSON,
+     .run = zc_cmd_providers},
+    {.name = "provider", .args = "enable|disable NAME",
+     .summary = "take a provider out of rotation, or put it back (not saved)",
+     .flags = provider_flags, .arg_choices = provider_actions,
+     .arg2_words_command = NAME_LISTER, .min_args = 2, .max_args = 2, .needs_daemon = 1,
+     .outputs = ZC_OUTS_TABLE_JSON, .run = zc_cmd_provider},
+    {.name = "metrics", .args = "",
+     .summary = "requests, latency, errors by provider and type; --watch; -o prom",
+     .flags = metrics_flags, .needs_daemon = 1,
+     .outputs = ZC_OUTS_TABLE_JSON | ZC_OUT_BIT(ZC_OUT_PROM), .run = zc_cmd_metrics},
+    {.name = "logs", .args = "", .summary = "recent log records; -f follows new ones",
+     .flags = logs_flags, .needs_daemon = 1,
+     .outputs = ZC_OUTS_TABLE_JSON | ZC_OUT_BIT(ZC_OUT_SHORT), .run = zc_cmd_logs},
+    {.name = "reload", .args = "", .summary = "re-read zen.json and say what changed",
+     .flags = no_flags, .needs_daemon = 1, .outputs = ZC_OUTS_TABLE_JSON, .run = zc_cmd_reload},
+    {.name = "shutdown", .args = "",
+     .summary = "stop zend gracefully and wait until it has exited", .flags = shutdown_flags,
+     .needs_daemon = 1, .outputs = ZC_OUTS_TABLE_JSON, .run = zc_cmd_shutdown},
+    {.name = "version", .args = "", .summary = "print zenctl's version and the running zend's",
+     .flags = no_flags, .needs_daemon = 1, .outputs = ZC_OUTS_TABLE_JSON,
+     .run = zc_cmd_version},
+    {.name = "completion", .args = "bash|zsh|fish", .summary = "print a shell completion script",
+     .flags = no_flags, .arg_choices = shell_choices, .min_args = 1, .max_args = 1,
+     .outputs = ZC_OUTS_ANY, .run = zc_cmd_completion},
+    {.name = "help", .args = "[COMMAND]", .summary = "show help for zenctl or one command",
+     .flags = no_flags, .arg_is_command = 1, .max_args = 1, .outputs = ZC_OUTS_ANY,
+     .run = zc_cmd_help},
+    /* For the completion scripts: provider names, one a line, silent on error. */
+    {.name = NAME_LISTER, .args = "", .summary = "list provider names (for completion)",
+     .flags = no_flags, .needs_daemon = 1, .outputs = ZC_OUTS_ANY, .hidden = 1,
+     .run = zc_cmd_provider_names},
+    {.name = NULL},
 };
 
 const struct zc_command *zc_find_command(const char *name)
@@ -58,14 +130,43 @@ const char *zc_flag_value(const struct zc_ctx *ctx, const char *long_name)
     return NULL;
 }
 
+int zc_flag_values(const struct zc_ctx *ctx, const char *long_name, const char **out, int max)
+{
+    int n = 0;
+    for (int i = 0; i < ctx->nflags; i++) {
+        if (strcmp(ctx->flags[i].flag->long_name, long_name) != 0)
+            continue;
+        if (n < max)
+            out[n] = ctx->flags[i].value;
+        n++;
+    }
+    return n;
+}
+
+/* Help's left column is as wide as the widest entry it holds. */
+#define HELP_MIN_WIDTH 24
+
+static void flag_head(const struct zc_flag *f, char *out, size_t outlen)
+{
+    if (f->short_name)
+        snprintf(out, outlen, "-%c, --%s%s%s", f->short_name, f->long_name, f->arg ? " " : "",
+                 f->arg ? f->arg : "");
+    else
+        snprintf(out, outlen, "--%s%s%s", f->long_name, f->arg ? " " : "", f->arg ? f->arg : "");
+}
+
 static void print_flags(FILE *out, const struct zc_flag *flags)
 {
+    int width = HELP_MIN_WIDTH;
+    char head[128];
     for (const struct zc_flag *f = flags; f->long_name; f++) {
-        char head[64];
-        snprintf(head, sizeof(head), "%s%c%s--%s%s%s", f->short_name ? "-" : "",
-                 f->short_name ? f->short_name : ' ', f->short_name ? ", " : "  ",
-                 f->long_name, f->arg ? " " : "", f->arg ? f->arg : "");
-        fprintf(out, "  %-24s %s\n", head + (f->short_name ? 0 : 1), f->help);
+        flag_head(f, head, sizeof(head));
+        if ((int)strlen(head) > width)
+            width = (int)strlen(head);
+    }
+    for (const struct zc_flag *f = flags; f->long_name; f++) {
+        flag_head(f, head, sizeof(head));
+        fprintf(out, "  %-*s %s\n", width, head, f->help);
     }
 }
 
@@ -74,22 +175,30 @@ void zc_usage(FILE *out)
     fprintf(out, "usage: zenctl [-s SOCKET] [-H HOME] [-o table|json|prom] [--timeout MS] "
                  "[--no-color] COMMAND\n\nControl a running zend over its control socket.\n\n"
                  "Commands:\n");
+    int width = HELP_MIN_WIDTH;
+    for (const struct zc_command *c = zc_commands; c->name; c++)
+        if (!c->hidden && (int)(strlen(c->name) + 1 + strlen(c->args)) > width)
+            width = (int)(strlen(c->name) + 1 + strlen(c->args));
     for (const struct zc_command *c = zc_commands; c->name; c++) {
-        char head[64];
+        if (c->hidden)
+            continue;
+        char head[128];
         snprintf(head, sizeof(head), "%s %s", c->name, c->args);
-        fprintf(out, "  %-24s %s\n", head, c->summary);
+        fprintf(out, "  %-*s %s\n", width, head, c->summary);
     }
     fprintf(out, "\nOptions:\n");
     print_flags(out, zc_global_flags);
     fprintf(out, "\nExit codes: 0 ok, 1 zend answered an error, 3 zend not running or "
-                 "unreachable,\n4 permission denied, 64 usage error.\n");
+                 "unreachable,\n4 permission denied, 64 usage error. health: 0 healthy, "
+                 "1 degraded or draining,\n2 unhealthy, 3 unreachable.\n");
 }
 
 void zc_command_usage(FILE *out, const struct zc_command *cmd)
 {
     fprintf(out, "usage: zenctl [options] %s", cmd->name);
     for (const struct zc_flag *f = cmd->flags; f->long_name; f++)
-        fprintf(out, " [--%s%s%s]", f->long_name, f->arg ? " " : "", f->arg ? f->arg : "");
+        fprintf(out, " [--%s%s%s]%s", f->long_name, f->arg ? " " : "", f->arg ? f->arg : "",
+                f->repeatable ? "..." : "");
     fprintf(out, "%s%s\n\n%s\n", cmd->args[0] ? " " : "", cmd->args, cmd->summary);
     if (cmd->flags[0].long_name) {
         fprintf(out, "\nOptions:\n");

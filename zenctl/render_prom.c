@@ -1,0 +1,284 @@
+/* render_prom.c -- Prometheus text exposition of a `metrics` result.
+ *
+ * Families are declared in one table so every one is written the same way:
+ * HELP and TYPE first, then its samples. A field zend does not send (an
+ * older daemon) leaves its family without samples, which the format allows,
+ * rather than inventing a zero. */
+#include "render_prom.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PROM_PREFIX "zend_"
+#define MS_PER_S 1000.0
+/* Doubles hold every integer below 2^53 exactly. */
+#define EXACT_INTEGER_LIMIT 9007199254740992.0
+
+enum prom_type { PROM_GAUGE, PROM_COUNTER, PROM_HISTOGRAM };
+
+static const char *const type_names[] = {"gauge", "counter", "histogram"};
+
+/* The shortest decimal that reads back as the same double (Go's 'g', -1,
+ * which Prometheus' own clients use), so 0.05 prints as 0.05; but at most
+ * VALUE_DIGITS significant digits, so a millisecond figure turned into
+ * seconds prints as 0.000463 rather than 0.00046300000000000003. */
+#define VALUE_DIGITS 12
+
+static void format_value(double v, char out[32])
+{
+    if (isnan(v)) {
+        strcpy(out, "NaN");
+        return;
+    }
+    if (isinf(v)) {
+        strcpy(out, v > 0 ? "+Inf" : "-Inf");
+        return;
+    }
+    if (v == floor(v) && fabs(v) < EXACT_INTEGER_LIMIT) {
+        snprintf(out, 32, "%.0f", v); /* counters: 100, not 1e+02 */
+        return;
+    }
+    for (int prec = 1; prec <= VALUE_DIGITS; prec++) {
+        snprintf(out, 32, "%.*g", prec, v);
+        if (strtod(out, NULL) == v)
+            return;
+    }
+}
+
+/* Label values escape backslash, double quote and newline (the format's
+ * only three); everything else, UTF-8 included, goes through as is. */
+static void put_label_value(FILE *out, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\')
+            fputs("\\\\", out);
+        else if (*s == '"')
+            fputs("\\\"", out);
+        else if (*s == '\n')
+            fputs("\\n", out);
+        else
+            fputc(*s, out);
+    }
+}
+
+/* HELP text escapes backslash and newline. */
+static void put_help(FILE *out, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\')
+            fputs("\\\\", out);
+        else if (*s == '\n')
+            fputs("\\n", out);
+        else
+            fputc(*s, out);
+    }
+}
+
+static void family(FILE *out, const char *name, enum prom_type type, const char *help)
+{
+    fprintf(out, "# HELP " PROM_PREFIX "%s ", name);
+    put_help(out, help);
+    fprintf(out, "\n# TYPE " PROM_PREFIX "%s %s\n", name, type_names[type]);
+}
+
+/* One sample. labels: NULL-terminated name, value, name, value, ... */
+static void sample(FILE *out, const char *name, const char *suffix, const char *const *labels,
+                   double v)
+{
+    char num[32];
+    fprintf(out, PROM_PREFIX "%s%s", name, suffix);
+    if (labels && labels[0]) {
+        fputc('{', out);
+        for (int i = 0; labels[i]; i += 2) {
+            fprintf(out, "%s%s=\"", i ? "," : "", labels[i]);
+            put_label_value(out, labels[i + 1]);
+            fputc('"', out);
+        }
+        fputc('}', out);
+    }
+    format_value(v, num);
+    fprintf(out, " %s\n", num);
+}
+
+static double num(const json_t *obj, const char *key)
+{
+    return json_number_value(json_object_get(obj, key));
+}
+
+/* ---- scalar families: a value read from a path in the map ---- */
+
+struct scalar {
+    const char *name;
+    enum prom_type type;
+    const char *section; /* sub-map holding key, or NULL for the top level */
+    const char *key;
+    const char *help;
+};
+
+static const struct scalar scalars[] = {
+    {"uptime_seconds", PROM_GAUGE, NULL, "uptime_s",
+     "Seconds since this zend worker started."},
+    {"restarts_total", PROM_COUNTER, NULL, "restarts",
+     "Worker restarts by the supervisor; the other counters reset at each."},
+    {"requests_succeeded_total", PROM_COUNTER, NULL, "success_count",
+     "Client requests that ended with a status below 400 (streams: completed)."},
+    {"requests_failed_total", PROM_COUNTER, NULL, "error_count",
+     "Client requests that did not succeed."},
+    {"requests_rejected_total", PROM_COUNTER, NULL, "rejected_total",
+     "Client requests refused by the concurrency limiter."},
+    {"attempts_total", PROM_COUNTER, NULL, "attempts_total",
+     "Upstream attempts, failovers included."},
+    {"failovers_total", PROM_COUNTER, NULL, "failovers_total",
+     "Times a request moved on to the next provider."},
+    {"in_flight", PROM_GAUGE, NULL, "in_flight", "Client requests being served now."},
+    {"in_flight_peak", PROM_GAUGE, "resources", "in_flight_peak",
+     "Most client requests served at once since the worker started."},
+    {"queued", PROM_GAUGE, NULL, "queued", "Client requests waiting for a free slot."},
+    {"max_concurrent", PROM_GAUGE, NULL, "max_concurrent",
+     "Configured limit of concurrent client requests."},
+    {"rss_bytes", PROM_GAUGE, "resources", "rss_bytes", "Resident set size of zend."},
+    {"rss_peak_bytes", PROM_GAUGE, "resources", "rss_peak_bytes",
+     "Largest resident set size seen."},
+    {"open_fds", PROM_GAUGE, "resources", "open_fds", "Open file descriptors."},
+    {"open_fds_peak", PROM_GAUGE, "resources", "open_fds_peak",
+     "Most open file descriptors seen."},
+    {"client_connections", PROM_GAUGE, "resources", "client_connections",
+     "Open client connections to the proxy."},
+    {"client_connections_peak", PROM_GAUGE, "resources", "client_connections_peak",
+     "Most client connections open at once."},
+};
+
+static void write_scalar(FILE *out, const json_t *m, const struct scalar *s)
+{
+    const json_t *where = s->section ? json_object_get(m, s->section) : m;
+    const json_t *v = json_object_get(where, s->key);
+    family(out, s->name, s->type, s->help);
+    if (json_is_number(v))
+        sample(out, s->name, "", NULL, json_number_value(v));
+}
+
+/* ---- labelled families ---- */
+
+/* {key: n} maps, one sample per key under label `label`. */
+static void write_count_map(FILE *out, const char *name, const char *help, const char *label,
+                            const json_t *map)
+{
+    family(out, name, PROM_COUNTER, help);
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)map, key, v) {
+        if (!json_is_number(v))
+            continue;
+        const char *labels[] = {label, key, NULL};
+        sample(out, name, "", labels, json_number_value(v));
+    }
+}
+
+/* Percentiles zend computes (nearest rank over its last 1000 requests), as
+ * gauges {percentile="99"}. Not "quantile": that label belongs to summary
+ * families, and these have no _sum or _count to make one. The source
+ * fields are milliseconds. */
+static const struct {
+    const char *percentile, *suffix;
+} percentiles[] = {{"50", "p50_ms"}, {"95", "p95_ms"}, {"99", "p99_ms"}};
+
+static void write_percentiles(FILE *out, const char *name, const char *prefix, const json_t *m,
+                            const char *provider)
+{
+    for (size_t i = 0; i < sizeof(percentiles) / sizeof(percentiles[0]); i++) {
+        char key[64];
+        snprintf(key, sizeof(key), "%s%s", prefix, percentiles[i].suffix);
+        const json_t *v = json_object_get(m, key);
+        if (!json_is_number(v))
+            continue;
+        const char *with_provider[] = {"provider", provider, "percentile",
+                                       percentiles[i].percentile, NULL};
+        const char *plain[] = {"percentile", percentiles[i].percentile, NULL};
+        sample(out, name, "", provider ? with_provider : plain, json_number_value(v) / MS_PER_S);
+    }
+}
+
+/* Buckets are cumulative already; zend sends one more count than bounds,
+ * the last being +Inf. */
+static void write_histogram(FILE *out, const json_t *h)
+{
+    static const char *const name = "request_duration_seconds";
+    family(out, name, PROM_HISTOGRAM,
+           "Client request duration, first byte in to last byte out.");
+    const json_t *bounds = json_object_get(h, "bounds_s");
+    const json_t *counts = json_object_get(h, "counts");
+    size_t nb = json_array_size(bounds);
+    if (!json_is_array(counts) || json_array_size(counts) != nb + 1)
+        return;
+    for (size_t i = 0; i <= nb; i++) {
+        char le[32];
+        if (i < nb)
+            format_value(json_number_value(json_array_get(bounds, i)), le);
+        else
+            strcpy(le, "+Inf");
+        const char *labels[] = {"le", le, NULL};
+        sample(out, name, "_bucket", labels, json_number_value(json_array_get(counts, i)));
+    }
+    sample(out, name, "_sum", NULL, num(h, "sum_s"));
+    sample(out, name, "_count", NULL, num(h, "count"));
+}
+
+void zprom_write_down(FILE *out)
+{
+    family(out, "up", PROM_GAUGE, "1 when zenctl could read zend's metrics, else 0.");
+    sample(out, "up", "", NULL, 0);
+}
+
+void zprom_write_metrics(FILE *out, const json_t *m)
+{
+    family(out, "up", PROM_GAUGE, "1 when zenctl could read zend's metrics, else 0.");
+    sample(out, "up", "", NULL, 1);
+    for (size_t i = 0; i < sizeof(scalars) / sizeof(scalars[0]); i++)
+        write_scalar(out, m, &scalars[i]);
+
+    write_count_map(out, "requests_total", "Client requests by final HTTP status.", "code",
+                    json_object_get(m, "status_codes"));
+    write_histogram(out, json_object_get(m, "latency_histogram"));
+    family(out, "request_latency_seconds", PROM_GAUGE,
+           "Client request duration percentiles over the last 1000 requests.");
+    write_percentiles(out, "request_latency_seconds", "latency_", m, NULL);
+    family(out, "time_to_first_byte_seconds", PROM_GAUGE,
+           "Time to the first response byte, percentiles over the last 1000 requests.");
+    write_percentiles(out, "time_to_first_byte_seconds", "ttfb_", m, NULL);
+    write_count_map(out, "errors_total", "Failed attempts by error type.", "type",
+                    json_object_get(m, "errors_by_type"));
+
+    /* Per provider: one family at a time, every provider inside it. */
+    const json_t *providers = json_object_get(m, "providers");
+    const char *pname;
+    json_t *p;
+    family(out, "provider_requests_total", PROM_COUNTER, "Attempts sent to each provider.");
+    json_object_foreach((json_t *)providers, pname, p) {
+        const char *labels[] = {"provider", pname, NULL};
+        if (json_is_number(json_object_get(p, "requests")))
+            sample(out, "provider_requests_total", "", labels, num(p, "requests"));
+    }
+    family(out, "provider_served_total", PROM_COUNTER,
+           "Client requests each provider answered in the end.");
+    json_object_foreach((json_t *)providers, pname, p) {
+        const char *labels[] = {"provider", pname, NULL};
+        if (json_is_number(json_object_get(p, "served")))
+            sample(out, "provider_served_total", "", labels, num(p, "served"));
+    }
+    family(out, "provider_errors_total", PROM_COUNTER,
+           "Failed attempts by provider and error type.");
+    json_object_foreach((json_t *)providers, pname, p) {
+        const char *type;
+        json_t *n;
+        json_object_foreach(json_object_get(p, "errors_by_type"), type, n) {
+            const char *labels[] = {"provider", pname, "type", type, NULL};
+            if (json_is_number(n))
+                sample(out, "provider_errors_total", "", labels, json_number_value(n));
+        }
+    }
+    family(out, "provider_latency_seconds", PROM_GAUGE,
+           "Attempt duration percentiles per provider, over its recent attempts.");
+    json_object_foreach((json_t *)providers, pname, p)
+        write_percentiles(out, "provider_latency_seconds", "latency_", p, pname);
+}

@@ -1,0 +1,156 @@
+/* view.c -- field getters, formatters and aligned tables for renderers. */
+#include "view.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *zv_str(const json_t *obj, const char *key, const char *fallback)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+    return s ? s : fallback;
+}
+
+long long zv_int(const json_t *obj, const char *key)
+{
+    const json_t *v = json_object_get(obj, key);
+    return json_is_integer(v) ? (long long)json_integer_value(v)
+                              : (long long)json_number_value(v);
+}
+
+double zv_num(const json_t *obj, const char *key)
+{
+    return json_number_value(json_object_get(obj, key));
+}
+
+void zv_duration(double secs, char *out, size_t outlen)
+{
+    long s = secs > 0 ? (long)secs : 0;
+    if (s >= 86400)
+        snprintf(out, outlen, "%ldd %ldh %ldm", s / 86400, s % 86400 / 3600, s % 3600 / 60);
+    else if (s >= 3600)
+        snprintf(out, outlen, "%ldh %02ldm %02lds", s / 3600, s % 3600 / 60, s % 60);
+    else if (s >= 60)
+        snprintf(out, outlen, "%ldm %02lds", s / 60, s % 60);
+    else
+        snprintf(out, outlen, "%.1fs", secs > 0 ? secs : 0.0);
+}
+
+void zv_bytes(double bytes, char *out, size_t outlen)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    size_t u = 0;
+    while (bytes >= 1024.0 && u + 1 < sizeof(units) / sizeof(units[0])) {
+        bytes /= 1024.0;
+        u++;
+    }
+    snprintf(out, outlen, u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
+}
+
+void zv_ms(double ms, char *out, size_t outlen)
+{
+    if (ms >= 1000.0)
+        snprintf(out, outlen, "%.2fs", ms / 1000.0);
+    else if (ms >= 10.0 || ms == 0.0)
+        snprintf(out, outlen, "%.0fms", ms);
+    else
+        snprintf(out, outlen, "%.1fms", ms);
+}
+
+const char *zv_status_color(const char *status)
+{
+    static const struct {
+        const char *word, *sgr;
+    } colors[] = {
+        {"healthy", ZV_GREEN}, {"running", ZV_GREEN},   {"closed", ZV_GREEN},
+        {"degraded", ZV_YELLOW}, {"draining", ZV_YELLOW}, {"half_open", ZV_YELLOW},
+        {"starting", ZV_YELLOW}, {"unhealthy", ZV_RED},   {"open", ZV_RED},
+        {"disabled", ZV_DIM},
+    };
+    for (size_t i = 0; i < sizeof(colors) / sizeof(colors[0]); i++)
+        if (strcmp(status, colors[i].word) == 0)
+            return colors[i].sgr;
+    return "";
+}
+
+/* ---- tables ---- */
+
+void zv_table_init(struct zv_table *t, int ncols, unsigned right_mask)
+{
+    memset(t, 0, sizeof(*t));
+    t->ncols = ncols;
+    t->right_mask = right_mask;
+}
+
+void zv_table_cell(struct zv_table *t, const char *sgr, const char *fmt, ...)
+{
+    if (t->ncells == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 64;
+        struct zv_cell *cells = realloc(t->cells, cap * sizeof(*cells));
+        if (!cells)
+            return; /* out of memory: the table just ends early */
+        t->cells = cells;
+        t->cap = cap;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    char *text = NULL;
+    if (vasprintf(&text, fmt, ap) < 0)
+        text = NULL;
+    va_end(ap);
+    t->cells[t->ncells].text = text;
+    t->cells[t->ncells].sgr = sgr && *sgr ? sgr : NULL;
+    t->ncells++;
+}
+
+/* Terminal columns a UTF-8 string takes (one per code point: good enough
+ * for names and messages, which are not CJK art). */
+static int display_width(const char *s)
+{
+    int w = 0;
+    for (; s && *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            w++;
+    return w;
+}
+
+void zv_table_print(const struct zv_table *t, FILE *out, int color)
+{
+    int widths[32] = {0};
+    int ncols = t->ncols < 32 ? t->ncols : 32;
+    for (size_t i = 0; i < t->ncells; i++) {
+        int col = (int)(i % (size_t)t->ncols);
+        if (col < ncols && display_width(t->cells[i].text) > widths[col])
+            widths[col] = display_width(t->cells[i].text);
+    }
+    for (size_t i = 0; i < t->ncells; i++) {
+        int col = (int)(i % (size_t)t->ncols);
+        const struct zv_cell *c = &t->cells[i];
+        const char *text = c->text ? c->text : "";
+        int pad = col < ncols ? widths[col] - display_width(text) : 0;
+        int last = col == t->ncols - 1 || i + 1 == t->ncells;
+        if (col > 0)
+            fputs("  ", out);
+        if (t->right_mask & (1u << col))
+            fprintf(out, "%*s", pad, "");
+        if (color && c->sgr)
+            fprintf(out, "%s%s%s", c->sgr, text, ZV_RESET);
+        else
+            fputs(text, out);
+        if (!(t->right_mask & (1u << col)) && !last)
+            fprintf(out, "%*s", pad, "");
+        if (last)
+            fputc('\n', out);
+    }
+}
+
+void zv_table_free(struct zv_table *t)
+{
+    for (size_t i = 0; i < t->ncells; i++) {
+        free(t->cells[i].text);
+        t->cells[i].text = NULL;
+    }
+    free(t->cells);
+    t->cells = NULL;
+    t->ncells = t->cap = 0;
+}
