@@ -72,6 +72,10 @@ class Restart(OpsTestCase):
         self.assertEqual(self.status_json()["restarts"], 1)
         crashed = [r for r in backlog(self.sock, 20) if r["event"] == "daemon_crashed_restarting"]
         self.assertEqual(len(crashed), 1)
+        # What an operator types: the new worker's ring holds the crash.
+        r = self.zenctl("logs", "-n", "20")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"daemon_crashed_restarting .*signal=SIGKILL")
         self.assertEqual(crashed[0]["signal"], "SIGKILL")
         self.assertEqual(crashed[0]["restart_count"], 1)
 
