@@ -295,6 +295,18 @@ class Health(OpsTestCase):
         self.assertTrue(h["health_check"]["running"])
         self.assertTrue(all(p["last_check"] for p in h["providers"]))
         self.assertTrue(self.m1.requests(include_head=True))  # HEAD checks arrived
+        # Stopped and started again by reloads, as many times as it takes.
+        for enabled in (False, True, False, True):
+            with open(self.path("zen.json")) as f:
+                cfg = json.load(f)
+            cfg["health_check"]["enabled"] = enabled
+            self.write_config(cfg)
+            err, res = self.rpc("reload")
+            self.assertIsNone(err)
+            self.assertEqual(self.health()["health_check"], {"enabled": enabled, "running": enabled})
+        before = sum(p["check_count"] for p in self.health()["providers"])
+        wait_until(lambda: sum(p["check_count"] for p in self.health()["providers"]) > before,
+                   what="checks after the last restart")
 
 
 if __name__ == "__main__":
