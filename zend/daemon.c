@@ -146,7 +146,7 @@ static json_t *restart_required(const struct zcfg *old, const struct zcfg *new)
     return keys;
 }
 
-static void log_notes(const struct zcfg *cfg)
+void zend_log_config_notes(const struct zcfg *cfg)
 {
     size_t i;
     json_t *n;
@@ -186,7 +186,7 @@ int zend_reload(struct zend_daemon *d, const char *source, json_t **summary, cha
     proxy_set_config(d->proxy, new);
     zlog_set_stderr(1, new->daemon.log_level);
     apply_runtime_config(d);
-    log_notes(new);
+    zend_log_config_notes(new);
     zlog_pack(ZLOG_INFO, "config_reloaded", "{s:s, s:s, s:O, s:O, s:O, s:O}", "source", source,
               "config_hash", new->hash, "added", added, "removed", removed, "changed", changed,
               "restart_required", restart);

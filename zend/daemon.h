@@ -62,6 +62,10 @@ struct zend_daemon {
 const char *zend_state_name(enum zend_state s);
 double zend_uptime_s(const struct zend_daemon *d);
 
+/* Emits what the config loader wanted said (ignored keys, missing env
+ * tokens, loose file permissions...). */
+void zend_log_config_notes(const struct zcfg *cfg);
+
 /* One byte to the supervisor (worker.h: ready, draining); nothing when alone. */
 void zend_notify_supervisor(struct zend_daemon *d, char what);
 

@@ -41,18 +41,6 @@ static void describe_listener(int fd, char *out, size_t outlen)
     zcfg_format_listen(host, port, out, outlen);
 }
 
-static void log_notes(const struct zcfg *cfg)
-{
-    size_t i;
-    json_t *n;
-    json_array_foreach(cfg->notes, i, n) {
-        int level = ZLOG_INFO;
-        zlog_level_parse(json_string_value(json_object_get(n, "level")), &level);
-        zlog_emit(level, json_string_value(json_object_get(n, "event")),
-                  json_incref(json_object_get(n, "fields")));
-    }
-}
-
 static void test_abort_cb(struct ev_loop *loop, ev_timer *w, int revents) { abort(); }
 
 int worker_main(const struct worker_args *a)
@@ -71,7 +59,7 @@ int worker_main(const struct worker_args *a)
         return ZEN_EXIT_CONFIG;
     }
     const struct zcfg_daemon *dc = &d.cfg->daemon;
-    log_notes(d.cfg);
+    zend_log_config_notes(d.cfg);
     fault_install();
 
     d.loop = ev_default_loop(EVFLAG_AUTO);
