@@ -72,6 +72,13 @@ class ZenTestCase(unittest.TestCase):
         self.sock = os.path.join(self.home, "zend.sock")
 
     def tearDown(self):
+        # A daemon this test started some other way (--daemonize) still
+        # names itself in zend.pid: it goes too.
+        try:
+            with open(self.path("zend.pid")) as f:
+                os.kill(int(f.read()), signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
         for p in self.procs:
             if p.poll() is None:
                 try:
