@@ -11,7 +11,10 @@ ZEND_ARGS ?=
 DEBIAN_PACKAGES := cmake make gcc pkg-config libev-dev libcurl4-openssl-dev libsodium-dev \
 	libcunit1-dev libmsgpack-dev node-llhttp libjansson-dev python3 bash zsh fish
 
-.PHONY: all deps build run test clean
+# The extra checks .ci/run performs after `make test`.
+CHECK_PACKAGES := valgrind gcovr
+
+.PHONY: all deps build run test clean test-sanitize test-valgrind coverage check-deps
 
 all: build
 
@@ -42,5 +45,28 @@ run: build
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j2
 
+check-deps:
+	@$(MAKE) --no-print-directory deps DEBIAN_PACKAGES="$(DEBIAN_PACKAGES) $(CHECK_PACKAGES)"
+
+# The whole suite again, built with AddressSanitizer and UBSan.
+test-sanitize:
+	$(MAKE) test BUILD=build-asan BUILD_TYPE=Debug CMAKE_FLAGS=-DZEN_SANITIZE=ON
+
+# The proxy integration tests with zend under valgrind memcheck: a memory
+# error or a leak makes zend exit 99 and the test's clean-shutdown check fail.
+test-valgrind: check-deps build
+	cd tests/integration && PYTHONDONTWRITEBYTECODE=1 \
+	  ZEND_REAL_BIN=$(abspath $(BUILD))/bin/zend ZEND_BIN=$(CURDIR)/tests/integration/valgrind_zend.sh \
+	  ZENCTL_BIN=$(abspath $(BUILD))/bin/zenctl python3 -m unittest test_proxy
+
+# Line coverage of lib/, proto/ and zend/ over the whole suite (gcovr).
+coverage: check-deps
+	$(MAKE) test BUILD=build-cov BUILD_TYPE=Debug CMAKE_FLAGS=-DZEN_COVERAGE=ON
+	@for d in lib proto zend; do \
+	  printf '%-6s ' "$$d/"; \
+	  gcovr -r . --object-directory build-cov --filter "$$d/" --exclude 'tests/' \
+	    --print-summary -o /dev/null | grep '^lines:'; \
+	done
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-asan build-cov build-fuzz

@@ -76,6 +76,7 @@ static void spawn(struct supervisor *s)
         p[0] = p[1] = -1;
     }
     pid_t parent = getpid();
+    fflush(NULL); /* the child must not repeat our buffered output */
     pid_t pid = fork();
     if (pid == 0) {
         close(p[0]);
@@ -93,7 +94,9 @@ static void spawn(struct supervisor *s)
             .restarts = s->restarts,
             .notify_fd = p[1],
         };
-        _exit(worker_main(&wa));
+        /* exit, not _exit: the worker is a whole program, and its exit
+         * handlers (coverage data, sanitizer reports) must run. */
+        exit(worker_main(&wa));
     }
     if (p[1] >= 0)
         close(p[1]);
