@@ -71,7 +71,12 @@ int zlog_open_file(const char *path, int min_level, size_t max_bytes, int keep, 
         return ZEN_ERR;
     }
     struct stat st;
-    logger.file_size = fstat(fd, &st) == 0 ? (size_t)st.st_size : 0;
+    int regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    logger.file_size = regular ? (size_t)st.st_size : 0;
+    /* Never "rotate" /dev/null or a pipe: renaming it away would replace a
+     * device node with a regular file. */
+    if (!regular)
+        max_bytes = 0;
     snprintf(logger.file_path, sizeof(logger.file_path), "%s", path);
     logger.file_fd = fd;
     logger.file_level = min_level;

@@ -150,18 +150,23 @@ static void clear_log_subscription(struct control_conn *c)
     c->log_dropped = 0;
 }
 
-void control_publish_log(struct control_server *s, json_t *record)
+void control_publish_log(struct control_server *s, int level, const char *event,
+                         const char *line, size_t len)
 {
+    json_t *record = NULL;
     for (struct control_conn *c = s->conns; c; c = c->next) {
         if (!c->log_active || !c->log_follow)
             continue;
         struct log_filter f = {c->log_min_level, c->log_events};
-        if (!log_filter_match(&f, record))
+        if (!log_filter_match(&f, level, event))
             continue;
+        if (!record && !(record = json_loadb(line, len, 0, NULL)))
+            return;
         log_queue_push(c, json_incref(record));
         pump_logs(c);
         queue_output(c);
     }
+    json_decref(record);
 }
 
 void control_conn_subscribe_logs(struct control_conn *c, json_t **backlog, size_t n,

@@ -68,8 +68,10 @@ void control_notify_shutdown_done(struct control_server *s, const json_t *summar
 
 size_t control_connection_count(const struct control_server *s);
 
-/* Hands a new log record (borrowed) to every matching log subscriber. */
-void control_publish_log(struct control_server *s, json_t *record);
+/* Hands a new log record (its JSON line) to every matching log subscriber;
+ * the line is parsed once, and only if someone wants it. */
+void control_publish_log(struct control_server *s, int level, const char *event,
+                         const char *line, size_t len);
 /* Makes c a log subscriber: backlog (references taken over) is queued first;
  * without follow a log.end notification ends the subscription. The queue
  * starts draining after the current answer is written. */

@@ -12,24 +12,29 @@
 /* Only this much of zend.log's tail is read to preload the ring. */
 #define LOGBUS_PRELOAD_MAX_BYTES (4u * 1024 * 1024)
 
+/* Records are kept as the text zend.log got (~300 bytes each), not as
+ * parsed JSON (~2 KB each in jansson's form): 2000 of them would otherwise
+ * cost 4 MB of an idle daemon. They are parsed only when someone reads. */
+struct ring_record {
+    char *line;
+    size_t len;
+    int level;
+    char *event;
+};
+
 struct logbus {
-    json_t **ring;
+    struct ring_record *ring;
     size_t cap, head, len; /* head: index of the oldest record */
     struct control_server *control;
     int attached;
 };
 
-int log_filter_match(const struct log_filter *f, const json_t *record)
+int log_filter_match(const struct log_filter *f, int level, const char *event)
 {
-    int level = ZLOG_INFO;
-    const char *lname = json_string_value(json_object_get(record, "level"));
-    if (lname)
-        zlog_level_parse(lname, &level);
     if (level < f->min_level)
         return 0;
     if (json_array_size(f->events) == 0)
         return 1;
-    const char *event = json_string_value(json_object_get(record, "event"));
     size_t i;
     json_t *e;
     json_array_foreach(f->events, i, e)
@@ -38,18 +43,29 @@ int log_filter_match(const struct log_filter *f, const json_t *record)
     return 0;
 }
 
-static void ring_push(struct logbus *b, json_t *record)
+static void record_free(struct ring_record *r)
 {
-    if (b->cap == 0) {
-        json_decref(record);
+    free(r->line);
+    free(r->event);
+    memset(r, 0, sizeof(*r));
+}
+
+static void ring_push(struct logbus *b, const char *line, size_t len, int level,
+                      const char *event)
+{
+    if (b->cap == 0)
+        return;
+    struct ring_record rec = {strndup(line, len), len, level, strdup(event ? event : "")};
+    if (!rec.line || !rec.event) {
+        record_free(&rec);
         return;
     }
     if (b->len == b->cap) {
-        json_decref(b->ring[b->head]);
-        b->ring[b->head] = record;
+        record_free(&b->ring[b->head]);
+        b->ring[b->head] = rec;
         b->head = (b->head + 1) % b->cap;
     } else {
-        b->ring[(b->head + b->len) % b->cap] = record;
+        b->ring[(b->head + b->len) % b->cap] = rec;
         b->len++;
     }
 }
@@ -57,12 +73,9 @@ static void ring_push(struct logbus *b, json_t *record)
 static void sink(void *ctx, int level, const char *event, const char *line, size_t len)
 {
     struct logbus *b = ctx;
-    json_t *record = json_loadb(line, len, 0, NULL);
-    if (!record)
-        return;
     if (b->control)
-        control_publish_log(b->control, record);
-    ring_push(b, record); /* the ring keeps the reference */
+        control_publish_log(b->control, level, event, line, len);
+    ring_push(b, line, len, level, event);
 }
 
 struct logbus *logbus_new(size_t ring_size)
@@ -71,7 +84,7 @@ struct logbus *logbus_new(size_t ring_size)
     if (!b)
         return NULL;
     b->cap = ring_size;
-    b->ring = calloc(ring_size ? ring_size : 1, sizeof(json_t *));
+    b->ring = calloc(ring_size ? ring_size : 1, sizeof(*b->ring));
     if (!b->ring) {
         free(b);
         return NULL;
@@ -85,7 +98,7 @@ void logbus_free(struct logbus *b)
         return;
     logbus_detach(b);
     for (size_t i = 0; i < b->len; i++)
-        json_decref(b->ring[(b->head + i) % b->cap]);
+        record_free(&b->ring[(b->head + i) % b->cap]);
     free(b->ring);
     free(b);
 }
@@ -124,11 +137,18 @@ void logbus_preload(struct logbus *b, const char *path)
             first = 0;
             continue;
         }
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            n--;
         json_t *record = json_loadb(line, (size_t)n, 0, NULL);
-        if (json_is_object(record))
-            ring_push(b, record);
-        else
-            json_decref(record);
+        if (json_is_object(record)) {
+            int level = ZLOG_INFO;
+            const char *lname = json_string_value(json_object_get(record, "level"));
+            if (lname)
+                zlog_level_parse(lname, &level);
+            ring_push(b, line, (size_t)n, level,
+                      json_string_value(json_object_get(record, "event")));
+        }
+        json_decref(record);
     }
     free(line);
     fclose(f);
@@ -140,9 +160,12 @@ size_t logbus_backlog(const struct logbus *b, const struct log_filter *f, json_t
     size_t found = 0;
     /* Walk back from the newest, then reverse into chronological order. */
     for (size_t i = b->len; i > 0 && found < max; i--) {
-        json_t *r = b->ring[(b->head + i - 1) % b->cap];
-        if (log_filter_match(f, r))
-            out[found++] = json_incref(r);
+        const struct ring_record *r = &b->ring[(b->head + i - 1) % b->cap];
+        if (!log_filter_match(f, r->level, r->event))
+            continue;
+        json_t *record = json_loadb(r->line, r->len, 0, NULL);
+        if (record)
+            out[found++] = record;
     }
     for (size_t i = 0; i < found / 2; i++) {
         json_t *t = out[i];
