@@ -1,0 +1,756 @@
+#!/usr/bin/env python3
+"""zend against nginx and two Node gateways, on one fast mock, in one run.
+
+Run by `make bench` (which installs wrk, nginx and the Node gateways first).
+See tests/bench/README.md for what is measured and how to read the table.
+
+Layout of a run (all on 127.0.0.1, every process stopped by pid at the end):
+
+  mock-json   nginx, `return 200` with a ~1 KiB Anthropic Messages JSON
+  mock-sse    fastsse.py, a 60-event Anthropic SSE answer, --gap-ms between events
+  targets     direct (no proxy), zend, nginx proxy_pass (keepalive upstream),
+              Portkey gateway, claude-code-router; each started, measured, stopped
+  load        wrk (JSON) and sseclient.py (streams), pinned to the last core
+              when the box has >= 2 cores (servers get the others)
+
+Results: a table on stdout, the same as JSON in build/bench/results.json.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+import benchlib as bl
+from benchlib import log
+
+NODE_MODULES = os.path.join(bl.BUILD, "bench", "node_modules")
+PORTKEY_JS = os.path.join(NODE_MODULES, "@portkey-ai", "gateway", "build", "start-server.js")
+CCR_JS = os.path.join(NODE_MODULES, "@musistudio", "claude-code-router", "dist", "cli.js")
+MODEL = "claude-sonnet-4-5"
+
+# A realistic, small Anthropic Messages request (~600 bytes), what wrk POSTs.
+REQUEST = {
+    "model": MODEL, "max_tokens": 1024,
+    "system": "You are a helpful coding assistant. Answer briefly and show code when useful.",
+    "messages": [
+        {"role": "user", "content": "Here is a C function:\n\nint parse(const char *s) {\n"
+         "  if (!s) return -1;\n  return atoi(s);\n}\n\nWhat happens on overflow?"},
+        {"role": "assistant", "content": "atoi has undefined behaviour on overflow; use strtol."},
+        {"role": "user", "content": "Show me the strtol version with error handling."},
+    ],
+}
+
+MOCK_JSON_BODY = None   # filled from fastsse.JSON_BODY (one answer for both mocks)
+
+
+# ---------------------------------------------------------------- the mocks
+
+NGINX_COMMON = """
+worker_processes 1;
+daemon off;
+master_process on;
+user root;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+worker_rlimit_nofile 65536;
+events {{ worker_connections 16384; multi_accept on; }}
+http {{
+  access_log off;
+  client_body_temp_path {dir}/body;
+  proxy_temp_path {dir}/proxy;
+  fastcgi_temp_path {dir}/fastcgi;
+  uwsgi_temp_path {dir}/uwsgi;
+  scgi_temp_path {dir}/scgi;
+  keepalive_requests 10000000;
+  keepalive_timeout 300s;
+  client_body_buffer_size 64k;
+{body}
+}}
+"""
+
+MOCK_SERVER = """
+  server {{
+    listen 127.0.0.1:{port} backlog=4096;
+    location / {{
+      default_type application/json;
+      add_header request-id req_bench;
+      return 200 '{json}';
+    }}
+  }}
+"""
+
+PROXY_SERVER = """
+  upstream mockjson {{ server 127.0.0.1:{json_port}; keepalive 256; }}
+  upstream mocksse  {{ server 127.0.0.1:{sse_port};  keepalive 256; }}
+  server {{
+    listen 127.0.0.1:{port} backlog=4096;
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
+    location /sse/ {{
+      proxy_pass http://mocksse/;
+      proxy_buffering off;
+      proxy_read_timeout 300s;
+    }}
+    location / {{
+      proxy_pass http://mockjson;
+    }}
+  }}
+"""
+
+
+def start_nginx(procs, name, workdir, body, cpus):
+    d = os.path.join(workdir, name)
+    os.makedirs(d, exist_ok=True)
+    conf = os.path.join(d, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(NGINX_COMMON.format(dir=d, body=body))
+    return procs.start(name, ["nginx", "-p", d, "-c", conf], cpus=cpus)
+
+
+def start_fastsse(procs, name, workdir, gap_ms, cpus):
+    port_file = os.path.join(workdir, name + ".port")
+    if os.path.exists(port_file):
+        os.unlink(port_file)
+    p = procs.start(name, [sys.executable, os.path.join(bl.HERE, "fastsse.py"),
+                           "--port-file", port_file, "--gap-ms", str(gap_ms)], cpus=cpus)
+    bl.wait_until(lambda: os.path.exists(port_file) or p.poll() is not None, 10.0,
+                  what=name + " port file")
+    if p.poll() is not None:
+        raise RuntimeError(name + " exited")
+    with open(port_file) as f:
+        p.port = int(f.read())
+    return p
+
+
+# ------------------------------------------------------------- the targets
+
+class Target:
+    """One thing under test: how to start it, where to send JSON and streams."""
+    name = "?"
+    headers = ()          # extra request headers
+    json_model = MODEL    # the "model" a request names
+    sse_model = MODEL
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.proc = None
+
+    def start(self):
+        pass
+
+    def pids(self):
+        """Processes whose RSS counts for this target ([] = not measured)."""
+        return []
+
+    def stop(self):
+        if self.proc is not None:
+            self.ctx.procs.stop(self.proc)
+            self.proc = None
+
+
+class Direct(Target):
+    name = "direct"
+
+    def start(self):
+        self.json_url = "http://127.0.0.1:%d/v1/messages" % self.ctx.mock_json_port
+        self.sse_url = "http://127.0.0.1:%d/v1/messages" % self.ctx.mock_sse_port
+
+
+class ZendTarget(Target):
+    name = "zend"
+
+    def start(self):
+        c = self.ctx
+        cfg = {
+            "providers": {
+                "mockjson": {"base_url": "http://127.0.0.1:%d" % c.mock_json_port},
+                "mocksse": {"base_url": "http://127.0.0.1:%d" % c.mock_sse_port},
+            },
+            "profiles": {"json": ["mockjson"], "sse": ["mocksse"], "default": ["mockjson"]},
+            "daemon": {"listen": "127.0.0.1:0", "max_concurrent": 4000},
+        }
+        self.zend = bl.Zend(c.procs, os.path.join(c.workdir, "zend-home"), cfg, cpus=c.server_cpus)
+        self.proc = self.zend.proc
+        base = "http://127.0.0.1:%d" % self.zend.port
+        self.json_url = base + "/json/bench/v1/messages"
+        self.sse_url = base + "/sse/bench/v1/messages"
+
+    def pids(self):
+        return [self.zend.worker_pid()]
+
+
+class NginxProxy(Target):
+    name = "nginx"
+
+    def start(self):
+        c = self.ctx
+        port = bl.free_port()
+        body = PROXY_SERVER.format(port=port, json_port=c.mock_json_port, sse_port=c.mock_sse_port)
+        self.proc = start_nginx(c.procs, "nginx-proxy", c.workdir, body, c.server_cpus)
+        bl.wait_port(port, proc=self.proc)
+        self.json_url = "http://127.0.0.1:%d/v1/messages" % port
+        self.sse_url = "http://127.0.0.1:%d/sse/v1/messages" % port
+
+    def pids(self):
+        return bl.children(self.proc.pid)      # the worker (the master only waits)
+
+
+class Portkey(Target):
+    """Portkey gateway: provider and upstream are chosen per request by headers."""
+    name = "portkey"
+
+    def start(self):
+        c = self.ctx
+        port = bl.free_port()
+        env = dict(os.environ, NODE_ENV="production")
+        self.proc = c.procs.start("portkey", ["node", PORTKEY_JS, "--port=%d" % port, "--headless"],
+                                  cpus=c.server_cpus, env=env, cwd=os.path.dirname(PORTKEY_JS))
+        bl.wait_port(port, 60.0, proc=self.proc)
+        self.json_url = self.sse_url = "http://127.0.0.1:%d/v1/messages" % port
+        self.json_headers = ("x-portkey-provider: anthropic",
+                             "x-portkey-custom-host: http://127.0.0.1:%d/v1" % c.mock_json_port)
+        self.sse_headers = ("x-portkey-provider: anthropic",
+                            "x-portkey-custom-host: http://127.0.0.1:%d/v1" % c.mock_sse_port)
+
+    def pids(self):
+        return [self.proc.pid]
+
+
+class CCR(Target):
+    """claude-code-router: providers in ~/.claude-code-router/config.json (HOME is
+    a temp dir), chosen by the request's model "provider,model"; the Anthropic
+    transformer keeps requests and answers in Anthropic's format."""
+    name = "ccr"
+    json_model = "mockjson," + MODEL
+    sse_model = "mocksse," + MODEL
+
+    def start(self):
+        c = self.ctx
+        port = bl.free_port()
+        home = os.path.join(c.workdir, "ccr-home")
+        os.makedirs(os.path.join(home, ".claude-code-router"), exist_ok=True)
+
+        def prov(name, p):
+            return {"name": name, "api_base_url": "http://127.0.0.1:%d/v1/messages" % p,
+                    "api_key": "sk-bench", "models": [MODEL],
+                    "transformer": {"use": ["Anthropic"]}}
+        cfg = {"LOG": False, "PORT": port, "HOST": "127.0.0.1", "API_TIMEOUT_MS": 600000,
+               "Providers": [prov("mockjson", c.mock_json_port), prov("mocksse", c.mock_sse_port)],
+               "Router": {"default": "mockjson," + MODEL}}
+        with open(os.path.join(home, ".claude-code-router", "config.json"), "w") as f:
+            json.dump(cfg, f, indent=2)
+        env = dict(os.environ, HOME=home, NODE_ENV="production")
+        self.proc = c.procs.start("ccr", ["node", CCR_JS, "start"], cpus=c.server_cpus,
+                                  env=env, cwd=home)
+        bl.wait_port(port, 60.0, proc=self.proc)
+        self.json_url = "http://127.0.0.1:%d/v1/messages" % port
+        self.sse_url = self.json_url
+
+    def pids(self):
+        return [self.proc.pid]
+
+
+TARGETS = {"direct": Direct, "zend": ZendTarget, "nginx": NginxProxy,
+           "portkey": Portkey, "ccr": CCR}
+
+
+# ------------------------------------------------------------ measurements
+
+class RssSampler(threading.Thread):
+    """Samples the summed VmRSS of some pids every 0.2 s; keeps the peak."""
+
+    def __init__(self, pids):
+        super().__init__(daemon=True)
+        self.pids = pids
+        self.peak = None
+        self.halt = threading.Event()
+
+    def run(self):
+        while not self.halt.is_set():
+            v = rss_sum(self.pids)
+            if v is not None:
+                self.peak = v if self.peak is None else max(self.peak, v)
+            self.halt.wait(0.2)
+
+    def stop(self):
+        self.halt.set()
+        self.join(5)
+        return self.peak
+
+
+def rss_sum(pids):
+    vals = [bl.rss_kb(p) for p in pids if p]
+    vals = [v for v in vals if v is not None]
+    return sum(vals) if vals else None
+
+
+UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def to_ms(text):
+    m = re.match(r"([\d.]+)(us|ms|s|m)$", text)
+    return float(m.group(1)) * UNIT[m.group(2)] if m else None
+
+
+def write_lua(path, model, headers):
+    body = dict(REQUEST, model=model)
+    lines = ['wrk.method = "POST"',
+             'wrk.body = %s' % json.dumps(json.dumps(body, separators=(",", ":"))),
+             'wrk.headers["content-type"] = "application/json"',
+             'wrk.headers["anthropic-version"] = "2023-06-01"',
+             'wrk.headers["x-api-key"] = "sk-bench-not-a-real-key"']
+    for h in headers:
+        k, _, v = h.partition(":")
+        lines.append('wrk.headers[%s] = %s' % (json.dumps(k.strip()), json.dumps(v.strip())))
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def run_wrk(ctx, url, lua, conns, seconds):
+    """One wrk run; returns {rps, p50_ms, p99_ms, errors}."""
+    # one thread per load core: with the load pinned to one core, more only contend
+    threads = 1 if (ctx.load_cpus and "-" not in ctx.load_cpus) or conns < 4 else 2
+    argv = ["wrk", "-t%d" % threads, "-c%d" % conns, "-d%ds" % max(1, int(round(seconds))),
+            "--timeout", "10s", "--latency", "-s", lua, url]
+    if ctx.load_cpus:
+        argv = ["taskset", "-c", ctx.load_cpus] + argv
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
+    out = r.stdout
+    res = {"rps": None, "p50_ms": None, "p99_ms": None, "errors": 0, "requests": 0}
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if m:
+        res["rps"] = float(m.group(1))
+    m = re.search(r"^\s+50%\s+(\S+)", out, re.M)
+    if m:
+        res["p50_ms"] = to_ms(m.group(1))
+    m = re.search(r"^\s+99%\s+(\S+)", out, re.M)
+    if m:
+        res["p99_ms"] = to_ms(m.group(1))
+    m = re.search(r"(\d+) requests in", out)
+    if m:
+        res["requests"] = int(m.group(1))
+    m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    if m:
+        res["errors"] += int(m.group(1))
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if m:
+        res["errors"] += sum(int(x) for x in m.groups())
+    if r.returncode != 0 or res["rps"] is None:
+        res["wrk_output"] = (out + r.stderr)[-1000:]
+    # A run where nothing succeeded has no meaningful rate.
+    if res["requests"] and res["errors"] >= res["requests"]:
+        res["rps"] = 0.0
+    return res
+
+
+def run_streams(ctx, url, model, headers, conc, seconds, ramp=0.0, extra_timeout=60):
+    argv = [sys.executable, os.path.join(bl.HERE, "sseclient.py"), "--url", url,
+            "--conc", str(conc), "--seconds", str(seconds), "--ramp", str(ramp), "--model", model]
+    for h in headers:
+        argv += ["--header", h]
+    if ctx.load_cpus:
+        argv = ["taskset", "-c", ctx.load_cpus] + argv
+    p = ctx.procs.start("sseclient", argv)
+    try:
+        p.wait(timeout=seconds + extra_timeout)
+    except subprocess.TimeoutExpired:
+        pass
+    ctx.procs.stop(p)
+    with open(p.log_path) as f:
+        text = f.read()
+    for line in reversed(text.splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    raise RuntimeError("sseclient gave no result: " + text[-1000:])
+
+
+def median(vals):
+    vals = [v for v in vals if v is not None]
+    return statistics.median(vals) if vals else None
+
+
+def measure_target(ctx, t):
+    """All the points for one target; returns its result dict."""
+    res = {"name": t.name}
+    t0 = time.monotonic()
+    try:
+        t.start()
+    except Exception as e:          # a gateway that will not start is reported, not fatal
+        log("  %s did not start: %s" % (t.name, e))
+        res["error"] = "did not start: %s" % e
+        if t.proc is not None:
+            try:
+                with open(t.proc.log_path) as f:
+                    res["log_tail"] = f.read()[-1500:]
+            except OSError:
+                pass
+        t.stop()
+        return res
+    res["start_s"] = round(time.monotonic() - t0, 2)
+    jh = getattr(t, "json_headers", t.headers)
+    sh = getattr(t, "sse_headers", t.headers)
+    lua = os.path.join(ctx.workdir, "wrk-%s.lua" % t.name)
+    write_lua(lua, t.json_model, jh)
+
+    # Warm up (connections, JIT, pools), then the RSS "at rest".
+    run_wrk(ctx, t.json_url, lua, 4, 1)
+    run_streams(ctx, t.sse_url, t.sse_model, sh, 1, 1.0)
+    time.sleep(1.0)
+    pids = t.pids()
+    res["rss_idle_kb"] = rss_sum(pids)
+
+    sampler = RssSampler(pids) if pids else None
+    if sampler:
+        sampler.start()
+    # req/s and latency at each connection count, median of the repetitions
+    for conns in [1] + ctx.conns:
+        runs = [run_wrk(ctx, t.json_url, lua, conns, ctx.seconds) for _ in range(ctx.reps)]
+        point = {"rps": median(r["rps"] for r in runs),
+                 "p50_ms": median(r["p50_ms"] for r in runs),
+                 "p99_ms": median(r["p99_ms"] for r in runs),
+                 "errors": sum(r["errors"] for r in runs),
+                 "runs": runs}
+        res["c%d" % conns] = point
+        log("  %-8s c=%-4d %9s req/s  p50 %s ms  p99 %s ms  errors %d" % (
+            t.name, conns, fmt(point["rps"], 0), fmt(point["p50_ms"], 3),
+            fmt(point["p99_ms"], 3), point["errors"]))
+    # streams: time to first event, per-event delay
+    sruns = [run_streams(ctx, t.sse_url, t.sse_model, sh, ctx.stream_conc, ctx.stream_seconds)
+             for _ in range(ctx.reps)]
+    res["stream"] = {k: median(r[k] for r in sruns) for k in (
+        "ttfe_p50_ms", "ttfe_p99_ms", "event_delay_p50_ms", "event_delay_p99_ms", "streams_per_s")}
+    res["stream"]["ok"] = sum(r["streams_ok"] for r in sruns)
+    res["stream"]["dropped"] = sum(r["streams_dropped"] for r in sruns)
+    errs = {}
+    for r in sruns:
+        for k, v in r["errors"].items():
+            errs[k] = errs.get(k, 0) + v
+    res["stream"]["errors"] = errs
+    log("  %-8s streams ok %d dropped %d %s ttfe p50 %s ms  event delay p50 %s p99 %s ms" % (
+        t.name, res["stream"]["ok"], res["stream"]["dropped"], errs or "",
+        fmt(res["stream"]["ttfe_p50_ms"], 2), fmt(res["stream"]["event_delay_p50_ms"], 2),
+        fmt(res["stream"]["event_delay_p99_ms"], 2)))
+    if sampler:
+        res["rss_load_kb"] = sampler.stop()
+    t.stop()
+    return res
+
+
+def capacity(ctx):
+    """2,000 (configurable) concurrent SSE streams through zend."""
+    c = ctx
+    n = c.cap_streams
+    gap = c.cap_gap_ms
+    log("capacity: %d streams through zend for %ss, %s ms between events (stream = %.1f s)"
+        % (n, c.cap_seconds, gap, gap * 60 / 1000.0))
+    mock = start_fastsse(c.procs, "mock-sse-cap", c.workdir, gap, c.server_cpus)
+    res = {"streams": n, "seconds": c.cap_seconds, "gap_ms": gap}
+    ramp = min(5.0, c.cap_seconds / 4)
+    if c.cap_baseline:
+        # The same load straight at the mock: what the client and mock add alone.
+        log("capacity: baseline, %d streams direct to the mock" % n)
+        r = run_streams(c, "http://127.0.0.1:%d/v1/messages" % mock.port, MODEL, (), n,
+                        c.cap_seconds, ramp=ramp, extra_timeout=120)
+        res["direct"] = r
+        time.sleep(2.0)
+    cfg = {"providers": {"mocksse": {"base_url": "http://127.0.0.1:%d" % mock.port}},
+           "profiles": {"default": ["mocksse"]},
+           "daemon": {"listen": "127.0.0.1:0", "max_concurrent": max(4000, n + 100)}}
+    z = bl.Zend(c.procs, os.path.join(c.workdir, "zend-cap-home"), cfg, cpus=c.server_cpus)
+    try:
+        url = "http://127.0.0.1:%d/default/cap/v1/messages" % z.port
+        run_streams(c, url, MODEL, (), 2, 1.0)       # warm-up
+        time.sleep(1.0)
+        wpid = z.worker_pid()
+        res["rss_idle_kb"] = bl.rss_kb(wpid)
+        res["fds_idle"] = bl.fd_count(wpid)
+        cpu0 = {"zend": bl.cpu_seconds(wpid), "mock": bl.cpu_seconds(mock.pid)}
+        sampler = RssSampler([wpid])
+        sampler.start()
+        fd_peak = [0]
+        halt = threading.Event()
+
+        def fds():
+            while not halt.is_set():
+                fd_peak[0] = max(fd_peak[0], bl.fd_count(wpid) or 0)
+                halt.wait(0.5)
+        ft = threading.Thread(target=fds, daemon=True)
+        ft.start()
+        w0 = time.monotonic()
+        log("capacity: %d streams through zend" % n)
+        r = run_streams(c, url, MODEL, (), n, c.cap_seconds, ramp=ramp, extra_timeout=120)
+        wall = time.monotonic() - w0
+        halt.set()
+        ft.join(5)
+        res["rss_peak_kb"] = sampler.stop()
+        res["fds_peak"] = fd_peak[0]
+        res["zend_cpu_pct"] = round(100 * (bl.cpu_seconds(wpid) - cpu0["zend"]) / wall, 1)
+        res["mock_cpu_pct"] = round(100 * (bl.cpu_seconds(mock.pid) - cpu0["mock"]) / wall, 1)
+        res["client"] = r
+        res["peak_active"] = r["peak_active"]
+        res["dropped"] = r["streams_dropped"]
+        res["completed"] = r["streams_ok"]
+        res["event_delay_p50_ms"] = r["event_delay_p50_ms"]
+        res["event_delay_p99_ms"] = r["event_delay_p99_ms"]
+        res["ttfe_p99_ms"] = r["ttfe_p99_ms"]
+        if res["rss_peak_kb"] and res["rss_idle_kb"] and r["peak_active"]:
+            res["rss_per_stream_kb"] = round((res["rss_peak_kb"] - res["rss_idle_kb"])
+                                             / r["peak_active"], 2)
+        time.sleep(2.0)
+        m = z.metrics() or {}
+        res["zend_metrics"] = {k: m.get(k) for k in ("requests_total", "success_count",
+                                                      "error_count", "errors_by_type")}
+        res["zend_metrics"]["resources"] = m.get("resources")
+        res["rss_after_kb"] = bl.rss_kb(wpid)
+        res["fds_after"] = bl.fd_count(wpid)
+    finally:
+        z.stop()
+        c.procs.stop(mock)
+    return res
+
+
+# --------------------------------------------------------------- reporting
+
+def fmt(v, nd=1):
+    if v is None:
+        return "-"
+    return ("%." + str(nd) + "f") % v
+
+
+def ratio(a, b):
+    return None if a is None or not b else a / b
+
+
+def build_table(results, conns):
+    names = [n for n in TARGETS if n in results]
+    R = results
+
+    def g(n, *path):
+        v = R[n]
+        for p in path:
+            v = v.get(p) if isinstance(v, dict) else None
+        return v
+    rows = []
+    for c in conns:
+        key = "c%d" % c
+        rows.append(("req/s @%d" % c, [fmt(g(n, key, "rps"), 0) for n in names]))
+        rows.append(("  x nginx", [fmt(ratio(g(n, key, "rps"), g("nginx", key, "rps")), 2)
+                                    for n in names]))
+        rows.append(("  x direct", [fmt(ratio(g(n, key, "rps"), g("direct", key, "rps")), 2)
+                                     for n in names]))
+        rows.append(("  p50/p99 ms", ["%s/%s" % (fmt(g(n, key, "p50_ms"), 2),
+                                                 fmt(g(n, key, "p99_ms"), 2)) for n in names]))
+        rows.append(("  errors", [str(g(n, key, "errors")) if g(n, key) else "-" for n in names]))
+    rows.append(("p50 ms @1", [fmt(g(n, "c1", "p50_ms"), 3) for n in names]))
+    rows.append(("  added ms", [fmt(g(n, "added_ms_c1"), 3) for n in names]))
+    rows.append(("  added x nginx", [fmt(added_ratio(g(n, "added_ms_c1"), g("nginx", "added_ms_c1")),
+                                          2) for n in names]))
+    rows.append(("RSS idle MB", [fmt(kb_mb(g(n, "rss_idle_kb")), 1) for n in names]))
+    rows.append(("RSS load MB", [fmt(kb_mb(g(n, "rss_load_kb")), 1) for n in names]))
+    rows.append(("stream ttfe p50 ms", [fmt(g(n, "stream", "ttfe_p50_ms"), 2) for n in names]))
+    rows.append(("  ttfe p99 ms", [fmt(g(n, "stream", "ttfe_p99_ms"), 2) for n in names]))
+    rows.append(("  ev delay p50 ms", [fmt(g(n, "stream", "event_delay_p50_ms"), 2)
+                                        for n in names]))
+    rows.append(("  ev delay p99 ms", [fmt(g(n, "stream", "event_delay_p99_ms"), 2)
+                                        for n in names]))
+    rows.append(("  streams ok/drop", ["%s/%s" % (g(n, "stream", "ok"), g(n, "stream", "dropped"))
+                                       if g(n, "stream") else "-" for n in names]))
+    w0 = max(len(r[0]) for r in rows) + 2
+    widths = [max(len(n), *(len(r[1][i]) for r in rows)) + 2 for i, n in enumerate(names)]
+    out = [" " * w0 + "".join(n.rjust(w) for n, w in zip(names, widths))]
+    for label, cells in rows:
+        out.append(label.ljust(w0) + "".join(c.rjust(w) for c, w in zip(cells, widths)))
+    for n in names:
+        if R[n].get("error"):
+            out.append("%s: %s" % (n, R[n]["error"]))
+    return "\n".join(out)
+
+
+def added_ratio(a, b):
+    """a / b for added latencies; None when nginx's (b) is not above zero, i.e.
+    lost in the run's noise, where a ratio would mean nothing."""
+    return None if a is None or b is None or b <= 0 else a / b
+
+
+def kb_mb(kb):
+    return None if kb is None else kb / 1024.0
+
+
+def check_targets(R, conns):
+    """The issue's targets, reported (not asserted)."""
+    z = R.get("zend", {})
+    lines = []
+
+    def line(ok, text):
+        lines.append("%-4s %s" % ("-" if ok is None else ("ok" if ok else "MISS"), text))
+    for c in conns:
+        r = ratio((z.get("c%d" % c) or {}).get("rps"), (R.get("nginx", {}).get("c%d" % c) or {}).get("rps"))
+        line(None if r is None else r >= 0.5, "zend >= 0.5x nginx throughput @%d: %sx" % (c, fmt(r, 2)))
+    na = R.get("nginx", {}).get("added_ms_c1")
+    r = added_ratio(z.get("added_ms_c1"), na)
+    line(None if r is None else r <= 2.0, "zend added latency @1 <= 2x nginx's: %s ms vs %s ms (%sx)%s" % (
+        fmt(z.get("added_ms_c1"), 3), fmt(na, 3), fmt(r, 2),
+        "  [nginx's added latency <= 0 in this run: below the noise, no ratio]"
+        if na is not None and na <= 0 else ""))
+    for g in ("portkey", "ccr"):
+        for c in conns:
+            zr = (z.get("c%d" % c) or {}).get("rps")
+            gr = (R.get(g, {}).get("c%d" % c) or {}).get("rps")
+            r = ratio(zr, gr)
+            line(None if r is None else r >= 10, "zend >= 10x %s throughput @%d: %sx" % (g, c, fmt(r, 1)))
+    idle = kb_mb(z.get("rss_idle_kb"))
+    line(None if idle is None else idle <= 10, "zend idle RSS <= 10 MB: %s MB" % fmt(idle, 1))
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description="zend throughput/latency/RSS benchmark")
+    env = os.environ.get
+    ap.add_argument("--seconds", type=float, default=float(env("BENCH_SECONDS", 5)),
+                    help="length of one wrk run (default 5)")
+    ap.add_argument("--reps", type=int, default=int(env("BENCH_REPS", 3)),
+                    help="repetitions per point; the median is reported (default 3)")
+    ap.add_argument("--conns", default=env("BENCH_CONNS", "32,128"))
+    ap.add_argument("--targets", default=env("BENCH_TARGETS", ",".join(TARGETS)))
+    ap.add_argument("--stream-conc", type=int, default=int(env("BENCH_STREAM_CONC", 8)))
+    ap.add_argument("--stream-seconds", type=float, default=float(env("BENCH_STREAM_SECONDS", 5)))
+    ap.add_argument("--gap-ms", type=float, default=float(env("BENCH_GAP_MS", 5)),
+                    help="delay between events of the streaming mock (default 5)")
+    ap.add_argument("--cap-streams", type=int, default=int(env("CAP_STREAMS", 2000)))
+    ap.add_argument("--cap-seconds", type=float, default=float(env("CAP_SECONDS", 60)))
+    ap.add_argument("--cap-gap-ms", type=float, default=float(env("CAP_GAP_MS", 0)) or None,
+                    help="event gap in the capacity run (default: streams last ~2/3 of the run, "
+                         "at most 30 s)")
+    ap.add_argument("--no-capacity", action="store_true", default=env("CAP_STREAMS") == "0")
+    ap.add_argument("--no-cap-baseline", action="store_true", default=env("CAP_BASELINE") == "0",
+                    help="skip the capacity run's direct-to-mock baseline")
+    ap.add_argument("--capacity-only", action="store_true")
+    ap.add_argument("--no-pin", action="store_true", default=env("BENCH_PIN", "1") == "0")
+    ap.add_argument("--out", default=os.path.join(bl.BUILD, "bench", "results.json"))
+    ap.add_argument("--report", metavar="RESULTS_JSON",
+                    help="only print the table of an earlier run's results.json")
+    args = ap.parse_args()
+    if args.report:
+        with open(args.report) as f:
+            doc = json.load(f)
+        conns = doc["meta"]["conns"]
+        print(build_table(doc["targets"], conns))
+        print()
+        print("targets (reported, not asserted):")
+        print(check_targets(doc["targets"], conns))
+        return
+
+    for tool in ("wrk", "nginx", "taskset"):
+        if not shutil.which(tool):
+            sys.exit("bench: %s not found (make bench installs it)" % tool)
+    if not os.path.exists(bl.ZEND):
+        sys.exit("bench: %s not built (make bench builds it)" % bl.ZEND)
+
+    class Ctx:
+        pass
+    ctx = Ctx()
+    ctx.seconds, ctx.reps = args.seconds, args.reps
+    ctx.conns = [int(x) for x in args.conns.split(",") if x]
+    ctx.stream_conc, ctx.stream_seconds = args.stream_conc, args.stream_seconds
+    ctx.cap_streams, ctx.cap_seconds = args.cap_streams, args.cap_seconds
+    ctx.cap_baseline = not args.no_cap_baseline
+    ctx.cap_gap_ms = args.cap_gap_ms or round(min(500.0, args.cap_seconds * 1000 * 2 / 3 / 60), 1)
+    ncpu = os.cpu_count() or 1
+    if ncpu >= 2 and not args.no_pin:
+        ctx.load_cpus = str(ncpu - 1)
+        ctx.server_cpus = "0" if ncpu == 2 else "0-%d" % (ncpu - 2)
+    else:
+        ctx.load_cpus = ctx.server_cpus = None
+    ctx.workdir = os.path.join(bl.BUILD, "bench", "run")
+    shutil.rmtree(ctx.workdir, ignore_errors=True)
+    os.makedirs(ctx.workdir)
+    ctx.procs = bl.Procs(ctx.workdir)
+    bl.install_signal_cleanup(ctx.procs)
+    nofile = bl.raise_nofile(max(16384, args.cap_streams * 4 + 1024))
+
+    from fastsse import JSON_BODY
+    meta = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "cpus": ncpu,
+            "load_cpus": ctx.load_cpus, "server_cpus": ctx.server_cpus, "nofile": nofile,
+            "seconds_per_run": ctx.seconds, "reps": ctx.reps, "conns": ctx.conns,
+            "stream_conc": ctx.stream_conc, "stream_seconds": ctx.stream_seconds,
+            "stream_gap_ms": args.gap_ms, "events_per_stream": 60,
+            "mock_json_bytes": len(JSON_BODY), "loadavg_start": os.getloadavg()}
+    results = {}
+    cap = None
+    try:
+        # the mocks, shared by every target
+        ctx.mock_json_port = bl.free_port()
+        body = MOCK_SERVER.format(port=ctx.mock_json_port,
+                                  json=JSON_BODY.decode().replace("\\", "\\\\").replace("'", "\\'"))
+        mj = start_nginx(ctx.procs, "mock-json", ctx.workdir, body, ctx.server_cpus)
+        bl.wait_port(ctx.mock_json_port, proc=mj)
+        ms = start_fastsse(ctx.procs, "mock-sse", ctx.workdir, args.gap_ms, ctx.server_cpus)
+        ctx.mock_sse_port = ms.port
+        log("mocks: json (nginx) :%d, sse (fastsse.py, %s ms gap) :%d; load on cpu %s, servers on %s"
+            % (ctx.mock_json_port, args.gap_ms, ctx.mock_sse_port, ctx.load_cpus, ctx.server_cpus))
+        if not args.capacity_only:
+            for name in [n for n in args.targets.split(",") if n]:
+                log("%s:" % name)
+                results[name] = measure_target(ctx, TARGETS[name](ctx))
+            d1 = (results.get("direct", {}).get("c1") or {}).get("p50_ms")
+            for r in results.values():
+                p = (r.get("c1") or {}).get("p50_ms")
+                r["added_ms_c1"] = None if p is None or d1 is None else round(p - d1, 4)
+        if not args.no_capacity:
+            cap = capacity(ctx)
+    finally:
+        ctx.procs.stop_all()
+    meta["loadavg_end"] = os.getloadavg()
+
+    doc = {"meta": meta, "targets": results, "capacity": cap}
+    if results:
+        table = build_table(results, ctx.conns)
+        checks = check_targets(results, ctx.conns)
+        doc["table"] = table.splitlines()
+        doc["checks"] = checks.splitlines()
+        print()
+        print("zend bench  (%s; %d cpus, load avg %.1f; %s s x %d reps per point, median; "
+              "streams: %d concurrent, 60 events, %s ms apart)" % (
+                  meta["time"], ncpu, meta["loadavg_start"][0], ctx.seconds, ctx.reps,
+                  ctx.stream_conc, args.gap_ms))
+        print(table)
+        print()
+        print("targets (reported, not asserted):")
+        print(checks)
+    if cap:
+        print()
+        print("streaming capacity through zend: %d streams for %ss (events %s ms apart)" % (
+            cap["streams"], cap["seconds"], cap["gap_ms"]))
+        cl = cap.get("client", {})
+        print("  peak concurrent %s, completed %s, dropped %s %s, cut at end %s" % (
+            cap.get("peak_active"), cap.get("completed"), cap.get("dropped"),
+            cl.get("errors") or "", cl.get("cut_at_end")))
+        print("  zend RSS idle %s MB, peak %s MB, %s KB per stream; fds idle %s peak %s after %s" % (
+            fmt(kb_mb(cap.get("rss_idle_kb"))), fmt(kb_mb(cap.get("rss_peak_kb"))),
+            fmt(cap.get("rss_per_stream_kb")), cap.get("fds_idle"), cap.get("fds_peak"),
+            cap.get("fds_after")))
+        print("  zend CPU %s%% (mock %s%%, client %s%%); ttfe p99 %s ms; event delay p50 %s ms, "
+              "p99 %s ms" % (
+                  cap.get("zend_cpu_pct"), cap.get("mock_cpu_pct"), cl.get("client_cpu_pct"),
+                  fmt(cap.get("ttfe_p99_ms"), 2), fmt(cap.get("event_delay_p50_ms"), 2),
+                  fmt(cap.get("event_delay_p99_ms"), 2)))
+        d = cap.get("direct")
+        if d:
+            print("  same load direct to the mock: completed %s, dropped %s, event delay p50 %s ms, "
+                  "p99 %s ms (client %s%%)" % (
+                      d["streams_ok"], d["streams_dropped"], fmt(d["event_delay_p50_ms"], 2),
+                      fmt(d["event_delay_p99_ms"], 2), d.get("client_cpu_pct")))
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump(doc, f, indent=2)
+    print("\nwrote %s" % args.out)
+
+
+if __name__ == "__main__":
+    main()
