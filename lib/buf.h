@@ -22,7 +22,8 @@ int zbuf_reserve(zbuf *b, size_t more);
 int zbuf_append(zbuf *b, const void *p, size_t n);
 int zbuf_append_str(zbuf *b, const char *s);
 static inline size_t zbuf_len(const zbuf *b) { return b->end - b->start; }
-static inline uint8_t *zbuf_head(const zbuf *b) { return b->data + b->start; }
+/* NULL for a buffer never written to: NULL + 0 is undefined behaviour in C. */
+static inline uint8_t *zbuf_head(const zbuf *b) { return b->data ? b->data + b->start : NULL; }
 /* Drops n bytes from the head (n <= zbuf_len). */
 void zbuf_consume(zbuf *b, size_t n);
 void zbuf_clear(zbuf *b);

@@ -214,6 +214,12 @@ int rpc_frame_scan(const uint8_t *p, size_t len, size_t max_frame, size_t *frame
                      p[pos], pos);
             return -1;
         }
+        /* The room checks below cover what follows a header, not the header
+         * itself: an empty array32 or str32 could end 4 bytes past the cap. */
+        if (pos + (size_t)s.hdr > max_frame) {
+            snprintf(err, errlen, "frame larger than %zu bytes", max_frame);
+            return -1;
+        }
         if (pos + (size_t)s.hdr > len)
             return 0;
         uint64_t declared = s.len_bytes ? read_be(p + pos + 1, s.len_bytes) : 0;
@@ -271,10 +277,16 @@ static json_t *to_json(const msgpack_object *o, char *err, size_t errlen)
     case MSGPACK_OBJECT_NEGATIVE_INTEGER:
         return json_integer(o->via.i64);
     case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64:
-        return json_real(o->via.f64);
+    case MSGPACK_OBJECT_FLOAT64: {
+        /* JSON has no NaN or infinity: jansson refuses them. */
+        json_t *r = json_real(o->via.f64);
+        if (!r)
+            snprintf(err, errlen, "number %g is not finite", o->via.f64);
+        return r;
+    }
     case MSGPACK_OBJECT_STR: {
-        json_t *s = json_stringn(o->via.str.ptr, o->via.str.size);
+        /* msgpack-c leaves ptr NULL for an empty string; jansson refuses NULL. */
+        json_t *s = json_stringn(o->via.str.size ? o->via.str.ptr : "", o->via.str.size);
         if (!s)
             snprintf(err, errlen, "string is not valid UTF-8");
         return s;
@@ -294,18 +306,20 @@ static json_t *to_json(const msgpack_object *o, char *err, size_t errlen)
         json_t *map = json_object();
         for (uint32_t i = 0; map && i < o->via.map.size; i++) {
             const msgpack_object_kv *kv = &o->via.map.ptr[i];
-            if (kv->key.type != MSGPACK_OBJECT_STR ||
-                memchr(kv->key.via.str.ptr, '\0', kv->key.via.str.size)) {
+            const char *key = kv->key.via.str.size ? kv->key.via.str.ptr : "";
+            if (kv->key.type != MSGPACK_OBJECT_STR || memchr(key, '\0', kv->key.via.str.size)) {
                 snprintf(err, errlen, "map keys must be strings");
                 json_decref(map);
                 return NULL;
             }
             json_t *v = to_json(&kv->val, err, errlen);
-            if (!v || json_object_setn_new(map, kv->key.via.str.ptr, kv->key.via.str.size,
-                                           v) != 0) {
-                if (v)
-                    snprintf(err, errlen, "map key is not valid UTF-8");
-                json_decref(v);
+            if (!v) {
+                json_decref(map);
+                return NULL;
+            }
+            /* setn_new takes v even when it fails (it frees it then). */
+            if (json_object_setn_new(map, key, kv->key.via.str.size, v) != 0) {
+                snprintf(err, errlen, "map key is not valid UTF-8");
                 json_decref(map);
                 return NULL;
             }

@@ -152,7 +152,10 @@ static int finish_header(struct http_conn *c)
     }
     struct http_header *h = &r->headers[r->n_headers];
     h->name = strndup((const char *)zbuf_head(&c->hfield), zbuf_len(&c->hfield));
-    h->value = strndup((const char *)zbuf_head(&c->hvalue), zbuf_len(&c->hvalue));
+    /* An empty value may never have touched hvalue: its head is NULL then. */
+    h->value = zbuf_len(&c->hvalue)
+                   ? strndup((const char *)zbuf_head(&c->hvalue), zbuf_len(&c->hvalue))
+                   : strdup("");
     if (!h->name || !h->value) {
         free(h->name);
         free(h->value);
@@ -226,6 +229,9 @@ static int on_message_complete(llhttp_t *p)
 {
     struct http_conn *c = p->data;
     c->message_done = 1;
+    /* Pausing here comes before llhttp's own upgrade pause, so the upgrade
+     * is noted now: such a connection closes after its response. */
+    c->upgrade = llhttp_get_upgrade(p);
     /* Stop here: a pipelined request behind this one waits its turn. */
     return HPE_PAUSED;
 }
@@ -604,7 +610,14 @@ static void process_input(struct http_conn *c)
         size_t used = len;
         if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
             used = (size_t)(llhttp_get_error_pos(&c->parser) - data);
-            c->upgrade = err == HPE_PAUSED_UPGRADE;
+            if (err == HPE_PAUSED_UPGRADE)
+                c->upgrade = 1;
+            if (used == 0 && !c->message_done) {
+                /* A parser stuck in a pause would spin here forever. */
+                zbuf_consume(&c->in, len);
+                reject(c, 400);
+                return;
+            }
         } else if (err != HPE_OK) {
             zbuf_consume(&c->in, len);
             reject(c, c->reject_status ? c->reject_status : 400);

@@ -199,6 +199,62 @@ static void test_not_rpc(void)
     zbuf_free(&b);
 }
 
+/* Found by fuzz_rpc: a NaN or infinite float (which JSON cannot hold) was
+ * refused with an empty message, so the peer was told nothing. */
+static void test_non_finite_float_refused(void)
+{
+    /* response [1, 0, NaN, nil]: the error is a float64 NaN. */
+    const uint8_t nan_error[] = {0x94, 0x01, 0x00, 0xcb, 0xff, 0xff, 0xff, 0xff,
+                                 0xff, 0xff, 0xff, 0xff, 0xc0};
+    expect_refused(nan_error, sizeof(nan_error), "not finite");
+    /* request params {"x": +inf as float32}: the msgid is still answerable. */
+    const uint8_t inf_param[] = {0x94, 0x00, 0x07, 0xa1, 'm', 0x91, 0x81, 0xa1, 'x',
+                                 0xca, 0x7f, 0x80, 0x00, 0x00};
+    expect_refused(inf_param, sizeof(inf_param), "not finite");
+    struct rpc_reader r;
+    struct rpc_read_error e;
+    struct rpc_message m;
+    rpc_reader_init(&r, 0);
+    rpc_reader_feed(&r, inf_param, sizeof(inf_param));
+    CU_ASSERT_EQUAL(rpc_reader_next(&r, &m, &e), RPC_READ_ERROR);
+    CU_ASSERT_TRUE(e.has_msgid);
+    CU_ASSERT_EQUAL(e.msgid, 7);
+    rpc_reader_free(&r);
+}
+
+/* Found by fuzz_rpc: msgpack-c gives an empty string a NULL pointer, which
+ * jansson refused ("not valid UTF-8") and memchr was handed (an empty key). */
+static void test_empty_strings_round_trip(void)
+{
+    json_t *params = json_pack("{s:s, s:s, s:[s]}", "", "", "k", "", "list", "");
+    zbuf b;
+    zbuf_init(&b);
+    CU_ASSERT_EQUAL(rpc_encode_request(&b, 3, "m", params), ZEN_OK);
+    struct rpc_message m;
+    read_one(zbuf_head(&b), zbuf_len(&b), zbuf_len(&b), &m);
+    CU_ASSERT_PTR_NOT_NULL(m.params);
+    CU_ASSERT_TRUE(m.params && json_equal(m.params, params));
+    rpc_message_clear(&m);
+    zbuf_free(&b);
+    json_decref(params);
+}
+
+/* Found by fuzz_rpc: a map key that is not valid UTF-8 made the reader free
+ * the value twice (json_object_setn_new had already freed it). */
+static void test_invalid_utf8_key_refused(void)
+{
+    /* request [0, 3, "m", [{"\xff": 1}]], and the same with a container value. */
+    const uint8_t bad_key[] = {0x94, 0x00, 0x03, 0xa1, 'm', 0x91, 0x81, 0xa1, 0xff, 0x01};
+    expect_refused(bad_key, sizeof(bad_key), "map key is not valid UTF-8");
+    const uint8_t bad_key_map[] = {0x94, 0x00, 0x03, 0xa1, 'm', 0x91, 0x81, 0xa2, 0xc3, 0x28,
+                                   0x81, 0xa1, 'k', 0x90};
+    expect_refused(bad_key_map, sizeof(bad_key_map), "map key is not valid UTF-8");
+    /* response [1, 4, nil, {"ok": 1, "\xfe": "x"}] */
+    const uint8_t bad_key_result[] = {0x94, 0x01, 0x04, 0xc0, 0x82, 0xa2, 'o', 'k', 0x01,
+                                      0xa1, 0xfe, 0xa1, 'x'};
+    expect_refused(bad_key_result, sizeof(bad_key_result), "map key is not valid UTF-8");
+}
+
 static void test_deep_nesting_refused(void)
 {
     uint8_t deep[200];
@@ -226,6 +282,14 @@ static void test_frame_cap(void)
     CU_ASSERT_EQUAL(flen, len);
     CU_ASSERT_EQUAL(rpc_frame_scan(zbuf_head(&b), len, len - 1, &flen, err, sizeof(err)), -1);
     zbuf_free(&b);
+    /* Found by fuzz_rpc: a header alone was not held to the cap, so an empty
+     * array32 or str32 (5 bytes) passed a 4-byte cap. */
+    const uint8_t empty_array32[] = {0xdd, 0x00, 0x00, 0x00, 0x00};
+    const uint8_t empty_str32[] = {0xdb, 0x00, 0x00, 0x00, 0x00};
+    CU_ASSERT_EQUAL(rpc_frame_scan(empty_array32, 5, 4, &flen, err, sizeof(err)), -1);
+    CU_ASSERT_EQUAL(rpc_frame_scan(empty_str32, 5, 4, &flen, err, sizeof(err)), -1);
+    CU_ASSERT_EQUAL(rpc_frame_scan(empty_array32, 5, 5, &flen, err, sizeof(err)), 1);
+    CU_ASSERT_EQUAL(flen, 5);
 }
 
 /* Random bytes never crash the reader and never yield a message that is not
@@ -382,6 +446,9 @@ void register_tests(void)
     TU_ADD(s, test_response_and_notification);
     TU_ADD(s, test_hostile_frames);
     TU_ADD(s, test_not_rpc);
+    TU_ADD(s, test_non_finite_float_refused);
+    TU_ADD(s, test_empty_strings_round_trip);
+    TU_ADD(s, test_invalid_utf8_key_refused);
     TU_ADD(s, test_deep_nesting_refused);
     TU_ADD(s, test_frame_cap);
     TU_ADD(s, test_random_garbage_invariants);
