@@ -1,6 +1,7 @@
 # Thin wrapper over CMake: the two commands the README names, and their parts.
 #   make run    install missing Debian packages, build, start zend in the foreground
 #   make test   install missing Debian packages, build, run the whole suite (ctest)
+#   make fuzz   build the libFuzzer harnesses with clang and run each FUZZ_SECONDS
 BUILD ?= build
 BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
@@ -13,6 +14,11 @@ DEBIAN_PACKAGES := cmake make gcc pkg-config libev-dev libcurl4-openssl-dev libs
 
 # The extra checks .ci/run performs after `make test`.
 CHECK_PACKAGES := valgrind gcovr
+
+# What `make bench` needs besides the build (tests/bench/README.md). The Node
+# gateways it compares with go into $(BUILD)/bench/node_modules through npm.
+BENCH_PACKAGES := wrk nginx
+SOAK_SECONDS ?= 600
 
 .PHONY: all deps build run test clean test-sanitize test-valgrind coverage check-deps
 
@@ -65,8 +71,70 @@ coverage: check-deps
 	@for d in lib proto zend; do \
 	  printf '%-6s ' "$$d/"; \
 	  gcovr -r . --object-directory build-cov --filter "$$d/" --exclude 'tests/' \
-	    --print-summary -o /dev/null | grep '^lines:'; \
+	    --print-summary -o build-cov/coverage-$$d.txt | grep '^lines:'; \
 	done
+
+# Throughput, latency, RSS and streaming of zend against nginx, Portkey and
+# claude-code-router on one fast mock, then a streaming capacity run; prints a
+# table and writes $(BUILD)/bench/results.json. Knobs (environment): BENCH_SECONDS,
+# BENCH_REPS, BENCH_STREAM_SECONDS, CAP_STREAMS (0 = no capacity run), CAP_SECONDS.
+.PHONY: bench soak
+bench: build
+	@$(MAKE) --no-print-directory deps DEBIAN_PACKAGES="$(DEBIAN_PACKAGES) $(BENCH_PACKAGES)"
+	@sh tests/bench/install_gateways.sh $(BUILD)/bench
+	cd tests/bench && PYTHONDONTWRITEBYTECODE=1 BUILD=$(abspath $(BUILD)) python3 bench.py
+
+# Mixed traffic (successes, failovers, 429s, cut streams, client hang-ups) for
+# SOAK_SECONDS; fails if zend's idle RSS grows > 5 % or its fds grow after warm-up.
+soak: build
+	cd tests/bench && PYTHONDONTWRITEBYTECODE=1 BUILD=$(abspath $(BUILD)) \
+	  SOAK_SECONDS=$(SOAK_SECONDS) python3 soak.py
 
 clean:
 	rm -rf $(BUILD) build-asan build-cov build-fuzz
+
+# Fuzzing (tests/fuzz/README.md): clang's libFuzzer with ASan/UBSan, in its
+# own build tree; each harness runs FUZZ_SECONDS on a copy of its committed
+# seed corpus. New corpus entries and crash artifacts go to
+# $(FUZZ_BUILD)/fuzz-work/<harness>/, never into tests/fuzz/corpus.
+# Fails if any harness found something.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_HARNESSES ?= http rpc config sse
+FUZZ_ARGS ?=
+FUZZ_PACKAGES := clang libclang-rt-14-dev
+
+.PHONY: fuzz-deps fuzz-build fuzz
+
+fuzz-deps:
+	@$(MAKE) --no-print-directory deps DEBIAN_PACKAGES="$(DEBIAN_PACKAGES) $(FUZZ_PACKAGES)"
+
+fuzz-build: fuzz-deps
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZEN_FUZZ=ON
+	cmake --build $(FUZZ_BUILD) -j$$(nproc) --target fuzz_harnesses
+
+fuzz: fuzz-build
+	@failed=""; \
+	for h in $(FUZZ_HARNESSES); do \
+	  work=$(FUZZ_BUILD)/fuzz-work/$$h; \
+	  rm -rf $$work && mkdir -p $$work/corpus $$work/artifacts; \
+	  cp tests/fuzz/corpus/$$h/* $$work/corpus/; \
+	  dict=""; [ -f tests/fuzz/$$h.dict ] && dict="-dict=tests/fuzz/$$h.dict"; \
+	  maxlen=""; [ $$h = http ] && maxlen="-max_len=16384"; \
+	  echo "fuzz_$$h: running $(FUZZ_SECONDS) s (log: $$work/log)"; \
+	  UBSAN_OPTIONS=print_stacktrace=1 $(FUZZ_BUILD)/bin/fuzz_$$h \
+	    -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 $$dict $$maxlen \
+	    -artifact_prefix=$$work/artifacts/ $(FUZZ_ARGS) $$work/corpus >$$work/log 2>&1; \
+	  rc=$$?; \
+	  runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $$work/log); \
+	  rate=$$(sed -n 's/^stat::average_exec_per_sec: *//p' $$work/log); \
+	  if [ $$rc = 0 ]; then \
+	    echo "fuzz_$$h: ok, $${runs:-?} runs, $${rate:-?} execs/s"; \
+	  else \
+	    echo "fuzz_$$h: FAILED (exit $$rc), $${runs:-?} runs, $${rate:-?} execs/s"; \
+	    grep -E "ERROR|SUMMARY|invariant|^fuzz_[a-z]+:" $$work/log | head -5; \
+	    for a in $$work/artifacts/*; do [ -e "$$a" ] && echo "  reproduce: $(FUZZ_BUILD)/bin/fuzz_$$h $$a"; done; \
+	    failed="$$failed $$h"; \
+	  fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: findings in:$$failed"; exit 1; fi

@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""Writes the committed seed corpora under tests/fuzz/corpus/<harness>/.
+
+Seeds are small, hand-written inputs that reach each module's main paths;
+the fuzzers grow from them. Each harness prefixes the bytes under test with
+a few control bytes (see the harness's head comment), written here too.
+Run it again after changing a seed: it rewrites the four directories.
+Standard library only.
+"""
+import os
+import shutil
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+# ---- a minimal MessagePack encoder (enough for the seeds) ----
+
+def mp(v):
+    if v is None:
+        return b"\xc0"
+    if v is True:
+        return b"\xc3"
+    if v is False:
+        return b"\xc2"
+    if isinstance(v, int):
+        if 0 <= v <= 0x7F:
+            return bytes([v])
+        if -32 <= v < 0:
+            return struct.pack("b", v)
+        if 0 <= v <= 0xFF:
+            return b"\xcc" + bytes([v])
+        if 0 <= v <= 0xFFFF:
+            return b"\xcd" + struct.pack(">H", v)
+        if 0 <= v <= 0xFFFFFFFF:
+            return b"\xce" + struct.pack(">I", v)
+        if v >= 0:
+            return b"\xcf" + struct.pack(">Q", v)
+        return b"\xd3" + struct.pack(">q", v)
+    if isinstance(v, float):
+        return b"\xcb" + struct.pack(">d", v)
+    if isinstance(v, str):
+        b = v.encode()
+        if len(b) < 32:
+            return bytes([0xA0 | len(b)]) + b
+        if len(b) < 256:
+            return b"\xd9" + bytes([len(b)]) + b
+        return b"\xda" + struct.pack(">H", len(b)) + b
+    if isinstance(v, bytes):
+        return b"\xc4" + bytes([len(v)]) + v
+    if isinstance(v, list):
+        head = bytes([0x90 | len(v)]) if len(v) < 16 else b"\xdc" + struct.pack(">H", len(v))
+        return head + b"".join(mp(x) for x in v)
+    if isinstance(v, dict):
+        head = bytes([0x80 | len(v)]) if len(v) < 16 else b"\xde" + struct.pack(">H", len(v))
+        return head + b"".join(mp(k) + mp(x) for k, x in v.items())
+    raise TypeError(v)
+
+
+# ---- seeds ----
+
+def http_seeds():
+    # Byte 0: pieces (bits 0-1) and first response mode (bits 2-4); byte 1: split.
+    reqs = {
+        "get": b"GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+        "post_cl": b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                   b"Content-Length: 27\r\n\r\n{\"model\":\"m\",\"stream\":true}",
+        "chunked": b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   b"5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nTrailer: t\r\n\r\n",
+        "pipelined": b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n"
+                     b"POST /c HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+                     b"GET /d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        "expect": b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                  b"Content-Length: 4\r\n\r\nbody",
+        "http10": b"GET / HTTP/1.0\r\n\r\n",
+        "http10_keepalive": b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /2 HTTP/1.0\r\n\r\n",
+        "smuggle": b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked"
+                   b"\r\n\r\n0\r\n\r\n",
+        "too_big_cl": b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n",
+        "big_header": b"GET / HTTP/1.1\r\nX-Big: " + b"a" * 2100 + b"\r\n\r\n",
+        "upgrade": b"GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket"
+                   b"\r\n\r\nraw bytes after upgrade",
+        "garbage": b"\x00\x01GET\r\n\r\n",
+        "folded_lf": b"GET / HTTP/1.1\nHost: x\n\n",
+        # Regressions (tests/unit/test_http_server.c): an empty first header value.
+        "empty_value": b"GET / HTTP/1.1\r\nX-Empty:\r\nHost: x\r\n\r\n",
+    }
+    for i, (name, body) in enumerate(reqs.items()):
+        yield name, bytes([i % 256, (i * 37) % 256]) + body
+
+
+def rpc_seeds():
+    # Byte 0: frame cap index; bytes 1-4: piece sizes - 1.
+    head = b"\x00\x03\x00\x07\x01"
+    frames = {
+        "request": mp([0, 1, "status", [{}]]),
+        "request_noparams": mp([0, 4294967295, "reload", []]),
+        "request_params": mp([0, 7, "logs", [{"follow": True, "level": "debug", "n": 200,
+                                             "ratio": 0.5, "neg": -5, "big": -(2 ** 40),
+                                             "list": [1, "two", None, {"k": False}]}]]),
+        "response_ok": mp([1, 1, None, {"version": "0.1.0", "uptime_s": 12.5,
+                                        "providers": [{"name": "a", "healthy": True}]}]),
+        "response_err": mp([1, 9, {"code": 2, "message": "bad params"}, None]),
+        "notification": mp([2, "log", [{"line": "x"}]]),
+        "two_frames": mp([0, 1, "a", []]) + mp([2, "b", [{}]]),
+        "bin_refused": mp([0, 1, "x", [{"b": b"\x00\x01"}]]),
+        "huge_map": bytes([0x94, 0x00, 0x01, 0xA1, 0x78, 0x91, 0xDF, 0x05, 0xF5, 0xE1, 0x00]),
+        "nested": b"\x94\x00\x02\xa1x\x91\x81\xa1k" + b"\x91" * 40 + b"\xc0",
+        "ext": b"\x94\x00\x03\xa1x\x91\x81\xa1k\xd6\x01abcd",
+        # Regressions (tests/unit/test_rpc.c): empty strings, NaN, a non-UTF-8 key.
+        "empty_strings": mp([0, 2, "m", [{"": "", "k": ""}]]),
+        "nan": mp([1, 0, float("nan"), None]),
+        "bad_utf8_key": b"\x94\x00\x03\xa1m\x91\x81\xa1\xff\x01",
+    }
+    for name, body in frames.items():
+        yield name, head + body
+    yield "small_cap", b"\x01\x00\x00\x00\x00" + mp([0, 1, "status", [{"a": "bbbbbbbbbbbbbbbb"}]])
+
+
+def config_seeds():
+    yield "starter", b"""{
+  "version": 15,
+  "proxy_port": 19841,
+  "default_profile": "default",
+  "providers": {
+    "anthropic": {
+      "type": "anthropic",
+      "base_url": "https://api.anthropic.com",
+      "auth_token": "env:ZEN_FUZZ_TOKEN"
+    }
+  },
+  "profiles": {
+    "default": { "providers": ["anthropic"], "strategy": "failover" }
+  }
+}
+"""
+    yield "full", b"""{
+  "version": 15, "proxy_port": 8080, "default_profile": "work",
+  "providers": {
+    "a": {"type": "anthropic", "base_url": "http://127.0.0.1:9/", "auth_token": "sk-lit",
+          "auth_header": "bearer", "model": "m", "sonnet_model": "s", "opus_model": "o",
+          "haiku_model": "h", "reasoning_model": "r", "proxy_url": "socks5h://127.0.0.1:1080",
+          "ca_file": "/etc/ssl/ca.pem",
+          "env_vars": {"CLAUDE_CODE_MAX_OUTPUT_TOKENS": 32000, "X_FLAG": true, "NAME": "v"}},
+    "b": {"type": "openai", "base_url": "https://api.openai.com/v1", "auth_token": "env:ZEN_FUZZ_MISSING",
+          "auth_header": "x-api-key"}
+  },
+  "profiles": {
+    "work": {"providers": ["a", "b"], "strategy": "failover"},
+    "other": {"providers": ["b"], "strategy": "round-robin"}
+  },
+  "disabled_providers": {"b": {"type": "today", "expires_at": 1700000000}},
+  "health_check": {"enabled": true, "interval_secs": 60, "timeout_secs": 5},
+  "daemon": {"listen": "[::1]:19841", "log_level": "debug", "log_file": "zend.log",
+             "max_concurrent": 8, "max_header_bytes": 1024, "max_body_bytes": 0,
+             "health_max_fd_ratio": 0.8, "allowed_hosts": ["localhost", "example.test"],
+             "allowed_origins": ["http://localhost:3000"],
+             "access_keys": ["secret-key",
+               "blake2b:0000000000000000000000000000000000000000000000000000000000000000"]},
+  "unknown_top_level": 1
+}
+"""
+    yield "errors", b'{"providers": {"x": {"base_url": "ftp://h"}}, "profiles": {"p": {"providers": ["nope"]}}}'
+    yield "dup", b'{"proxy_port": 1, "proxy_port": 2}'
+    yield "daemon_listen", b'{"daemon": {"listen": "localhost:0", "idle_timeout_ms": 1, "log_level": "warn"}}'
+    yield "not_object", b'[1, 2, {"a": null}]'
+
+
+def sse_seeds():
+    # Bytes 0-3: piece sizes (mod 64; 0 = one byte after an empty feed).
+    head = b"\x05\x11\x00\x3f"
+    bodies = {
+        "anthropic": b"event: message_start\ndata: {\"type\":\"message_start\"}\n\n"
+                     b"event: content_block_delta\ndata: {\"type\":\"content_block_delta\","
+                     b"\"delta\":{\"text\":\"\\\"type\\\": \\\"message_stop\\\"\"}}\n\n"
+                     b"event: message_stop\ndata: {\"type\": \"message_stop\"}\n\n",
+        "openai_done": b"data: {\"choices\":[{\"delta\":{\"content\":\"hi\"},\"finish_reason\":null}]}\r\n\r\n"
+                       b"data: [DONE]\r\n\r\n",
+        "openai_finish": b"data: {\"choices\":[{\"finish_reason\" :\n \"stop\"}]}\r\r",
+        "finish_empty": b"data: {\"finish_reason\":\"\"}\n\ndata: {\"finish_reason\": 1}\n\n",
+        "responses": b"event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\"}\n\n"
+                     b"event: response.completed\n\n",
+        "split_data": b"data: {\"ty\ndata: pe\": \"message_stop\"}\n\n",
+        "truncated": b"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"x\"",
+        "comment": b": keep-alive\n\nretry: 100\nid: 1\ndata:[DONE]   \t\n",
+    }
+    for name, body in bodies.items():
+        yield name, head + body
+
+
+def write(harness, seeds):
+    d = os.path.join(HERE, "corpus", harness)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    for name, data in seeds:
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
+
+
+def main():
+    write("http", http_seeds())
+    write("rpc", rpc_seeds())
+    write("config", config_seeds())
+    write("sse", sse_seeds())
+
+
+if __name__ == "__main__":
+    main()
