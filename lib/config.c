@@ -990,6 +990,16 @@ const struct zcfg_profile *zcfg_find_profile(const struct zcfg *cfg, const char 
     return NULL;
 }
 
+int zcfg_provider_disabled(const struct zcfg *cfg, const char *name, int64_t now_s)
+{
+    for (size_t i = 0; i < cfg->n_disabled; i++) {
+        const struct zcfg_disabled *d = &cfg->disabled[i];
+        if (strcmp(d->name, name) == 0 && (d->expires_at == 0 || now_s <= d->expires_at))
+            return 1;
+    }
+    return 0;
+}
+
 static const char starter_config[] =
     "{\n"
     "  \"version\": 15,\n"

@@ -124,6 +124,9 @@ void zcfg_unref(struct zcfg *cfg);
 
 const struct zcfg_provider *zcfg_find_provider(const struct zcfg *cfg, const char *name);
 const struct zcfg_profile *zcfg_find_profile(const struct zcfg *cfg, const char *name);
+/* Is the provider in disabled_providers with no expiry, or one not yet
+ * passed at now_s (epoch seconds)? */
+int zcfg_provider_disabled(const struct zcfg *cfg, const char *name, int64_t now_s);
 
 /* Writes the starter config (one provider `anthropic`, profile `default`)
  * with mode 0600, refusing to overwrite an existing file. */

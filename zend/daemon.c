@@ -170,6 +170,10 @@ int zend_reload(struct zend_daemon *d, const char *source, json_t **summary, cha
                 size_t errlen)
 {
     struct zcfg *new = zcfg_load_file(d->paths.config, err, errlen);
+    if (new && strcmp(source, "watch") == 0 && strcmp(new->hash, d->cfg->hash) == 0) {
+        zcfg_unref(new); /* touched, or our own write-rename settling: same bytes */
+        return ZEN_OK;
+    }
     if (!new) {
         zlog_pack(ZLOG_ERROR, "config_reload_failed", "{s:s, s:s}", "source", source, "detail",
                   err);
@@ -208,13 +212,6 @@ static void reload_debounce_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct zend_daemon *d = w->data;
     char err[ZEN_ERRLEN];
-    /* Unchanged bytes (a touch, or our own hash already applied): nothing to do. */
-    struct zcfg *probe = zcfg_load_file(d->paths.config, err, sizeof(err));
-    if (probe && strcmp(probe->hash, d->cfg->hash) == 0) {
-        zcfg_unref(probe);
-        return;
-    }
-    zcfg_unref(probe);
     zend_reload(d, "watch", NULL, err, sizeof(err));
 }
 

@@ -81,7 +81,8 @@ void zend_begin_shutdown(struct zend_daemon *d, const char *reason, int64_t drai
 
 /* Reloads zen.json (operations.md §7). On success *summary (may be NULL)
  * gets {config_hash, added, removed, changed, restart_required}; on failure
- * the old config stays and err holds "file:line:col: message". */
+ * the old config stays and err holds "file:line:col: message". A "watch"
+ * reload of unchanged bytes does nothing. */
 int zend_reload(struct zend_daemon *d, const char *source, json_t **summary, char *err,
                 size_t errlen);
 

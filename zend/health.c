@@ -53,12 +53,7 @@ static int used_by_a_profile(const struct zcfg *cfg, const char *name)
 
 static int config_disabled(const struct zcfg *cfg, const char *name)
 {
-    int64_t now_s = ztime_wall_ms() / 1000;
-    for (size_t i = 0; i < cfg->n_disabled; i++)
-        if (strcmp(cfg->disabled[i].name, name) == 0 &&
-            (cfg->disabled[i].expires_at == 0 || now_s <= cfg->disabled[i].expires_at))
-            return 1;
-    return 0;
+    return zcfg_provider_disabled(cfg, name, ztime_wall_ms() / 1000);
 }
 
 static const char *provider_status(const struct provider_state *s, int disabled, int64_t now)

@@ -899,11 +899,8 @@ static void admit(struct proxy_request *pr)
 static int provider_disabled(struct proxy *px, const struct zcfg *cfg, const char *name,
                              int64_t now_s)
 {
-    for (size_t i = 0; i < cfg->n_disabled; i++) {
-        const struct zcfg_disabled *d = &cfg->disabled[i];
-        if (strcmp(d->name, name) == 0 && (d->expires_at == 0 || now_s <= d->expires_at))
-            return 1;
-    }
+    if (zcfg_provider_disabled(cfg, name, now_s))
+        return 1;
     struct provider_state *s = pstates_get(px->states, name);
     return s && pstate_disabled(s, ztime_mono_ms());
 }
