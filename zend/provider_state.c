@@ -131,6 +131,8 @@ double pstate_success_rate(const struct provider_state *s)
 
 void pstate_success(struct provider_state *s, const char *reason)
 {
+    if (s->detached)
+        return; /* its provider was reconfigured: this outcome is nobody's */
     if (strcmp(reason, "probe") != 0)
         record_outcome(s, 0);
     enum circuit from = pstate_circuit(s, ztime_mono_ms());
@@ -146,6 +148,8 @@ void pstate_success(struct provider_state *s, const char *reason)
 void pstate_failure(struct provider_state *s, int error_type, int status, const char *detail,
                     int64_t retry_after_ms)
 {
+    if (s->detached)
+        return; /* its provider was reconfigured: this outcome is nobody's */
     const struct zcfg_daemon *t = &s->owner->tuning;
     int64_t now = ztime_mono_ms();
     enum circuit from = pstate_circuit(s, now);
@@ -203,16 +207,34 @@ static void stop_check(struct provider_state *s)
     s->check = NULL;
 }
 
-static void state_free(struct provider_state *s)
+struct provider_state *pstate_ref(struct provider_state *s)
 {
-    stop_probe(s);
-    stop_check(s);
+    if (s)
+        s->refs++;
+    return s;
+}
+
+void pstate_unref(struct provider_state *s)
+{
+    if (!s || --s->refs > 0)
+        return;
     free(s->name);
     free(s->identity);
     free(s->probe_url);
     free(s->proxy_url);
     free(s->ca_file);
     free(s);
+}
+
+/* Takes a state out of the table: its timers and transfers stop now, its
+ * memory stays until the last request holding it lets go. */
+static void state_detach(struct provider_state *s)
+{
+    stop_probe(s);
+    stop_check(s);
+    s->detached = 1;
+    s->owner = NULL;
+    pstate_unref(s);
 }
 
 /* Probe target and transport follow the latest config. */
@@ -241,7 +263,7 @@ void pstates_free(struct provider_states *ps)
     if (!ps)
         return;
     for (size_t i = 0; i < ps->n; i++)
-        state_free(ps->v[i]);
+        state_detach(ps->v[i]);
     free(ps);
 }
 
@@ -253,6 +275,21 @@ struct provider_state *pstates_get(struct provider_states *ps, const char *name)
     return NULL;
 }
 
+/* s->identity is "base_url|fingerprint" (identity_of); compared in place. */
+static int same_identity(const struct provider_state *s, const struct zcfg_provider *p)
+{
+    size_t n = strlen(p->base_url);
+    return strncmp(s->identity, p->base_url, n) == 0 && s->identity[n] == '|' &&
+           strcmp(s->identity + n + 1, p->token_fingerprint) == 0;
+}
+
+struct provider_state *pstates_lookup(struct provider_states *ps,
+                                      const struct zcfg_provider *p)
+{
+    struct provider_state *s = pstates_get(ps, p->name);
+    return s && same_identity(s, p) ? s : NULL;
+}
+
 /* Drops the state of providers the config no longer has. */
 static void prune(struct provider_states *ps, const struct zcfg *cfg)
 {
@@ -261,7 +298,7 @@ static void prune(struct provider_states *ps, const struct zcfg *cfg)
             i++;
             continue;
         }
-        state_free(ps->v[i]);
+        state_detach(ps->v[i]);
         ps->v[i] = ps->v[--ps->n];
     }
 }
@@ -283,7 +320,7 @@ void pstates_apply_config(struct provider_states *ps, const struct zcfg *cfg)
             for (size_t k = 0; k < ps->n; k++)
                 if (ps->v[k] == s)
                     ps->v[k] = ps->v[--ps->n];
-            state_free(s);
+            state_detach(s);
             s = NULL;
         }
         if (!s && ps->n < PSTATES_MAX) {
@@ -296,6 +333,7 @@ void pstates_apply_config(struct provider_states *ps, const struct zcfg *cfg)
             s->identity = id;
             id = NULL;
             s->owner = ps;
+            s->refs = 1; /* the table's */
             ev_timer_init(&s->probe_timer, probe_cb, 0., 0.);
             s->probe_timer.data = s;
             ev_timer_init(&s->check_timer, check_cb, 0., 0.);

@@ -12,7 +12,13 @@
  * proves nothing about a bad token or an exhausted quota.
  *
  * State is keyed by provider name and survives a config change while the
- * provider's URL and token are unchanged. */
+ * provider's URL and token are unchanged.
+ *
+ * Lifetime: the table holds one reference to each state, and a request holds
+ * one for the attempt it runs. A reload that drops or replaces a provider
+ * detaches its state (timers and transfers stop, nothing more is recorded)
+ * and drops the table's reference; the memory goes when the last request
+ * using it ends, so a reload never frees what a request can still touch. */
 #ifndef ZEND_PROVIDER_STATE_H
 #define ZEND_PROVIDER_STATE_H
 
@@ -57,6 +63,8 @@ struct provider_state {
     uint8_t recent[PSTATE_RECENT];
     size_t recent_next, recent_len, recent_errors;
     struct provider_states *owner;
+    int refs;
+    int detached;               /* no longer in the table: outcomes are ignored */
 };
 
 struct provider_states;
@@ -67,6 +75,15 @@ void pstates_free(struct provider_states *ps);
  * provider whose URL or token changed starts over, others keep theirs. */
 void pstates_apply_config(struct provider_states *ps, const struct zcfg *cfg);
 struct provider_state *pstates_get(struct provider_states *ps, const char *name);
+/* The state of exactly this provider (name, URL and token), or NULL: a
+ * request still running on an older config must not blame or consult the
+ * state of a provider that has since been given another URL or token. */
+struct provider_state *pstates_lookup(struct provider_states *ps,
+                                      const struct zcfg_provider *p);
+
+/* References for the requests that use a state across a reload. */
+struct provider_state *pstate_ref(struct provider_state *s);
+void pstate_unref(struct provider_state *s);
 
 /* Number of states and the i-th, for listings. */
 size_t pstates_count(const struct provider_states *ps);

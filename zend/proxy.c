@@ -111,6 +111,27 @@ struct proxy_request {
     int aborted_by_drain;
 };
 
+/* What the client is told when a request ends. finish_request hands it to
+ * the HTTP server after the record and before the request is freed, so a
+ * reply may point into the request and its config. */
+enum reply_kind {
+    REPLY_NONE,     /* the client is gone: nothing to send */
+    REPLY_WHOLE,    /* a complete response: status, headers, body */
+    REPLY_ERROR,    /* a complete JSON error response: status, type, message */
+    REPLY_END,      /* the relayed response is complete: end it */
+    REPLY_ABORT,    /* the relayed response broke: close without ending it */
+};
+
+struct reply {
+    enum reply_kind kind;
+    int status;
+    const struct http_header *headers;
+    size_t n_headers;
+    const char *body;
+    size_t body_len;
+    const char *type, *message;
+};
+
 static void start_attempt(struct proxy_request *pr);
 static void dequeue(struct proxy_request *pr);
 static void schedule_admission(struct proxy *px);
@@ -329,6 +350,8 @@ static void free_resp_headers(struct proxy_request *pr)
 
 static void release_attempt(struct proxy_request *pr)
 {
+    pstate_unref(pr->pstate);
+    pr->pstate = NULL;
     curl_slist_free_all(pr->up_headers);
     pr->up_headers = NULL;
     free(pr->url);
@@ -351,11 +374,33 @@ static json_t *attempts_json(const struct proxy_request *pr)
     return arr;
 }
 
-/* Writes the record, unlinks and frees the request. Every way a request
- * ends passes through here exactly once, before the response is ended
- * (ending it frees the http_request this reads). */
+static void send_reply(struct http_conn *c, const struct reply *r)
+{
+    switch (r->kind) {
+    case REPLY_NONE:
+        break;
+    case REPLY_WHOLE:
+        http_respond(c, r->status, r->headers, r->n_headers, r->body, r->body_len);
+        break;
+    case REPLY_ERROR:
+        http_respond_error(c, r->status, r->type, r->message);
+        break;
+    case REPLY_END:
+        http_response_end(c);
+        break;
+    case REPLY_ABORT:
+        http_response_abort(c);
+        break;
+    }
+}
+
+/* The one end of every request: writes the record, stops what runs for it,
+ * tells the client (reply), then unlinks and frees the request and drops its
+ * references. Every way a request ends passes through here exactly once.
+ * The record comes first because ending the response frees the
+ * http_request it reads; nothing after send_reply reads pr->req. */
 static void finish_request(struct proxy_request *pr, int status, int success, int error_type,
-                           const char *error)
+                           const char *error, const struct reply *reply)
 {
     struct proxy *px = pr->px;
     struct metrics_attempt ma[PROXY_MAX_ATTEMPTS];
@@ -393,6 +438,9 @@ static void finish_request(struct proxy_request *pr, int status, int success, in
     }
     if (pr->transfer)
         upstream_cancel(pr->transfer);
+    pr->transfer = NULL;
+    send_reply(pr->conn, reply);
+    pr->req = NULL;
     ev_timer_stop(px->loop, &pr->retry_timer);
     ev_timer_stop(px->loop, &pr->queue_timer);
     if (pr->is_queued)
@@ -481,8 +529,8 @@ static void answer_exhausted(struct proxy_request *pr)
                    (int64_t)zbuf_len(&pr->err_body));
         http_response_write(c, zbuf_head(&pr->err_body), zbuf_len(&pr->err_body));
         pr->bytes_out = zbuf_len(&pr->err_body);
-        finish_request(pr, last->status, 0, ZERR_NONE, last->detail);
-        http_response_end(c);
+        finish_request(pr, last->status, 0, ZERR_NONE, last->detail,
+                       &(struct reply){.kind = REPLY_END});
         return;
     }
     int status = 502;
@@ -522,10 +570,11 @@ static void answer_exhausted(struct proxy_request *pr)
     zen_headers(pr, attempts, sizeof(attempts), &h[nh]);
     nh += 2;
     const char *text = body ? body : "{}";
-    struct http_conn *c = pr->conn;
     pr->bytes_out = strlen(text);
-    finish_request(pr, status, 0, ZERR_NONE, (const char *)zbuf_head(&msg));
-    http_respond(c, status, h, nh, text, strlen(text));
+    /* h names the provider from pr's config: it is sent before that goes. */
+    finish_request(pr, status, 0, ZERR_NONE, (const char *)zbuf_head(&msg),
+                   &(struct reply){.kind = REPLY_WHOLE, .status = status, .headers = h,
+                                   .n_headers = nh, .body = text, .body_len = strlen(text)});
     free(body);
     zbuf_free(&msg);
 }
@@ -569,7 +618,7 @@ static int next_candidate(struct proxy_request *pr, size_t *idx)
     while (pr->next_candidate < pr->n_candidates) {
         size_t i = pr->candidates[pr->next_candidate++];
         int last = pr->next_candidate == pr->n_candidates;
-        struct provider_state *s = pstates_get(pr->px->states, pr->cfg->providers[i].name);
+        struct provider_state *s = pstates_lookup(pr->px->states, &pr->cfg->providers[i]);
         if (!last && s && pstate_cooling(s, now))
             continue;
         *idx = i;
@@ -703,10 +752,9 @@ static void on_up_done(void *ud, int result, const char *detail)
     if (pr->phase == PHASE_RELAY) {
         pr->attempts[pr->n_attempts - 1].duration_ms = elapsed_ms(pr->attempt_start_s);
         int whole = result == UPSTREAM_OK && (!pr->is_stream || sse_detector_complete(&pr->sse));
-        struct http_conn *c = pr->conn;
         if (whole) {
-            finish_request(pr, pr->status, pr->status < 400, ZERR_NONE, NULL);
-            http_response_end(c);
+            finish_request(pr, pr->status, pr->status < 400, ZERR_NONE, NULL,
+                           &(struct reply){.kind = REPLY_END});
             return;
         }
         if (result == UPSTREAM_ERR_ABORTED) {
@@ -723,8 +771,9 @@ static void on_up_done(void *ud, int result, const char *detail)
                   pr->req->request_id, "provider", pr->provider->name, "detail", why,
                   "bytes_out", (json_int_t)http_response_bytes(pr->conn));
         interrupt_stream(pr, why);
-        finish_request(pr, pr->status, 0, ZERR_STREAM_INTERRUPTED, why);
-        http_response_abort(c); /* no terminating chunk */
+        /* No terminating chunk: the client must not take it as complete. */
+        finish_request(pr, pr->status, 0, ZERR_STREAM_INTERRUPTED, why,
+                       &(struct reply){.kind = REPLY_ABORT});
         return;
     }
     if (pr->status > 0) {
@@ -750,7 +799,7 @@ static void start_attempt(struct proxy_request *pr)
     pr->status = 0;
     pr->retry_after_ms = -1;
     pr->attempt_start_s = ztime_mono_s();
-    pr->pstate = pstates_get(pr->px->states, p->name);
+    pr->pstate = pstate_ref(pstates_lookup(pr->px->states, p));
     size_t url_len = strlen(p->base_url) + strlen(pr->route.upstream_path) + 2;
     pr->url = malloc(url_len);
     if (!pr->url || route_upstream_url(p->base_url, pr->route.upstream_path, pr->url,
@@ -841,7 +890,6 @@ static void schedule_admission(struct proxy *px)
 
 static void respond_overloaded(struct proxy_request *pr, const char *msg)
 {
-    struct http_conn *c = pr->conn;
     const struct http_header h[] = {{"Content-Type", "application/json"},
                                     {"retry-after", "1"}};
     json_t *doc = json_pack("{s:s, s:{s:s, s:s}}", "type", "error", "error", "type",
@@ -850,8 +898,10 @@ static void respond_overloaded(struct proxy_request *pr, const char *msg)
     json_decref(doc);
     const char *text = body ? body : "{}";
     pr->bytes_out = strlen(text);
-    finish_request(pr, 503, 0, ZERR_CONCURRENCY, msg);
-    http_respond(c, 503, h, ZEN_ARRAY_LEN(h), text, strlen(text));
+    finish_request(pr, 503, 0, ZERR_CONCURRENCY, msg,
+                   &(struct reply){.kind = REPLY_WHOLE, .status = 503, .headers = h,
+                                   .n_headers = ZEN_ARRAY_LEN(h), .body = text,
+                                   .body_len = strlen(text)});
     free(body);
 }
 
@@ -925,10 +975,10 @@ static void refuse_draining(struct proxy_request *pr)
 /* Answers before any attempt (guards, routing, nothing to try). */
 static void refuse(struct proxy_request *pr, int status, const char *type, const char *msg)
 {
-    struct http_conn *c = pr->conn;
     metrics_note_rejected(pr->px->metrics);
-    finish_request(pr, status, 0, ZERR_NONE, msg);
-    http_respond_error(c, status, type, msg);
+    finish_request(pr, status, 0, ZERR_NONE, msg,
+                   &(struct reply){.kind = REPLY_ERROR, .status = status, .type = type,
+                                   .message = msg});
 }
 
 static void on_request(void *ctx, struct http_conn *c, struct http_request *req)
@@ -1005,7 +1055,7 @@ static void on_abort(void *ctx, struct http_conn *c, void *handler_data)
     if (!pr)
         return;
     finish_request(pr, http_response_started(c) ? pr->status : 0, 0, ZERR_CLIENT_CLOSED,
-                   "client closed the connection");
+                   "client closed the connection", &(struct reply){.kind = REPLY_NONE});
 }
 
 static void on_writable(void *ctx, struct http_conn *c, void *handler_data)
@@ -1108,8 +1158,8 @@ static void abort_for_drain(struct proxy_request *pr)
     pr->aborted_by_drain = 1;
     if (pr->phase == PHASE_RELAY && http_response_started(c)) {
         interrupt_stream(pr, "zend is shutting down");
-        finish_request(pr, pr->status, 0, ZERR_STREAM_INTERRUPTED, "drain timeout");
-        http_response_abort(c);
+        finish_request(pr, pr->status, 0, ZERR_STREAM_INTERRUPTED, "drain timeout",
+                       &(struct reply){.kind = REPLY_ABORT});
         return;
     }
     refuse_draining(pr);
