@@ -139,9 +139,11 @@ void guard_check(const struct zcfg *cfg, const struct http_request *req,
     }
     /* Browsers send Sec-Fetch-Site even where they leave Origin out (a
      * no-cors GET): "cross-site" and "same-site" come from another page;
-     * "same-origin" and "none" (typed in, a bookmark) do not. */
+     * "same-origin" and "none" (typed in, a bookmark) do not. A page whose
+     * Origin the user allowed is cross-site by nature and passes. */
     const char *site = http_request_header(req, "sec-fetch-site");
-    if (site && (strcasecmp(site, "cross-site") == 0 || strcasecmp(site, "same-site") == 0)) {
+    if (site && !origin &&
+        (strcasecmp(site, "cross-site") == 0 || strcasecmp(site, "same-site") == 0)) {
         deny(v, 403, "permission_error",
              "requests from web pages are refused (Sec-Fetch-Site: cross-site or same-site)");
         return;

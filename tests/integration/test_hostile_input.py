@@ -330,6 +330,13 @@ class HostAndFetchGuards(HostileCase):
         self.assertEqual(self.m1.requests(), [])
         for site in ("same-origin", "none"):
             self.assertEqual(self.post(headers={"Sec-Fetch-Site": site}).status, 200, site)
+        # A page the user allowed in allowed_origins is cross-site by nature.
+        self.restart(daemon={"allowed_origins": ["https://app.example"]})
+        r = self.post(headers={"Sec-Fetch-Site": "cross-site", "Origin": "https://app.example"})
+        self.assertEqual(r.status, 200)
+        r = self.post(headers={"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"})
+        self.assertEqual(r.status, 403)
+        self.assertEqual(self.post(headers={"Sec-Fetch-Site": "cross-site"}).status, 403)
 
 
 class TimeoutDetails(HostileCase):
