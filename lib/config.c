@@ -606,7 +606,7 @@ static const struct int_key daemon_int_keys[] = {
 
 static const char *const daemon_other_keys[] = {
     "listen", "log_level", "log_file", "health_max_fd_ratio", "allowed_hosts",
-    "allowed_origins", "access_keys",
+    "allowed_origins", "access_keys", "allow_remote_without_keys",
 };
 
 static const char *const default_allowed_hosts[] = {"127.0.0.1", "localhost", "[::1]"};
@@ -701,6 +701,44 @@ static int load_access_keys(struct loader *L, const json_t *obj, struct zcfg_dae
     return ZEN_OK;
 }
 
+int zcfg_listen_is_loopback(const struct zcfg_daemon *d)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, d->listen_host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, d->listen_host, &a6) != 1)
+        return 0;
+    if (IN6_IS_ADDR_LOOPBACK(&a6))
+        return 1;
+    return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
+}
+
+/* Beyond loopback, the Host guard alone stands between the network and the
+ * user's provider keys: refused without access_keys unless the user says
+ * so, and noted (logged at start and reload) either way. */
+static int check_remote_listen(struct loader *L, const struct zcfg_daemon *d)
+{
+    if (zcfg_listen_is_loopback(d))
+        return ZEN_OK;
+    char listen[ZCFG_HOST_MAX + 16];
+    zcfg_format_listen(d->listen_host, d->listen_port, listen, sizeof(listen));
+    if (d->n_access_keys == 0 && !d->allow_remote_without_keys)
+        return fail(L, "daemon.listen",
+                    "%s is not a loopback address and daemon.access_keys is empty: anyone "
+                    "who can reach it could spend your provider keys. Set daemon.access_keys, "
+                    "listen on 127.0.0.1, or set daemon.allow_remote_without_keys: true",
+                    listen);
+    note(L, ZLOG_WARN, "listen_not_loopback",
+         json_pack("{s:s, s:b, s:s}", "listen", listen, "access_keys", d->n_access_keys > 0,
+                   "message",
+                   d->n_access_keys ? "listening on a non-loopback address (access_keys "
+                                      "required)"
+                                    : "listening on a non-loopback address without "
+                                      "access_keys"));
+    return ZEN_OK;
+}
+
 static int load_daemon(struct loader *L, const json_t *root, int64_t proxy_port)
 {
     struct zcfg_daemon *d = &L->cfg->daemon;
@@ -760,7 +798,9 @@ static int load_daemon(struct loader *L, const json_t *root, int64_t proxy_port)
                              &d->n_allowed_hosts) ||
             opt_string_array(L, obj, "allowed_origins", "daemon", &d->allowed_origins,
                              &d->n_allowed_origins) ||
-            load_access_keys(L, obj, d))
+            load_access_keys(L, obj, d) ||
+            opt_bool(L, obj, "allow_remote_without_keys", "daemon",
+                     &d->allow_remote_without_keys))
             return ZEN_ERR;
         if (d->cooldown_max_ms < d->cooldown_initial_ms)
             return fail(L, "daemon.cooldown_max_ms", "is below cooldown_initial_ms");
@@ -770,6 +810,8 @@ static int load_daemon(struct loader *L, const json_t *root, int64_t proxy_port)
             return fail(L, "daemon.restart_backoff_max_ms",
                         "is below restart_backoff_initial_ms");
     }
+    if (check_remote_listen(L, d) != ZEN_OK)
+        return ZEN_ERR;
     if (!d->log_file)
         d->log_file = xstrdup("zend.log");
     if (!d->allowed_hosts) {

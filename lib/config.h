@@ -88,6 +88,7 @@ struct zcfg_daemon {
     char **allowed_hosts;   size_t n_allowed_hosts;
     char **allowed_origins; size_t n_allowed_origins;
     uint8_t (*access_key_hashes)[ZSEC_KEY_HASH_BYTES]; size_t n_access_keys;
+    int allow_remote_without_keys; /* listen beyond loopback with no access_keys */
 };
 
 struct zcfg_health_check {
@@ -131,6 +132,10 @@ int zcfg_provider_disabled(const struct zcfg *cfg, const char *name, int64_t now
 /* Writes the starter config (one provider `anthropic`, profile `default`)
  * with mode 0600, refusing to overwrite an existing file. */
 int zcfg_write_starter(const char *path, char *err, size_t errlen);
+
+/* Is listen_host a loopback address (127.0.0.0/8, ::1, ::ffff:127.x)?
+ * 0.0.0.0 and :: are not: they answer on every interface. */
+int zcfg_listen_is_loopback(const struct zcfg_daemon *d);
 
 /* "127.0.0.1:19841" / "[::1]:19841" for messages and RPC. */
 void zcfg_format_listen(const char *host, int port, char *out, size_t outlen);

@@ -7,7 +7,10 @@
  *   send Origin, CLI clients and SDKs do not, so no web page can POST
  *   through the proxy.
  * - With access_keys configured, the client must present one (x-api-key or
- *   Authorization: Bearer); hashes are compared with sodium_memcmp. */
+ *   Authorization: Bearer); hashes are compared with sodium_memcmp.
+ * - Host is parsed strictly (one header, host[:port], port 1..65535), and a
+ *   browser's Sec-Fetch-Site of cross-site or same-site is refused like a
+ *   foreign Origin. */
 #ifndef ZEND_GUARD_H
 #define ZEND_GUARD_H
 
@@ -25,5 +28,11 @@ struct guard_verdict {
 
 void guard_check(const struct zcfg *cfg, const struct http_request *req,
                  struct guard_verdict *v);
+
+/* True when the header `name: value` carries one of cfg's access keys
+ * (x-api-key: <key>, or Authorization: Bearer <key>). The proxy asks this of
+ * every credential header it forwards: a zend key never goes upstream, in
+ * whichever header, order or repetition the client sent it. */
+int guard_is_access_key(const struct zcfg *cfg, const char *name, const char *value);
 
 #endif

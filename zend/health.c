@@ -161,6 +161,10 @@ static const char *daemon_status(struct zend_daemon *d, const json_t *providers,
                    100.0 * dc->health_max_fd_ratio, (long long)r->fd_limit);
         troubled++;
     }
+    /* Allowed by daemon.allow_remote_without_keys, so a warning, not a fault:
+     * it does not change the status. */
+    if (!zcfg_listen_is_loopback(dc) && dc->n_access_keys == 0)
+        add_reason(reasons, "listening on a non-loopback address without access_keys");
     size_t queued = proxy_queued(d->proxy);
     if (queued) {
         add_reason(reasons, "%zu request%s waiting for a slot", queued, queued == 1 ? "" : "s");

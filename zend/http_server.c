@@ -51,6 +51,7 @@ struct http_conn {
     zbuf hfield, hvalue;       /* the header being parsed (may arrive in pieces) */
     int in_value;
     int reject_status;         /* set by a parser callback: answer this and close */
+    const char *reject_msg;    /* its message when the status alone says too little */
     int message_done;
     int upgrade;
     /* response */
@@ -58,10 +59,12 @@ struct http_conn {
     void *handler_data;
     int resp_started;
     int resp_chunked;
+    int resp_no_body;          /* 1xx, 204, 304: body writes are dropped */
     int resp_keep_alive;
     uint64_t resp_bytes;
     int want_writable;
     int dead;                  /* client gone; finish from the loop */
+    int peer_eof;              /* the client half-closed: answer what it sent, then close */
     size_t linger_bytes;
 };
 
@@ -187,6 +190,16 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len)
     return zbuf_append(&c->hvalue, at, len) == ZEN_OK ? 0 : -1;
 }
 
+/* A request-target with a space or control byte (llhttp lets a TAB
+ * through) would reach curl and fail there as a provider's network error. */
+static int target_is_clean(const char *t)
+{
+    for (; *t; t++)
+        if ((unsigned char)*t <= 0x20 || (unsigned char)*t == 0x7f)
+            return 0;
+    return 1;
+}
+
 static int on_headers_complete(llhttp_t *p)
 {
     struct http_conn *c = p->data;
@@ -195,6 +208,16 @@ static int on_headers_complete(llhttp_t *p)
     struct http_request *r = c->req;
     if (!r->target)
         return -1;
+    /* Only HTTP/1.0 and 1.1 are spoken here; llhttp parses "HTTP/2.0" too. */
+    if (llhttp_get_http_major(p) != 1 || llhttp_get_http_minor(p) > 1) {
+        c->reject_status = 505;
+        return -1;
+    }
+    if (!target_is_clean(r->target)) {
+        c->reject_status = 400;
+        c->reject_msg = "invalid character (space or control) in the request target";
+        return -1;
+    }
     snprintf(r->method, sizeof(r->method), "%s", llhttp_method_name(llhttp_get_method(p)));
     r->http_minor = llhttp_get_http_minor(p);
     r->keep_alive = llhttp_should_keep_alive(p);
@@ -368,6 +391,7 @@ static const char *reason_phrase(int status)
     case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
     case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
     case 529: return "Overloaded";
     default: return "Status";
     }
@@ -403,8 +427,13 @@ void http_response_begin(struct http_conn *c, int status, const struct http_head
     c->resp_started = 1;
     c->resp_keep_alive = r->keep_alive && !c->upgrade && !c->srv->draining;
     int http11 = r->http_minor >= 1;
-    c->resp_chunked = content_length < 0 && http11;
-    if (content_length < 0 && !http11)
+    /* 1xx, 204 and 304 have no body and no framing headers (RFC 9110
+     * 8.6, 15.3.5, 15.4.5): a "Content-Length: 0" on a 204 is wrong. */
+    c->resp_no_body = (status >= 100 && status < 200) || status == 204 || status == 304;
+    if (c->resp_no_body)
+        content_length = -2;
+    c->resp_chunked = content_length == -1 && http11;
+    if (content_length == -1 && !http11)
         c->resp_keep_alive = 0; /* close-delimited body */
     zbuf *o = &c->out;
     append_fmt(o, "HTTP/1.%d %d %s\r\n", http11 ? 1 : 0, status, reason_phrase(status));
@@ -431,7 +460,7 @@ int http_response_write(struct http_conn *c, const void *data, size_t len)
 {
     if (c->dead)
         return HTTP_WRITE_DEAD;
-    if (len == 0)
+    if (len == 0 || c->resp_no_body)
         return HTTP_WRITE_OK;
     if (c->resp_chunked)
         append_fmt(&c->out, "%zx\r\n", len);
@@ -481,12 +510,15 @@ static void finish_request(struct http_conn *c, int keep_alive)
     c->req = NULL;
     c->resp_started = 0;
     c->resp_chunked = 0;
+    c->resp_no_body = 0;
     c->resp_bytes = 0;
     if (c->dead) {
         schedule_defer(c);
         return;
     }
-    if (!keep_alive || c->srv->draining) {
+    /* A half-closed client is answered, pipelined requests included, and
+     * the connection ends when nothing it sent is left. */
+    if (!keep_alive || c->srv->draining || (c->peer_eof && zbuf_len(&c->in) == 0)) {
         start_closing(c);
         return;
     }
@@ -494,7 +526,8 @@ static void finish_request(struct http_conn *c, int keep_alive)
     c->message_done = 0;
     c->head_bytes = 0;
     llhttp_resume(&c->parser);
-    ev_io_start(c->srv->loop, &c->read_io);
+    if (!c->peer_eof)
+        ev_io_start(c->srv->loop, &c->read_io);
     arm_state_timer(c);
     if (zbuf_len(&c->in) > 0)
         schedule_defer(c); /* a pipelined request is waiting */
@@ -552,8 +585,11 @@ static void reject(struct http_conn *c, int status)
     case 408: type = "timeout_error"; msg = "request body not received in time"; break;
     case 413: type = "request_too_large"; msg = "request body exceeds daemon.max_body_bytes"; break;
     case 431: type = "request_too_large"; msg = "request headers exceed daemon.max_header_bytes"; break;
+    case 505: msg = "HTTP version not supported (HTTP/1.0 and HTTP/1.1 are)"; break;
     default: break;
     }
+    if (c->reject_msg)
+        msg = c->reject_msg;
     if (c->srv->cb.on_rejected)
         c->srv->cb.on_rejected(c->srv->ctx, status);
     if (!c->req) {
@@ -620,6 +656,9 @@ static void process_input(struct http_conn *c)
             }
         } else if (err != HPE_OK) {
             zbuf_consume(&c->in, len);
+            /* llhttp refuses "HTTP/1.2", "HTTP/3.1" itself: still a 505. */
+            if (err == HPE_INVALID_VERSION && !c->reject_status)
+                c->reject_status = 505;
             reject(c, c->reject_status ? c->reject_status : 400);
             return;
         }
@@ -631,6 +670,11 @@ static void process_input(struct http_conn *c)
             return; /* the rest waits until the response is done */
         }
     }
+    /* The client half-closed and what it sent is not a whole request (or
+     * nothing): nobody is waiting for an answer. */
+    if (c->peer_eof && !c->dead &&
+        (c->state == CONN_IDLE || c->state == CONN_HEAD || c->state == CONN_BODY))
+        conn_free(c);
 }
 
 static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -659,7 +703,18 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             break;
-        /* EOF or error: the client is gone. */
+        if (n == 0 && c->state != CONN_CLOSING) {
+            /* EOF: the client may only have shut down its sending side
+             * (shutdown(SHUT_WR)) and still read. A complete request is
+             * answered; only a failed write or EOF inside a request ends
+             * it (process_input decides once the input is parsed). */
+            c->peer_eof = 1;
+            ev_io_stop(loop, &c->read_io);
+            if (c->state == CONN_HANDLING)
+                return;
+            break;
+        }
+        /* An error, or EOF while lingering: the client is gone. */
         if (c->state == CONN_HANDLING && c->handler_active) {
             conn_mark_dead(c);
         } else {

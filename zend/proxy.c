@@ -204,7 +204,7 @@ static struct curl_slist *add_header(struct curl_slist *list, const char *name,
 /* ---- request rewriting (proxy.md §4) ---- */
 
 static int forwarded_request_header(const struct proxy_request *pr, const char *name,
-                                    const char *connection)
+                                    const char *value, const char *connection)
 {
     if (is_hop_by_hop(name) || nominated_by_connection(connection, name))
         return 0;
@@ -220,6 +220,8 @@ static int forwarded_request_header(const struct proxy_request *pr, const char *
         return 0; /* replaced by the provider's token */
     if (is_auth && pr->key_header && strcasecmp(name, pr->key_header) == 0)
         return 0; /* a zend access key never leaves zend */
+    if (is_auth && guard_is_access_key(pr->cfg, name, value))
+        return 0; /* ... nor does a second copy of it in the other header */
     return 1;
 }
 
@@ -230,7 +232,8 @@ static struct curl_slist *build_upstream_headers(const struct proxy_request *pr)
     const char *connection = http_request_header(req, "connection");
     struct curl_slist *list = NULL;
     for (size_t i = 0; i < req->n_headers; i++)
-        if (forwarded_request_header(pr, req->headers[i].name, connection))
+        if (forwarded_request_header(pr, req->headers[i].name, req->headers[i].value,
+                                     connection))
             list = add_header(list, req->headers[i].name, req->headers[i].value);
     if (p->auth_token) {
         if (p->auth_header != ZCFG_AUTH_BEARER)

@@ -75,6 +75,62 @@ static int invalid_path(const char *target, char *err, size_t errlen)
                 "expected " ROUTE_EXPECTED_FORM ", got \"%s\"", echo);
 }
 
+/* Length of a separator at s: '/', '\\', or their percent-encoded forms
+ * (%2F, %5C, any case); 0 when s is not at one. An upstream server or a
+ * framework behind it may decode "%2F" before splitting the path, so for
+ * the dot-segment check these separate segments too. */
+static size_t separator_len(const char *s)
+{
+    if (*s == '/' || *s == '\\')
+        return 1;
+    if (s[0] == '%' && ((s[1] == '2' && (s[2] == 'f' || s[2] == 'F')) ||
+                        (s[1] == '5' && (s[2] == 'c' || s[2] == 'C'))))
+        return 3;
+    return 0;
+}
+
+/* True when the path part of p (up to '?' or '#') has a "." or ".."
+ * segment, written plainly or percent-encoded ("%2e", ".%2E", ...).
+ * curl is told not to normalise (CURLOPT_PATH_AS_IS), but the provider, a
+ * gateway or a CDN in front of it would, and "/p/s/../../admin" would then
+ * leave base_url's path prefix with the provider's token attached. Other
+ * percent-escapes, "%2F" included (Bedrock-style ARNs in the path), pass. */
+static int has_dot_segment(const char *p)
+{
+    size_t dots = 0, others = 0;
+    for (;;) {
+        size_t sep = separator_len(p);
+        if (sep || *p == '\0' || *p == '?' || *p == '#') {
+            if (others == 0 && (dots == 1 || dots == 2))
+                return 1;
+            if (!sep)
+                return 0;
+            dots = others = 0;
+            p += sep;
+            continue;
+        }
+        if (*p == '.') {
+            dots++;
+            p++;
+        } else if (p[0] == '%' && p[1] == '2' && (p[2] == 'e' || p[2] == 'E')) {
+            dots++;
+            p += 3;
+        } else {
+            others++;
+            p++;
+        }
+    }
+}
+
+static int dot_segment_path(const char *target, char *err, size_t errlen)
+{
+    char echo[ROUTE_ECHO_MAX + sizeof(ROUTE_ECHO_ELLIPSIS)];
+    echo_for_message(target, strlen(target), echo, sizeof(echo));
+    return fail(ROUTE_INVALID_PATH, err, errlen,
+                "\".\" and \"..\" path segments (also percent-encoded) are not allowed, "
+                "got \"%s\"", echo);
+}
+
 /* zcfg_find_profile for a name that is not NUL-terminated (a segment). */
 static const struct zcfg_profile *find_profile_n(const struct zcfg *cfg, const char *name,
                                                  size_t n)
@@ -126,8 +182,11 @@ int route_parse(const struct zcfg *cfg, const char *target, struct route *out, c
         err[0] = '\0';
     if (!cfg || !out || !target || target[0] != '/')
         return invalid_path(target, err, errlen);
-    if (is_v1_segment(target + 1))
+    if (is_v1_segment(target + 1)) {
+        if (has_dot_segment(target))
+            return dot_segment_path(target, err, errlen);
         return route_default(cfg, target, out, err, errlen);
+    }
 
     const char *profile = target + 1;
     size_t plen = segment_len(profile);
@@ -150,6 +209,8 @@ int route_parse(const struct zcfg *cfg, const char *target, struct route *out, c
 
     /* What follows the session is "/rest...", "?query" or nothing. */
     const char *rest = session + slen;
+    if (has_dot_segment(rest))
+        return dot_segment_path(target, err, errlen);
     out->profile = prof;
     out->upstream_path = *rest ? rest : route_root_path;
     return ROUTE_OK;
@@ -180,7 +241,11 @@ int route_upstream_url(const char *base_url, const char *path, char *out, size_t
     if (!base_url || !path || !out || outlen == 0)
         return ZEN_ERR;
 
-    size_t blen = strlen(base_url);
+    /* A base with a query ("https://h/x?api-version=2024") keeps it, after
+     * the joined path, merged with the client's query. */
+    const char *bquery = strchr(base_url, '?');
+    size_t blen = bquery ? (size_t)(bquery - base_url) : strlen(base_url);
+    size_t bqlen = bquery ? strlen(bquery + 1) : 0;
     while (blen > 0 && base_url[blen - 1] == '/')
         blen--;
     while (*path == '/')
@@ -192,11 +257,37 @@ int route_upstream_url(const char *base_url, const char *path, char *out, size_t
         path += ROUTE_V1_SEGMENT_LEN; /* "v1/m" -> "/m", "v1?q" -> "?q", "v1" -> "" */
         sep = "";
     }
-    size_t slen = strlen(sep), plen = strlen(path);
-    if (blen > outlen || slen + plen >= outlen - blen)
+    const char *pquery = strchr(path, '?');
+    size_t plen = pquery ? (size_t)(pquery - path) : strlen(path);
+    size_t slen = strlen(sep);
+    /* "?" + base query, then the client's query after '&' (or '?' alone). */
+    const char *qsep = "";
+    size_t pqlen = 0;
+    if (pquery) {
+        pqlen = strlen(pquery + 1);
+        qsep = bqlen ? (pqlen ? "&" : "") : "?";
+    }
+    size_t need = blen + slen + plen + (bqlen ? 1 + bqlen : 0) + strlen(qsep) + pqlen + 1;
+    if (need > outlen)
         return ZEN_ERR;
-    memcpy(out, base_url, blen);
-    memcpy(out + blen, sep, slen);
-    memcpy(out + blen + slen, path, plen + 1);
+    char *o = out;
+    memcpy(o, base_url, blen);
+    o += blen;
+    memcpy(o, sep, slen);
+    o += slen;
+    memcpy(o, path, plen);
+    o += plen;
+    if (bqlen) {
+        *o++ = '?';
+        memcpy(o, bquery + 1, bqlen);
+        o += bqlen;
+    }
+    memcpy(o, qsep, strlen(qsep));
+    o += strlen(qsep);
+    if (pquery) {
+        memcpy(o, pquery + 1, pqlen);
+        o += pqlen;
+    }
+    *o = '\0';
     return ZEN_OK;
 }

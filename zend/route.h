@@ -44,7 +44,10 @@ struct route {
  *
  * Refuses with ROUTE_INVALID_PATH: a NULL or empty target, one that does not
  * start with '/' ("*", absolute-form), fewer than two segments, an empty
- * profile or session, a profile:session pair too long for session_key.
+ * profile or session, a profile:session pair too long for session_key, and
+ * an upstream path with a "." or ".." segment, plain or percent-encoded
+ * ("%2e%2e", ".%2E"), where '\\', "%2F" and "%5C" also count as
+ * separators: such a path would climb out of the provider's base_url.
  * Refuses with ROUTE_PROFILE_NOT_FOUND: an unknown profile, or /v1 when the
  * config has no default profile. On refusal `err` gets a message fit for the
  * client ("profile \"nope\" not found"); `out` is then unspecified. */
@@ -55,7 +58,10 @@ int route_parse(const struct zcfg *cfg, const char *target, struct route *out, c
  * ignored) and path (leading '/' ignored) with exactly one '/' between. When
  * the base path ends in "/v1" and the path is "/v1", "/v1/..." or "/v1?...",
  * the duplicate is dropped: "https://h/v1" + "/v1/messages" ->
- * "https://h/v1/messages". Nothing is decoded or re-encoded.
+ * "https://h/v1/messages". A query in base_url ("https://h/x?api-version=1")
+ * stays after the joined path, and the path's own query follows it after
+ * '&': "https://h/x/v1/m?api-version=1&beta=true". Nothing is decoded or
+ * re-encoded.
  * Returns ZEN_OK, or ZEN_ERR when an argument is NULL or the URL (with its
  * NUL) does not fit in outlen; out is then "" if outlen > 0. */
 int route_upstream_url(const char *base_url, const char *path, char *out, size_t outlen);

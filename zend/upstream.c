@@ -1,6 +1,7 @@
 #include "upstream.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,12 @@ struct upstream_transfer {
     int aborted;            /* on_body asked to stop */
     int cancelled;          /* upstream_cancel ran inside a callback: reap soon */
     int timed_out;          /* enum upstream_result of the timer that fired */
+    long idle_timeout_ms, first_byte_timeout_ms, total_timeout_ms; /* for details */
+    size_t head_bytes;      /* of the head being received */
+    int content_lengths;    /* Content-Length lines in it */
+    int64_t content_length; /* the first one's value */
+    int transfer_encoding;  /* a Transfer-Encoding line in it */
+    char bad_response[160]; /* why the head was refused; "" = it was not */
     struct http_header headers[UPSTREAM_MAX_RESPONSE_HEADERS];
     size_t n_headers;
     char errbuf[CURL_ERROR_SIZE];
@@ -72,6 +79,7 @@ const char *upstream_result_name(int result)
     case UPSTREAM_ERR_IDLE_TIMEOUT: return "idle timeout";
     case UPSTREAM_ERR_TOTAL_TIMEOUT: return "total timeout";
     case UPSTREAM_ERR_ABORTED: return "aborted";
+    case UPSTREAM_ERR_BAD_RESPONSE: return "invalid upstream response";
     }
     return "unknown";
 }
@@ -204,6 +212,67 @@ static void trim(char **s, size_t *len)
         (*len)--;
 }
 
+/* Refuses the head being received: returning anything but the line length
+ * from the header callback makes curl fail the transfer, and check_multi_info
+ * reports bad_response instead of curl's "write error". */
+__attribute__((format(printf, 2, 3)))
+static size_t refuse_head(struct upstream_transfer *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->bad_response, sizeof(t->bad_response), fmt, ap);
+    va_end(ap);
+    return 0;
+}
+
+/* Digits only, no sign, no list: "5", not "+5", "5, 5" or "0x5". */
+static int parse_content_length(const char *v, size_t n, int64_t *out)
+{
+    if (n == 0 || n > 18)
+        return ZEN_ERR;
+    int64_t x = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return ZEN_ERR;
+        x = x * 10 + (v[i] - '0');
+    }
+    *out = x;
+    return ZEN_OK;
+}
+
+/* Framing headers of the head being received. A response with two
+ * answers to "how long is the body" is how a fake second response gets
+ * smuggled onto the client's keep-alive connection: such a head fails the
+ * attempt instead of being relayed. */
+static size_t note_framing(struct upstream_transfer *t, const char *name, size_t nlen,
+                           const char *value, size_t vlen)
+{
+    if (nlen == strlen("content-length") && strncasecmp(name, "content-length", nlen) == 0) {
+        int64_t v;
+        if (parse_content_length(value, vlen, &v) != ZEN_OK)
+            return refuse_head(t, "invalid Content-Length \"%.*s\" from upstream",
+                               (int)(vlen > 40 ? 40 : vlen), value);
+        if (t->content_lengths++ && v != t->content_length)
+            return refuse_head(t, "conflicting Content-Length headers from upstream "
+                               "(%lld and %lld)", (long long)t->content_length, (long long)v);
+        t->content_length = v;
+    } else if (nlen == strlen("transfer-encoding") &&
+               strncasecmp(name, "transfer-encoding", nlen) == 0) {
+        t->transfer_encoding = 1;
+    }
+    if (t->content_lengths && t->transfer_encoding)
+        return refuse_head(t, "both Content-Length and Transfer-Encoding from upstream");
+    return 1;
+}
+
+static void reset_head(struct upstream_transfer *t)
+{
+    free_headers(t);
+    t->head_bytes = 0;
+    t->content_lengths = 0;
+    t->transfer_encoding = 0;
+}
+
 static size_t header_cb(char *line, size_t size, size_t nitems, void *userdata)
 {
     struct upstream_transfer *t = userdata;
@@ -211,13 +280,31 @@ static size_t header_cb(char *line, size_t size, size_t nitems, void *userdata)
     if (t->cancelled)
         return 0; /* stop the transfer; it is reaped from the loop */
     rearm_idle(t);
+    if (t->head_done)
+        return len; /* trailers: not relayed */
+    t->head_bytes += len;
+    if (t->head_bytes > UPSTREAM_MAX_HEADER_BYTES)
+        return refuse_head(t, "upstream response header too large (> %d bytes)",
+                           UPSTREAM_MAX_HEADER_BYTES);
+    /* The line without its terminator: what is left may hold no CR or NUL
+     * (a bare CR ends a line for some parsers and not for others). */
+    size_t body_len = len;
+    if (body_len > 0 && line[body_len - 1] == '\n')
+        body_len--;
+    if (body_len > 0 && line[body_len - 1] == '\r')
+        body_len--;
+    if (memchr(line, '\r', body_len) || memchr(line, '\0', body_len))
+        return refuse_head(t, "bare CR or NUL in an upstream response header");
     if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
         /* A status line: a new head starts (after 1xx, or a redirect). */
-        free_headers(t);
+        reset_head(t);
+        t->head_bytes = len;
         const char *sp = memchr(line, ' ', len);
         t->status = sp ? atoi(sp + 1) : 0;
         return len;
     }
+    if (body_len > 0 && (line[0] == ' ' || line[0] == '\t'))
+        return refuse_head(t, "folded header line (obs-fold) from upstream");
     char *p = line;
     size_t n = len;
     trim(&p, &n);
@@ -229,16 +316,22 @@ static size_t header_cb(char *line, size_t size, size_t nitems, void *userdata)
             t->u->in_callback++;
             t->cb.on_head(t->ud, t->status, t->headers, t->n_headers);
             t->u->in_callback--;
+        } else {
+            reset_head(t);
         }
         return len;
     }
     char *colon = memchr(p, ':', n);
-    if (!colon || t->n_headers >= UPSTREAM_MAX_RESPONSE_HEADERS)
-        return len; /* obs-fold or too many: ignore the line */
+    if (!colon)
+        return refuse_head(t, "malformed header line from upstream (no ':')");
     char *name = p, *value = colon + 1;
     size_t nlen = (size_t)(colon - p), vlen = n - nlen - 1;
     trim(&name, &nlen);
     trim(&value, &vlen);
+    if (note_framing(t, name, nlen, value, vlen) == 0)
+        return 0;
+    if (t->n_headers >= UPSTREAM_MAX_RESPONSE_HEADERS)
+        return len; /* too many: the rest is not relayed */
     struct http_header *h = &t->headers[t->n_headers];
     h->name = strndup(name, nlen);
     h->value = strndup(value, vlen);
@@ -310,8 +403,17 @@ static void timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
     int result = w == &t->first_byte_timer ? UPSTREAM_ERR_FIRST_BYTE_TIMEOUT
                : w == &t->idle_timer       ? UPSTREAM_ERR_IDLE_TIMEOUT
                                            : UPSTREAM_ERR_TOTAL_TIMEOUT;
-    char detail[64];
-    snprintf(detail, sizeof(detail), "%s", upstream_result_name(result));
+    /* The detail says what happened; the result's name already says which
+     * timeout it was, and callers print both. */
+    char detail[128];
+    if (result == UPSTREAM_ERR_FIRST_BYTE_TIMEOUT)
+        snprintf(detail, sizeof(detail), "no response from upstream within %ld ms of sending "
+                 "the request", t->first_byte_timeout_ms);
+    else if (result == UPSTREAM_ERR_IDLE_TIMEOUT)
+        snprintf(detail, sizeof(detail), "no data from upstream for %ld ms", t->idle_timeout_ms);
+    else
+        snprintf(detail, sizeof(detail), "upstream transfer not done after %ld ms",
+                 t->total_timeout_ms);
     finish(t, result, detail);
 }
 
@@ -321,6 +423,8 @@ static int classify_curl(CURLcode rc, struct upstream_transfer *t)
         return UPSTREAM_OK;
     if (t->aborted)
         return UPSTREAM_ERR_ABORTED;
+    if (t->bad_response[0])
+        return UPSTREAM_ERR_BAD_RESPONSE;
     if (rc == CURLE_OPERATION_TIMEDOUT)
         return t->head_done ? UPSTREAM_ERR_IDLE_TIMEOUT : UPSTREAM_ERR_CONNECT_TIMEOUT;
     return UPSTREAM_ERR_NETWORK;
@@ -345,6 +449,14 @@ static void check_multi_info(struct upstream *u)
             continue;
         }
         const char *detail = t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc);
+        /* curl fails a header line over CURL_MAX_HTTP_HEADER as "Out of
+         * memory": say what it was. */
+        if (rc == CURLE_OUT_OF_MEMORY && !t->head_done && !t->bad_response[0])
+            snprintf(t->bad_response, sizeof(t->bad_response),
+                     "upstream response header too large (> %d bytes)",
+                     UPSTREAM_MAX_HEADER_BYTES);
+        if (t->bad_response[0] && !t->aborted)
+            detail = t->bad_response;
         char copy[CURL_ERROR_SIZE];
         snprintf(copy, sizeof(copy), "%s", detail);
         finish(t, classify_curl(rc, t), rc == CURLE_OK ? "" : copy);
@@ -449,6 +561,9 @@ struct upstream_transfer *upstream_start(struct upstream *u, const struct upstre
     t->cb = *cb;
     t->ud = ud;
     t->idle_timeout_s = (double)req->idle_timeout_ms / 1000.0;
+    t->idle_timeout_ms = req->idle_timeout_ms;
+    t->first_byte_timeout_ms = req->first_byte_timeout_ms;
+    t->total_timeout_ms = req->total_timeout_ms;
     t->first_byte_timeout_s = (double)req->first_byte_timeout_ms / 1000.0;
     t->start_s = ztime_mono_s();
     ev_timer_init(&t->first_byte_timer, timeout_cb, 0., 0.);
@@ -457,6 +572,9 @@ struct upstream_transfer *upstream_start(struct upstream *u, const struct upstre
     t->first_byte_timer.data = t->idle_timer.data = t->total_timer.data = t;
 
     curl_easy_setopt(e, CURLOPT_URL, req->url);
+    /* Send the path as route.c checked it: curl would otherwise resolve
+     * "." and ".." segments itself. */
+    curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(e, CURLOPT_PRIVATE, t);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);

@@ -25,7 +25,15 @@ enum upstream_result {
     UPSTREAM_ERR_IDLE_TIMEOUT,
     UPSTREAM_ERR_TOTAL_TIMEOUT,
     UPSTREAM_ERR_ABORTED,      /* our own callback asked to stop */
+    /* A response head zend will not relay: conflicting or invalid framing
+     * (several differing Content-Length, Content-Length with
+     * Transfer-Encoding), obs-fold, bare CR or NUL, or too large. */
+    UPSTREAM_ERR_BAD_RESPONSE,
 };
+
+/* Response heads above this many bytes fail the transfer (curl's own limit
+ * per header line is the same). */
+#define UPSTREAM_MAX_HEADER_BYTES CURL_MAX_HTTP_HEADER
 
 const char *upstream_result_name(int result);
 

@@ -150,6 +150,57 @@ static void test_daemon_section(void)
     zcfg_unref(cfg);
 }
 
+#define REMOTE_CFG(daemon) \
+    "{\"providers\": {\"p\": {\"base_url\": \"http://127.0.0.1:1\"}}," \
+    " \"profiles\": {\"default\": [\"p\"]}, \"daemon\": " daemon "}"
+
+/* Listening beyond loopback: refused without access_keys (the message says
+ * how to fix it), allowed with keys or the explicit opt-out, noted always. */
+static void test_remote_listen(void)
+{
+    static const char *const refused[] = {
+        REMOTE_CFG("{\"listen\": \"0.0.0.0:19841\"}"),
+        REMOTE_CFG("{\"listen\": \"[::]:19841\"}"),
+        REMOTE_CFG("{\"listen\": \"192.168.1.5:19841\", \"access_keys\": []}"),
+        REMOTE_CFG("{\"listen\": \"0.0.0.0:1\", \"allow_remote_without_keys\": false}"),
+    };
+    for (size_t i = 0; i < ZEN_ARRAY_LEN(refused); i++) {
+        expect_error(refused[i], "daemon.listen: ");
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "is not a loopback address"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "daemon.allow_remote_without_keys: true"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "daemon.access_keys"));
+    }
+    expect_error(REMOTE_CFG("{\"listen\": \"0.0.0.0:1\", \"allow_remote_without_keys\": 1}"),
+                 "daemon.allow_remote_without_keys: must be true or false");
+
+    struct zcfg *cfg = load_str(REMOTE_CFG("{\"listen\": \"0.0.0.0:1\", \"access_keys\": [\"k\"]}"));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_FALSE(zcfg_listen_is_loopback(&cfg->daemon));
+    CU_ASSERT_TRUE(has_note(cfg, "listen_not_loopback"));
+    zcfg_unref(cfg);
+    cfg = load_str(REMOTE_CFG("{\"listen\": \"[::]:1\", \"allow_remote_without_keys\": true}"));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_TRUE(cfg->daemon.allow_remote_without_keys);
+    CU_ASSERT_TRUE(has_note(cfg, "listen_not_loopback"));
+    zcfg_unref(cfg);
+
+    static const char *const loopback[] = {
+        REMOTE_CFG("{\"listen\": \"127.0.0.1:1\"}"), REMOTE_CFG("{\"listen\": \"127.8.9.10:1\"}"),
+        REMOTE_CFG("{\"listen\": \"[::1]:1\"}"), REMOTE_CFG("{\"listen\": \"localhost:1\"}"),
+        REMOTE_CFG("{\"listen\": \"[::ffff:127.0.0.1]:1\"}"), REMOTE_CFG("{}"),
+    };
+    for (size_t i = 0; i < ZEN_ARRAY_LEN(loopback); i++) {
+        cfg = load_str(loopback[i]);
+        if (!cfg)
+            fprintf(stderr, "\n  %s: %s\n", loopback[i], err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+        CU_ASSERT_TRUE(zcfg_listen_is_loopback(&cfg->daemon));
+        CU_ASSERT_FALSE(has_note(cfg, "listen_not_loopback"));
+        CU_ASSERT_FALSE(cfg->daemon.allow_remote_without_keys);
+        zcfg_unref(cfg);
+    }
+}
+
 static void test_env_tokens(void)
 {
     setenv("ZEN_TEST_TOKEN", "sk-from-env", 1);
@@ -322,6 +373,7 @@ void register_tests(void)
     CU_pSuite s = CU_add_suite("config", suite_init, tu_suite_clean);
     TU_ADD(s, test_gozen_config_loads);
     TU_ADD(s, test_daemon_section);
+    TU_ADD(s, test_remote_listen);
     TU_ADD(s, test_env_tokens);
     TU_ADD(s, test_starter_config);
     TU_ADD(s, test_syntax_errors_have_line_col);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -35,7 +36,9 @@ static void on_request(void *ctx, struct http_conn *c, struct http_request *req)
     snprintf(s->last_target, sizeof(s->last_target), "%s", req->target);
     const char *v = http_request_header(req, "x-empty");
     s->has_empty_header = v && v[0] == '\0';
-    http_respond(c, 200, NULL, 0, "ok", 2);
+    /* "/status/N" answers N (with a body the server must drop if N has none). */
+    int status = strncmp(req->target, "/status/", 8) == 0 ? atoi(req->target + 8) : 200;
+    http_respond(c, status, NULL, 0, "ok", 2);
 }
 
 static void on_abort(void *ctx, struct http_conn *c, void *data) {}
@@ -93,7 +96,9 @@ static int connect_client(const struct fixture *f)
 static size_t exchange(struct fixture *f, int fd, const char *request, char *out, size_t outlen,
                        int *closed)
 {
-    CU_ASSERT_EQUAL((size_t)send(fd, request, strlen(request), MSG_NOSIGNAL), strlen(request));
+    if (request[0])
+        CU_ASSERT_EQUAL((size_t)send(fd, request, strlen(request), MSG_NOSIGNAL),
+                        strlen(request));
     size_t got = 0;
     *closed = 0;
     double deadline = ztime_mono_s() + 5.0;
@@ -164,10 +169,149 @@ static void test_empty_header_value(void)
     fixture_stop(&f);
 }
 
+/* Only HTTP/1.0 and 1.1: "HTTP/2.0" used to be answered as HTTP/1.0. */
+static void test_unsupported_version_505(void)
+{
+    static const char *const requests[] = {
+        "GET /v HTTP/2.0\r\nHost: x\r\n\r\n",
+        "GET /v HTTP/1.2\r\nHost: x\r\n\r\n",
+        "GET /v HTTP/3.1\r\nHost: x\r\n\r\n",
+    };
+    struct fixture f;
+    fixture_start(&f);
+    for (size_t i = 0; i < ZEN_ARRAY_LEN(requests); i++) {
+        int fd = connect_client(&f);
+        char out[4096];
+        int closed;
+        exchange(&f, fd, requests[i], out, sizeof(out), &closed);
+        if (strncmp(out, "HTTP/1.1 505 HTTP Version Not Supported\r\n", 41) != 0)
+            fprintf(stderr, "\n  %s -> %.60s\n", requests[i], out);
+        CU_ASSERT_EQUAL(strncmp(out, "HTTP/1.1 505 HTTP Version Not Supported\r\n", 41), 0);
+        CU_ASSERT_PTR_NOT_NULL(strstr(out, "Connection: close\r\n"));
+        CU_ASSERT_TRUE(closed);
+        close(fd);
+    }
+    CU_ASSERT_EQUAL(f.seen.requests, 0);
+    fixture_stop(&f);
+}
+
+/* A TAB or control byte in the request-target is refused with 400 before
+ * the handler sees it (it used to reach curl as a "network error"). */
+static void test_control_chars_in_target(void)
+{
+    static const char *const requests[] = {
+        "GET /a\tb HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET /a\tHTTP/1.1 HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET /a\x7f HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET /a\x01b HTTP/1.1\r\nHost: x\r\n\r\n",
+    };
+    struct fixture f;
+    fixture_start(&f);
+    for (size_t i = 0; i < ZEN_ARRAY_LEN(requests); i++) {
+        int fd = connect_client(&f);
+        char out[4096];
+        int closed;
+        exchange(&f, fd, requests[i], out, sizeof(out), &closed);
+        CU_ASSERT_EQUAL(strncmp(out, "HTTP/1.1 400 ", 13), 0);
+        CU_ASSERT_TRUE(closed);
+        close(fd);
+    }
+    CU_ASSERT_EQUAL(f.seen.requests, 0);
+    fixture_stop(&f);
+}
+
+/* Reads until the server closes or the deadline passes, without sending. */
+static size_t read_until_closed(struct fixture *f, int fd, char *out, size_t outlen, int *closed)
+{
+    return exchange(f, fd, "", out, outlen, closed);
+}
+
+/* shutdown(SHUT_WR) after a complete request is not an abort: the client
+ * still reads. EOF inside a request is: nothing is answered. */
+static void test_half_close_gets_answer(void)
+{
+    struct fixture f;
+    fixture_start(&f);
+    char out[8192];
+    int closed;
+    int fd = connect_client(&f);
+    const char *req = "GET /half HTTP/1.1\r\nHost: x\r\n\r\n";
+    CU_ASSERT_EQUAL((size_t)send(fd, req, strlen(req), MSG_NOSIGNAL), strlen(req));
+    shutdown(fd, SHUT_WR);
+    read_until_closed(&f, fd, out, sizeof(out), &closed);
+    CU_ASSERT_EQUAL(f.seen.requests, 1);
+    CU_ASSERT_EQUAL(strncmp(out, "HTTP/1.1 200 OK\r\n", 17), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\r\n\r\nok"));
+    CU_ASSERT_TRUE(closed);
+    close(fd);
+
+    /* Two pipelined requests, then EOF: both are answered. */
+    fd = connect_client(&f);
+    req = "GET /p1 HTTP/1.1\r\nHost: x\r\n\r\nGET /p2 HTTP/1.1\r\nHost: x\r\n\r\n";
+    CU_ASSERT_EQUAL((size_t)send(fd, req, strlen(req), MSG_NOSIGNAL), strlen(req));
+    shutdown(fd, SHUT_WR);
+    read_until_closed(&f, fd, out, sizeof(out), &closed);
+    CU_ASSERT_EQUAL(f.seen.requests, 3);
+    CU_ASSERT_STRING_EQUAL(f.seen.last_target, "/p2");
+    const char *second = strstr(out, "HTTP/1.1 200 OK\r\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(second);
+    CU_ASSERT_PTR_NOT_NULL(strstr(second + 1, "HTTP/1.1 200 OK\r\n"));
+    CU_ASSERT_TRUE(closed);
+    close(fd);
+
+    /* EOF mid-head: no answer, the connection is closed. */
+    fd = connect_client(&f);
+    req = "GET /cut HTTP/1.1\r\nHost: x\r\n";
+    CU_ASSERT_EQUAL((size_t)send(fd, req, strlen(req), MSG_NOSIGNAL), strlen(req));
+    shutdown(fd, SHUT_WR);
+    size_t got = read_until_closed(&f, fd, out, sizeof(out), &closed);
+    CU_ASSERT_EQUAL(got, 0);
+    CU_ASSERT_TRUE(closed);
+    CU_ASSERT_EQUAL(f.seen.requests, 3);
+    close(fd);
+    fixture_stop(&f);
+}
+
+/* 204 and 304 carry neither Content-Length nor a body; the connection
+ * stays usable for the next request. */
+static void test_no_body_statuses(void)
+{
+    struct fixture f;
+    fixture_start(&f);
+    char out[8192];
+    int closed;
+    int fd = connect_client(&f);
+    exchange(&f, fd,
+             "GET /status/204 HTTP/1.1\r\nHost: x\r\n\r\n"
+             "GET /status/304 HTTP/1.1\r\nHost: x\r\n\r\n"
+             "GET /after HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+             out, sizeof(out), &closed);
+    CU_ASSERT_EQUAL(f.seen.requests, 3);
+    CU_ASSERT_EQUAL(strncmp(out, "HTTP/1.1 204 No Content\r\n", 25), 0);
+    char *r304 = strstr(out, "HTTP/1.1 304 Not Modified\r\n");
+    char *r200 = strstr(out, "HTTP/1.1 200 OK\r\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r304);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r200);
+    /* Each no-body head ends right where the next response starts. */
+    CU_ASSERT_EQUAL(memcmp(r304 - 4, "\r\n\r\n", 4), 0);
+    CU_ASSERT_EQUAL(memcmp(r200 - 4, "\r\n\r\n", 4), 0);
+    *r200 = '\0';
+    CU_ASSERT_PTR_NULL(strcasestr(out, "content-length"));
+    CU_ASSERT_PTR_NULL(strcasestr(out, "transfer-encoding"));
+    CU_ASSERT_PTR_NULL(strstr(out, "ok"));
+    CU_ASSERT_TRUE(closed);
+    close(fd);
+    fixture_stop(&f);
+}
+
 void register_tests(void)
 {
     signal(SIGPIPE, SIG_IGN);
     CU_pSuite s = CU_add_suite("http_server", tu_suite_init, tu_suite_clean);
     TU_ADD(s, test_upgrade_with_trailing_bytes);
     TU_ADD(s, test_empty_header_value);
+    TU_ADD(s, test_unsupported_version_505);
+    TU_ADD(s, test_control_chars_in_target);
+    TU_ADD(s, test_half_close_gets_answer);
+    TU_ADD(s, test_no_body_statuses);
 }

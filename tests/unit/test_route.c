@@ -205,6 +205,38 @@ static void test_invalid_paths(void)
     zcfg_unref(cfg);
 }
 
+/* Dot segments would let a client climb out of base_url's path prefix
+ * ("/p/s/../../admin" -> https://h/admin with the provider's token). */
+static void test_dot_segments_refused(void)
+{
+    struct zcfg *cfg = load(cfg_with_default);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    static const char *const refused[] = {
+        "/work/s/../../admin", "/work/s/..", "/work/s/.", "/work/s/./x", "/work/s/v1/../x",
+        "/work/s/%2e%2e/x", "/work/s/%2E%2E/x", "/work/s/.%2e/x", "/work/s/%2e./x",
+        "/work/s/%2e/x", "/work/s/x/..?q=1", "/work/s/x/..%2fadmin", "/work/s/x%2F..%2Fy",
+        "/work/s/x%5c..", "/work/s/x\\..\\y", "/v1/../admin", "/v1/%2e%2e", "/work/s/..#f",
+    };
+    for (size_t i = 0; i < ZEN_ARRAY_LEN(refused); i++) {
+        struct route r;
+        int rc = parse(cfg, refused[i], &r);
+        if (rc != ROUTE_INVALID_PATH)
+            fprintf(stderr, "\n  %s was accepted\n", refused[i]);
+        CU_ASSERT_EQUAL(rc, ROUTE_INVALID_PATH);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "path segments"));
+    }
+    /* Dots that are not whole segments, dots in the query, and %2F alone. */
+    expect_route(cfg, "/work/s/v1/a..b/.x/x./...", "work", "work:s", "/v1/a..b/.x/x./...");
+    expect_route(cfg, "/work/s/v1/m?x=../..&y=%2e%2e", "work", "work:s",
+                 "/v1/m?x=../..&y=%2e%2e");
+    expect_route(cfg, "/work/s/model/arn%3Aaws%2Fprofile/invoke", "work", "work:s",
+                 "/model/arn%3Aaws%2Fprofile/invoke");
+    expect_route(cfg, "/work/s/%2e%2e%2e", "work", "work:s", "/%2e%2e%2e");
+    /* The session segment is zend's own and never sent upstream. */
+    expect_route(cfg, "/work/../v1/m", "work", "work:..", "/v1/m");
+    zcfg_unref(cfg);
+}
+
 static void test_unknown_profile(void)
 {
     struct zcfg *cfg = load(cfg_with_default);
@@ -323,6 +355,28 @@ static void test_upstream_url_v1_dedup(void)
     expect_url("http://user@v1:80", "/v1/messages", "http://user@v1:80/v1/messages");
 }
 
+/* A base_url with a query (Azure's ?api-version=): the path goes before it,
+ * the client's query is merged after it. */
+static void test_upstream_url_base_query(void)
+{
+    expect_url("http://h/x?api-version=2024", "/v1/messages?beta=true",
+               "http://h/x/v1/messages?api-version=2024&beta=true");
+    expect_url("http://h/x?api-version=2024", "/v1/messages",
+               "http://h/x/v1/messages?api-version=2024");
+    expect_url("http://h/x/?api-version=2024", "/v1/messages",
+               "http://h/x/v1/messages?api-version=2024");
+    expect_url("http://h?a=1", "/v1/m?b=2", "http://h/v1/m?a=1&b=2");
+    expect_url("http://h/v1?a=1", "/v1/m?b=2", "http://h/v1/m?a=1&b=2");
+    expect_url("http://h/x?a=1", "/v1/m?", "http://h/x/v1/m?a=1");
+    expect_url("http://h/x?", "/v1/m?b=2", "http://h/x/v1/m?b=2");
+    expect_url("http://h/x?a=1", "?b=2", "http://h/x/?a=1&b=2");
+    char url[32];
+    const char *want = "http://h/x/m?a=1&b=2";
+    CU_ASSERT_EQUAL(route_upstream_url("http://h/x?a=1", "/m?b=2", url, strlen(want) + 1), ZEN_OK);
+    CU_ASSERT_STRING_EQUAL(url, want);
+    CU_ASSERT_EQUAL(route_upstream_url("http://h/x?a=1", "/m?b=2", url, strlen(want)), ZEN_ERR);
+}
+
 static void test_upstream_url_limits(void)
 {
     const char *want = "https://h/v1/messages";
@@ -433,11 +487,13 @@ void register_tests(void)
     TU_ADD(s, test_query_verbatim);
     TU_ADD(s, test_v1_goes_to_default_profile);
     TU_ADD(s, test_invalid_paths);
+    TU_ADD(s, test_dot_segments_refused);
     TU_ADD(s, test_unknown_profile);
     TU_ADD(s, test_error_messages_are_safe);
     TU_ADD(s, test_session_key_limit);
     TU_ADD(s, test_upstream_url_join);
     TU_ADD(s, test_upstream_url_v1_dedup);
+    TU_ADD(s, test_upstream_url_base_query);
     TU_ADD(s, test_upstream_url_limits);
     TU_ADD(s, test_random_targets);
 }
