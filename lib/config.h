@@ -20,6 +20,12 @@
 #define ZCFG_DEFAULT_PORT 19841
 #define ZCFG_HOST_MAX 256
 #define ZCFG_HASH_LEN 17
+/* Fixed-size tables downstream: provider state tracks at most
+ * ZCFG_MAX_PROVIDERS providers, and one request tries at most
+ * ZCFG_MAX_PROFILE_PROVIDERS of a profile's list. A config beyond either is
+ * refused at load rather than silently cut short. */
+#define ZCFG_MAX_PROVIDERS 256
+#define ZCFG_MAX_PROFILE_PROVIDERS 32
 
 enum zcfg_provider_type { ZCFG_TYPE_ANTHROPIC, ZCFG_TYPE_OPENAI };
 enum zcfg_auth_header { ZCFG_AUTH_BOTH, ZCFG_AUTH_X_API_KEY, ZCFG_AUTH_BEARER };

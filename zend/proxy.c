@@ -21,7 +21,8 @@
 #include "timeutil.h"
 #include "upstream.h"
 
-#define PROXY_MAX_ATTEMPTS 32
+/* The config refuses longer profiles, so every listed provider gets a turn. */
+#define PROXY_MAX_ATTEMPTS ZCFG_MAX_PROFILE_PROVIDERS
 /* A failed response not relayed is kept (bounded) for the error report. */
 #define PROXY_ERROR_BODY_MAX (64u * 1024)
 #define PROXY_DETAIL_MAX 512
