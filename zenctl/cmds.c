@@ -39,7 +39,7 @@ int zc_parse_seconds(const char *flag, const char *v, double min, double max, do
     errno = 0;
     double secs = strtod(v, &end);
     if (!*v || *end || errno || !(secs >= min && secs <= max)) {
-        zc_error("%s takes seconds (%g..%g), not '%s'", flag, min, max, v);
+        zc_error("%s takes seconds (%.10g..%.10g), not '%s'", flag, min, max, v);
         return ZEN_ERR;
     }
     *out = secs;

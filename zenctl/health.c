@@ -168,7 +168,7 @@ int zc_cmd_provider(struct zc_ctx *ctx)
     const char *for_v = zc_flag_value(ctx, "for");
     double for_s = 0;
     if (for_v) {
-        if (zc_parse_seconds("--for", for_v, 1, 86400 * 365, &for_s) != ZEN_OK) {
+        if (zc_parse_seconds("--for", for_v, 1, RPC_DISABLE_MAX_S, &for_s) != ZEN_OK) {
             json_decref(params);
             return ZEN_EXIT_USAGE;
         }
