@@ -79,7 +79,9 @@ struct zcfg_daemon {
     int64_t probe_interval_ms;
     int64_t max_header_bytes;
     int64_t max_body_bytes;
+    int64_t max_body_bytes_total; /* all request bodies received or held at once */
     int64_t client_header_timeout_ms, client_body_timeout_ms, keepalive_timeout_ms;
+    int64_t client_body_total_timeout_ms; /* the whole body, not just each gap */
     int64_t drain_timeout_ms;
     int64_t slow_request_ms;
     int log_level;       /* enum zlog_level */

@@ -1037,6 +1037,8 @@ static void limits_from_config(const struct zcfg *cfg, struct http_limits *l)
     l->max_body_bytes = (size_t)d->max_body_bytes;
     l->header_timeout_s = (double)d->client_header_timeout_ms / 1000.0;
     l->body_timeout_s = (double)d->client_body_timeout_ms / 1000.0;
+    l->max_body_bytes_total = (size_t)d->max_body_bytes_total;
+    l->body_total_timeout_s = (double)d->client_body_total_timeout_ms / 1000.0;
     l->keepalive_timeout_s = (double)d->keepalive_timeout_ms / 1000.0;
     /* A client that reads nothing for as long as an idle keep-alive
      * connection may live is gone for our purposes. */
@@ -1179,6 +1181,11 @@ size_t proxy_in_flight(const struct proxy *px) { return px->in_flight; }
 size_t proxy_client_connections(const struct proxy *px)
 {
     return http_server_connection_count(px->http);
+}
+
+size_t proxy_body_bytes_held(const struct proxy *px)
+{
+    return http_server_body_bytes_held(px->http);
 }
 
 size_t proxy_upstream_transfers(const struct proxy *px)

@@ -80,5 +80,92 @@ class ProviderDisableRange(OpsTestCase):
         self.assertEqual(p1["status"], "disabled")
 
 
+class BodyBudget(OpsTestCase):
+    """Ten clients with 32 MiB bodies drove the worker to 505 MB; a body
+    dripping a byte a second lived 42 s. Bodies now share one budget
+    (daemon.max_body_bytes_total) and must arrive whole within
+    daemon.client_body_total_timeout_ms."""
+
+    BODY = 400 * 1024  # two fit in 1 MiB, a third does not
+
+    def held(self):
+        return self.health()["resources"]["request_body_bytes"]
+
+    def open_stalled(self, body_len, sent):
+        """Sends a head declaring body_len bytes and `sent` of them, then stalls."""
+        s = socket.create_connection(self.addr, timeout=15)
+        s.sendall(("POST /default/s1/v1/messages HTTP/1.1\r\nHost: localhost\r\n"
+                   "Content-Type: application/json\r\nConnection: close\r\n"
+                   "Content-Length: %d\r\n\r\n"
+                   % body_len).encode() + b" " * sent)
+        return s
+
+    def body(self):
+        # A valid request body padded with spaces to BODY bytes.
+        return CLIENT_BODY + b" " * (self.BODY - len(CLIENT_BODY))
+
+    def test_third_body_past_the_budget_gets_503_until_one_ends(self):
+        self.start(daemon={"max_body_bytes_total": 1024 * 1024})
+        rejected_before = self.metrics()["rejected_total"]
+        first = self.open_stalled(self.BODY, 1000)
+        second = self.open_stalled(self.BODY, 1000)
+        wait_until(lambda: self.held() == 2 * self.BODY, what="two bodies charged")
+        third = self.post(body=self.body())
+        self.assertEqual(third.status, 503, third.body)
+        self.assertEqual(third.headers.get("retry-after"), "1")
+        self.assertEqual(third.json()["error"]["type"], "overloaded_error")
+        self.assertIn("max_body_bytes_total", third.json()["error"]["message"])
+        self.assertEqual(self.m1.requests(), [])  # refused before any provider saw it
+        self.assertEqual(self.metrics()["rejected_total"], rejected_before + 1)
+        # The first finishes its body and is served; its share comes back.
+        first.sendall(self.body()[1000:])
+        resp = parse_response(self.read_all(first))
+        self.assertEqual(resp.status, 200)
+        first.close()
+        wait_until(lambda: self.held() == self.BODY, what="the first body released")
+        again = self.post(body=self.body())
+        self.assertEqual(again.status, 200, again.body)
+        # The stalled one gives up: nothing stays charged.
+        second.close()
+        wait_until(lambda: self.held() == 0, what="every body released")
+
+    def test_slow_drip_body_gets_408_at_the_total_deadline(self):
+        self.start(daemon={"client_body_timeout_ms": 1000,
+                           "client_body_total_timeout_ms": 1500})
+        s = self.open_stalled(len(CLIENT_BODY), 0)
+        t0 = time.monotonic()
+        s.settimeout(0.25)
+        got = b""
+        sent = 0
+        # One byte every 0.25 s: no gap comes near client_body_timeout_ms.
+        while time.monotonic() - t0 < 5.0:
+            if sent < len(CLIENT_BODY):
+                try:
+                    s.sendall(CLIENT_BODY[sent:sent + 1])
+                    sent += 1
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                continue
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            got += chunk
+            if b"\r\n\r\n" in got and b"}}" in got:
+                break
+        elapsed = time.monotonic() - t0
+        s.close()
+        resp = parse_response(got)
+        self.assertEqual(resp.status, 408, got)
+        self.assertEqual(resp.json()["error"]["type"], "timeout_error")
+        self.assertGreaterEqual(elapsed, 1.4)
+        self.assertLess(elapsed, 3.0)
+        self.assertLess(sent, len(CLIENT_BODY))
+        self.assertEqual(self.m1.requests(), [])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -290,6 +290,26 @@ static void test_provider_limits(void)
     free(too_many);
 }
 
+/* The in-flight body budget and the whole-body deadline: defaults, and
+ * the range check every daemon integer gets. */
+static void test_body_budget_keys(void)
+{
+    struct zcfg *cfg = load_str("{\"daemon\": {}}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_EQUAL(cfg->daemon.max_body_bytes_total, 256LL * 1024 * 1024);
+    CU_ASSERT_EQUAL(cfg->daemon.client_body_total_timeout_ms, 60000);
+    zcfg_unref(cfg);
+    cfg = load_str("{\"daemon\": {\"max_body_bytes_total\": 1048576, "
+                   "\"client_body_total_timeout_ms\": 1500}}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_EQUAL(cfg->daemon.max_body_bytes_total, 1048576);
+    CU_ASSERT_EQUAL(cfg->daemon.client_body_total_timeout_ms, 1500);
+    zcfg_unref(cfg);
+    expect_error("{\"daemon\": {\"max_body_bytes_total\": 0}}", "daemon.max_body_bytes_total:");
+    expect_error("{\"daemon\": {\"client_body_total_timeout_ms\": 0}}",
+                 "daemon.client_body_total_timeout_ms:");
+}
+
 static void test_file_errors_and_permissions(void)
 {
     char path[4200];
@@ -377,6 +397,7 @@ void register_tests(void)
     TU_ADD(s, test_syntax_errors_have_line_col);
     TU_ADD(s, test_validation_errors_have_json_path);
     TU_ADD(s, test_provider_limits);
+    TU_ADD(s, test_body_budget_keys);
     TU_ADD(s, test_file_errors_and_permissions);
     TU_ADD(s, test_secrets_wiped_in_parse_tree);
     TU_ADD(s, test_refcount);
