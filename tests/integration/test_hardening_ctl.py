@@ -167,5 +167,125 @@ class BodyBudget(OpsTestCase):
         self.assertEqual(self.m1.requests(), [])
 
 
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def closed_by_peer(sock, timeout):
+    """True when the peer closes sock within timeout (data read is dropped)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        sock.settimeout(max(0.01, end - time.monotonic()))
+        try:
+            if not sock.recv(65536):
+                return True
+        except socket.timeout:
+            return False
+        except ConnectionResetError:
+            return True
+    return False
+
+
+def control_socket(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    return s
+
+
+class ControlConnections(OpsTestCase):
+    """64 idle control connections used to lock zenctl out for good."""
+
+    MAX = 64  # CONTROL_MAX_CONNECTIONS
+
+    def test_a_full_table_does_not_lock_zenctl_out(self):
+        self.start()  # default timeouts: 30 s idle, 5 s per frame
+        idle = [control_socket(self.sock) for _ in range(self.MAX)]
+        half = control_socket(self.sock)
+        # A request frame cut in the middle: the reader waits for the rest.
+        frame = mp_pack([0, 1, "status", []])
+        half.sendall(frame[:len(frame) // 2])
+        try:
+            t0 = time.monotonic()
+            for _ in range(3):
+                r = self.zenctl("status", timeout=5)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertIn("zend", r.stdout)
+            self.assertLess(time.monotonic() - t0, 5.0)
+            # Room was made by closing the quietest connections: the first
+            # ones opened, never those opened last.
+            self.assertTrue(closed_by_peer(idle[0], 2.0), "the oldest idle one stays open")
+            self.assertFalse(closed_by_peer(idle[-1], 0.2))
+        finally:
+            for s in idle + [half]:
+                s.close()
+
+    def test_idle_and_half_frame_connections_time_out_subscribers_do_not(self):
+        self.env["ZEND_TEST_CONTROL_IDLE_MS"] = "500"
+        self.env["ZEND_TEST_CONTROL_FRAME_MS"] = "400"
+        self.start()
+        idle = control_socket(self.sock)
+        t0 = time.monotonic()
+        self.assertTrue(closed_by_peer(idle, 5.0), "an idle connection stays open")
+        self.assertGreaterEqual(time.monotonic() - t0, 0.4)
+        idle.close()
+        # A frame trickled a byte at a time: each byte is recent, but the
+        # frame as a whole is late.
+        trickle = control_socket(self.sock)
+        frame = mp_pack([0, 1, "status", []])
+        t0 = time.monotonic()
+        closed = False
+        for b in frame[:-1]:
+            try:
+                trickle.sendall(bytes([b]))
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+                break
+            if closed_by_peer(trickle, 0.1):
+                closed = True
+                break
+        self.assertTrue(closed or closed_by_peer(trickle, 2.0), "a trickled frame lived on")
+        self.assertLess(time.monotonic() - t0, 1.5)
+        trickle.close()
+        # A connection that keeps completing frames stays, however long.
+        rpc = Rpc(self.sock)
+        try:
+            end = time.monotonic() + 1.5
+            while time.monotonic() < end:
+                err, res = rpc.call("hello")
+                self.assertIsNone(err)
+                time.sleep(0.1)
+        finally:
+            rpc.close()
+        # Subscribers are exempt: a metrics watcher outlives the idle timeout.
+        sub = RawClient(self.sock)
+        try:
+            sub.request(1, "metrics.subscribe", {"interval_ms": 100})
+            ticks = 0
+            end = time.monotonic() + 1.5
+            while time.monotonic() < end:
+                msg = sub.read_message()
+                self.assertIsNotNone(msg, "zend closed a metrics subscriber")
+                ticks += msg[0] == 2
+            self.assertGreater(ticks, 5)
+        finally:
+            sub.close()
+        # And zenctl logs -f, idle for longer than the timeout, keeps going.
+        out_path = self.path("logs-f.out")
+        with open(out_path, "wb") as out:
+            p = subprocess.Popen([ZENCTL, "logs", "-f", "-n", "0"], env=self.env, stdout=out,
+                                 stderr=subprocess.STDOUT)
+        self.procs.append(p)
+        try:
+            time.sleep(1.2)  # longer than the idle timeout, on purpose
+            self.assertEqual(self.zenctl("reload").returncode, 0)
+            wait_until(lambda: b"config_reloaded" in read_bytes(out_path),
+                       what="logs -f to print a record after the idle timeout")
+            self.assertNotIn(b"lost zend", read_bytes(out_path))
+        finally:
+            p.kill()
+            p.wait()
+
+
 if __name__ == "__main__":
     unittest.main()
