@@ -287,5 +287,50 @@ class ControlConnections(OpsTestCase):
             p.wait()
 
 
+# What a hostile or broken upstream put in its error body: a window title
+# (OSC ... BEL), clear screen (CSI 2J), a carriage return and a C1 CSI.
+HOSTILE = "boom \x1b]0;pwned\x07 \x1b[2J back\r over \u009b31m red"
+RAW_CONTROLS = [b"\x1b", b"\x07", b"\r", b"\xc2\x9b", b"\x9b"]
+
+
+class TerminalEscapes(OpsTestCase):
+    """zenctl providers printed an upstream error body raw: ESC sequences
+    retitled the terminal and cleared the screen."""
+
+    def zenctl_bytes(self, *args):
+        return subprocess.run([ZENCTL, *args], env=self.env, capture_output=True, timeout=10)
+
+    def assert_no_raw_controls(self, out, what):
+        for b in RAW_CONTROLS:
+            self.assertNotIn(b, out, "%s printed a raw %r: %r" % (what, b, out))
+
+    def test_upstream_error_body_is_escaped_in_human_output(self):
+        self.start(daemon={"retry_same_provider": 0})
+        self.m1.script({"status": 500, "body": HOSTILE})
+        self.post()  # p1 fails with the hostile body, p2 answers
+        wait_until(lambda: "pwned" in self.zenctl_bytes("-o", "json", "providers")
+                   .stdout.decode(), what="the error body in providers")
+        # health exits 1: p1 cools down, so zend is degraded.
+        for args, code in ((["providers"], 0), (["health"], 1), (["status"], 0),
+                           (["metrics"], 0), (["logs", "-n", "50"], 0), (["version"], 0)):
+            r = self.zenctl_bytes(*args)
+            self.assertEqual(r.returncode, code, r.stdout + r.stderr)
+            self.assert_no_raw_controls(r.stdout + r.stderr, "zenctl " + " ".join(args))
+        health = self.zenctl_bytes("health").stdout.decode()
+        self.assertTrue(health.startswith("zend degraded - 1/2 providers up"), health)
+        table = self.zenctl_bytes("providers").stdout.decode()
+        # The text is still there, controls shown as visible escapes.
+        self.assertIn("\\u001b]0;pwned\\u0007", table)
+        self.assertIn("\\u001b[2J", table)
+        self.assertIn("back\\r over", table)
+        self.assertIn("\\u009b31m", table)
+        logs = self.zenctl_bytes("logs", "-n", "50").stdout.decode()
+        self.assertIn("\\u009b31m", logs)
+        # -o json stays exact JSON: the body round-trips unchanged.
+        doc = json.loads(self.zenctl_bytes("-o", "json", "providers").stdout)
+        p1 = [p for p in doc["providers"] if p["name"] == "p1"][0]
+        self.assertIn(HOSTILE, p1["last_error"])
+
+
 if __name__ == "__main__":
     unittest.main()
