@@ -401,6 +401,9 @@ static int load_providers(struct loader *L, const json_t *root)
     if (expect_object(L, providers, "providers") != ZEN_OK)
         return ZEN_ERR;
     struct zcfg *cfg = L->cfg;
+    if (json_object_size(providers) > ZCFG_MAX_PROVIDERS)
+        return fail(L, "providers", "%zu providers; at most %d are supported",
+                    json_object_size(providers), ZCFG_MAX_PROVIDERS);
     cfg->providers = xcalloc(json_object_size(providers), sizeof(struct zcfg_provider));
     const char *name;
     json_t *obj;
@@ -459,6 +462,9 @@ static int load_profile(struct loader *L, struct zcfg_profile *prof, const char 
     size_t n = json_array_size(list);
     if (n == 0)
         return fail(L, lpath, "must name at least one provider");
+    if (n > ZCFG_MAX_PROFILE_PROVIDERS)
+        return fail(L, lpath, "names %zu providers; a request tries at most %d", n,
+                    ZCFG_MAX_PROFILE_PROVIDERS);
     prof->providers = xcalloc(n, sizeof(size_t));
     for (size_t i = 0; i < n; i++) {
         const json_t *item = json_array_get(list, i);
@@ -588,8 +594,10 @@ static const struct int_key daemon_int_keys[] = {
     DKEY(probe_interval_ms, 5000, 100, DAY_MS),
     DKEY(max_header_bytes, 65536, 1024, 16 * 1024 * 1024),
     DKEY(max_body_bytes, 33554432, 0, 4LL * 1024 * 1024 * 1024),
+    DKEY(max_body_bytes_total, 268435456, 1, 1LL << 40),
     DKEY(client_header_timeout_ms, 15000, 1, DAY_MS),
     DKEY(client_body_timeout_ms, 60000, 1, DAY_MS),
+    DKEY(client_body_total_timeout_ms, 60000, 1, DAY_MS),
     DKEY(keepalive_timeout_ms, 90000, 1, DAY_MS),
     DKEY(drain_timeout_ms, 30000, 0, DAY_MS),
     DKEY(slow_request_ms, 1000, 0, DAY_MS),

@@ -20,6 +20,12 @@
 #define ZCFG_DEFAULT_PORT 19841
 #define ZCFG_HOST_MAX 256
 #define ZCFG_HASH_LEN 17
+/* Fixed-size tables downstream: provider state tracks at most
+ * ZCFG_MAX_PROVIDERS providers, and one request tries at most
+ * ZCFG_MAX_PROFILE_PROVIDERS of a profile's list. A config beyond either is
+ * refused at load rather than silently cut short. */
+#define ZCFG_MAX_PROVIDERS 256
+#define ZCFG_MAX_PROFILE_PROVIDERS 32
 
 enum zcfg_provider_type { ZCFG_TYPE_ANTHROPIC, ZCFG_TYPE_OPENAI };
 enum zcfg_auth_header { ZCFG_AUTH_BOTH, ZCFG_AUTH_X_API_KEY, ZCFG_AUTH_BEARER };
@@ -73,7 +79,9 @@ struct zcfg_daemon {
     int64_t probe_interval_ms;
     int64_t max_header_bytes;
     int64_t max_body_bytes;
+    int64_t max_body_bytes_total; /* all request bodies received or held at once */
     int64_t client_header_timeout_ms, client_body_timeout_ms, keepalive_timeout_ms;
+    int64_t client_body_total_timeout_ms; /* the whole body, not just each gap */
     int64_t drain_timeout_ms;
     int64_t slow_request_ms;
     int log_level;       /* enum zlog_level */

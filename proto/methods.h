@@ -18,6 +18,10 @@
 #define RPC_PROVIDER_DISABLE "provider.disable"
 #define RPC_RELOAD "reload"
 
+/* provider.disable's for_s: more than 0, at most ten years (365-day years).
+ * Beyond that a deadline in milliseconds would overflow; nobody means it. */
+#define RPC_DISABLE_MAX_S (10.0 * 365 * 86400)
+
 /* Notification zend sends on a `shutdown` caller's connection right before
  * it exits: {drained, aborted, uptime_s}. */
 #define RPC_NOTIFY_SHUTDOWN_DONE "shutdown.done"

@@ -39,7 +39,7 @@ int zc_parse_seconds(const char *flag, const char *v, double min, double max, do
     errno = 0;
     double secs = strtod(v, &end);
     if (!*v || *end || errno || !(secs >= min && secs <= max)) {
-        zc_error("%s takes seconds (%g..%g), not '%s'", flag, min, max, v);
+        zc_error("%s takes seconds (%.10g..%.10g), not '%s'", flag, min, max, v);
         return ZEN_ERR;
     }
     *out = secs;
@@ -55,6 +55,7 @@ int zc_cmd_status(struct zc_ctx *ctx)
     if (ctx->output == ZC_OUT_JSON) {
         zc_print_json(st);
     } else {
+        st = zv_escaped_take(st);
         char up[64];
         zv_duration(zv_num(st, "uptime_s"), up, sizeof(up));
         const char *state = zv_str(st, "state", "?");
@@ -102,6 +103,7 @@ int zc_cmd_reload(struct zc_ctx *ctx)
         json_decref(res);
         return ZEN_EXIT_OK;
     }
+    res = zv_escaped_take(res);
     static const char *const lists[] = {"added", "removed", "changed"};
     size_t changes = 0;
     for (size_t i = 0; i < ZEN_ARRAY_LEN(lists); i++)
@@ -237,6 +239,8 @@ int zc_cmd_version(struct zc_ctx *ctx)
     if (zc_connect(&c, ctx->sock_path, ctx->timeout_ms, err, sizeof(err)) == ZC_OK)
         zc_call(&c, RPC_HELLO, NULL, &hello, &code, err, sizeof(err));
     zc_close(&c);
+    if (hello && ctx->output != ZC_OUT_JSON)
+        hello = zv_escaped_take(hello);
     const char *zend_version = hello ? zv_str(hello, "version", "?") : NULL;
     if (ctx->output == ZC_OUT_JSON) {
         json_t *out = json_pack("{s:s, s:i, s:o}", "zenctl", ZEN_VERSION_STRING, "proto",

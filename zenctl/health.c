@@ -64,6 +64,9 @@ int zc_cmd_health(struct zc_ctx *ctx)
         json_decref(h);
         return rc;
     }
+    /* status pointed into h: read it again from the escaped copy. */
+    h = zv_escaped_take(h);
+    status = zv_str(h, "status", "unknown");
     const json_t *providers = json_object_get(h, "providers");
     size_t i, up = 0;
     json_t *p;
@@ -117,6 +120,7 @@ int zc_cmd_providers(struct zc_ctx *ctx)
         json_decref(res);
         return ZEN_EXIT_OK;
     }
+    res = zv_escaped_take(res);
     static const char *const head[] = {"NAME", "STATUS", "CIRCUIT", "COOLDOWN", "REQUESTS",
                                        "ERR%", "P50", "P95", "P99", "LAST ERROR"};
     struct zv_table t;
@@ -168,7 +172,7 @@ int zc_cmd_provider(struct zc_ctx *ctx)
     const char *for_v = zc_flag_value(ctx, "for");
     double for_s = 0;
     if (for_v) {
-        if (zc_parse_seconds("--for", for_v, 1, 86400 * 365, &for_s) != ZEN_OK) {
+        if (zc_parse_seconds("--for", for_v, 1, RPC_DISABLE_MAX_S, &for_s) != ZEN_OK) {
             json_decref(params);
             return ZEN_EXIT_USAGE;
         }
@@ -186,6 +190,7 @@ int zc_cmd_provider(struct zc_ctx *ctx)
     if (ctx->output == ZC_OUT_JSON) {
         zc_print_json(res);
     } else {
+        res = zv_escaped_take(res);
         const json_t *disabled = json_object_get(res, "disabled");
         int is_disabled = disabled ? json_is_true(disabled) : strcmp(action, "disable") == 0;
         const json_t *until = json_object_get(res, "until_s");
@@ -222,6 +227,7 @@ int zc_cmd_provider_names(struct zc_ctx *ctx)
     zc_close(&c);
     if (st != ZC_OK)
         return st == ZC_REMOTE_ERROR ? ZEN_EXIT_FAILURE : st;
+    res = zv_escaped_take(res); /* the shell may echo these names */
     const json_t *providers = json_object_get(res, "providers");
     size_t i;
     const char *name;

@@ -155,6 +155,15 @@ static void clock_of(const char *ts, char out[16])
         snprintf(out, 16, "--:--:--.---");
 }
 
+/* Prints s through zv_escape: a record's words come from anywhere (an
+ * upstream's error body), and must not drive the terminal. */
+static void put_escaped(const char *s)
+{
+    char *safe = zv_escape(s);
+    fputs(safe ? safe : "?", stdout);
+    free(safe);
+}
+
 static void print_short(const json_t *rec, int color)
 {
     char clock[16], upper[16];
@@ -164,20 +173,27 @@ static void print_short(const json_t *rec, int color)
     for (i = 0; level[i] && i + 1 < sizeof(upper); i++)
         upper[i] = (char)(level[i] >= 'a' && level[i] <= 'z' ? level[i] - 'a' + 'A' : level[i]);
     upper[i] = '\0';
-    printf("%s %s%-5s%s %s", clock, color ? level_color(level) : "", upper,
-           color ? ZV_RESET : "", zv_str(rec, "event", "-"));
+    printf("%s %s", clock, color ? level_color(level) : "");
+    char *safe_level = zv_escape(upper);
+    printf("%-5s%s ", safe_level ? safe_level : "?", color ? ZV_RESET : "");
+    free(safe_level);
+    put_escaped(zv_str(rec, "event", "-"));
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)rec, key, v) {
         if (strcmp(key, "timestamp") == 0 || strcmp(key, "level") == 0 ||
             strcmp(key, "event") == 0)
             continue;
+        putchar(' ');
+        put_escaped(key);
+        putchar('=');
         if (json_is_string(v) && plain_string(json_string_value(v))) {
-            printf(" %s=%s", key, json_string_value(v));
+            put_escaped(json_string_value(v)); /* plain, but may hold C1 controls */
             continue;
         }
+        /* jansson escapes C0 controls but not DEL or C1 ones. */
         char *s = json_dumps(v, LOGS_JSON_FLAGS);
-        printf(" %s=%s", key, s ? s : "?");
+        put_escaped(s ? s : "?");
         free(s);
     }
     putchar('\n');

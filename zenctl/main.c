@@ -13,17 +13,24 @@
 #include "commands.h"
 #include "common.h"
 #include "paths.h"
+#include "view.h"
 
 #define ZC_DEFAULT_TIMEOUT_MS 5000
 
+/* Messages often carry zend's own words (an RPC error, a provider name):
+ * escaped like every other text from zend before they reach the terminal. */
 void zc_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("zenctl: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    char *msg = NULL;
+    if (vasprintf(&msg, fmt, ap) < 0)
+        msg = NULL;
     va_end(ap);
+    char *safe = zv_escape(msg);
+    fprintf(stderr, "zenctl: %s\n", safe ? safe : "(out of memory)");
+    free(safe);
+    free(msg);
 }
 
 /* Ten significant digits, as zend's own log lines: 0.1 prints as 0.1. */

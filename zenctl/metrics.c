@@ -95,10 +95,12 @@ int zc_cmd_metrics(struct zc_ctx *ctx)
     int rc = zc_call_once(ctx, RPC_METRICS, NULL, &m);
     if (rc != ZEN_EXIT_OK)
         return rc;
-    if (ctx->output == ZC_OUT_JSON)
+    if (ctx->output == ZC_OUT_JSON) {
         zc_print_json(m);
-    else
+    } else {
+        m = zv_escaped_take(m);
         print_table(m);
+    }
     json_decref(m);
     return ZEN_EXIT_OK;
 }

@@ -5,6 +5,123 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ---- terminal-safe text ---- */
+
+/* Length of the valid UTF-8 sequence at p (1..4), or 0 when it is not one
+ * (overlong forms, surrogates and code points past U+10FFFF included). */
+static size_t utf8_sequence(const unsigned char *p)
+{
+    unsigned c = p[0];
+    size_t n;
+    unsigned cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+        cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0; /* also stops at the terminating NUL */
+        cp = cp << 6 | (p[i] & 0x3F);
+    }
+    if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        return 0;
+    return n;
+}
+
+char *zv_escape(const char *s)
+{
+    if (!s)
+        return NULL;
+    /* Worst case: every byte becomes a six-byte \u00XX. */
+    size_t len = strlen(s);
+    char *out = malloc(len * 6 + 1);
+    if (!out)
+        return NULL;
+    const unsigned char *p = (const unsigned char *)s;
+    size_t o = 0;
+    while (*p) {
+        size_t n = utf8_sequence(p);
+        if (n == 0) {
+            o += (size_t)sprintf(out + o, "\\x%02x", *p);
+            p++;
+        } else if (n == 1 && (*p < 0x20 || *p == 0x7F)) {
+            const char *named = *p == '\n' ? "\\n" : *p == '\r' ? "\\r" : *p == '\t' ? "\\t" : NULL;
+            if (named)
+                o += (size_t)sprintf(out + o, "%s", named);
+            else
+                o += (size_t)sprintf(out + o, "\\u%04x", *p);
+            p++;
+        } else if (n == 2 && p[0] == 0xC2 && p[1] < 0xA0) {
+            o += (size_t)sprintf(out + o, "\\u%04x", p[1]); /* C1: U+0080..U+009F */
+            p += 2;
+        } else {
+            memcpy(out + o, p, n);
+            o += n;
+            p += n;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+json_t *zv_escaped_doc(const json_t *doc)
+{
+    if (json_is_string(doc)) {
+        char *e = zv_escape(json_string_value(doc));
+        json_t *v = e ? json_string(e) : NULL;
+        free(e);
+        return v;
+    }
+    if (json_is_array(doc)) {
+        json_t *arr = json_array();
+        size_t i;
+        json_t *v;
+        json_array_foreach(doc, i, v)
+            if (!arr || json_array_append_new(arr, zv_escaped_doc(v)) != 0) {
+                json_decref(arr);
+                return NULL;
+            }
+        return arr;
+    }
+    if (json_is_object(doc)) {
+        json_t *obj = json_object();
+        const char *key;
+        json_t *v;
+        json_object_foreach((json_t *)doc, key, v) {
+            char *k = zv_escape(key);
+            json_t *copy = zv_escaped_doc(v);
+            if (!obj || !k || !copy || json_object_set_new(obj, k, copy) != 0) {
+                if (!k || !obj)
+                    json_decref(copy);
+                free(k);
+                json_decref(obj);
+                return NULL;
+            }
+            free(k);
+        }
+        return obj;
+    }
+    return json_deep_copy(doc); /* numbers, booleans, null */
+}
+
+json_t *zv_escaped_take(json_t *doc)
+{
+    json_t *safe = zv_escaped_doc(doc);
+    json_decref(doc);
+    return safe;
+}
+
 const char *zv_str(const json_t *obj, const char *key, const char *fallback)
 {
     const char *s = json_string_value(json_object_get(obj, key));
@@ -98,6 +215,12 @@ void zv_table_cell(struct zv_table *t, const char *sgr, const char *fmt, ...)
     if (vasprintf(&text, fmt, ap) < 0)
         text = NULL;
     va_end(ap);
+    /* Renderers hand in escaped documents already; a cell is escaped once
+     * more all the same (escaping is idempotent), so no table can ever draw
+     * a raw control byte. */
+    char *safe = zv_escape(text);
+    free(text);
+    text = safe;
     t->cells[t->ncells].text = text;
     t->cells[t->ncells].sgr = sgr && *sgr ? sgr : NULL;
     t->ncells++;

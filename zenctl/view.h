@@ -21,6 +21,21 @@
 #define ZV_BOLD "\033[1m"
 #define ZV_RESET "\033[0m"
 
+/* Text from zend drawn on a terminal must not drive it: an upstream error
+ * body holding ESC ] 0 ; ... BEL retitles the window, ESC [2J clears it.
+ * zv_escape returns a malloc'd copy of s (NULL when out of memory) in which
+ * every C0 control, DEL and C1 control (U+0080..U+009F) is written as a
+ * visible escape in JSON's syntax (\n, \r, \t, \u001b, \u009b) and any
+ * byte that is not valid UTF-8 as \xNN; everything else is unchanged. For
+ * valid UTF-8 the escapes are JSON's, so escaped JSON text is still JSON. */
+char *zv_escape(const char *s);
+/* A deep copy of doc with every string and object key passed through
+ * zv_escape: what the human renderers draw (never -o json, which stays
+ * exactly what zend sent). NULL only when out of memory. */
+json_t *zv_escaped_doc(const json_t *doc);
+/* The same, taking over the caller's reference to doc. */
+json_t *zv_escaped_take(json_t *doc);
+
 const char *zv_str(const json_t *obj, const char *key, const char *fallback);
 long long zv_int(const json_t *obj, const char *key);
 double zv_num(const json_t *obj, const char *key); /* integer or real */

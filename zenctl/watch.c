@@ -342,7 +342,8 @@ static void on_tick(struct watch *w, json_t *metrics)
 {
     json_decref(w->prev);
     w->prev = w->cur;
-    w->cur = json_incref(metrics);
+    /* -o json relays zend's document as it is; the others draw it. */
+    w->cur = w->mode == WATCH_JSON ? json_incref(metrics) : zv_escaped_doc(metrics);
 }
 
 /* Handles one signal; returns 1 when it means "quit". */
@@ -467,6 +468,10 @@ static int subscribe(struct watch *w)
         st = zc_call(&w->client, RPC_HELLO, NULL, &w->hello, &code, err, sizeof(err));
     if (st == ZC_OK && w->mode != WATCH_JSON)
         st = zc_call(&w->client, RPC_METRICS, NULL, &w->cur, &code, err, sizeof(err));
+    if (st == ZC_OK && w->mode != WATCH_JSON) {
+        w->hello = zv_escaped_take(w->hello);
+        w->cur = zv_escaped_take(w->cur);
+    }
     if (st == ZC_OK) {
         json_t *params = json_pack("{s:I}", "interval_ms",
                                    (json_int_t)llround(w->interval_s * 1000.0));

@@ -42,6 +42,10 @@ struct control_conn {
     /* metrics subscription */
     int metrics_active;
     ev_timer metrics_timer;
+    /* idle and per-frame deadlines (conn_arm_deadline) */
+    ev_timer deadline_timer;
+    int64_t last_frame_ms;     /* accepted, or the last complete frame */
+    int64_t frame_started_ms;  /* first byte of the frame still incomplete; 0 = none */
 };
 
 struct control_server {
@@ -51,9 +55,11 @@ struct control_server {
     struct acceptor acceptor;
     struct control_conn *conns;
     size_t nconns;
+    int64_t idle_timeout_ms, frame_timeout_ms;
 };
 
 static void conn_close(struct control_conn *c);
+static void conn_arm_deadline(struct control_conn *c);
 static void pump_logs(struct control_conn *c);
 
 /* ---- connection output ---- */
@@ -79,8 +85,11 @@ static void conn_flush(struct control_conn *c)
         return;
     }
     ev_io_stop(c->server->loop, &c->write_io);
-    if (c->closing)
+    if (c->closing) {
         conn_close(c);
+        return;
+    }
+    conn_arm_deadline(c); /* a drained backlog ends its exemption */
 }
 
 static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -207,6 +216,51 @@ void control_conn_subscribe_metrics(struct control_conn *c, double interval_s)
     c->metrics_active = 1;
 }
 
+/* ---- idle and frame deadlines ---- */
+
+/* Subscribers wait for zend, not the other way round: no idle timeout (a
+ * subscriber that stops reading is bounded by its output caps instead).
+ * A log backlog still being sent counts as a subscription until it is out. */
+static int conn_subscribed(const struct control_conn *c)
+{
+    return c->log_active || c->log_len > 0 || c->metrics_active || c->want_shutdown_done;
+}
+
+/* The moment c is due to be closed, or 0 for never. */
+static int64_t conn_deadline_ms(const struct control_conn *c)
+{
+    const struct control_server *s = c->server;
+    if (c->frame_started_ms)
+        return c->frame_started_ms + s->frame_timeout_ms;
+    if (!conn_subscribed(c))
+        return c->last_frame_ms + s->idle_timeout_ms;
+    return 0;
+}
+
+static void conn_arm_deadline(struct control_conn *c)
+{
+    ev_timer_stop(c->server->loop, &c->deadline_timer);
+    int64_t due = conn_deadline_ms(c);
+    if (!due || c->closing)
+        return;
+    int64_t left = due - ztime_mono_ms();
+    ev_timer_set(&c->deadline_timer, left > 1 ? (double)left / 1000.0 : 0.001, 0.);
+    ev_timer_start(c->server->loop, &c->deadline_timer);
+}
+
+static void deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct control_conn *c = w->data;
+    int64_t due = conn_deadline_ms(c);
+    if (!due || ztime_mono_ms() < due) {
+        conn_arm_deadline(c); /* the state changed since it was armed */
+        return;
+    }
+    zlog_pack(ZLOG_DEBUG, "control_conn_timeout", "{s:s}", "reason",
+              c->frame_started_ms ? "frame incomplete" : "idle");
+    conn_close(c);
+}
+
 /* ---- dispatch ---- */
 
 static int printable(const char *s)
@@ -252,14 +306,22 @@ static int process_frames(struct control_conn *c)
         struct rpc_message m;
         struct rpc_read_error e;
         int rc = rpc_reader_next(&c->reader, &m, &e);
-        if (rc == RPC_READ_NEED_MORE)
+        if (rc == RPC_READ_NEED_MORE) {
+            /* Bytes left over start the next frame's clock. */
+            if (rpc_reader_pending(&c->reader) == 0)
+                c->frame_started_ms = 0;
+            else if (!c->frame_started_ms)
+                c->frame_started_ms = ztime_mono_ms();
             return ZEN_OK;
+        }
         if (rc == RPC_READ_ERROR) {
             zlog_pack(ZLOG_WARN, "control_bad_frame", "{s:s}", "detail", e.message);
             if (e.has_msgid)
                 rpc_encode_error(&c->out, e.msgid, RPC_ERR_BAD_PARAMS, e.message);
             return ZEN_ERR;
         }
+        c->last_frame_ms = ztime_mono_ms();
+        c->frame_started_ms = 0;
         /* Clients send requests; anything else from them is ignored. */
         if (m.type == RPC_REQUEST)
             handle_request(c, &m);
@@ -286,6 +348,7 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            conn_arm_deadline(c);
             conn_flush(c);
             return;
         }
@@ -305,6 +368,7 @@ static void conn_close(struct control_conn *c)
     ev_io_stop(s->loop, &c->read_io);
     ev_io_stop(s->loop, &c->write_io);
     ev_timer_stop(s->loop, &c->metrics_timer);
+    ev_timer_stop(s->loop, &c->deadline_timer);
     clear_log_subscription(c);
     close(c->fd);
     rpc_reader_free(&c->reader);
@@ -338,6 +402,25 @@ static int peer_allowed(int fd, struct ucred *cred)
     return cred->uid == geteuid() || cred->uid == 0;
 }
 
+/* The table is full: closes the unsubscribed connection that has been
+ * quiet longest (it is idle, or stuck in a frame), so the peer knocking
+ * now -- likely zenctl -- gets in. ZEN_ERR when every one is a subscriber. */
+static int evict_one(struct control_server *s)
+{
+    struct control_conn *victim = NULL;
+    for (struct control_conn *c = s->conns; c; c = c->next)
+        /* <=: the list is newest first, so ties go to the older peer */
+        if (!conn_subscribed(c) && (!victim || c->last_frame_ms <= victim->last_frame_ms))
+            victim = c;
+    if (!victim)
+        return ZEN_ERR;
+    zlog_pack(ZLOG_INFO, "control_conn_evicted", "{s:I, s:I}", "connections",
+              (json_int_t)s->nconns, "idle_ms",
+              (json_int_t)(ztime_mono_ms() - victim->last_frame_ms));
+    conn_close(victim);
+    return ZEN_OK;
+}
+
 static void on_accept(void *ctx, int fd)
 {
     struct control_server *s = ctx;
@@ -349,7 +432,7 @@ static void on_accept(void *ctx, int fd)
                "the control socket");
         return;
     }
-    if (s->nconns >= CONTROL_MAX_CONNECTIONS) {
+    if (s->nconns >= CONTROL_MAX_CONNECTIONS && evict_one(s) != ZEN_OK) {
         refuse(fd, RPC_ERR_INTERNAL, "too many control connections");
         return;
     }
@@ -364,13 +447,16 @@ static void on_accept(void *ctx, int fd)
     zbuf_init(&c->out);
     ev_io_init(&c->read_io, read_cb, fd, EV_READ);
     ev_io_init(&c->write_io, write_cb, fd, EV_WRITE);
-    c->read_io.data = c->write_io.data = c;
+    ev_timer_init(&c->deadline_timer, deadline_cb, 0., 0.);
+    c->read_io.data = c->write_io.data = c->deadline_timer.data = c;
+    c->last_frame_ms = ztime_mono_ms();
     c->next = s->conns;
     if (s->conns)
         s->conns->prev = c;
     s->conns = c;
     s->nconns++;
     ev_io_start(s->loop, &c->read_io);
+    conn_arm_deadline(c);
 }
 
 /* ---- server ---- */
@@ -425,6 +511,15 @@ int control_bind(const char *path, char *err, size_t errlen)
     return fd;
 }
 
+/* A test hook: a positive number of milliseconds in `name`, else def. */
+static int64_t env_ms(const char *name, int64_t def)
+{
+    const char *v = getenv(name);
+    char *end;
+    long long ms = v ? strtoll(v, &end, 10) : 0;
+    return v && *v && !*end && ms > 0 ? (int64_t)ms : def;
+}
+
 struct control_server *control_new(struct zend_daemon *d, int fd)
 {
     struct control_server *s = calloc(1, sizeof(*s));
@@ -432,6 +527,8 @@ struct control_server *control_new(struct zend_daemon *d, int fd)
         return NULL;
     s->d = d;
     s->fd = fd;
+    s->idle_timeout_ms = env_ms(CONTROL_TEST_IDLE_ENV, CONTROL_IDLE_TIMEOUT_MS);
+    s->frame_timeout_ms = env_ms(CONTROL_TEST_FRAME_ENV, CONTROL_FRAME_TIMEOUT_MS);
     return s;
 }
 

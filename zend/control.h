@@ -28,6 +28,16 @@
 #define CONTROL_MIN_METRICS_INTERVAL_MS 100
 /* Best-effort time to flush answers when zend exits. */
 #define CONTROL_EXIT_FLUSH_MS 1000
+/* A connection that is not subscribed (logs, metrics, shutdown.done) is
+ * closed after this long without a complete frame; a frame, once started,
+ * must be complete within CONTROL_FRAME_TIMEOUT_MS. Tests shorten both
+ * through the environment. When every slot is taken, a new peer evicts the
+ * least recently active unsubscribed connection, so idle or half-sent
+ * connections can never lock zenctl out. */
+#define CONTROL_IDLE_TIMEOUT_MS 30000
+#define CONTROL_FRAME_TIMEOUT_MS 5000
+#define CONTROL_TEST_IDLE_ENV "ZEND_TEST_CONTROL_IDLE_MS"
+#define CONTROL_TEST_FRAME_ENV "ZEND_TEST_CONTROL_FRAME_MS"
 
 struct zend_daemon;
 struct control_server;

@@ -3,6 +3,7 @@
  * Handlers are read-only views of daemon state except where the table says
  * otherwise; they must answer in well under a millisecond. PROTOCOL.md
  * documents each with an example exchange. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -156,16 +157,28 @@ static json_t *set_provider_disabled(struct zend_daemon *d, const json_t *params
     const json_t *for_s = json_object_get(params, "for_s");
     if (!name)
         return bad_params(err, "name (a provider name) is required");
-    if (for_s && (!json_is_number(for_s) || json_number_value(for_s) <= 0))
-        return bad_params(err, "for_s must be a positive number of seconds");
+    if (for_s && (!json_is_number(for_s) || !isfinite(json_number_value(for_s)) ||
+                  !(json_number_value(for_s) > 0) ||
+                  json_number_value(for_s) > RPC_DISABLE_MAX_S)) {
+        err->code = RPC_ERR_BAD_PARAMS;
+        snprintf(err->message, sizeof(err->message),
+                 "for_s must be a number of seconds, more than 0 and at most %.0f (10 years)",
+                 RPC_DISABLE_MAX_S);
+        return NULL;
+    }
     struct provider_state *s = pstates_get(proxy_provider_states(d->proxy), name);
     if (!s) {
         snprintf(err->message, sizeof(err->message), "no provider named \"%s\"", name);
         err->code = RPC_ERR_BAD_PARAMS;
         return NULL;
     }
-    if (disable)
-        pstate_disable(s, for_s ? (int64_t)(json_number_value(for_s) * 1000.0) : 0);
+    if (disable) {
+        /* At least 1 ms: 0 would mean "until enabled". */
+        int64_t for_ms = for_s ? (int64_t)(json_number_value(for_s) * 1000.0) : 0;
+        if (for_s && for_ms < 1)
+            for_ms = 1;
+        pstate_disable(s, for_ms);
+    }
     else
         pstate_enable(s);
     zlog_pack(ZLOG_INFO, disable ? "provider_disabled" : "provider_enabled", "{s:s, s:f}",

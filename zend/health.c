@@ -195,7 +195,7 @@ json_t *health_json(struct zend_daemon *d)
     json_decref(m);
     struct provider_states *ps = proxy_provider_states(d->proxy);
     return json_pack(
-        "{s:s, s:o, s:s, s:f, s:i, s:i, s:i, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I},"
+        "{s:s, s:o, s:s, s:f, s:i, s:i, s:i, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I},"
         " s:I, s:{s:b, s:b}, s:f, s:o}",
         "status", status, "reasons", reasons, "version", ZEN_VERSION_STRING, "uptime_s",
         zend_uptime_s(d), "pid", (int)d->pid, "supervisor_pid", (int)d->supervisor_pid,
@@ -205,6 +205,7 @@ json_t *health_json(struct zend_daemon *d)
         (json_int_t)proxy_client_connections(d->proxy), "upstream_connections",
         (json_int_t)proxy_upstream_transfers(d->proxy), "in_flight",
         (json_int_t)proxy_in_flight(d->proxy), "queued", (json_int_t)proxy_queued(d->proxy),
+        "request_body_bytes", (json_int_t)proxy_body_bytes_held(d->proxy),
         "active_sessions", (json_int_t)proxy_active_sessions(d->proxy), "health_check",
         "enabled", d->cfg->health_check.enabled, "running",
         pstates_health_check_running(ps), "latency_p99_ms", p99, "providers", providers);

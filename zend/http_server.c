@@ -66,6 +66,9 @@ struct http_conn {
     int dead;                  /* client gone; finish from the loop */
     int peer_eof;              /* the client half-closed: answer what it sent, then close */
     size_t linger_bytes;
+    /* this request's share of the server's body budget (body_charge) */
+    size_t body_charged;
+    double body_deadline_s;    /* monotonic: the whole body is due by then */
 };
 
 struct http_server {
@@ -79,6 +82,7 @@ struct http_server {
     size_t nconns;
     int draining;
     llhttp_settings_t settings;
+    size_t body_bytes_held;    /* sum of every connection's body_charged */
 };
 
 static void conn_free(struct http_conn *c);
@@ -109,6 +113,28 @@ static void request_free(struct http_request *r)
     free(r->headers);
     zbuf_free(&r->body);
     free(r);
+}
+
+/* ---- the body budget ---- */
+
+/* Charges n more body bytes to the server-wide budget for c's request.
+ * Refuses (nothing charged) when that would pass max_body_bytes_total. */
+static int body_charge(struct http_conn *c, size_t n)
+{
+    struct http_server *s = c->srv;
+    if (n > s->limits.max_body_bytes_total ||
+        s->body_bytes_held > s->limits.max_body_bytes_total - n)
+        return -1;
+    s->body_bytes_held += n;
+    c->body_charged += n;
+    return 0;
+}
+
+/* The request's body is gone (request freed, or refused and discarded). */
+static void body_release(struct http_conn *c)
+{
+    c->srv->body_bytes_held -= c->body_charged;
+    c->body_charged = 0;
 }
 
 /* ---- parser callbacks ---- */
@@ -226,6 +252,13 @@ static int on_headers_complete(llhttp_t *p)
         c->reject_status = 413;
         return -1;
     }
+    /* A declared length is charged whole, before a byte of it is read. */
+    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > 0 &&
+        body_charge(c, (size_t)p->content_length) != 0) {
+        c->reject_status = 503;
+        return -1;
+    }
+    c->body_deadline_s = r->start_s + c->srv->limits.body_total_timeout_s;
     /* Answer Expect: 100-continue at once; curl and some SDKs otherwise
      * wait a second before sending the body. */
     const char *expect = http_request_header(r, "expect");
@@ -241,8 +274,14 @@ static int on_headers_complete(llhttp_t *p)
 static int on_body(llhttp_t *p, const char *at, size_t len)
 {
     struct http_conn *c = p->data;
-    if (zbuf_len(&c->req->body) + len > c->srv->limits.max_body_bytes) {
+    size_t total = zbuf_len(&c->req->body) + len;
+    if (total > c->srv->limits.max_body_bytes) {
         c->reject_status = 413;
+        return -1;
+    }
+    /* Chunked bodies are charged as they grow. */
+    if (total > c->body_charged && body_charge(c, total - c->body_charged) != 0) {
+        c->reject_status = 503;
         return -1;
     }
     return zbuf_append(&c->req->body, at, len) == ZEN_OK ? 0 : -1;
@@ -281,9 +320,14 @@ static void arm_state_timer(struct http_conn *c)
         break;
     case CONN_HEAD:
         break; /* armed once when the head starts; more bytes do not extend it */
-    case CONN_BODY:
-        arm_timer(c, l->body_timeout_s);
+    case CONN_BODY: {
+        /* A gap may last body_timeout_s, but never past the whole-body
+         * deadline (a body dripping one byte a second). */
+        double left = c->body_deadline_s - ztime_mono_s();
+        double gap = l->body_timeout_s;
+        arm_timer(c, left < gap ? (left > 0.001 ? left : 0.001) : gap);
         break;
+    }
     case CONN_HANDLING:
         arm_timer(c, zbuf_len(&c->out) ? l->write_stall_timeout_s : 0);
         break;
@@ -508,6 +552,7 @@ static void finish_request(struct http_conn *c, int keep_alive)
     c->want_writable = 0;
     request_free(c->req);
     c->req = NULL;
+    body_release(c);
     c->resp_started = 0;
     c->resp_chunked = 0;
     c->resp_no_body = 0;
@@ -555,16 +600,27 @@ void http_respond(struct http_conn *c, int status, const struct http_header *hea
     http_response_end(c);
 }
 
-void http_respond_error(struct http_conn *c, int status, const char *type, const char *message)
+/* The Anthropic error envelope, with up to 3 extra headers. */
+static void respond_error_with(struct http_conn *c, int status, const char *type,
+                               const char *message, const struct http_header *extra,
+                               size_t n_extra)
 {
     json_t *doc = json_pack("{s:s, s:{s:s, s:s}}", "type", "error", "error", "type", type,
                             "message", message);
     char *body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
-    const struct http_header h[] = {{"Content-Type", "application/json"}};
+    struct http_header h[4] = {{"Content-Type", "application/json"}};
+    size_t n = 1;
+    for (size_t i = 0; i < n_extra && n < ZEN_ARRAY_LEN(h); i++)
+        h[n++] = extra[i];
     const char *text = body ? body : "{\"type\":\"error\",\"error\":{\"type\":\"api_error\"}}";
-    http_respond(c, status, h, 1, text, strlen(text));
+    http_respond(c, status, h, n, text, strlen(text));
     free(body);
+}
+
+void http_respond_error(struct http_conn *c, int status, const char *type, const char *message)
+{
+    respond_error_with(c, status, type, message, NULL, 0);
 }
 
 /* ---- input ---- */
@@ -581,11 +637,17 @@ static void start_closing(struct http_conn *c)
 static void reject(struct http_conn *c, int status)
 {
     const char *type = "invalid_request_error", *msg = "malformed HTTP request";
+    /* The body will not be kept (what still arrives is discarded). */
+    body_release(c);
     switch (status) {
     case 408: type = "timeout_error"; msg = "request body not received in time"; break;
     case 413: type = "request_too_large"; msg = "request body exceeds daemon.max_body_bytes"; break;
     case 431: type = "request_too_large"; msg = "request headers exceed daemon.max_header_bytes"; break;
     case 505: msg = "HTTP version not supported (HTTP/1.0 and HTTP/1.1 are)"; break;
+    case 503:
+        type = "overloaded_error";
+        msg = "request bodies in flight exceed daemon.max_body_bytes_total; retry shortly";
+        break;
     default: break;
     }
     if (c->reject_msg)
@@ -605,6 +667,11 @@ static void reject(struct http_conn *c, int status)
     c->req->http_minor = 1;
     c->state = CONN_HANDLING;
     c->handler_active = 0;
+    if (status == 503) {
+        static const struct http_header retry = {"retry-after", "1"};
+        respond_error_with(c, status, type, msg, &retry, 1);
+        return;
+    }
     http_respond_error(c, status, type, msg);
 }
 
@@ -752,6 +819,7 @@ static void conn_free(struct http_conn *c)
     ev_timer_stop(s->loop, &c->defer);
     close(c->fd);
     request_free(c->req);
+    body_release(c);
     zbuf_free(&c->in);
     zbuf_free(&c->out);
     zbuf_free(&c->hfield);
@@ -850,6 +918,8 @@ void http_server_free(struct http_server *s)
 }
 
 size_t http_server_connection_count(const struct http_server *s) { return s->nconns; }
+
+size_t http_server_body_bytes_held(const struct http_server *s) { return s->body_bytes_held; }
 
 void http_server_drain(struct http_server *s)
 {

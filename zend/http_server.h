@@ -59,6 +59,10 @@ struct http_limits {
     double body_timeout_s;
     double keepalive_timeout_s;
     double write_stall_timeout_s; /* output queued but none accepted for this long */
+    /* Bodies being received plus bodies held by requests not yet ended, over
+     * all connections; a body that would pass it gets 503 (retry-after: 1). */
+    size_t max_body_bytes_total;
+    double body_total_timeout_s;  /* the whole body, however steady its bytes */
 };
 
 struct http_conn;
@@ -72,7 +76,7 @@ struct http_callbacks {
     void (*on_abort)(void *ctx, struct http_conn *c, void *handler_data);
     /* Output fell below HTTP_OUTPUT_LOW_WATER after a write reported full. */
     void (*on_writable)(void *ctx, struct http_conn *c, void *handler_data);
-    /* A request refused by the server itself (400, 408, 413, 431). */
+    /* A request refused by the server itself (400, 408, 413, 431, 503). */
     void (*on_rejected)(void *ctx, int status);
     /* The number of client connections changed. */
     void (*on_connections)(void *ctx, size_t count);
@@ -94,6 +98,8 @@ void http_server_drain(struct http_server *s);
  * listening socket is not closed: it belongs to the caller. */
 void http_server_free(struct http_server *s);
 size_t http_server_connection_count(const struct http_server *s);
+/* Body bytes charged to max_body_bytes_total right now. */
+size_t http_server_body_bytes_held(const struct http_server *s);
 
 /* ---- the response API (for the request currently handed out on c) ---- */
 

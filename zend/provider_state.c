@@ -9,7 +9,8 @@
 #include "metrics.h"
 #include "timeutil.h"
 
-#define PSTATES_MAX 256
+/* The config refuses more providers, so every one has its state. */
+#define PSTATES_MAX ZCFG_MAX_PROVIDERS
 
 struct provider_states {
     struct ev_loop *loop;

@@ -21,7 +21,8 @@
 #include "timeutil.h"
 #include "upstream.h"
 
-#define PROXY_MAX_ATTEMPTS 32
+/* The config refuses longer profiles, so every listed provider gets a turn. */
+#define PROXY_MAX_ATTEMPTS ZCFG_MAX_PROFILE_PROVIDERS
 /* A failed response not relayed is kept (bounded) for the error report. */
 #define PROXY_ERROR_BODY_MAX (64u * 1024)
 #define PROXY_DETAIL_MAX 512
@@ -1089,6 +1090,8 @@ static void limits_from_config(const struct zcfg *cfg, struct http_limits *l)
     l->max_body_bytes = (size_t)d->max_body_bytes;
     l->header_timeout_s = (double)d->client_header_timeout_ms / 1000.0;
     l->body_timeout_s = (double)d->client_body_timeout_ms / 1000.0;
+    l->max_body_bytes_total = (size_t)d->max_body_bytes_total;
+    l->body_total_timeout_s = (double)d->client_body_total_timeout_ms / 1000.0;
     l->keepalive_timeout_s = (double)d->keepalive_timeout_ms / 1000.0;
     /* A client that reads nothing for as long as an idle keep-alive
      * connection may live is gone for our purposes. */
@@ -1231,6 +1234,11 @@ size_t proxy_in_flight(const struct proxy *px) { return px->in_flight; }
 size_t proxy_client_connections(const struct proxy *px)
 {
     return http_server_connection_count(px->http);
+}
+
+size_t proxy_body_bytes_held(const struct proxy *px)
+{
+    return http_server_body_bytes_held(px->http);
 }
 
 size_t proxy_upstream_transfers(const struct proxy *px)

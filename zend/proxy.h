@@ -34,6 +34,8 @@ size_t proxy_in_flight(const struct proxy *px);
 size_t proxy_client_connections(const struct proxy *px);
 size_t proxy_upstream_transfers(const struct proxy *px);
 size_t proxy_queued(const struct proxy *px);
+/* Request body bytes received or held right now (daemon.max_body_bytes_total). */
+size_t proxy_body_bytes_held(const struct proxy *px);
 /* Distinct <profile>:<session> keys seen in the last two hours. */
 size_t proxy_active_sessions(const struct proxy *px);
 struct provider_states *proxy_provider_states(const struct proxy *px);

@@ -203,6 +203,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .body_timeout_s = 300,
         .keepalive_timeout_s = 300,
         .write_stall_timeout_s = 300,
+        .max_body_bytes_total = 16384, /* two bodies at the limit: the budget is hit too */
+        .body_total_timeout_s = 300,
     };
     struct fuzz_state st = {.mode_seed = mode_seed};
     const struct http_callbacks cb = {

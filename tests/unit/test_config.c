@@ -291,6 +291,76 @@ static void test_validation_errors_have_json_path(void)
     expect_error(buf, "profiles.a/b: a profile name must be non-empty");
 }
 
+/* Writes a config with n_providers providers p0..p{n-1} and one profile
+ * listing the first n_listed of them. Returns a malloc'd string. */
+static char *many_providers_config(size_t n_providers, size_t n_listed)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return NULL;
+    fputs("{\"providers\": {", f);
+    for (size_t i = 0; i < n_providers; i++)
+        fprintf(f, "%s\"p%zu\": {\"base_url\": \"http://127.0.0.1:1\"}", i ? ", " : "", i);
+    fputs("}, \"profiles\": {\"default\": [", f);
+    for (size_t i = 0; i < n_listed; i++)
+        fprintf(f, "%s\"p%zu\"", i ? ", " : "", i);
+    fputs("]}}", f);
+    fclose(f);
+    return text;
+}
+
+/* Provider state and the attempt loop have fixed tables: a config beyond
+ * them is refused with the limit named, never silently cut short; exactly
+ * at the limits it loads. */
+static void test_provider_limits(void)
+{
+    char *at_limits = many_providers_config(ZCFG_MAX_PROVIDERS, ZCFG_MAX_PROFILE_PROVIDERS);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(at_limits);
+    struct zcfg *cfg = load_str(at_limits);
+    CU_ASSERT_PTR_NOT_NULL(cfg);
+    if (cfg) {
+        CU_ASSERT_EQUAL(cfg->n_providers, ZCFG_MAX_PROVIDERS);
+        CU_ASSERT_EQUAL(cfg->profiles[0].n_providers, ZCFG_MAX_PROFILE_PROVIDERS);
+    }
+    zcfg_unref(cfg);
+    free(at_limits);
+
+    char want[128];
+    char *long_profile = many_providers_config(40, ZCFG_MAX_PROFILE_PROVIDERS + 1);
+    snprintf(want, sizeof(want), "profiles.default: names %d providers; a request tries at most %d",
+             ZCFG_MAX_PROFILE_PROVIDERS + 1, ZCFG_MAX_PROFILE_PROVIDERS);
+    expect_error(long_profile, want);
+    free(long_profile);
+
+    char *too_many = many_providers_config(2000, 1);
+    snprintf(want, sizeof(want), "providers: 2000 providers; at most %d are supported",
+             ZCFG_MAX_PROVIDERS);
+    expect_error(too_many, want);
+    free(too_many);
+}
+
+/* The in-flight body budget and the whole-body deadline: defaults, and
+ * the range check every daemon integer gets. */
+static void test_body_budget_keys(void)
+{
+    struct zcfg *cfg = load_str("{\"daemon\": {}}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_EQUAL(cfg->daemon.max_body_bytes_total, 256LL * 1024 * 1024);
+    CU_ASSERT_EQUAL(cfg->daemon.client_body_total_timeout_ms, 60000);
+    zcfg_unref(cfg);
+    cfg = load_str("{\"daemon\": {\"max_body_bytes_total\": 1048576, "
+                   "\"client_body_total_timeout_ms\": 1500}}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_EQUAL(cfg->daemon.max_body_bytes_total, 1048576);
+    CU_ASSERT_EQUAL(cfg->daemon.client_body_total_timeout_ms, 1500);
+    zcfg_unref(cfg);
+    expect_error("{\"daemon\": {\"max_body_bytes_total\": 0}}", "daemon.max_body_bytes_total:");
+    expect_error("{\"daemon\": {\"client_body_total_timeout_ms\": 0}}",
+                 "daemon.client_body_total_timeout_ms:");
+}
+
 static void test_file_errors_and_permissions(void)
 {
     char path[4200];
@@ -378,6 +448,8 @@ void register_tests(void)
     TU_ADD(s, test_starter_config);
     TU_ADD(s, test_syntax_errors_have_line_col);
     TU_ADD(s, test_validation_errors_have_json_path);
+    TU_ADD(s, test_provider_limits);
+    TU_ADD(s, test_body_budget_keys);
     TU_ADD(s, test_file_errors_and_permissions);
     TU_ADD(s, test_secrets_wiped_in_parse_tree);
     TU_ADD(s, test_refcount);

@@ -64,6 +64,7 @@ static void fixture_start(struct fixture *f)
     const struct http_limits limits = {
         .max_header_bytes = 4096, .max_body_bytes = 65536, .header_timeout_s = 10,
         .body_timeout_s = 10, .keepalive_timeout_s = 10, .write_stall_timeout_s = 10,
+        .max_body_bytes_total = 100000, .body_total_timeout_s = 10,
     };
     const struct http_callbacks cb = {
         .on_request = on_request, .on_abort = on_abort, .on_writable = on_writable,
@@ -304,6 +305,85 @@ static void test_no_body_statuses(void)
     fixture_stop(&f);
 }
 
+/* Steps the loop until the server's body budget holds `want` bytes. */
+static int wait_held(struct fixture *f, size_t want)
+{
+    double deadline = ztime_mono_s() + 5.0;
+    while (ztime_mono_s() < deadline) {
+        ev_run(f->loop, EVRUN_NOWAIT);
+        if (http_server_body_bytes_held(f->srv) == want)
+            return 1;
+        usleep(1000);
+    }
+    fprintf(stderr, "\n  body budget holds %zu, want %zu\n", http_server_body_bytes_held(f->srv),
+            want);
+    return 0;
+}
+
+/* A head plus `body_len` body bytes ('x'); the caller frees it. */
+static char *post_with_body(const char *head, size_t body_len)
+{
+    size_t head_len = strlen(head);
+    char *req = malloc(head_len + body_len + 1);
+    memcpy(req, head, head_len);
+    memset(req + head_len, 'x', body_len);
+    req[head_len + body_len] = '\0';
+    return req;
+}
+
+/* max_body_bytes_total (100000 here) covers every body at once: a declared
+ * Content-Length is charged whole at the head, so a second large body is
+ * refused with 503 before it is read; a chunked one is refused when its
+ * running total crosses the budget; what a request held is given back
+ * when it ends, however it ends. */
+static void test_body_budget(void)
+{
+    struct fixture f;
+    fixture_start(&f);
+    char out[4096];
+    int closed;
+    /* A holds 60000 (declared), sends a little and stalls. */
+    int a = connect_client(&f);
+    char *req = post_with_body("POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 60000\r\n\r\n", 1000);
+    CU_ASSERT_EQUAL((size_t)send(a, req, strlen(req), MSG_NOSIGNAL), strlen(req));
+    free(req);
+    CU_ASSERT_TRUE(wait_held(&f, 60000));
+    /* B declares 60000 too: refused at its head. */
+    int b = connect_client(&f);
+    exchange(&f, b, "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 60000\r\n\r\n", out,
+             sizeof(out), &closed);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "HTTP/1.1 503 Service Unavailable\r\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "retry-after: 1\r\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"type\":\"overloaded_error\""));
+    CU_ASSERT_TRUE(closed);
+    CU_ASSERT_EQUAL(http_server_body_bytes_held(f.srv), 60000);
+    close(b);
+    /* C is chunked: 0xa000 = 40960 bytes cross the budget once they arrive. */
+    int cfd = connect_client(&f);
+    req = post_with_body("POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                         "a000\r\n", 40960);
+    exchange(&f, cfd, req, out, sizeof(out), &closed);
+    free(req);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "HTTP/1.1 503 Service Unavailable\r\n"));
+    CU_ASSERT_TRUE(closed);
+    close(cfd);
+    CU_ASSERT_EQUAL(f.seen.requests, 0);
+    CU_ASSERT_TRUE(wait_held(&f, 60000));
+    /* A gives up: its share comes back, and a new large body is served. */
+    close(a);
+    CU_ASSERT_TRUE(wait_held(&f, 0));
+    int d = connect_client(&f);
+    req = post_with_body("POST /d HTTP/1.1\r\nHost: x\r\nContent-Length: 60000\r\n"
+                         "Connection: close\r\n\r\n", 60000);
+    exchange(&f, d, req, out, sizeof(out), &closed);
+    free(req);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "HTTP/1.1 200 OK\r\n"));
+    CU_ASSERT_EQUAL(f.seen.requests, 1);
+    CU_ASSERT_EQUAL(http_server_body_bytes_held(f.srv), 0);
+    close(d);
+    fixture_stop(&f);
+}
+
 void register_tests(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -314,4 +394,5 @@ void register_tests(void)
     TU_ADD(s, test_control_chars_in_target);
     TU_ADD(s, test_half_close_gets_answer);
     TU_ADD(s, test_no_body_statuses);
+    TU_ADD(s, test_body_budget);
 }
