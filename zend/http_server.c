@@ -24,6 +24,11 @@
  * client sees our answer instead of a reset caused by its unread upload. */
 #define HTTP_LINGER_S 2.0
 #define HTTP_LINGER_MAX_BYTES (64u * 1024 * 1024)
+/* After a client's EOF, the reset a closed socket answers our probe with is
+ * looked for this long (first check, then doubling), then the client is
+ * taken to have only half-closed. */
+#define HTTP_EOF_PROBE_FIRST_S 0.005
+#define HTTP_EOF_PROBE_CHECKS 10
 /* Rough per-line overhead (": ", CRLF) counted towards max_header_bytes. */
 #define HTTP_HEADER_LINE_OVERHEAD 4
 
@@ -42,6 +47,7 @@ struct http_conn {
     ev_io read_io, write_io;
     ev_timer timer;  /* meaning depends on state: see arm_state_timer */
     ev_timer defer;  /* zero-delay: resume parsing, or finish a dead connection */
+    ev_timer eof_probe; /* after EOF: is the client gone or only half-closed? */
     llhttp_t parser;
     zbuf in, out;
     enum conn_state state;
@@ -65,6 +71,8 @@ struct http_conn {
     int want_writable;
     int dead;                  /* client gone; finish from the loop */
     int peer_eof;              /* the client half-closed: answer what it sent, then close */
+    int eof_probed;            /* the interim response that tells closed from half-closed went out */
+    int eof_checks;
     size_t linger_bytes;
     /* this request's share of the server's body budget (body_charge) */
     size_t body_charged;
@@ -689,6 +697,41 @@ static void begin_request(struct http_conn *c)
     arm_timer(c, c->srv->limits.header_timeout_s);
 }
 
+/* An EOF from the client means either "I will send no more" (shutdown
+ * SHUT_WR: it still reads, and is owed its answer) or "I am gone" (close:
+ * whatever runs for it is wasted, and a queued request must leave the queue
+ * at once). Only a write tells them apart: a closed socket answers it with
+ * a reset, which TCP_INFO then shows as TCP_CLOSE. The write is an interim
+ * "100 Continue", which an HTTP/1.1 client must accept even unasked (RFC
+ * 9110 15.2); an HTTP/1.0 client gets none and is simply answered. */
+static void eof_probe_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct http_conn *c = w->data;
+    struct tcp_info ti;
+    socklen_t len = sizeof(ti);
+    if (getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 && ti.tcpi_state == TCP_CLOSE) {
+        conn_mark_dead(c);
+        return;
+    }
+    if (++c->eof_checks >= HTTP_EOF_PROBE_CHECKS)
+        return; /* no reset came: half-closed, and still reading */
+    ev_timer_set(w, HTTP_EOF_PROBE_FIRST_S * (double)(1 << c->eof_checks), 0.);
+    ev_timer_start(loop, w);
+}
+
+static void eof_probe_start(struct http_conn *c)
+{
+    if (c->eof_probed || c->dead || c->resp_started || !c->req || c->req->http_minor < 1)
+        return;
+    c->eof_probed = 1;
+    zbuf_append_str(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
+    conn_send(c);
+    if (c->dead)
+        return; /* the write failed already: gone */
+    ev_timer_set(&c->eof_probe, HTTP_EOF_PROBE_FIRST_S, 0.);
+    ev_timer_start(c->srv->loop, &c->eof_probe);
+}
+
 static void dispatch(struct http_conn *c)
 {
     c->state = CONN_HANDLING;
@@ -696,6 +739,9 @@ static void dispatch(struct http_conn *c)
     c->handler_data = NULL;
     arm_timer(c, 0);
     c->srv->cb.on_request(c->srv->ctx, c, c->req);
+    /* The request and the EOF came together; the handler may have answered. */
+    if (c->peer_eof && c->state == CONN_HANDLING && c->handler_active)
+        eof_probe_start(c);
 }
 
 static void process_input(struct http_conn *c)
@@ -777,8 +823,10 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
              * it (process_input decides once the input is parsed). */
             c->peer_eof = 1;
             ev_io_stop(loop, &c->read_io);
-            if (c->state == CONN_HANDLING)
+            if (c->state == CONN_HANDLING) {
+                eof_probe_start(c);
                 return;
+            }
             break;
         }
         /* An error, or EOF while lingering: the client is gone. */
@@ -803,6 +851,7 @@ static void conn_mark_dead(struct http_conn *c)
     ev_io_stop(c->srv->loop, &c->read_io);
     ev_io_stop(c->srv->loop, &c->write_io);
     ev_timer_stop(c->srv->loop, &c->timer);
+    ev_timer_stop(c->srv->loop, &c->eof_probe);
     schedule_defer(c);
 }
 
@@ -817,6 +866,7 @@ static void conn_free(struct http_conn *c)
     ev_io_stop(s->loop, &c->write_io);
     ev_timer_stop(s->loop, &c->timer);
     ev_timer_stop(s->loop, &c->defer);
+    ev_timer_stop(s->loop, &c->eof_probe);
     close(c->fd);
     request_free(c->req);
     body_release(c);
@@ -857,7 +907,8 @@ static void on_accept(void *ctx, int fd)
     ev_io_init(&c->write_io, write_cb, fd, EV_WRITE);
     ev_timer_init(&c->timer, timer_cb, 0., 0.);
     ev_timer_init(&c->defer, defer_cb, 0., 0.);
-    c->read_io.data = c->write_io.data = c->timer.data = c->defer.data = c;
+    ev_timer_init(&c->eof_probe, eof_probe_cb, 0., 0.);
+    c->read_io.data = c->write_io.data = c->timer.data = c->defer.data = c->eof_probe.data = c;
     c->next = s->conns;
     if (s->conns)
         s->conns->prev = c;

@@ -283,6 +283,39 @@ class ClientRequestLine(HostileCase):
         self.assertEqual(r.body, "".join(ANTHROPIC_STREAM).encode())
         self.assertEqual(self.metrics()["errors_by_type"].get("client_closed", 0), 0)
 
+    def test_half_closed_client_of_slow_answer(self):
+        """EOF before the first byte: zend's interim 100 tells a half-closed
+        client (answered) from a gone one (cancelled, see below)."""
+        self.start()
+        self.m1.script({"json": {"slow": True}, "delay_headers_ms": 800})
+        body = test_proxy.CLIENT_BODY
+        raw = self.raw("POST /default/s1/v1/messages HTTP/1.1\r\nHost: localhost\r\n"
+                       "Content-Length: %d\r\n\r\n" % len(body), body, half_close=True)
+        self.assertTrue(raw.startswith(b"HTTP/1.1 100 Continue\r\n\r\n"), raw[:200])
+        r = parse_response(raw)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.json(), {"slow": True})
+        self.assertEqual(self.metrics()["errors_by_type"].get("client_closed", 0), 0)
+
+    def test_closed_client_is_noticed_before_the_first_byte(self):
+        """A client that closes (not half-closes) while zend waits for the
+        provider's first byte: the upstream transfer is cancelled at once,
+        not when the answer finally comes."""
+        self.start(daemon={"first_byte_timeout_ms": 20000})
+        self.m1.script({"json": {"slow": True}, "delay_headers_ms": 8000})
+        body = test_proxy.CLIENT_BODY
+        s = socket.create_connection(self.addr, timeout=10)
+        s.sendall(b"POST /default/s1/v1/messages HTTP/1.1\r\nHost: localhost\r\n"
+                  b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        wait_until(lambda: len(self.m1.requests()) == 1, what="the request upstream")
+        closed_at = time.monotonic()
+        s.close()
+        wait_until(lambda: self.m1.requests()[0]["peer_closed_at"], timeout=5,
+                   what="zend to cancel the upstream transfer")
+        self.assertLess(self.m1.requests()[0]["peer_closed_at"] - closed_at, 4.0)
+        wait_until(lambda: self.metrics()["errors_by_type"].get("client_closed", 0) == 1,
+                   what="client_closed counted")
+
     def test_204_relayed_without_content_length(self):
         self.start()
         self.m1.script({"status": 204}, {"status": 200, "body": "next"})

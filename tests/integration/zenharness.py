@@ -391,7 +391,10 @@ class HttpResponse:
 
 
 def parse_response(raw):
-    """Parses one HTTP/1.1 response from raw bytes (tolerates a cut body)."""
+    """Parses one HTTP/1.1 response from raw bytes (tolerates a cut body).
+    Interim 1xx responses before it are skipped, as a real client does."""
+    while raw.startswith(b"HTTP/1.1 1") and b"\r\n\r\n" in raw:
+        raw = raw.partition(b"\r\n\r\n")[2]
     head, _, rest = raw.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     status = int(lines[0].split()[1])
