@@ -13,6 +13,7 @@
 
 #include "common.h"
 #include "log.h"
+#include "paths.h"
 #include "timeutil.h"
 
 /* A zen.json larger than this is not a config file someone wrote by hand. */
@@ -880,6 +881,13 @@ struct zcfg *zcfg_load_file(const char *path, char *err, size_t errlen)
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > ZCFG_MAX_FILE_BYTES) {
         snprintf(err, errlen, "%s: not a regular file of at most %u bytes", path,
                  ZCFG_MAX_FILE_BYTES);
+        close(fd);
+        return NULL;
+    }
+    /* Checked on the file actually opened, at every load: a reload of a
+     * file someone made group-writable is refused like a start. */
+    if (zpaths_check_config_file(path, &st, err, errlen) != ZEN_OK ||
+        zpaths_check_config_dir(path, err, errlen) != ZEN_OK) {
         close(fd);
         return NULL;
     }

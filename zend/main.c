@@ -94,6 +94,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 static int check_config(const struct zpaths *paths)
 {
     char err[ZEN_ERRLEN];
+    struct stat st;
+    /* The same refusal a start would give; a home not made yet is fine. */
+    if (lstat(paths->home, &st) == 0 &&
+        zpaths_check_home(paths->home, err, sizeof(err)) != ZEN_OK) {
+        fprintf(stderr, "zend: %s\n", err);
+        return ZEN_EXIT_CONFIG;
+    }
     struct zcfg *cfg = zcfg_load_file(paths->config, err, sizeof(err));
     if (!cfg) {
         fprintf(stderr, "%s\n", err);
@@ -277,6 +284,10 @@ int main(int argc, char **argv)
     if (zpaths_mkdir_private(paths.home, err, sizeof(err)) != ZEN_OK) {
         fprintf(stderr, "zend: %s\n", err);
         return ZEN_EXIT_FAILURE;
+    }
+    if (zpaths_check_home(paths.home, err, sizeof(err)) != ZEN_OK) {
+        fprintf(stderr, "zend: %s\n", err);
+        return ZEN_EXIT_CONFIG;
     }
     /* First run: write the starter config, but only at the default place;
      * an explicit --config that does not exist is a typo, not a first run. */

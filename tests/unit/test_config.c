@@ -270,6 +270,47 @@ static void test_file_errors_and_permissions(void)
     zcfg_unref(cfg);
 }
 
+/* The ssh rule: a config another user could change is refused, at every
+ * load (a reload goes through zcfg_load_file too). */
+static void test_file_owner_and_mode_checked(void)
+{
+    char path[4200];
+    const char *ok = "{}";
+    tu_write_file(tu_tmpdir, "gw.json", ok, 0620, path, sizeof(path));
+    struct zcfg *cfg = zcfg_load_file(path, err, sizeof(err));
+    CU_ASSERT_PTR_NULL(cfg);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "writable by group or others (mode 0620)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "chmod 600"));
+    tu_write_file(tu_tmpdir, "ow.json", ok, 0602, path, sizeof(path));
+    cfg = zcfg_load_file(path, err, sizeof(err));
+    CU_ASSERT_PTR_NULL(cfg);
+    CU_ASSERT_EQUAL(chmod(path, 0644), 0); /* readable is only a warning matter */
+    cfg = zcfg_load_file(path, err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL(cfg);
+    zcfg_unref(cfg);
+    if (geteuid() == 0) {
+        CU_ASSERT_EQUAL(chown(path, 65534, 65534), 0);
+        cfg = zcfg_load_file(path, err, sizeof(err));
+        CU_ASSERT_PTR_NULL(cfg);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "owned by uid 65534"));
+    }
+    /* The directory counts too: whoever writes there can swap the file. */
+    char dir[4200];
+    snprintf(dir, sizeof(dir), "%s/shared", tu_tmpdir);
+    CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0700), 0);
+    tu_write_file(dir, "zen.json", ok, 0600, path, sizeof(path));
+    CU_ASSERT_EQUAL(chmod(dir, 0777), 0);
+    cfg = zcfg_load_file(path, err, sizeof(err));
+    CU_ASSERT_PTR_NULL(cfg);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "its directory"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "chmod go-w"));
+    CU_ASSERT_EQUAL(chmod(dir, 01777), 0); /* sticky, like /tmp: others cannot swap it */
+    cfg = zcfg_load_file(path, err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL(cfg);
+    zcfg_unref(cfg);
+    CU_ASSERT_EQUAL(chmod(dir, 0700), 0);
+}
+
 static void test_secrets_wiped_in_parse_tree(void)
 {
     json_t *root = json_loads("{\"providers\": {\"a\": {\"auth_token\": \"sk-secret\"}},"
@@ -328,6 +369,7 @@ void register_tests(void)
     TU_ADD(s, test_validation_errors_have_json_path);
     TU_ADD(s, test_file_errors_and_permissions);
     TU_ADD(s, test_secrets_wiped_in_parse_tree);
+    TU_ADD(s, test_file_owner_and_mode_checked);
     TU_ADD(s, test_refcount);
     TU_ADD(s, test_rfc3339);
 }
