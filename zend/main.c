@@ -271,6 +271,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "zend: libsodium failed to initialise\n");
         return ZEN_EXIT_FAILURE;
     }
+    /* Before any token is read: a core dump would hold every one of them. */
+    zsec_protect_process();
 
     struct zpaths paths;
     char err[ZEN_ERRLEN];
@@ -288,6 +290,12 @@ int main(int argc, char **argv)
     if (zpaths_check_home(paths.home, err, sizeof(err)) != ZEN_OK) {
         fprintf(stderr, "zend: %s\n", err);
         return ZEN_EXIT_CONFIG;
+    }
+    /* A core, if one is allowed at all, lands in the private directory;
+     * every path is absolute already, so nothing else depends on cwd. */
+    if (chdir(paths.home) != 0) {
+        fprintf(stderr, "zend: cannot enter %s: %s\n", paths.home, strerror(errno));
+        return ZEN_EXIT_FAILURE;
     }
     /* First run: write the starter config, but only at the default place;
      * an explicit --config that does not exist is a typo, not a first run. */

@@ -162,5 +162,145 @@ class ReloadRecheck(ZenTestCase):
         self.stop_zend_cleanly(p)
 
 
+class SecretsInErrors(ZenTestCase):
+    def test_syntax_error_in_token_not_echoed(self):
+        self.write_config(minimal_config())
+        p = self.start_zend()
+        # A literal newline inside the token string: jansson's "near" text
+        # (the string read so far, when it is at most 20 bytes) would have
+        # been the token itself.
+        broken = ('{"providers": {"p1": {"base_url": "http://127.0.0.1:9", '
+                  '"auth_token": "%s\n"}}, "profiles": {"default": ["p1"]}}' % SHORT_TOKEN)
+        self.write_config(broken)
+        r = self.zenctl("reload")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("(inside a string)", r.stdout + r.stderr)
+        wait_until(lambda: [x for x in self.log_records() if x["event"] == "config_reload_failed"],
+                   what="config_reload_failed")
+        secret_part = SHORT_TOKEN[:8]  # anything jansson could have shown starts so
+        r = self.zenctl("logs")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("config_reload_failed", r.stdout)
+        self.assertNotIn(secret_part, r.stdout + r.stderr)
+        with open(self.path("zend.log")) as f:
+            self.assertNotIn(secret_part, f.read())
+        r = self.run_zend("--check-config")
+        self.assertEqual(r.returncode, 78)
+        self.assertNotIn(secret_part, r.stderr)
+        self.stop_zend_cleanly(p)
+
+
+def read_maps(pid):
+    """[(lo, hi, perms, vmflags)] from /proc/PID/smaps."""
+    maps, cur = [], None
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\S+) ", line)
+            if m:
+                cur = [int(m.group(1), 16), int(m.group(2), 16), m.group(3), []]
+                maps.append(cur)
+            elif line.startswith("VmFlags:"):
+                cur[3] = line.split(":", 1)[1].split()
+    return maps
+
+
+def find_in_memory(pid, needle):
+    """[(address, vmflags)] of every copy of needle in the process."""
+    found = []
+    with open("/proc/%d/mem" % pid, "rb", 0) as mem:
+        for lo, hi, perms, flags in read_maps(pid):
+            if "r" not in perms:
+                continue
+            try:
+                mem.seek(lo)
+                data = mem.read(hi - lo)
+            except (OSError, ValueError, OverflowError):
+                continue  # [vvar], [vsyscall]
+            i = data.find(needle)
+            while i >= 0:
+                found.append((lo + i, flags))
+                i = data.find(needle, i + 1)
+    return found
+
+
+class CoreDumps(ZenTestCase):
+    def test_token_memory_marked_dontdump(self):
+        cfg = minimal_config()
+        cfg["providers"]["p1"]["auth_token"] = TOKEN
+        self.write_config(cfg)
+        p = self.start_zend()
+        for pid in (self.worker_pid(), p.pid):
+            copies = find_in_memory(pid, TOKEN.encode())
+            self.assertTrue(copies, "the token should be in pid %d's memory" % pid)
+            for addr, flags in copies:
+                self.assertIn("dd", flags, "copy at %#x of pid %d would go into a core" % (addr, pid))
+        self.stop_zend_cleanly(p)
+
+    def test_worker_cwd_is_home(self):
+        self.write_config(minimal_config())
+        p = self.start_zend()
+        real_home = os.path.realpath(self.home)
+        self.assertEqual(os.readlink("/proc/%d/cwd" % self.worker_pid()), real_home)
+        self.assertEqual(os.readlink("/proc/%d/cwd" % p.pid), real_home)
+        self.stop_zend_cleanly(p)
+
+    def start_as_nobody(self, allow_core):
+        """zend as uid nobody in a home of its own; returns (process, pid)."""
+        bindir = tempfile.mkdtemp(prefix="zen-bin-", dir="/tmp")
+        self.addCleanup(shutil.rmtree, bindir, True)
+        os.chmod(bindir, 0o755)
+        exe = shutil.copy(ZEND, os.path.join(bindir, "zend"))
+        os.chmod(exe, 0o755)
+        home = os.path.join(bindir, "home")
+        os.mkdir(home, 0o700)
+        cfg_path = os.path.join(home, "zen.json")
+        with open(cfg_path, "w") as f:
+            json.dump(minimal_config(), f)
+        os.chmod(cfg_path, 0o600)
+        os.chown(home, NOBODY, NOBODY)
+        os.chown(cfg_path, NOBODY, NOBODY)
+        env = dict(self.env, ZEN_HOME=home)
+        env.pop("ZEND_ALLOW_CORE", None)
+        if allow_core:
+            env["ZEND_ALLOW_CORE"] = "1"
+
+        def drop():
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+
+        out = open(os.path.join(bindir, "out"), "w")
+        p = subprocess.Popen([exe, "--no-supervisor"], env=env, stdout=out, stderr=out,
+                             preexec_fn=drop)
+        out.close()
+        self.procs.append(p)
+        wait_until(lambda: p.poll() is not None or os.path.exists(os.path.join(home, "zend.sock")),
+                   what="zend as nobody to serve")
+        if p.poll() is not None:
+            with open(os.path.join(bindir, "out")) as f:
+                self.fail("zend as nobody exited (%d): %s" % (p.returncode, f.read()))
+        return p
+
+    def proc_owner(self, pid):
+        # A process that is not dumpable has the files under /proc/PID
+        # owned by root, whoever it runs as: the kernel's view of
+        # PR_SET_DUMPABLE (the /proc/PID directory itself keeps its owner).
+        return os.stat("/proc/%d/status" % pid).st_uid
+
+    def test_not_dumpable_unless_asked(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root to run zend as another user")
+        p = self.start_as_nobody(allow_core=False)
+        with open("/proc/%d/status" % p.pid) as f:
+            uid_line = [l for l in f if l.startswith("Uid:")][0]
+        self.assertEqual(int(uid_line.split()[1]), NOBODY)
+        self.assertEqual(self.proc_owner(p.pid), 0)
+        p.kill()
+        p.wait()
+        p = self.start_as_nobody(allow_core=True)
+        self.assertEqual(self.proc_owner(p.pid), NOBODY)
+        p.kill()
+        p.wait()
+
+
 if __name__ == "__main__":
     unittest.main()
