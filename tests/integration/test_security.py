@@ -302,5 +302,72 @@ class CoreDumps(ZenTestCase):
         p.wait()
 
 
+class FullDisk(ZenTestCase):
+    """zend.log on a 64 KiB tmpfs that fills up under it."""
+
+    def setUp(self):
+        super().setUp()
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs",
+                            self.home], capture_output=True, text=True)
+        if r.returncode != 0:
+            # test_log.c covers the writer itself with /dev/full and RLIMIT_FSIZE.
+            self.skipTest("cannot mount a tmpfs here: %s" % r.stderr.strip())
+        self.addCleanup(self.unmount)
+
+    def unmount(self):
+        # After tearDown has killed zend and emptied the mount; the worker
+        # (cwd inside it) may take a moment to follow its supervisor.
+        wait_until(lambda: subprocess.run(["umount", self.home],
+                                          capture_output=True).returncode == 0,
+                   what="the tmpfs to unmount")
+        os.rmdir(self.home)
+
+    def fill(self):
+        """Fills the filesystem to the last byte; returns the filler's path."""
+        path = self.path("filler")
+        with open(path, "wb", buffering=0) as f:
+            for size in (4096, 512, 64, 1):
+                try:
+                    while True:
+                        f.write(b"\0" * size)
+                except OSError:
+                    pass
+        return path
+
+    def health(self):
+        r = self.zenctl("-o", "json", "health")
+        self.assertIn(r.returncode, (0, 1, 2), r.stderr)
+        return json.loads(r.stdout)
+
+    def test_full_disk_keeps_records_whole(self):
+        self.write_config(minimal_config())
+        p = self.start_zend()
+        self.assertEqual(self.health()["log_write_failed"], 0)
+        filler = self.fill()
+        # The log's last page may still have room for a few records.
+        reloads_sent = 0
+        while reloads_sent < 100 and self.health()["log_write_failed"] < 3:
+            self.assertEqual(self.zenctl("reload").returncode, 0)
+            reloads_sent += 1
+        h = self.health()
+        self.assertGreaterEqual(h["log_write_failed"], 3)
+        self.assertTrue([x for x in h["reasons"] if x.startswith("log writes failing")],
+                        h["reasons"])
+        self.assertIn(h["status"], ("degraded", "unhealthy"))
+        r = self.zenctl("-o", "json", "metrics")
+        self.assertEqual(json.loads(r.stdout)["log_write_failed"], h["log_write_failed"])
+        # Room again: the next record is written whole, on a line of its own.
+        os.unlink(filler)
+        self.assertEqual(self.zenctl("reload").returncode, 0)
+        h = self.health()
+        self.assertFalse([x for x in h["reasons"] if x.startswith("log writes failing")])
+        with open(self.path("zend.log")) as f:
+            lines = f.read().split("\n")
+        self.assertEqual(lines[-1], "")  # ends with a newline
+        records = [json.loads(line) for line in lines[:-1]]  # every line whole JSON
+        self.assertEqual(records[-1]["event"], "config_reloaded")
+        self.stop_zend_cleanly(p)
+
+
 if __name__ == "__main__":
     unittest.main()
