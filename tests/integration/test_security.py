@@ -191,36 +191,50 @@ class SecretsInErrors(ZenTestCase):
 
 
 def read_maps(pid):
-    """[(lo, hi, perms, vmflags)] from /proc/PID/smaps."""
+    """[(lo, hi, perms, rss_kb, vmflags)] from /proc/PID/smaps."""
     maps, cur = [], None
     with open("/proc/%d/smaps" % pid) as f:
         for line in f:
             m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\S+) ", line)
             if m:
-                cur = [int(m.group(1), 16), int(m.group(2), 16), m.group(3), []]
+                cur = [int(m.group(1), 16), int(m.group(2), 16), m.group(3), 0, []]
                 maps.append(cur)
+            elif line.startswith("Rss:"):
+                cur[3] = int(line.split()[1])
             elif line.startswith("VmFlags:"):
-                cur[3] = line.split(":", 1)[1].split()
+                cur[4] = line.split(":", 1)[1].split()
     return maps
 
 
+# Reservations this large are a sanitizer's shadow or allocator space, not
+# something to read through: under ZEN_SANITIZE the scan skips them.
+MAX_SCAN_BYTES = 4 << 30
+CHUNK = 16 << 20
+
+
 def find_in_memory(pid, needle):
-    """[(address, vmflags)] of every copy of needle in the process."""
+    """[(address, vmflags)] of every copy of needle in the resident memory
+    of the process (mappings with nothing resident hold no copy)."""
     found = []
     with open("/proc/%d/mem" % pid, "rb", 0) as mem:
-        for lo, hi, perms, flags in read_maps(pid):
-            if "r" not in perms:
+        for lo, hi, perms, rss_kb, flags in read_maps(pid):
+            if "r" not in perms or rss_kb == 0 or hi - lo > MAX_SCAN_BYTES:
                 continue
-            try:
-                mem.seek(lo)
-                data = mem.read(hi - lo)
-            except (OSError, ValueError, OverflowError):
-                continue  # [vvar], [vsyscall]
-            i = data.find(needle)
-            while i >= 0:
-                found.append((lo + i, flags))
-                i = data.find(needle, i + 1)
-    return found
+            pos = lo
+            while pos < hi:
+                # Chunks overlap by len(needle) - 1 so no copy straddles unseen.
+                end = min(hi, pos + CHUNK)
+                try:
+                    mem.seek(pos)
+                    data = mem.read(end - pos + len(needle) - 1 if end < hi else end - pos)
+                except (OSError, ValueError, OverflowError):
+                    break  # [vvar], [vsyscall]
+                i = data.find(needle)
+                while i >= 0:
+                    found.append((pos + i, flags))
+                    i = data.find(needle, i + 1)
+                pos = end
+    return sorted(set((a, tuple(f)) for a, f in found))
 
 
 class CoreDumps(ZenTestCase):
