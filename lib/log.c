@@ -252,7 +252,8 @@ static void take_back_partial(size_t written)
 {
     struct stat st;
     if (fstat(logger.file_fd, &st) == 0 && S_ISREG(st.st_mode) &&
-        (size_t)st.st_size >= written && ftruncate(logger.file_fd, st.st_size - (off_t)written) == 0)
+        (size_t)st.st_size >= written &&
+        ftruncate(logger.file_fd, st.st_size - (off_t)written) == 0)
         return;
     logger.file_size += written;
     logger.need_newline = 1;

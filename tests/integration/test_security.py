@@ -247,7 +247,8 @@ class CoreDumps(ZenTestCase):
             copies = find_in_memory(pid, TOKEN.encode())
             self.assertTrue(copies, "the token should be in pid %d's memory" % pid)
             for addr, flags in copies:
-                self.assertIn("dd", flags, "copy at %#x of pid %d would go into a core" % (addr, pid))
+                self.assertIn("dd", flags,
+                              "copy at %#x of pid %d would go into a core" % (addr, pid))
         self.stop_zend_cleanly(p)
 
     def test_worker_cwd_is_home(self):
