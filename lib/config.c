@@ -13,6 +13,7 @@
 
 #include "common.h"
 #include "log.h"
+#include "paths.h"
 #include "timeutil.h"
 
 /* A zen.json larger than this is not a config file someone wrote by hand. */
@@ -301,9 +302,10 @@ static int load_token(struct loader *L, struct zcfg_provider *p, const json_t *o
                            "fallback", "passthrough"));
             return ZEN_OK;
         }
-        p->auth_token = xstrdup(v);
+        p->auth_token = zsec_secure_strdup(v);
     } else {
-        p->auth_token = raw;
+        p->auth_token = zsec_secure_strdup(raw);
+        zsec_free(raw);
         L->has_literal_token = 1;
     }
     zsec_fingerprint(p->auth_token, strlen(p->auth_token), p->token_fingerprint);
@@ -890,6 +892,20 @@ static void wipe_secrets_in_tree(json_t *root)
         wipe_json_string(k);
 }
 
+/* jansson ends a syntax error with "near '<text>'", the text read so far of
+ * the token it choked on. Inside a string that is the start of the string,
+ * an auth_token's first characters say, and the message goes to zend.log,
+ * the log ring and `zenctl reload`: the string's text is replaced. */
+static void redact_near_text(char text[JSON_ERROR_TEXT_LENGTH])
+{
+    static const char marker[] = " near '";
+    char *near = strstr(text, marker);
+    if (near && near[sizeof(marker) - 1] == '"') {
+        size_t room = JSON_ERROR_TEXT_LENGTH - (size_t)(near - text);
+        snprintf(near, room, " (inside a string)");
+    }
+}
+
 struct zcfg *zcfg_load_buffer(const char *name, const char *data, size_t len, char *err,
                               size_t errlen)
 {
@@ -902,6 +918,7 @@ struct zcfg *zcfg_load_buffer(const char *name, const char *data, size_t len, ch
     json_error_t jerr;
     json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
+        redact_near_text(jerr.text);
         snprintf(err, errlen, "%s:%d:%d: %s", name, jerr.line, jerr.column, jerr.text);
         zcfg_unref(cfg);
         return NULL;
@@ -930,6 +947,13 @@ struct zcfg *zcfg_load_file(const char *path, char *err, size_t errlen)
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > ZCFG_MAX_FILE_BYTES) {
         snprintf(err, errlen, "%s: not a regular file of at most %u bytes", path,
                  ZCFG_MAX_FILE_BYTES);
+        close(fd);
+        return NULL;
+    }
+    /* Checked on the file actually opened, at every load: a reload of a
+     * file someone made group-writable is refused like a start. */
+    if (zpaths_check_config_file(path, &st, err, errlen) != ZEN_OK ||
+        zpaths_check_config_dir(path, err, errlen) != ZEN_OK) {
         close(fd);
         return NULL;
     }
@@ -977,7 +1001,7 @@ static void free_provider(struct zcfg_provider *p)
 {
     free(p->name);
     free(p->base_url);
-    zsec_free(p->auth_token);
+    zsec_secure_free(p->auth_token);
     free(p->token_env);
     free(p->model);
     free(p->sonnet_model);

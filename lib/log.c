@@ -28,11 +28,17 @@ struct callback_sink {
 
 static struct {
     int file_fd;
-    char file_path[PATH_MAX];
+    char file_path[PATH_MAX]; /* empty: no file sink */
     int file_level;
     size_t file_size;
     size_t max_bytes;
     int keep;
+    /* A record cut short that could not be taken back: the next one starts
+     * with a newline so it is not glued to the fragment. */
+    int need_newline;
+    uint64_t write_failed;
+    int64_t last_failure_ms;
+    int failing;
     int stderr_enabled;
     int stderr_level;
     struct callback_sink sinks[ZLOG_MAX_SINKS];
@@ -61,13 +67,27 @@ int zlog_level_parse(const char *name, int *level)
     return ZEN_ERR;
 }
 
+/* O_NOFOLLOW: a symlink planted at the log's name must not turn our
+ * appends into writes to whatever file it points at. */
+static int open_log_fd(const char *path, int extra_flags)
+{
+    return open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | extra_flags,
+                0600);
+}
+
 int zlog_open_file(const char *path, int min_level, size_t max_bytes, int keep, char *err,
                    size_t errlen)
 {
     zlog_close_file();
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    int fd = open_log_fd(path, 0);
     if (fd < 0) {
-        snprintf(err, errlen, "cannot open log file %s: %s", path, strerror(errno));
+        if (errno == ELOOP)
+            snprintf(err, errlen,
+                     "cannot open log file %s: it is a symbolic link, which zend does not "
+                     "follow; remove it, or set daemon.log_file to the real path",
+                     path);
+        else
+            snprintf(err, errlen, "cannot open log file %s: %s", path, strerror(errno));
         return ZEN_ERR;
     }
     struct stat st;
@@ -82,16 +102,30 @@ int zlog_open_file(const char *path, int min_level, size_t max_bytes, int keep, 
     logger.file_level = min_level;
     logger.max_bytes = max_bytes;
     logger.keep = keep;
+    logger.need_newline = 0;
     return ZEN_OK;
 }
 
 int zlog_file_fd(void) { return logger.file_fd; }
 
-void zlog_close_file(void)
+static void close_fd(void)
 {
     if (logger.file_fd >= 0)
         close(logger.file_fd);
     logger.file_fd = -1;
+}
+
+void zlog_close_file(void)
+{
+    close_fd();
+    logger.file_path[0] = '\0';
+}
+
+void zlog_file_report(struct zlog_file_report *r)
+{
+    r->write_failed = logger.write_failed;
+    r->last_failure_ms = logger.last_failure_ms;
+    r->failing = logger.failing;
 }
 
 void zlog_set_stderr(int enabled, int min_level)
@@ -123,6 +157,9 @@ void zlog_remove_sink(zlog_sink_fn fn, void *ctx)
 void zlog_reset(void)
 {
     zlog_close_file();
+    logger.write_failed = 0;
+    logger.last_failure_ms = 0;
+    logger.failing = 0;
     logger.stderr_enabled = 0;
     logger.nsinks = 0;
 }
@@ -174,11 +211,13 @@ static int write_all(int fd, const char *p, size_t n)
     return ZEN_OK;
 }
 
-/* path.N-1 → path.N … path → path.1, then a fresh file. Oldest falls off. */
+/* path.N-1 → path.N … path → path.1, then a fresh file. Oldest falls off.
+ * The fresh file is created O_EXCL: after the rename the name is free, and
+ * anything found there now was put there by someone else. */
 static void rotate_file(void)
 {
     char from[PATH_MAX + 16], to[PATH_MAX + 16];
-    zlog_close_file();
+    close_fd();
     if (logger.keep <= 0) {
         unlink(logger.file_path);
     } else {
@@ -192,19 +231,74 @@ static void rotate_file(void)
         snprintf(to, sizeof(to), "%s.1", logger.file_path);
         rename(logger.file_path, to);
     }
-    logger.file_fd = open(logger.file_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    logger.file_fd = open_log_fd(logger.file_path, O_EXCL);
     logger.file_size = 0;
+    logger.need_newline = 0;
 }
 
+/* Counts a record the file did not get. Nothing is logged about it: that
+ * would be one more record for the same full disk, from inside the logger. */
+static void note_write_failure(void)
+{
+    logger.write_failed++;
+    logger.last_failure_ms = ztime_mono_ms();
+    logger.failing = 1;
+}
+
+/* A write cut short (ENOSPC, EFBIG) left the first `written` bytes of a
+ * record at the end of the file: cut them off again, or failing that, make
+ * the next record start on a fresh line. */
+static void take_back_partial(size_t written)
+{
+    struct stat st;
+    if (fstat(logger.file_fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        (size_t)st.st_size >= written &&
+        ftruncate(logger.file_fd, st.st_size - (off_t)written) == 0)
+        return;
+    logger.file_size += written;
+    logger.need_newline = 1;
+}
+
+/* One write() per record, so a record is in the file whole or not at all
+ * (short of a torn fragment we could not cut off); several processes append
+ * to the same file, and O_APPEND keeps each write() in one piece. */
 static void write_file(const char *line, size_t len)
 {
-    if (logger.file_fd < 0)
-        return;
     if (logger.max_bytes > 0 && logger.file_size > 0 &&
         logger.file_size + len > logger.max_bytes)
         rotate_file();
-    if (logger.file_fd >= 0 && write_all(logger.file_fd, line, len) == ZEN_OK)
+    if (logger.file_fd < 0) /* a rotation or an earlier reopen failed: try again */
+        logger.file_fd = open_log_fd(logger.file_path, 0);
+    if (logger.file_fd < 0) {
+        note_write_failure();
+        return;
+    }
+    char *joined = NULL;
+    if (logger.need_newline) {
+        joined = malloc(len + 1);
+        if (!joined) {
+            note_write_failure();
+            return;
+        }
+        joined[0] = '\n';
+        memcpy(joined + 1, line, len);
+        line = joined;
+        len++;
+    }
+    ssize_t w;
+    do
+        w = write(logger.file_fd, line, len);
+    while (w < 0 && errno == EINTR);
+    if (w == (ssize_t)len) {
         logger.file_size += len;
+        logger.need_newline = 0;
+        logger.failing = 0;
+    } else {
+        note_write_failure();
+        if (w > 0)
+            take_back_partial((size_t)w);
+    }
+    free(joined);
 }
 
 void zlog_emit(int level, const char *event, json_t *fields)
@@ -217,7 +311,7 @@ void zlog_emit(int level, const char *event, json_t *fields)
     /* One write per sink with the newline attached keeps lines whole when
      * several processes append to the same file. */
     line[len] = '\n';
-    if (logger.file_fd >= 0 && level >= logger.file_level)
+    if (logger.file_path[0] && level >= logger.file_level)
         write_file(line, len + 1);
     if (logger.stderr_enabled && level >= logger.stderr_level)
         (void)write_all(STDERR_FILENO, line, len + 1);

@@ -28,10 +28,21 @@ typedef void (*zlog_sink_fn)(void *ctx, int level, const char *event, const char
                              size_t len);
 
 /* Opens (creating 0600) the file sink; rotation keeps `keep` old files
- * path.1 … path.keep, rotating before a write would pass max_bytes. */
+ * path.1 … path.keep, rotating before a write would pass max_bytes. A
+ * symbolic link at path is refused (O_NOFOLLOW), not followed. */
 int zlog_open_file(const char *path, int min_level, size_t max_bytes, int keep, char *err,
                    size_t errlen);
 void zlog_close_file(void);
+
+/* The file sink's write failures (a full disk, EIO): each is one record the
+ * file did not get, whole. `failing` is set while the latest attempt failed
+ * and cleared by the next record written whole. */
+struct zlog_file_report {
+    uint64_t write_failed;
+    int64_t last_failure_ms; /* monotonic; 0 if never */
+    int failing;
+};
+void zlog_file_report(struct zlog_file_report *r);
 /* The file sink's descriptor (-1 if none), for the async-signal-safe
  * worker_fault writer, which cannot go through zlog_emit. */
 int zlog_file_fd(void);

@@ -1,6 +1,7 @@
 #include "paths.h"
 
 #include <errno.h>
+#include <libgen.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,6 +124,101 @@ int zpaths_mkdir_private(const char *dir, char *err, size_t errlen)
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
         snprintf(err, errlen, "%s is not a directory", dir);
+        return ZEN_ERR;
+    }
+    return ZEN_OK;
+}
+
+/* A mode as four octal digits, for messages. */
+static void mode_text(mode_t mode, char out[8])
+{
+    snprintf(out, 8, "%04o", (unsigned)(mode & 07777));
+}
+
+int zpaths_check_home(const char *home, char *err, size_t errlen)
+{
+    struct stat st;
+    if (lstat(home, &st) != 0) {
+        snprintf(err, errlen, "cannot stat ZEN_HOME %s: %s", home, strerror(errno));
+        return ZEN_ERR;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "ZEN_HOME %s is not a directory (a symlink is refused too)", home);
+        return ZEN_ERR;
+    }
+    uid_t me = geteuid();
+    if (st.st_uid != me) {
+        snprintf(err, errlen,
+                 "ZEN_HOME %s is owned by uid %u, not by zend's user (uid %u): another user "
+                 "controls it; fix: chown %u %s, or use a home of your own",
+                 home, (unsigned)st.st_uid, (unsigned)me, (unsigned)me, home);
+        return ZEN_ERR;
+    }
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+        char mode[8];
+        mode_text(st.st_mode, mode);
+        snprintf(err, errlen,
+                 "ZEN_HOME %s is writable by group or others (mode %s): another user could "
+                 "plant files there; fix: chmod 700 %s",
+                 home, mode, home);
+        return ZEN_ERR;
+    }
+    return ZEN_OK;
+}
+
+int zpaths_check_config_file(const char *path, const struct stat *st, char *err, size_t errlen)
+{
+    uid_t me = geteuid();
+    if (st->st_uid != me && st->st_uid != 0) {
+        snprintf(err, errlen,
+                 "%s: owned by uid %u, not by zend's user (uid %u): another user could change "
+                 "it; fix: chown %u %s",
+                 path, (unsigned)st->st_uid, (unsigned)me, (unsigned)me, path);
+        return ZEN_ERR;
+    }
+    if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+        char mode[8];
+        mode_text(st->st_mode, mode);
+        snprintf(err, errlen,
+                 "%s: writable by group or others (mode %s): another user could change it; "
+                 "fix: chmod 600 %s",
+                 path, mode, path);
+        return ZEN_ERR;
+    }
+    return ZEN_OK;
+}
+
+int zpaths_check_config_dir(const char *config_path, char *err, size_t errlen)
+{
+    /* A zen.json symlinked into a dotfiles repository is fine, as long as
+     * the directory of the real file is safe. */
+    char real[PATH_MAX];
+    if (!realpath(config_path, real)) {
+        snprintf(err, errlen, "%s: cannot resolve: %s", config_path, strerror(errno));
+        return ZEN_ERR;
+    }
+    const char *dir = dirname(real);
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        snprintf(err, errlen, "cannot stat %s: %s", dir, strerror(errno));
+        return ZEN_ERR;
+    }
+    uid_t me = geteuid();
+    if (st.st_uid != me && st.st_uid != 0) {
+        snprintf(err, errlen,
+                 "%s: its directory %s is owned by uid %u, not by zend's user (uid %u) or "
+                 "root: that user could swap the file; fix: move the config to a directory "
+                 "of your own",
+                 config_path, dir, (unsigned)st.st_uid, (unsigned)me);
+        return ZEN_ERR;
+    }
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
+        char mode[8];
+        mode_text(st.st_mode, mode);
+        snprintf(err, errlen,
+                 "%s: its directory %s is writable by group or others (mode %s): another "
+                 "user could swap the file; fix: chmod go-w %s",
+                 config_path, dir, mode, dir);
         return ZEN_ERR;
     }
     return ZEN_OK;

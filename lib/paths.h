@@ -34,4 +34,22 @@ int zpaths_join(char *out, size_t outlen, const char *dir, const char *name);
 /* Length limit of a Unix socket path (sun_path minus the terminator). */
 size_t zpaths_max_socket_path(void);
 
+/* The ssh rule: state another local user could change is refused, since a
+ * planted symlink or a swapped zen.json turns into writes as zend's user and
+ * tokens sent to the attacker. Each check returns ZEN_ERR with err naming
+ * the fix ("chmod 700 DIR").
+ *
+ * zpaths_check_home accepts a directory owned by the effective uid and
+ * writable by nobody else. */
+int zpaths_check_home(const char *home, char *err, size_t errlen);
+/* A config file (st from fstat of the opened file): owned by the effective
+ * uid or root, not writable by group or others. */
+struct stat;
+int zpaths_check_config_file(const char *path, const struct stat *st, char *err, size_t errlen);
+/* The directory holding the config (after symlinks: the real file's), since
+ * whoever may write there may swap the file: owned by the effective uid or
+ * root, and not writable by group or others unless sticky (/tmp), where
+ * others cannot rename or delete our file. */
+int zpaths_check_config_dir(const char *config_path, char *err, size_t errlen);
+
 #endif

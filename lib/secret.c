@@ -1,8 +1,13 @@
 #include "secret.h"
 
 #include <sodium.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 #include "common.h"
 
@@ -38,4 +43,37 @@ void zsec_free(char *secret)
         return;
     sodium_memzero(secret, strlen(secret));
     free(secret);
+}
+
+char *zsec_secure_strdup(const char *s)
+{
+    size_t len = strlen(s);
+    char *copy = sodium_malloc(len + 1);
+    if (!copy) {
+        fprintf(stderr, "zend: out of memory for a secret\n");
+        abort();
+    }
+    memcpy(copy, s, len + 1);
+    /* libsodium asks for MADV_DONTDUMP too when built with madvise; asking
+     * again over the pages the copy spans makes it independent of that. */
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t start = (uintptr_t)copy & ~(page - 1);
+    uintptr_t end = ((uintptr_t)copy + len + 1 + page - 1) & ~(page - 1);
+    (void)madvise((void *)start, end - start, MADV_DONTDUMP);
+    return copy;
+}
+
+void zsec_secure_free(char *secret)
+{
+    if (secret)
+        sodium_free(secret); /* wipes the whole region before unmapping */
+}
+
+int zsec_protect_process(void)
+{
+    const char *allow = getenv(ZSEC_ALLOW_CORE_ENV);
+    if (allow && strcmp(allow, "1") == 0)
+        return 1;
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    return 0;
 }

@@ -25,4 +25,20 @@ void zsec_free(char *secret);
 /* Wipes n bytes in place. */
 void zsec_wipe(void *p, size_t n);
 
+/* A copy of a token in memory kept out of core dumps (MADV_DONTDUMP), out
+ * of swap where mlock is allowed, and between guard pages (sodium_malloc).
+ * Aborts when out of memory, like the config loader's other copies. Free it
+ * with zsec_secure_free only. */
+char *zsec_secure_strdup(const char *s);
+/* Wipes and unmaps a zsec_secure_strdup copy; NULL is fine. */
+void zsec_secure_free(char *secret);
+
+/* Setting it to 1 lets zend dump core (for debugging a crash); tokens stay
+ * out of the dump either way. */
+#define ZSEC_ALLOW_CORE_ENV "ZEND_ALLOW_CORE"
+/* Marks the process not dumpable (no core, no ptrace by other processes of
+ * the same user, /proc/PID files owned by root) unless ZEND_ALLOW_CORE=1.
+ * Inherited by forked workers. Returns 1 if cores stay allowed. */
+int zsec_protect_process(void);
+
 #endif

@@ -131,6 +131,8 @@ static const struct scalar scalars[] = {
      "Upstream attempts, failovers included."},
     {"failovers_total", PROM_COUNTER, NULL, "failovers_total",
      "Times a request moved on to the next provider."},
+    {"log_write_failed_total", PROM_COUNTER, NULL, "log_write_failed",
+     "Log records zend.log did not get (a full disk, an I/O error)."},
     {"in_flight", PROM_GAUGE, NULL, "in_flight", "Client requests being served now."},
     {"in_flight_peak", PROM_GAUGE, "resources", "in_flight_peak",
      "Most client requests served at once since the worker started."},

@@ -9,6 +9,7 @@
 
 #include "common.h"
 #include "daemon.h"
+#include "log.h"
 #include "metrics.h"
 #include "provider_state.h"
 #include "proxy.h"
@@ -165,6 +166,13 @@ static const char *daemon_status(struct zend_daemon *d, const json_t *providers,
      * it does not change the status. */
     if (!zcfg_listen_is_loopback(dc) && dc->n_access_keys == 0)
         add_reason(reasons, "listening on a non-loopback address without access_keys");
+    struct zlog_file_report lr;
+    zlog_file_report(&lr);
+    if (lr.failing) {
+        add_reason(reasons, "log writes failing (%llu records lost; disk full?)",
+                   (unsigned long long)lr.write_failed);
+        troubled++;
+    }
     size_t queued = proxy_queued(d->proxy);
     if (queued) {
         add_reason(reasons, "%zu request%s waiting for a slot", queued, queued == 1 ? "" : "s");
@@ -194,7 +202,9 @@ json_t *health_json(struct zend_daemon *d)
     double p99 = json_number_value(json_object_get(m, "latency_p99_ms"));
     json_decref(m);
     struct provider_states *ps = proxy_provider_states(d->proxy);
-    return json_pack(
+    struct zlog_file_report lr;
+    zlog_file_report(&lr);
+    json_t *h = json_pack(
         "{s:s, s:o, s:s, s:f, s:i, s:i, s:i, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I},"
         " s:I, s:{s:b, s:b}, s:f, s:o}",
         "status", status, "reasons", reasons, "version", ZEN_VERSION_STRING, "uptime_s",
@@ -209,6 +219,9 @@ json_t *health_json(struct zend_daemon *d)
         "active_sessions", (json_int_t)proxy_active_sessions(d->proxy), "health_check",
         "enabled", d->cfg->health_check.enabled, "running",
         pstates_health_check_running(ps), "latency_p99_ms", p99, "providers", providers);
+    if (h)
+        json_object_set_new(h, "log_write_failed", json_integer((json_int_t)lr.write_failed));
+    return h;
 }
 
 json_t *providers_json(struct zend_daemon *d)

@@ -94,6 +94,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 static int check_config(const struct zpaths *paths)
 {
     char err[ZEN_ERRLEN];
+    struct stat st;
+    /* The same refusal a start would give; a home not made yet is fine. */
+    if (lstat(paths->home, &st) == 0 &&
+        zpaths_check_home(paths->home, err, sizeof(err)) != ZEN_OK) {
+        fprintf(stderr, "zend: %s\n", err);
+        return ZEN_EXIT_CONFIG;
+    }
     struct zcfg *cfg = zcfg_load_file(paths->config, err, sizeof(err));
     if (!cfg) {
         fprintf(stderr, "%s\n", err);
@@ -264,6 +271,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "zend: libsodium failed to initialise\n");
         return ZEN_EXIT_FAILURE;
     }
+    /* Before any token is read: a core dump would hold every one of them. */
+    zsec_protect_process();
 
     struct zpaths paths;
     char err[ZEN_ERRLEN];
@@ -276,6 +285,16 @@ int main(int argc, char **argv)
 
     if (zpaths_mkdir_private(paths.home, err, sizeof(err)) != ZEN_OK) {
         fprintf(stderr, "zend: %s\n", err);
+        return ZEN_EXIT_FAILURE;
+    }
+    if (zpaths_check_home(paths.home, err, sizeof(err)) != ZEN_OK) {
+        fprintf(stderr, "zend: %s\n", err);
+        return ZEN_EXIT_CONFIG;
+    }
+    /* A core, if one is allowed at all, lands in the private directory;
+     * every path is absolute already, so nothing else depends on cwd. */
+    if (chdir(paths.home) != 0) {
+        fprintf(stderr, "zend: cannot enter %s: %s\n", paths.home, strerror(errno));
         return ZEN_EXIT_FAILURE;
     }
     /* First run: write the starter config, but only at the default place;

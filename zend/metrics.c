@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "log.h"
 #include "stats.h"
 
 /* status_codes counts codes 1..999: HTTP status codes have three digits
@@ -568,6 +569,9 @@ json_t *metrics_to_json(struct metrics *m)
     bad |= set_provider_tables(o, m);
 
     bad |= set_new(o, "resources", resources_json(m));
+    struct zlog_file_report lr;
+    zlog_file_report(&lr);
+    bad |= set_count(o, "log_write_failed", lr.write_failed);
     if (bad) {
         json_decref(o);
         return NULL;

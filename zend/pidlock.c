@@ -12,7 +12,9 @@
 int pidlock_acquire(const char *lock_path, pid_t *holder, char *err, size_t errlen)
 {
     *holder = 0;
-    int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    /* O_NOFOLLOW: a symlink planted here must not make us create or lock
+     * a file elsewhere. */
+    int fd = open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
         snprintf(err, errlen, "cannot open %s: %s", lock_path, strerror(errno));
         return -1;
@@ -40,7 +42,14 @@ int pidfile_write(const char *pid_path, pid_t pid, char *err, size_t errlen)
 {
     char tmp[PATH_MAX + 16];
     snprintf(tmp, sizeof(tmp), "%s.tmp", pid_path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* We hold the lock, so a leftover temp file is a crashed run's or a
+     * plant: unlink it (a symlink goes, never its target) and create ours
+     * afresh, O_EXCL | O_NOFOLLOW, so nothing else is ever truncated. */
+    if (unlink(tmp) != 0 && errno != ENOENT) {
+        snprintf(err, errlen, "cannot remove stale %s: %s", tmp, strerror(errno));
+        return ZEN_ERR;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0) {
         snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
         return ZEN_ERR;

@@ -391,6 +391,103 @@ static void test_file_errors_and_permissions(void)
     zcfg_unref(cfg);
 }
 
+/* A syntax error inside a string: jansson's "near" text would be the
+ * string's first characters, here a token's. */
+static void test_syntax_error_in_token_not_echoed(void)
+{
+    /* A newline inside the string, then a string cut off by the end. */
+    expect_error("{\"providers\": {\"a\": {\"auth_token\": \"sk-SECRET\n\"}}}",
+                 "(inside a string)");
+    CU_ASSERT_PTR_NULL(strstr(err, "SECRET"));
+    CU_ASSERT_PTR_NULL(strstr(err, "sk-"));
+    expect_error("{\"providers\": {\"a\": {\"auth_token\": \"sk-SECRET", "zen.json:1:");
+    CU_ASSERT_PTR_NULL(strstr(err, "SECRET"));
+    expect_error("{\"a\": \"sk-SECRET\\u00zz\"}", "(inside a string)");
+    CU_ASSERT_PTR_NULL(strstr(err, "SECRET"));
+    /* Outside strings the context stays: it is a brace, a keyword. */
+    expect_error("{\"a\": 1,}", "near '}'");
+}
+
+/* The ssh rule: a config another user could change is refused, at every
+ * load (a reload goes through zcfg_load_file too). */
+static void test_file_owner_and_mode_checked(void)
+{
+    char path[4200];
+    const char *ok = "{}";
+    tu_write_file(tu_tmpdir, "gw.json", ok, 0620, path, sizeof(path));
+    struct zcfg *cfg = zcfg_load_file(path, err, sizeof(err));
+    CU_ASSERT_PTR_NULL(cfg);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "writable by group or others (mode 0620)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "chmod 600"));
+    tu_write_file(tu_tmpdir, "ow.json", ok, 0602, path, sizeof(path));
+    cfg = zcfg_load_file(path, err, sizeof(err));
+    CU_ASSERT_PTR_NULL(cfg);
+    CU_ASSERT_EQUAL(chmod(path, 0644), 0); /* readable is only a warning matter */
+    cfg = zcfg_load_file(path, err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL(cfg);
+    zcfg_unref(cfg);
+    if (geteuid() == 0) {
+        CU_ASSERT_EQUAL(chown(path, 65534, 65534), 0);
+        cfg = zcfg_load_file(path, err, sizeof(err));
+        CU_ASSERT_PTR_NULL(cfg);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "owned by uid 65534"));
+    }
+    /* The directory counts too: whoever writes there can swap the file. */
+    char dir[4200];
+    snprintf(dir, sizeof(dir), "%s/shared", tu_tmpdir);
+    CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0700), 0);
+    tu_write_file(dir, "zen.json", ok, 0600, path, sizeof(path));
+    CU_ASSERT_EQUAL(chmod(dir, 0777), 0);
+    cfg = zcfg_load_file(path, err, sizeof(err));
+    CU_ASSERT_PTR_NULL(cfg);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "its directory"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "chmod go-w"));
+    CU_ASSERT_EQUAL(chmod(dir, 01777), 0); /* sticky, like /tmp: others cannot swap it */
+    cfg = zcfg_load_file(path, err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL(cfg);
+    zcfg_unref(cfg);
+    CU_ASSERT_EQUAL(chmod(dir, 0700), 0);
+}
+
+/* Is addr inside a mapping whose VmFlags carry "dd" (MADV_DONTDUMP)? */
+static int in_dontdump_mapping(const void *addr)
+{
+    FILE *f = fopen("/proc/self/smaps", "re");
+    if (!f)
+        return -1;
+    char line[512];
+    int inside = 0, found = 0;
+    uintptr_t a = (uintptr_t)addr;
+    while (fgets(line, sizeof(line), f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+            inside = a >= lo && a < hi;
+        } else if (inside && strncmp(line, "VmFlags:", 8) == 0) {
+            found = strstr(line, " dd") != NULL;
+            break;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+static void test_tokens_kept_out_of_core_dumps(void)
+{
+    setenv("ZEN_TEST_DD_TOKEN", "sk-from-env-dd", 1);
+    struct zcfg *cfg = load_str("{\"providers\": {\"a\": {\"base_url\": \"http://a\", "
+                                "\"auth_token\": \"sk-literal-dd\"}, \"b\": {\"base_url\": "
+                                "\"http://b\", \"auth_token\": \"env:ZEN_TEST_DD_TOKEN\"}}}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_STRING_EQUAL(cfg->providers[0].auth_token, "sk-literal-dd");
+    CU_ASSERT_STRING_EQUAL(cfg->providers[1].auth_token, "sk-from-env-dd");
+    CU_ASSERT_EQUAL(in_dontdump_mapping(cfg->providers[0].auth_token), 1);
+    CU_ASSERT_EQUAL(in_dontdump_mapping(cfg->providers[1].auth_token), 1);
+    /* The loader's own plain-heap copy is not: the check can tell them apart. */
+    CU_ASSERT_EQUAL(in_dontdump_mapping(cfg->path), 0);
+    zcfg_unref(cfg);
+    unsetenv("ZEN_TEST_DD_TOKEN");
+}
+
 static void test_secrets_wiped_in_parse_tree(void)
 {
     json_t *root = json_loads("{\"providers\": {\"a\": {\"auth_token\": \"sk-secret\"}},"
@@ -452,6 +549,9 @@ void register_tests(void)
     TU_ADD(s, test_body_budget_keys);
     TU_ADD(s, test_file_errors_and_permissions);
     TU_ADD(s, test_secrets_wiped_in_parse_tree);
+    TU_ADD(s, test_syntax_error_in_token_not_echoed);
+    TU_ADD(s, test_file_owner_and_mode_checked);
+    TU_ADD(s, test_tokens_kept_out_of_core_dumps);
     TU_ADD(s, test_refcount);
     TU_ADD(s, test_rfc3339);
 }

@@ -4,8 +4,11 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common.h"
 #include "log.h"
@@ -139,6 +142,121 @@ static void test_rotation(void)
     free(text);
 }
 
+/* /dev/full fails every write with ENOSPC: each record is counted, once,
+ * and nothing is logged about it (that would recurse). */
+static void test_full_disk_counted(void)
+{
+    char err[ZEN_ERRLEN];
+    struct captured cap = {0};
+    struct zlog_file_report r;
+    zlog_reset();
+    CU_ASSERT_EQUAL_FATAL(zlog_open_file("/dev/full", ZLOG_INFO, 0, 0, err, sizeof(err)),
+                          ZEN_OK);
+    zlog_add_sink(capture_sink, &cap, ZLOG_DEBUG);
+    zlog_file_report(&r);
+    CU_ASSERT_EQUAL(r.write_failed, 0);
+    CU_ASSERT_FALSE(r.failing);
+    for (int i = 0; i < 3; i++)
+        zlog_pack(ZLOG_INFO, "lost", "{s:i}", "i", i);
+    zlog_pack(ZLOG_DEBUG, "below_file_level", "{}"); /* never meant for the file */
+    zlog_file_report(&r);
+    CU_ASSERT_EQUAL(r.write_failed, 3);
+    CU_ASSERT_TRUE(r.failing);
+    CU_ASSERT_TRUE(r.last_failure_ms > 0);
+    CU_ASSERT_EQUAL(cap.count, 4); /* the other sinks still got every record, nothing more */
+    /* A writable file again: the next record clears "failing", not the count. */
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/after-full.log", tu_tmpdir);
+    CU_ASSERT_EQUAL_FATAL(zlog_open_file(path, ZLOG_INFO, 0, 0, err, sizeof(err)), ZEN_OK);
+    zlog_pack(ZLOG_INFO, "written", "{}");
+    zlog_file_report(&r);
+    CU_ASSERT_EQUAL(r.write_failed, 3);
+    CU_ASSERT_FALSE(r.failing);
+    zlog_reset();
+}
+
+/* Every line of path parses as one JSON object; returns how many. */
+static int count_whole_records(const char *path, int *bad)
+{
+    char *text = tu_read_file(path);
+    int lines = 0;
+    *bad = 0;
+    if (!text)
+        return -1;
+    for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        json_t *j = json_loads(l, 0, NULL);
+        if (json_is_object(j))
+            lines++;
+        else
+            (*bad)++;
+        json_decref(j);
+    }
+    free(text);
+    return lines;
+}
+
+/* A disk that fills in the middle of a record: RLIMIT_FSIZE makes write()
+ * stop short at the limit, the way ENOSPC does on a nearly full disk. The
+ * cut record must not stay half in the file, nor get the next one glued on. */
+static void test_short_write_leaves_whole_records(void)
+{
+    char path[4200], err[ZEN_ERRLEN];
+    snprintf(path, sizeof(path), "%s/short.log", tu_tmpdir);
+    zlog_reset();
+    CU_ASSERT_EQUAL_FATAL(zlog_open_file(path, ZLOG_INFO, 0, 0, err, sizeof(err)), ZEN_OK);
+    zlog_pack(ZLOG_INFO, "first", "{s:s}", "pad", "0123456789");
+    struct stat st;
+    CU_ASSERT_EQUAL_FATAL(stat(path, &st), 0);
+    off_t whole = st.st_size;
+
+    struct rlimit saved, small;
+    CU_ASSERT_EQUAL_FATAL(getrlimit(RLIMIT_FSIZE, &saved), 0);
+    void (*old_xfsz)(int) = signal(SIGXFSZ, SIG_IGN); /* EFBIG instead of a kill */
+    small = saved;
+    small.rlim_cur = (rlim_t)whole + 40; /* room for 40 bytes of a ~90-byte record */
+    CU_ASSERT_EQUAL_FATAL(setrlimit(RLIMIT_FSIZE, &small), 0);
+    zlog_pack(ZLOG_INFO, "cut_short", "{s:s}", "pad", "0123456789");
+    zlog_pack(ZLOG_INFO, "no_room", "{s:s}", "pad", "0123456789");
+    CU_ASSERT_EQUAL(setrlimit(RLIMIT_FSIZE, &saved), 0);
+    signal(SIGXFSZ, old_xfsz);
+
+    struct zlog_file_report r;
+    zlog_file_report(&r);
+    CU_ASSERT_EQUAL(r.write_failed, 2);
+    CU_ASSERT_EQUAL(stat(path, &st), 0);
+    CU_ASSERT_EQUAL(st.st_size, whole); /* the 40 bytes were taken back */
+    zlog_pack(ZLOG_INFO, "room_again", "{s:s}", "pad", "0123456789");
+    zlog_reset();
+
+    int bad;
+    CU_ASSERT_EQUAL(count_whole_records(path, &bad), 2);
+    CU_ASSERT_EQUAL(bad, 0);
+    char *text = tu_read_file(path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    CU_ASSERT_PTR_NULL(strstr(text, "cut_short"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"event\":\"room_again\""));
+    free(text);
+}
+
+/* Another user's symlink at the log's name is not followed: the file it
+ * points at is neither appended to nor created. */
+static void test_symlink_not_followed(void)
+{
+    char path[4200], target[4200], err[ZEN_ERRLEN];
+    snprintf(path, sizeof(path), "%s/planted.log", tu_tmpdir);
+    snprintf(target, sizeof(target), "%s/victim", tu_tmpdir);
+    tu_write_file(tu_tmpdir, "victim", "precious\n", 0600, target, sizeof(target));
+    CU_ASSERT_EQUAL_FATAL(symlink(target, path), 0);
+    zlog_reset();
+    CU_ASSERT_EQUAL(zlog_open_file(path, ZLOG_INFO, 0, 0, err, sizeof(err)), ZEN_ERR);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "symbolic link"));
+    zlog_pack(ZLOG_ERROR, "anything", "{}");
+    char *text = tu_read_file(target);
+    CU_ASSERT_STRING_EQUAL(text, "precious\n");
+    free(text);
+    zlog_reset();
+}
+
 static void test_level_names(void)
 {
     int lvl;
@@ -165,4 +283,7 @@ void register_tests(void)
     TU_ADD(s, test_pack_error_still_logs);
     TU_ADD(s, test_rotation);
     TU_ADD(s, test_level_names);
+    TU_ADD(s, test_full_disk_counted);
+    TU_ADD(s, test_short_write_leaves_whole_records);
+    TU_ADD(s, test_symlink_not_followed);
 }

@@ -103,7 +103,7 @@ static void test_fresh_json_has_every_field(void)
 {
     static const char *const counts[] = {"requests_total", "success_count", "error_count",
                                          "in_flight", "queued", "rejected_total",
-                                         "attempts_total", "failovers_total"};
+                                         "attempts_total", "failovers_total", "log_write_failed"};
     static const char *const reals[] = {"success_rate", "latency_p50_ms", "latency_p95_ms",
                                         "latency_p99_ms", "latency_max_ms", "ttfb_p50_ms",
                                         "ttfb_p95_ms", "ttfb_p99_ms", "ttfb_max_ms"};

@@ -73,6 +73,60 @@ static void test_mkdir_private(void)
     CU_ASSERT_EQUAL(zpaths_mkdir_private(file, err, sizeof(err)), ZEN_ERR);
 }
 
+/* The ssh rule for ZEN_HOME: ours, and writable by nobody else. */
+static void test_check_home(void)
+{
+    char dir[4300], err[ZEN_ERRLEN];
+    snprintf(dir, sizeof(dir), "%s/home", tu_tmpdir);
+    CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0700), 0);
+    CU_ASSERT_EQUAL(zpaths_check_home(dir, err, sizeof(err)), ZEN_OK);
+    CU_ASSERT_EQUAL(chmod(dir, 0755), 0); /* readable by others is their business */
+    CU_ASSERT_EQUAL(zpaths_check_home(dir, err, sizeof(err)), ZEN_OK);
+    static const mode_t refused[] = {0777, 0770, 0702, 01777};
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        CU_ASSERT_EQUAL(chmod(dir, refused[i]), 0);
+        err[0] = '\0';
+        CU_ASSERT_EQUAL(zpaths_check_home(dir, err, sizeof(err)), ZEN_ERR);
+        char want[4400];
+        snprintf(want, sizeof(want), "fix: chmod 700 %s", dir);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, want));
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "writable by group or others"));
+    }
+    CU_ASSERT_EQUAL(chmod(dir, 0700), 0);
+    if (geteuid() == 0) {
+        CU_ASSERT_EQUAL(chown(dir, 65534, 65534), 0);
+        CU_ASSERT_EQUAL(zpaths_check_home(dir, err, sizeof(err)), ZEN_ERR);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "owned by uid 65534, not by zend's user (uid 0)"));
+        CU_ASSERT_EQUAL(chown(dir, 0, 0), 0);
+    }
+    /* A symlink in place of the home is refused, even to a good directory. */
+    char link[4300];
+    snprintf(link, sizeof(link), "%s/home-link", tu_tmpdir);
+    CU_ASSERT_EQUAL_FATAL(symlink(dir, link), 0);
+    CU_ASSERT_EQUAL(zpaths_check_home(link, err, sizeof(err)), ZEN_ERR);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "not a directory"));
+}
+
+/* The config's directory: the real file's, after symlinks. */
+static void test_check_config_dir(void)
+{
+    char safe[4300], open_dir[4300], file[4400], link[4400], err[ZEN_ERRLEN];
+    snprintf(safe, sizeof(safe), "%s/safe", tu_tmpdir);
+    snprintf(open_dir, sizeof(open_dir), "%s/open", tu_tmpdir);
+    CU_ASSERT_EQUAL_FATAL(mkdir(safe, 0700), 0);
+    CU_ASSERT_EQUAL_FATAL(mkdir(open_dir, 0700), 0);
+    CU_ASSERT_EQUAL(chmod(open_dir, 0777), 0);
+    tu_write_file(open_dir, "zen.json", "{}", 0600, file, sizeof(file));
+    snprintf(link, sizeof(link), "%s/zen.json", safe);
+    CU_ASSERT_EQUAL_FATAL(symlink(file, link), 0);
+    /* The link sits in a safe directory; the file it names does not. */
+    CU_ASSERT_EQUAL(zpaths_check_config_dir(link, err, sizeof(err)), ZEN_ERR);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, open_dir));
+    CU_ASSERT_EQUAL(chmod(open_dir, 0755), 0);
+    CU_ASSERT_EQUAL(zpaths_check_config_dir(link, err, sizeof(err)), ZEN_OK);
+    CU_ASSERT_EQUAL(zpaths_check_config_dir("/nonexistent/zen.json", err, sizeof(err)), ZEN_ERR);
+}
+
 void register_tests(void)
 {
     CU_pSuite s = CU_add_suite("paths", tu_suite_init, tu_suite_clean);
@@ -80,4 +134,6 @@ void register_tests(void)
     TU_ADD(s, test_relative_paths_made_absolute);
     TU_ADD(s, test_socket_path_too_long);
     TU_ADD(s, test_mkdir_private);
+    TU_ADD(s, test_check_home);
+    TU_ADD(s, test_check_config_dir);
 }
