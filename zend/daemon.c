@@ -75,8 +75,13 @@ void zend_begin_shutdown(struct zend_daemon *d, const char *reason, int64_t drai
     zlog_pack(ZLOG_INFO, "daemon_draining", "{s:s, s:I, s:i}", "reason", reason,
               "drain_timeout_ms", (json_int_t)d->drain_timeout_ms, "in_flight",
               (int)proxy_in_flight(d->proxy));
-    /* New connections are refused from now on, not left in the backlog:
-     * the supervisor closes its copy of the socket when told, we close ours. */
+    /* When zend ends, new connections are refused from now on, not left in
+     * the backlog: the supervisor closes its copy of the socket when told,
+     * we close ours. The shutdown RPC ends zend; a signal that reached this
+     * worker alone (not forwarded by the supervisor) only gets it replaced,
+     * and the supervisor keeps the sockets for the next worker. */
+    if (strcmp(reason, "rpc") == 0)
+        zend_notify_supervisor(d, WORKER_NOTIFY_SHUTDOWN);
     zend_notify_supervisor(d, WORKER_NOTIFY_DRAINING);
     proxy_stop_accepting(d->proxy);
     if (d->listen_fd >= 0) {

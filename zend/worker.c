@@ -43,10 +43,17 @@ static void describe_listener(int fd, char *out, size_t outlen)
 
 static void test_abort_cb(struct ev_loop *loop, ev_timer *w, int revents) { abort(); }
 
+/* Sent from the loop itself, so it stops when the loop does: a worker that
+ * is stopped, or spinning inside one callback, falls silent. */
+static void heartbeat_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    zend_notify_supervisor(w->data, WORKER_NOTIFY_HEARTBEAT);
+}
+
 int worker_main(const struct worker_args *a)
 {
     static struct zend_daemon d; /* zeroed: every watcher starts inactive */
-    ev_timer test_abort;
+    ev_timer test_abort, heartbeat;
     char err[ZEN_ERRLEN];
     int code = ZEN_EXIT_FAILURE;
 
@@ -97,6 +104,13 @@ int worker_main(const struct worker_args *a)
     if (abort_ms && *abort_ms) {
         ev_timer_init(&test_abort, test_abort_cb, atof(abort_ms) / 1000.0, 0.);
         ev_timer_start(d.loop, &test_abort);
+    }
+
+    if (d.notify_fd >= 0 && a->heartbeat_ms > 0) {
+        double every = (double)a->heartbeat_ms / 1000.0;
+        ev_timer_init(&heartbeat, heartbeat_cb, every, every);
+        heartbeat.data = &d;
+        ev_timer_start(d.loop, &heartbeat);
     }
 
     code = zend_worker_run(&d);

@@ -31,6 +31,16 @@ def backlog(sock, n=50):
         r.close()
 
 
+def slow_build():
+    """Sanitizer (or valgrind) builds stall longer: deadlines get room."""
+    return os.environ.get("ZEN_SANITIZE") == "ON" or "valgrind" in ZEND
+
+
+def gone(pid):
+    """Reaped, not merely a zombie: the supervisor collected it."""
+    return not os.path.exists("/proc/%d" % pid)
+
+
 class Restart(OpsTestCase):
     def test_kill_9_under_load(self):
         self.start()
@@ -123,6 +133,94 @@ class Restart(OpsTestCase):
         self.assertEqual(records[-1]["event"], "daemon_start_failed")
 
 
+class Heartbeat(OpsTestCase):
+    """A worker that stops answering is noticed, killed and replaced."""
+
+    def setUp(self):
+        super().setUp()
+        self.deadline_ms = 4000 if slow_build() else 1500
+        self.env["ZEND_TEST_HEARTBEAT_MS"] = "200"
+        self.env["ZEND_TEST_UNRESPONSIVE_MS"] = str(self.deadline_ms)
+
+    def test_stopped_worker_is_replaced(self):
+        path = os.path.join(self.home, "notify.sock")
+        ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        ns.bind(path)
+        self.addCleanup(ns.close)
+        pings = []
+
+        def listen():
+            ns.settimeout(0.2)
+            while not getattr(self, "done", False):
+                try:
+                    pings.append((time.monotonic(), ns.recv(64)))
+                except socket.timeout:
+                    pass
+                except OSError:
+                    return
+        t = threading.Thread(target=listen)
+        t.start()
+        self.addCleanup(t.join)
+        self.addCleanup(setattr, self, "done", True)
+        # Ping at most every 200 ms (half of WATCHDOG_USEC): each heartbeat.
+        self.env.update(NOTIFY_SOCKET=path, WATCHDOG_USEC="400000")
+        self.start(daemon={"restart_backoff_initial_ms": 100})
+        self.m1.default({"json": {"ok": True}})
+        wait_until(lambda: len([p for p in pings if p[1] == b"WATCHDOG=1"]) >= 3,
+                   what="watchdog pings")
+        old = self.worker_pid()
+        t_stop = time.monotonic()
+        os.kill(old, signal.SIGSTOP)
+        self.addCleanup(lambda: gone(old) or os.kill(old, signal.SIGKILL))
+
+        def new_worker():
+            r = self.zenctl("--timeout", "500", "-o", "json", "status")
+            return r.returncode == 0 and json.loads(r.stdout)["pid"] != old
+        wait_until(new_worker, timeout=self.deadline_ms / 1000 + 8, what="a new worker")
+        waited = time.monotonic() - t_stop
+        self.assertGreater(waited, self.deadline_ms / 1000 - 0.5)
+        wait_until(lambda: gone(old), what="the stopped worker to be gone")
+        self.assertEqual(self.status_json()["supervisor_pid"], self.zend.pid)
+        self.assertEqual(self.post().status, 200)
+        silent = [r for r in self.log_records() if r["event"] == "worker_unresponsive"]
+        self.assertEqual(len(silent), 1)
+        self.assertEqual((silent[0]["pid"], silent[0]["deadline_ms"]), (old, self.deadline_ms))
+        crash = [r for r in self.log_records() if r["event"] == "daemon_crashed_restarting"]
+        self.assertEqual((crash[0]["reason"], crash[0]["signal"]), ("unresponsive", "SIGKILL"))
+        # systemd's watchdog heard nothing while the worker was stopped, and
+        # hears the new one.
+        n = len(pings)
+        wait_until(lambda: len(pings) > n, what="pings from the new worker")
+        times = [ts for ts, msg in pings if msg == b"WATCHDOG=1"]
+        during = [ts for ts in times if t_stop + 0.4 < ts < t_stop + self.deadline_ms / 1000]
+        self.assertEqual(during, [])
+        self.assertEqual(pings[0][1], b"READY=1")
+        # A signal to the supervisor still ends zend cleanly.
+        os.kill(self.zend.pid, signal.SIGTERM)
+        self.assertEqual(self.wait_exit(self.zend), 0)
+        self.zend = None
+
+    def test_term_to_worker_is_not_a_shutdown(self):
+        self.start(daemon={"restart_backoff_initial_ms": 100})
+        self.m1.default({"json": {"ok": True}})
+        old = self.worker_pid()
+        os.kill(old, signal.SIGTERM)
+        # Connections keep landing in the supervisor's backlog meanwhile.
+        self.assertEqual(self.post().status, 200)
+        wait_until(lambda: self.zenctl("status").returncode == 0 and self.worker_pid() != old,
+                   what="a new worker")
+        wait_until(lambda: gone(old), what="the old worker to be reaped")
+        self.assertIsNone(self.zend.poll())
+        st = self.status_json()
+        self.assertEqual((st["supervisor_pid"], st["restarts"], st["state"]),
+                         (self.zend.pid, 1, "running"))
+        self.assertEqual(self.post().status, 200)
+        crash = [r for r in self.log_records() if r["event"] == "daemon_crashed_restarting"]
+        self.assertEqual(len(crash), 1)
+        self.assertEqual((crash[0]["exit_code"], crash[0]["reason"]), (0, "exited"))
+        # zenctl shutdown (tearDown) still ends zend with exit 0.
+
+
 class Readiness(OpsTestCase):
     def test_daemonize_returns_once_serving(self):
         self.write_config(minimal_config())
@@ -162,8 +260,11 @@ class Readiness(OpsTestCase):
         ns.settimeout(10)
         self.addCleanup(ns.close)
         self.write_config(minimal_config())
-        p = self.start_zend(env=dict(self.env, NOTIFY_SOCKET=path))
+        p = self.start_zend(env=dict(self.env, NOTIFY_SOCKET=path, WATCHDOG_USEC="2000000"))
         self.assertEqual(ns.recv(64), b"READY=1")
+        # WatchdogSec=2: the supervisor pings while its worker answers.
+        self.assertEqual(ns.recv(64), b"WATCHDOG=1")
+        self.assertEqual(ns.recv(64), b"WATCHDOG=1")
         self.stop_zend_cleanly(p)
 
 
