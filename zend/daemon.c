@@ -175,14 +175,22 @@ int zend_reload(struct zend_daemon *d, const char *source, json_t **summary, cha
                 size_t errlen)
 {
     struct zcfg *new = zcfg_load_file(d->paths.config, err, errlen);
-    if (new && strcmp(source, "watch") == 0 && strcmp(new->hash, d->cfg->hash) == 0) {
-        zcfg_unref(new); /* touched, or our own write-rename settling: same bytes */
-        return ZEN_OK;
-    }
     if (!new) {
         zlog_pack(ZLOG_ERROR, "config_reload_failed", "{s:s, s:s}", "source", source, "detail",
                   err);
         return ZEN_ERR;
+    }
+    if (strcmp(new->hash, d->cfg->hash) == 0) {
+        /* Touched, saved without changes, or a HUP out of habit: nothing to
+         * switch, and nothing worth an info record. */
+        zlog_pack(ZLOG_DEBUG, "config_unchanged", "{s:s, s:s}", "source", source, "config_hash",
+                  new->hash);
+        if (summary)
+            *summary = json_pack("{s:s, s:b, s:[], s:[], s:[], s:[]}", "config_hash", new->hash,
+                                 "unchanged", 1, "added", "removed", "changed",
+                                 "restart_required");
+        zcfg_unref(new);
+        return ZEN_OK;
     }
     struct zcfg *old = d->cfg;
     json_t *removed, *changed;
@@ -200,9 +208,9 @@ int zend_reload(struct zend_daemon *d, const char *source, json_t **summary, cha
               "config_hash", new->hash, "added", added, "removed", removed, "changed", changed,
               "restart_required", restart);
     if (summary)
-        *summary = json_pack("{s:s, s:o, s:o, s:o, s:o}", "config_hash", new->hash, "added",
-                             added, "removed", removed, "changed", changed, "restart_required",
-                             restart);
+        *summary = json_pack("{s:s, s:b, s:o, s:o, s:o, s:o}", "config_hash", new->hash,
+                             "unchanged", 0, "added", added, "removed", removed, "changed",
+                             changed, "restart_required", restart);
     else {
         json_decref(added);
         json_decref(removed);

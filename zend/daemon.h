@@ -80,9 +80,10 @@ int zend_worker_run(struct zend_daemon *d);
 void zend_begin_shutdown(struct zend_daemon *d, const char *reason, int64_t drain_timeout_ms);
 
 /* Reloads zen.json (operations.md §7). On success *summary (may be NULL)
- * gets {config_hash, added, removed, changed, restart_required}; on failure
- * the old config stays and err holds "file:line:col: message". A "watch"
- * reload of unchanged bytes does nothing. */
+ * gets {config_hash, unchanged, added, removed, changed, restart_required};
+ * on failure the old config stays and err holds "file:line:col: message".
+ * Bytes equal to the running config's change nothing and log no
+ * config_reloaded (a debug config_unchanged), whatever the source. */
 int zend_reload(struct zend_daemon *d, const char *source, json_t **summary, char *err,
                 size_t errlen);
 
