@@ -9,6 +9,7 @@
 #include "common.h"
 #include "control.h"
 #include "health.h"
+#include "lastgood.h"
 #include "log.h"
 #include "metrics.h"
 #include "provider_state.h"
@@ -171,6 +172,13 @@ static void apply_runtime_config(struct zend_daemon *d)
                          (double)hc->interval_secs, (double)hc->timeout_secs);
 }
 
+void zend_save_last_good(struct zend_daemon *d)
+{
+    char err[ZEN_ERRLEN];
+    if (lastgood_save(d->paths.home, d->paths.config, d->cfg->hash, err, sizeof(err)) != ZEN_OK)
+        zlog_pack(ZLOG_WARN, "config_last_good_unsaved", "{s:s}", "detail", err);
+}
+
 int zend_reload(struct zend_daemon *d, const char *source, json_t **summary, char *err,
                 size_t errlen)
 {
@@ -178,7 +186,13 @@ int zend_reload(struct zend_daemon *d, const char *source, json_t **summary, cha
     if (!new) {
         zlog_pack(ZLOG_ERROR, "config_reload_failed", "{s:s, s:s}", "source", source, "detail",
                   err);
+        snprintf(d->config_error, sizeof(d->config_error), "%s", err);
         return ZEN_ERR;
+    }
+    if (d->config_error[0]) {
+        d->config_error[0] = '\0';
+        zlog_pack(ZLOG_INFO, "config_recovered", "{s:s, s:s}", "source", source, "config_hash",
+                  new->hash);
     }
     if (strcmp(new->hash, d->cfg->hash) == 0) {
         /* Touched, saved without changes, or a HUP out of habit: nothing to
@@ -200,6 +214,8 @@ int zend_reload(struct zend_daemon *d, const char *source, json_t **summary, cha
     if (json_array_size(restart))
         zlog_pack(ZLOG_WARN, "config_restart_required", "{s:O}", "keys", restart);
     d->cfg = new;
+    d->config_loaded_wall_ms = ztime_wall_ms();
+    zend_save_last_good(d);
     proxy_set_config(d->proxy, new);
     zlog_set_stderr(1, new->daemon.log_level);
     apply_runtime_config(d);

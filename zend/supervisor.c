@@ -250,10 +250,10 @@ static const char *signal_name(int sig)
 }
 
 /* Decides what a worker's end means. Only a shutdown someone asked for (a
- * signal to the supervisor, or the shutdown RPC) ends zend, and 69 and 78
- * are fatal; any other end, exit 0 included, is restarted within the
- * budget. Returns -1 to keep supervising, else the
- * supervisor's exit code. */
+ * signal to the supervisor, or the shutdown RPC) ends zend; 69 is fatal, 78
+ * only from the first worker; any other end, exit 0 included, is restarted
+ * within the budget. Returns -1 to keep supervising, else the supervisor's
+ * exit code. */
 static int worker_ended(struct supervisor *s, int status)
 {
     const struct zcfg_daemon *d = &s->a->cfg->daemon;
@@ -271,8 +271,10 @@ static int worker_ended(struct supervisor *s, int status)
         return WIFEXITED(status) ? WEXITSTATUS(status) : ZEN_EXIT_FAILURE;
     if (WIFEXITED(status)) {
         int code = WEXITSTATUS(status);
-        if (code == ZEN_EXIT_UNAVAILABLE || code == ZEN_EXIT_CONFIG)
-            return code; /* fatal: never restarted */
+        /* A later worker falls back on zen.json.last-good; if even that
+         * fails, it is a crash like any other. */
+        if (code == ZEN_EXIT_UNAVAILABLE || (code == ZEN_EXIT_CONFIG && s->restarts == 0))
+            return code;
     }
     const char *reason = s->killed_unresponsive ? "unresponsive"
                          : WIFEXITED(status)    ? "exited"

@@ -29,8 +29,8 @@ struct supervisor_args {
     int ready_fd;            /* --daemonize: gets the exit code byte, 0 once serving */
 };
 
-/* Runs workers until an intentional shutdown (0), a fatal worker exit (69,
- * 78), or an exhausted restart budget (75). */
+/* Runs workers until an intentional shutdown (0), a fatal exit of the first
+ * worker (69, 78), or an exhausted restart budget (75). */
 int supervisor_run(struct supervisor_args *a);
 
 /* Tells a waiting `zend --daemonize` parent how start-up went (once). */

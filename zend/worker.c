@@ -14,6 +14,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "fault.h"
+#include "lastgood.h"
 #include "log.h"
 #include "logbus.h"
 #include "metrics.h"
@@ -50,6 +51,28 @@ static void heartbeat_cb(struct ev_loop *loop, ev_timer *w, int revents)
     zend_notify_supervisor(w->data, WORKER_NOTIFY_HEARTBEAT);
 }
 
+/* A restarted worker whose zen.json broke while the old one ran: serve the
+ * config that was in force, and say so (health, log) until the file is
+ * fixed. why is zen.json's error. */
+static struct zcfg *load_last_good(struct zend_daemon *d, const char *why)
+{
+    char lg_err[ZEN_ERRLEN];
+    int64_t saved_ms = 0;
+    struct zcfg *cfg =
+        lastgood_load(d->paths.home, d->paths.config, &saved_ms, lg_err, sizeof(lg_err));
+    if (!cfg) {
+        zlog_pack(ZLOG_ERROR, "config_last_good_unusable", "{s:s}", "detail", lg_err);
+        return NULL;
+    }
+    snprintf(d->config_error, sizeof(d->config_error), "%s", why);
+    d->config_loaded_wall_ms = saved_ms;
+    char saved_at[ZTIME_RFC3339_LEN];
+    ztime_format_rfc3339_ms(saved_ms, saved_at);
+    zlog_pack(ZLOG_WARN, "config_last_good_used", "{s:s, s:s, s:s, s:s}", "detail", why, "path",
+              LASTGOOD_FILE, "config_hash", cfg->hash, "saved_at", saved_at);
+    return cfg;
+}
+
 int worker_main(const struct worker_args *a)
 {
     static struct zend_daemon d; /* zeroed: every watcher starts inactive */
@@ -59,6 +82,13 @@ int worker_main(const struct worker_args *a)
 
     d.paths = a->paths;
     d.cfg = zcfg_load_file(a->paths.config, err, sizeof(err));
+    d.config_loaded_wall_ms = ztime_wall_ms();
+    if (d.cfg) {
+        zend_save_last_good(&d);
+    } else if (a->restarts > 0) {
+        /* Only the very first start stops at a bad config (exit 78). */
+        d.cfg = load_last_good(&d, err);
+    }
     if (!d.cfg) {
         fprintf(stderr, "%s\n", err);
         zlog_pack(ZLOG_ERROR, "daemon_start_failed", "{s:s, s:s, s:i}", "stage", "config",

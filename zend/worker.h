@@ -2,9 +2,10 @@
  * state (operations.md §1).
  *
  * It gets the listening sockets already bound (by the supervisor, or by
- * main with --no-supervisor), loads zen.json afresh (a config broken while
- * the old worker ran stops a restart with exit 78 instead of a crash loop),
- * and serves until shut down. It tells the supervisor through notify_fd when it serves ('R'),
+ * main with --no-supervisor), loads zen.json afresh and serves until shut
+ * down. A restarted worker whose zen.json broke while the old one ran starts
+ * from zen.json.last-good (lastgood.h) instead: one crash must not become an
+ * outage. It tells the supervisor through notify_fd when it serves ('R'),
  * when the shutdown RPC ends zend ('S'), when it starts draining ('D'), and
  * that its loop still turns ('H', every heartbeat_ms). */
 #ifndef ZEND_WORKER_H

@@ -31,16 +31,6 @@ def backlog(sock, n=50):
         r.close()
 
 
-def slow_build():
-    """Sanitizer (or valgrind) builds stall longer: deadlines get room."""
-    return os.environ.get("ZEN_SANITIZE") == "ON" or "valgrind" in ZEND
-
-
-def gone(pid):
-    """Reaped, not merely a zombie: the supervisor collected it."""
-    return not os.path.exists("/proc/%d" % pid)
-
-
 class Restart(OpsTestCase):
     def test_kill_9_under_load(self):
         self.start()
@@ -117,20 +107,125 @@ class Restart(OpsTestCase):
         self.assertFalse(os.path.exists(self.path("zend.pid")))
         self.assertFalse(os.path.exists(self.sock))
 
-    def test_config_error_on_restart_is_fatal(self):
-        env = dict(self.env, ZEND_TEST_ABORT_AFTER_MS="300")
-        self.write_config(minimal_config(restart_backoff_initial_ms=500))
-        p = self.start_zend(env=env, wait=False)
-        def started():
-            if not os.path.exists(self.path("zend.log")):
-                return False
-            return any(r["event"] == "daemon_started" for r in self.log_records())
-        wait_until(started, what="first worker")
-        self.write_config('{"providers": {')  # broken while the worker runs
-        self.assertEqual(self.wait_exit(p, timeout=10), 78)
-        records = self.log_records()
-        self.assertEqual(len([r for r in records if r["event"] == "daemon_crashed_restarting"]), 1)
-        self.assertEqual(records[-1]["event"], "daemon_start_failed")
+
+
+def slow_build():
+    """Sanitizer (or valgrind) builds stall longer: deadlines get room."""
+    return os.environ.get("ZEN_SANITIZE") == "ON" or "valgrind" in ZEND
+
+
+def gone(pid):
+    """Reaped, not merely a zombie: the supervisor collected it."""
+    return not os.path.exists("/proc/%d" % pid)
+
+
+class LastGood(OpsTestCase):
+    """A broken zen.json on disk must not turn one crash into an outage."""
+
+    def edit(self, text):
+        # Write-and-rename, as editors do.
+        tmp = self.path("zen.json.tmp")
+        with open(tmp, "w") as f:
+            f.write(text if isinstance(text, str) else json.dumps(text))
+        os.chmod(tmp, 0o600)
+        os.rename(tmp, self.path("zen.json"))
+
+    def records(self, event):
+        return [r for r in self.log_records() if r["event"] == event]
+
+    def config_reason(self):
+        return [r for r in self.health()["reasons"] if "is invalid" in r]
+
+    def test_broken_edit_then_crash_serves_last_good(self):
+        self.start(daemon={"restart_backoff_initial_ms": 100})
+        self.m1.default({"json": {"from": "p1"}})
+        self.m2.default({"json": {"from": "p2"}})
+        with open(self.path("zen.json"), "rb") as f:
+            good = f.read()
+        last_good = self.path("zen.json.last-good")
+        wait_until(lambda: os.path.exists(last_good), what="zen.json.last-good")
+        with open(last_good, "rb") as f:
+            self.assertEqual(f.read(), good)
+        self.assertEqual(os.lstat(last_good).st_mode & 0o777, 0o600)
+        self.assertEqual(self.health()["status"], "healthy")
+
+        self.edit('{\n  "providers": {\n    "p1": {"base_url": }\n}\n')
+        wait_until(lambda: self.records("config_reload_failed"), what="the refused reload")
+        # The running worker already says that zen.json is broken.
+        h = self.health()
+        self.assertEqual(h["status"], "degraded", h["reasons"])
+        self.assertTrue(self.config_reason(), h["reasons"])
+
+        old = self.worker_pid()
+        os.kill(old, signal.SIGSEGV)
+        wait_until(lambda: self.zenctl("--timeout", "500", "status").returncode == 0 and
+                   self.worker_pid() != old, what="a new worker")
+        self.assertIsNone(self.zend.poll(), "zend exited: " + self.output_of(self.zend)[-2000:])
+        st = self.status_json()
+        self.assertEqual((st["supervisor_pid"], st["restarts"]), (self.zend.pid, 1))
+        self.assertEqual(st["config_hash"], self.records("daemon_started")[0]["config_hash"])
+        used = self.records("config_last_good_used")
+        self.assertEqual(len(used), 1)
+        self.assertRegex(used[0]["detail"], r"zen\.json:3:\d+:")
+        self.assertEqual(used[0]["config_hash"], st["config_hash"])
+        h = self.health()
+        self.assertEqual(h["status"], "degraded", h["reasons"])
+        self.assertRegex(self.config_reason()[0],
+                         r"^zen\.json is invalid \(.*zen\.json:3:\d+: .*\); serving the last "
+                         r"good config from \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
+        r = self.zenctl("health")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("zen.json is invalid", r.stdout)
+        r = self.post()
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.json(), {"from": "p1"})  # the old config's routing
+
+        # Fixing the file (here: p2 first) clears it and switches over.
+        cfg = json.loads(good)
+        cfg["profiles"]["default"] = ["p2", "p1"]
+        self.edit(cfg)
+        wait_until(lambda: not self.config_reason(), what="the reason to clear")
+        self.assertEqual(self.health()["status"], "healthy")
+        self.assertTrue(self.records("config_recovered"))
+        self.assertEqual(self.post().json(), {"from": "p2"})
+        with open(last_good, "rb") as f:
+            self.assertEqual(json.loads(f.read()), cfg)
+
+    def test_first_start_config_error_is_fatal(self):
+        # Even with a good copy from an earlier run at hand.
+        self.write_config(minimal_config(), name="zen.json.last-good")
+        self.write_config('{"providers": {')
+        p = self.start_zend(wait=False)
+        self.assertEqual(self.wait_exit(p), 78)
+        self.assertIn("zen.json:1:", self.output_of(p))
+
+    def test_last_good_is_never_followed_through_a_symlink(self):
+        victim = self.path("victim.json")
+        with open(victim, "w") as f:
+            f.write("keep me")
+        os.symlink(victim, self.path("zen.json.last-good"))
+        self.write_config(minimal_config(restart_max=1, restart_backoff_initial_ms=100))
+        p = self.start_zend()
+        last_good = self.path("zen.json.last-good")
+        wait_until(lambda: not os.path.islink(last_good), what="the copy to replace the link")
+        with open(victim) as f:
+            self.assertEqual(f.read(), "keep me")
+        self.assertEqual(os.lstat(last_good).st_mode & 0o777, 0o600)
+        # A link planted later is refused when read: the restarted worker
+        # has no config, which is a crash (not a fatal 78), and the budget
+        # of one restart ends zend with 75.
+        self.write_config(minimal_config(), name="victim.json")
+        os.unlink(last_good)
+        os.symlink(victim, last_good)
+        self.write_config('{"providers": {')
+        os.kill(self.worker_pid(), signal.SIGKILL)
+        self.assertEqual(self.wait_exit(p), 75)
+        unusable = self.records("config_last_good_unusable")
+        self.assertEqual(len(unusable), 1)
+        self.assertIn("symlink", unusable[0]["detail"])
+        crashes = self.records("daemon_crashed_restarting")
+        self.assertEqual(len(crashes), 1)
+        self.assertEqual(self.records("restart_budget_exhausted")[0]["exit_code"], 78)
 
 
 class Heartbeat(OpsTestCase):
