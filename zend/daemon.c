@@ -9,6 +9,7 @@
 #include "common.h"
 #include "control.h"
 #include "health.h"
+#include "lastgood.h"
 #include "log.h"
 #include "metrics.h"
 #include "provider_state.h"
@@ -75,8 +76,13 @@ void zend_begin_shutdown(struct zend_daemon *d, const char *reason, int64_t drai
     zlog_pack(ZLOG_INFO, "daemon_draining", "{s:s, s:I, s:i}", "reason", reason,
               "drain_timeout_ms", (json_int_t)d->drain_timeout_ms, "in_flight",
               (int)proxy_in_flight(d->proxy));
-    /* New connections are refused from now on, not left in the backlog:
-     * the supervisor closes its copy of the socket when told, we close ours. */
+    /* When zend ends, new connections are refused from now on, not left in
+     * the backlog: the supervisor closes its copy of the socket when told,
+     * we close ours. The shutdown RPC ends zend; a signal that reached this
+     * worker alone (not forwarded by the supervisor) only gets it replaced,
+     * and the supervisor keeps the sockets for the next worker. */
+    if (strcmp(reason, "rpc") == 0)
+        zend_notify_supervisor(d, WORKER_NOTIFY_SHUTDOWN);
     zend_notify_supervisor(d, WORKER_NOTIFY_DRAINING);
     proxy_stop_accepting(d->proxy);
     if (d->listen_fd >= 0) {
@@ -166,18 +172,39 @@ static void apply_runtime_config(struct zend_daemon *d)
                          (double)hc->interval_secs, (double)hc->timeout_secs);
 }
 
+void zend_save_last_good(struct zend_daemon *d)
+{
+    char err[ZEN_ERRLEN];
+    if (lastgood_save(d->paths.home, d->paths.config, d->cfg->hash, err, sizeof(err)) != ZEN_OK)
+        zlog_pack(ZLOG_WARN, "config_last_good_unsaved", "{s:s}", "detail", err);
+}
+
 int zend_reload(struct zend_daemon *d, const char *source, json_t **summary, char *err,
                 size_t errlen)
 {
     struct zcfg *new = zcfg_load_file(d->paths.config, err, errlen);
-    if (new && strcmp(source, "watch") == 0 && strcmp(new->hash, d->cfg->hash) == 0) {
-        zcfg_unref(new); /* touched, or our own write-rename settling: same bytes */
-        return ZEN_OK;
-    }
     if (!new) {
         zlog_pack(ZLOG_ERROR, "config_reload_failed", "{s:s, s:s}", "source", source, "detail",
                   err);
+        snprintf(d->config_error, sizeof(d->config_error), "%s", err);
         return ZEN_ERR;
+    }
+    if (d->config_error[0]) {
+        d->config_error[0] = '\0';
+        zlog_pack(ZLOG_INFO, "config_recovered", "{s:s, s:s}", "source", source, "config_hash",
+                  new->hash);
+    }
+    if (strcmp(new->hash, d->cfg->hash) == 0) {
+        /* Touched, saved without changes, or a HUP out of habit: nothing to
+         * switch, and nothing worth an info record. */
+        zlog_pack(ZLOG_DEBUG, "config_unchanged", "{s:s, s:s}", "source", source, "config_hash",
+                  new->hash);
+        if (summary)
+            *summary = json_pack("{s:s, s:b, s:[], s:[], s:[], s:[]}", "config_hash", new->hash,
+                                 "unchanged", 1, "added", "removed", "changed",
+                                 "restart_required");
+        zcfg_unref(new);
+        return ZEN_OK;
     }
     struct zcfg *old = d->cfg;
     json_t *removed, *changed;
@@ -187,6 +214,8 @@ int zend_reload(struct zend_daemon *d, const char *source, json_t **summary, cha
     if (json_array_size(restart))
         zlog_pack(ZLOG_WARN, "config_restart_required", "{s:O}", "keys", restart);
     d->cfg = new;
+    d->config_loaded_wall_ms = ztime_wall_ms();
+    zend_save_last_good(d);
     proxy_set_config(d->proxy, new);
     zlog_set_stderr(1, new->daemon.log_level);
     apply_runtime_config(d);
@@ -195,9 +224,9 @@ int zend_reload(struct zend_daemon *d, const char *source, json_t **summary, cha
               "config_hash", new->hash, "added", added, "removed", removed, "changed", changed,
               "restart_required", restart);
     if (summary)
-        *summary = json_pack("{s:s, s:o, s:o, s:o, s:o}", "config_hash", new->hash, "added",
-                             added, "removed", removed, "changed", changed, "restart_required",
-                             restart);
+        *summary = json_pack("{s:s, s:b, s:o, s:o, s:o, s:o}", "config_hash", new->hash,
+                             "unchanged", 0, "added", added, "removed", removed, "changed",
+                             changed, "restart_required", restart);
     else {
         json_decref(added);
         json_decref(removed);

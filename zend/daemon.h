@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common.h"
 #include "config.h"
 #include "monitor.h"
 #include "paths.h"
@@ -31,6 +32,11 @@ struct zend_daemon {
     struct ev_loop *loop;
     struct zpaths paths;
     struct zcfg *cfg;
+    /* zen.json on disk does not load (a refused reload, or a restart that
+     * fell back on zen.json.last-good): the loader's message, "" when it
+     * loads. Health is degraded while it is set. */
+    char config_error[ZEN_ERRLEN];
+    int64_t config_loaded_wall_ms;  /* when the config in force was loaded */
     enum zend_state state;
     pid_t pid;
     pid_t supervisor_pid;
@@ -79,10 +85,16 @@ int zend_worker_run(struct zend_daemon *d);
  * draining does nothing. drain_timeout_ms < 0 means "the configured one". */
 void zend_begin_shutdown(struct zend_daemon *d, const char *reason, int64_t drain_timeout_ms);
 
+/* Copies the zen.json just loaded to zen.json.last-good (lastgood.h); a
+ * failure is logged (config_last_good_unsaved), never fatal. */
+void zend_save_last_good(struct zend_daemon *d);
+
 /* Reloads zen.json (operations.md §7). On success *summary (may be NULL)
- * gets {config_hash, added, removed, changed, restart_required}; on failure
- * the old config stays and err holds "file:line:col: message". A "watch"
- * reload of unchanged bytes does nothing. */
+ * gets {config_hash, unchanged, added, removed, changed, restart_required};
+ * on failure the old config stays, err holds "file:line:col: message" and
+ * health is degraded until a reload succeeds. Bytes equal to the running
+ * config's change nothing and log no config_reloaded (a debug
+ * config_unchanged), whatever the source. */
 int zend_reload(struct zend_daemon *d, const char *source, json_t **summary, char *err,
                 size_t errlen);
 

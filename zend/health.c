@@ -1,5 +1,6 @@
 #include "health.h"
 
+#include <limits.h>
 #include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -171,6 +172,16 @@ static const char *daemon_status(struct zend_daemon *d, const json_t *providers,
     if (lr.failing) {
         add_reason(reasons, "log writes failing (%llu records lost; disk full?)",
                    (unsigned long long)lr.write_failed);
+        troubled++;
+    }
+    if (d->config_error[0]) {
+        /* zen.json does not load: the next start of zend would fail (78). */
+        const char *base = strrchr(d->paths.config, '/');
+        char since[ZTIME_RFC3339_LEN], text[ZEN_ERRLEN + PATH_MAX + 256];
+        ztime_format_rfc3339_ms(d->config_loaded_wall_ms, since);
+        snprintf(text, sizeof(text), "%s is invalid (%s); serving the last good config from %s",
+                 base ? base + 1 : d->paths.config, d->config_error, since);
+        json_array_append_new(reasons, json_string(text));
         troubled++;
     }
     size_t queued = proxy_queued(d->proxy);

@@ -14,6 +14,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "fault.h"
+#include "lastgood.h"
 #include "log.h"
 #include "logbus.h"
 #include "metrics.h"
@@ -43,15 +44,51 @@ static void describe_listener(int fd, char *out, size_t outlen)
 
 static void test_abort_cb(struct ev_loop *loop, ev_timer *w, int revents) { abort(); }
 
+/* Sent from the loop itself, so it stops when the loop does: a worker that
+ * is stopped, or spinning inside one callback, falls silent. */
+static void heartbeat_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    zend_notify_supervisor(w->data, WORKER_NOTIFY_HEARTBEAT);
+}
+
+/* A restarted worker whose zen.json broke while the old one ran: serve the
+ * config that was in force, and say so (health, log) until the file is
+ * fixed. why is zen.json's error. */
+static struct zcfg *load_last_good(struct zend_daemon *d, const char *why)
+{
+    char lg_err[ZEN_ERRLEN];
+    int64_t saved_ms = 0;
+    struct zcfg *cfg =
+        lastgood_load(d->paths.home, d->paths.config, &saved_ms, lg_err, sizeof(lg_err));
+    if (!cfg) {
+        zlog_pack(ZLOG_ERROR, "config_last_good_unusable", "{s:s}", "detail", lg_err);
+        return NULL;
+    }
+    snprintf(d->config_error, sizeof(d->config_error), "%s", why);
+    d->config_loaded_wall_ms = saved_ms;
+    char saved_at[ZTIME_RFC3339_LEN];
+    ztime_format_rfc3339_ms(saved_ms, saved_at);
+    zlog_pack(ZLOG_WARN, "config_last_good_used", "{s:s, s:s, s:s, s:s}", "detail", why, "path",
+              LASTGOOD_FILE, "config_hash", cfg->hash, "saved_at", saved_at);
+    return cfg;
+}
+
 int worker_main(const struct worker_args *a)
 {
     static struct zend_daemon d; /* zeroed: every watcher starts inactive */
-    ev_timer test_abort;
+    ev_timer test_abort, heartbeat;
     char err[ZEN_ERRLEN];
     int code = ZEN_EXIT_FAILURE;
 
     d.paths = a->paths;
     d.cfg = zcfg_load_file(a->paths.config, err, sizeof(err));
+    d.config_loaded_wall_ms = ztime_wall_ms();
+    if (d.cfg) {
+        zend_save_last_good(&d);
+    } else if (a->restarts > 0) {
+        /* Only the very first start stops at a bad config (exit 78). */
+        d.cfg = load_last_good(&d, err);
+    }
     if (!d.cfg) {
         fprintf(stderr, "%s\n", err);
         zlog_pack(ZLOG_ERROR, "daemon_start_failed", "{s:s, s:s, s:i}", "stage", "config",
@@ -97,6 +134,13 @@ int worker_main(const struct worker_args *a)
     if (abort_ms && *abort_ms) {
         ev_timer_init(&test_abort, test_abort_cb, atof(abort_ms) / 1000.0, 0.);
         ev_timer_start(d.loop, &test_abort);
+    }
+
+    if (d.notify_fd >= 0 && a->heartbeat_ms > 0) {
+        double every = (double)a->heartbeat_ms / 1000.0;
+        ev_timer_init(&heartbeat, heartbeat_cb, every, every);
+        heartbeat.data = &d;
+        ev_timer_start(d.loop, &heartbeat);
     }
 
     code = zend_worker_run(&d);

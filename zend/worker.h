@@ -2,13 +2,16 @@
  * state (operations.md §1).
  *
  * It gets the listening sockets already bound (by the supervisor, or by
- * main with --no-supervisor), loads zen.json afresh (a config broken while
- * the old worker ran stops a restart with exit 78 instead of a crash loop),
- * and serves until shut down. It tells the supervisor through notify_fd when
- * it serves ('R') and when it starts draining ('D'). */
+ * main with --no-supervisor), loads zen.json afresh and serves until shut
+ * down. A restarted worker whose zen.json broke while the old one ran starts
+ * from zen.json.last-good (lastgood.h) instead: one crash must not become an
+ * outage. It tells the supervisor through notify_fd when it serves ('R'),
+ * when the shutdown RPC ends zend ('S'), when it starts draining ('D'), and
+ * that its loop still turns ('H', every heartbeat_ms). */
 #ifndef ZEND_WORKER_H
 #define ZEND_WORKER_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "paths.h"
@@ -17,8 +20,19 @@
  * milliseconds of serving (crash-restart tests). Never set it otherwise. */
 #define WORKER_TEST_ABORT_ENV "ZEND_TEST_ABORT_AFTER_MS"
 
+/* Test hooks for the heartbeat: how often the worker sends one, and how
+ * long the supervisor waits without one before it kills the worker. */
+#define WORKER_HEARTBEAT_ENV "ZEND_TEST_HEARTBEAT_MS"
+#define WORKER_UNRESPONSIVE_ENV "ZEND_TEST_UNRESPONSIVE_MS"
+/* Defaults roomy enough for a worker under valgrind, whose loop can stall
+ * for a few seconds on its own. */
+#define WORKER_HEARTBEAT_MS 1000
+#define WORKER_UNRESPONSIVE_MS 10000
+
 #define WORKER_NOTIFY_READY 'R'
 #define WORKER_NOTIFY_DRAINING 'D'
+#define WORKER_NOTIFY_SHUTDOWN 'S'  /* the shutdown RPC: zend ends, not only this worker */
+#define WORKER_NOTIFY_HEARTBEAT 'H'
 
 struct worker_args {
     struct zpaths paths;
@@ -27,6 +41,7 @@ struct worker_args {
     pid_t supervisor_pid;
     unsigned restarts;
     int notify_fd;          /* -1 without a supervisor */
+    int64_t heartbeat_ms;   /* 0: no heartbeat (no supervisor) */
 };
 
 /* Serves until shutdown. Returns the exit code (0, 1, 69, 78). */

@@ -227,6 +227,35 @@ class Reload(OpsTestCase):
         p1 = [p for p in self.health()["providers"] if p["name"] == "p1"][0]
         self.assertEqual(p1["circuit"], "open")
 
+    def test_unchanged_bytes_log_no_reload(self):
+        self.start(daemon={"log_level": "debug"})
+        hash0 = self.status_json()["config_hash"]
+        def unchanged(source):
+            return [r for r in self.log_records()
+                    if r["event"] == "config_unchanged" and r["source"] == source]
+        os.kill(self.zend.pid, signal.SIGHUP)
+        wait_until(lambda: unchanged("signal"), what="SIGHUP handled")
+        err, res = self.rpc("reload")
+        self.assertIsNone(err)
+        self.assertEqual((res["config_hash"], res["unchanged"], res["added"]), (hash0, True, []))
+        r = self.zenctl("reload")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("nothing changed", r.stdout)
+        with open(self.path("zen.json")) as f:
+            self.write(f.read())  # saved again, same bytes: the watch fires
+        wait_until(lambda: unchanged("watch"), what="the watch to look")
+        self.assertEqual(len(unchanged("rpc")), 2)
+        self.assertEqual(self.reloads(), [])
+        # A real change still reloads and says so.
+        cfg = self.config()
+        cfg["profiles"]["third"] = ["p2"]
+        self.write(cfg)
+        wait_until(lambda: self.reloads(), what="config_reloaded")
+        err, res = self.rpc("reload")
+        self.assertIsNone(err)
+        self.assertTrue(res["unchanged"])
+        self.assertEqual(len(self.reloads()), 1)
+
     def test_listen_change_needs_restart(self):
         self.start()
         cfg = self.config()
