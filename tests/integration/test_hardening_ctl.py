@@ -278,6 +278,11 @@ class ControlConnections(OpsTestCase):
         self.procs.append(p)
         try:
             time.sleep(1.2)  # longer than the idle timeout, on purpose
+            # A reload that changes something: unchanged bytes log nothing.
+            with open(self.path("zen.json")) as f:
+                cfg = json.load(f)
+            cfg["daemon"]["slow_request_ms"] = 1234
+            self.write_config(cfg)
             self.assertEqual(self.zenctl("reload").returncode, 0)
             wait_until(lambda: b"config_reloaded" in read_bytes(out_path),
                        what="logs -f to print a record after the idle timeout")

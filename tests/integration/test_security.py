@@ -13,7 +13,7 @@ import tempfile
 import time
 import unittest
 
-from zenharness import ZEND, ZenTestCase, minimal_config, wait_until
+from zenharness import ZEND, ZenTestCase, http_request, minimal_config, wait_until
 
 NOBODY = 65534
 TOKEN = "sk-ant-SECRETTOKEN-4f1d2c9a"
@@ -359,11 +359,20 @@ class FullDisk(ZenTestCase):
         p = self.start_zend()
         self.assertEqual(self.health()["log_write_failed"], 0)
         filler = self.fill()
+        host, port = self.status_json()["listen"].rsplit(":", 1)
+        addr = (host, int(port))
+
+        def failing_request():
+            # p1 is a closed port: provider_failed and request_received records.
+            r = http_request(addr, "POST", "/default/s/v1/messages", b"{}",
+                             {"Content-Type": "application/json"})
+            self.assertEqual(r.status, 502)
+
         # The log's last page may still have room for a few records.
-        reloads_sent = 0
-        while reloads_sent < 100 and self.health()["log_write_failed"] < 3:
-            self.assertEqual(self.zenctl("reload").returncode, 0)
-            reloads_sent += 1
+        sent = 0
+        while sent < 100 and self.health()["log_write_failed"] < 3:
+            failing_request()
+            sent += 1
         h = self.health()
         self.assertGreaterEqual(h["log_write_failed"], 3)
         self.assertTrue([x for x in h["reasons"] if x.startswith("log writes failing")],
@@ -373,14 +382,14 @@ class FullDisk(ZenTestCase):
         self.assertEqual(json.loads(r.stdout)["log_write_failed"], h["log_write_failed"])
         # Room again: the next record is written whole, on a line of its own.
         os.unlink(filler)
-        self.assertEqual(self.zenctl("reload").returncode, 0)
+        failing_request()
         h = self.health()
         self.assertFalse([x for x in h["reasons"] if x.startswith("log writes failing")])
         with open(self.path("zend.log")) as f:
             lines = f.read().split("\n")
         self.assertEqual(lines[-1], "")  # ends with a newline
         records = [json.loads(line) for line in lines[:-1]]  # every line whole JSON
-        self.assertEqual(records[-1]["event"], "config_reloaded")
+        self.assertEqual(records[-1]["event"], "request_received")
         self.stop_zend_cleanly(p)
 
 
