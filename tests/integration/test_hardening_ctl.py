@@ -310,7 +310,8 @@ class TerminalEscapes(OpsTestCase):
             self.assertNotIn(b, out, "%s printed a raw %r: %r" % (what, b, out))
 
     def test_upstream_error_body_is_escaped_in_human_output(self):
-        self.start(daemon={"retry_same_provider": 0})
+        # No probe during the test: it would close p1's circuit early.
+        self.start(daemon={"retry_same_provider": 0, "probe_interval_ms": 600000})
         self.m1.script({"status": 500, "body": HOSTILE})
         self.post()  # p1 fails with the hostile body, p2 answers
         wait_until(lambda: "pwned" in self.zenctl_bytes("-o", "json", "providers")
