@@ -1,6 +1,7 @@
 #include "paths.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -11,6 +12,51 @@
 #include <unistd.h>
 
 #include "common.h"
+
+static int write_all(int fd, const char *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, data, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return ZEN_ERR;
+        data += w;
+        len -= (size_t)w;
+    }
+    return ZEN_OK;
+}
+
+int zpaths_write_atomic(const char *path, const void *data, size_t len, unsigned mode,
+                        char *err, size_t errlen)
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+        snprintf(err, errlen, "%s: path too long", path);
+        return ZEN_ERR;
+    }
+    if (unlink(tmp) != 0 && errno != ENOENT) {
+        snprintf(err, errlen, "cannot remove stale %s: %s", tmp, strerror(errno));
+        return ZEN_ERR;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+        return ZEN_ERR;
+    }
+    if (fchmod(fd, (mode_t)mode) != 0 || write_all(fd, data, len) != ZEN_OK || fsync(fd) != 0) {
+        snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        close(fd);
+        unlink(tmp);
+        return ZEN_ERR;
+    }
+    if (close(fd) != 0 || rename(tmp, path) != 0) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        unlink(tmp);
+        return ZEN_ERR;
+    }
+    return ZEN_OK;
+}
 
 size_t zpaths_max_socket_path(void)
 {

@@ -31,6 +31,13 @@ int zpaths_mkdir_private(const char *dir, char *err, size_t errlen);
 /* out = dir + "/" + name, unless name is already absolute. */
 int zpaths_join(char *out, size_t outlen, const char *dir, const char *name);
 
+/* Writes data to path atomically with the given mode: a fresh temporary
+ * file beside it (PATH.tmp, created O_EXCL | O_NOFOLLOW after unlinking a
+ * leftover, so nothing planted there is followed or reused), fsync, then
+ * rename, which replaces a symlink at path instead of writing through it. */
+int zpaths_write_atomic(const char *path, const void *data, size_t len, unsigned mode,
+                        char *err, size_t errlen);
+
 /* Length limit of a Unix socket path (sun_path minus the terminator). */
 size_t zpaths_max_socket_path(void);
 

@@ -51,55 +51,6 @@ static char *read_all(int fd, const char *path, size_t *len, char *err, size_t e
     return data;
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = write(fd, data, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return ZEN_ERR;
-        data += w;
-        len -= (size_t)w;
-    }
-    return ZEN_OK;
-}
-
-/* Writes data to path atomically: a fresh 0600 temporary file beside it
- * (O_EXCL and O_NOFOLLOW: nothing planted there is followed or reused), then
- * rename, which replaces a symlink at path instead of writing through it. */
-static int write_private_atomic(const char *path, const char *data, size_t len, char *err,
-                                size_t errlen)
-{
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
-        snprintf(err, errlen, "%s: path too long", path);
-        return ZEN_ERR;
-    }
-    if (unlink(tmp) != 0 && errno != ENOENT) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-        return ZEN_ERR;
-    }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-        return ZEN_ERR;
-    }
-    if (fchmod(fd, 0600) != 0 || write_all(fd, data, len) != ZEN_OK || fsync(fd) != 0) {
-        snprintf(err, errlen, "%s: write: %s", tmp, strerror(errno));
-        close(fd);
-        unlink(tmp);
-        return ZEN_ERR;
-    }
-    close(fd);
-    if (rename(tmp, path) != 0) {
-        snprintf(err, errlen, "%s: rename: %s", path, strerror(errno));
-        unlink(tmp);
-        return ZEN_ERR;
-    }
-    return ZEN_OK;
-}
-
 int lastgood_save(const char *home, const char *config_path, const char *hash, char *err,
                   size_t errlen)
 {
@@ -122,7 +73,7 @@ int lastgood_save(const char *home, const char *config_path, const char *hash, c
     zsec_fingerprint(data, len, now_hash);
     int rc = ZEN_OK;
     if (strcmp(now_hash, hash) == 0)
-        rc = write_private_atomic(path, data, len, err, errlen);
+        rc = zpaths_write_atomic(path, data, len, 0600, err, errlen);
     zsec_wipe(data, len);
     free(data);
     data = NULL;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "paths.h"
 
 int pidlock_acquire(const char *lock_path, pid_t *holder, char *err, size_t errlen)
 {
@@ -40,28 +41,9 @@ int pidlock_acquire(const char *lock_path, pid_t *holder, char *err, size_t errl
 
 int pidfile_write(const char *pid_path, pid_t pid, char *err, size_t errlen)
 {
-    char tmp[PATH_MAX + 16];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", pid_path);
     /* We hold the lock, so a leftover temp file is a crashed run's or a
-     * plant: unlink it (a symlink goes, never its target) and create ours
-     * afresh, O_EXCL | O_NOFOLLOW, so nothing else is ever truncated. */
-    if (unlink(tmp) != 0 && errno != ENOENT) {
-        snprintf(err, errlen, "cannot remove stale %s: %s", tmp, strerror(errno));
-        return ZEN_ERR;
-    }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
-        return ZEN_ERR;
-    }
+     * plant: zpaths_write_atomic never follows or reuses it. */
     char line[32];
     int n = snprintf(line, sizeof(line), "%d\n", (int)pid);
-    int ok = write(fd, line, (size_t)n) == n;
-    ok &= close(fd) == 0;
-    if (!ok || rename(tmp, pid_path) != 0) {
-        snprintf(err, errlen, "cannot write %s: %s", pid_path, strerror(errno));
-        unlink(tmp);
-        return ZEN_ERR;
-    }
-    return ZEN_OK;
+    return zpaths_write_atomic(pid_path, line, (size_t)n, 0644, err, errlen);
 }
