@@ -25,7 +25,7 @@ _zenctl() {
             COMPREPLY=($(compgen -W 'debug info warn error' -- "$cur"))
             return ;;
         --event)
-            COMPREPLY=($(compgen -W 'daemon_started daemon_shutdown daemon_crashed_restarting restart_budget_exhausted worker_fault config_created config_reloaded config_reload_failed config_permissions request_received provider_failed provider_state_changed concurrency_limited resource_warning resource_leak_suspected state_dump log_dropped' -- "$cur"))
+            COMPREPLY=($(compgen -W 'daemon_started daemon_shutdown daemon_crashed_restarting restart_budget_exhausted worker_fault config_created config_reloaded config_reload_failed config_permissions request_received provider_failed provider_state_changed concurrency_limited resource_warning resource_leak_suspected state_dump log_dropped worker_unresponsive config_last_good_used config_recovered config_unchanged listen_not_loopback control_conn_evicted' -- "$cur"))
             return ;;
         --drain-timeout)
             return ;;

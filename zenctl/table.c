@@ -9,13 +9,15 @@ static const char *const output_choices[] = {"table", "json", "prom", "short", N
 static const char *const shell_choices[] = {"bash", "zsh", "fish", NULL};
 static const char *const provider_actions[] = {"enable", "disable", NULL};
 static const char *const level_choices[] = {"debug", "info", "warn", "error", NULL};
-/* The events operations.md §11 documents; --event accepts any name. */
+/* The events worth offering (README: Monitoring); --event accepts any name. */
 static const char *const event_choices[] = {
     "daemon_started", "daemon_shutdown", "daemon_crashed_restarting",
     "restart_budget_exhausted", "worker_fault", "config_created", "config_reloaded",
     "config_reload_failed", "config_permissions", "request_received", "provider_failed",
     "provider_state_changed", "concurrency_limited", "resource_warning",
-    "resource_leak_suspected", "state_dump", "log_dropped", NULL};
+    "resource_leak_suspected", "state_dump", "log_dropped", "worker_unresponsive",
+    "config_last_good_used", "config_recovered", "config_unchanged", "listen_not_loopback",
+    "control_conn_evicted", NULL};
 
 #define FLAG_END {.long_name = NULL}
 
