@@ -14,6 +14,7 @@ import json
 import os
 import random
 import signal
+import sys
 import threading
 import time
 import unittest
@@ -242,6 +243,9 @@ class Chaos(ReloadTestCase):
             stop.set()
             for t in clients:
                 t.join(60)
+        print("\nchaos: %d reloads in %.0f s, %d answers %s" % (
+            reloads, CHAOS_SECONDS, outcomes["answers"], dict(sorted(outcomes["statuses"].items()))),
+            file=sys.stderr)
         self.assertFalse([t for t in clients if t.is_alive()], "a client never got an answer")
         self.assertEqual(outcomes["failures"], [], outcomes["statuses"])
         self.assertGreater(outcomes["answers"], 20, outcomes)
