@@ -134,6 +134,14 @@ void zlog_set_stderr(int enabled, int min_level)
     logger.stderr_level = min_level;
 }
 
+void zlog_set_level(int min_level)
+{
+    logger.file_level = min_level;
+    logger.stderr_level = min_level; /* enabled or not, as it was */
+    for (int i = 0; i < logger.nsinks; i++)
+        logger.sinks[i].min_level = min_level;
+}
+
 int zlog_add_sink(zlog_sink_fn fn, void *ctx, int min_level)
 {
     if (logger.nsinks >= ZLOG_MAX_SINKS)

@@ -47,6 +47,10 @@ void zlog_file_report(struct zlog_file_report *r);
  * worker_fault writer, which cannot go through zlog_emit. */
 int zlog_file_fd(void);
 void zlog_set_stderr(int enabled, int min_level);
+/* A new daemon.log_level (a reload): every sink -- file, stderr, callbacks --
+ * filters at min_level from now on. Whether stderr is on stays as it was: a
+ * daemonized zend detached stderr and must not start writing there again. */
+void zlog_set_level(int min_level);
 int zlog_add_sink(zlog_sink_fn fn, void *ctx, int min_level);
 void zlog_remove_sink(zlog_sink_fn fn, void *ctx);
 /* Closes the file and drops every sink (tests call this between cases). */

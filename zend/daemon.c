@@ -217,7 +217,7 @@ int zend_reload(struct zend_daemon *d, const char *source, json_t **summary, cha
     d->config_loaded_wall_ms = ztime_wall_ms();
     zend_save_last_good(d);
     proxy_set_config(d->proxy, new);
-    zlog_set_stderr(1, new->daemon.log_level);
+    zlog_set_level(new->daemon.log_level);
     apply_runtime_config(d);
     zend_log_config_notes(new);
     zlog_pack(ZLOG_INFO, "config_reloaded", "{s:s, s:s, s:O, s:O, s:O, s:O}", "source", source,
