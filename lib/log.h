@@ -23,6 +23,16 @@ const char *zlog_level_name(int level);
 /* Accepts "debug", "info", "warn" (or "warning"), "error". */
 int zlog_level_parse(const char *name, int *level);
 
+/* A record filter: minimum level and, if events is a non-empty array, only
+ * those event names. The log bus (backlog) and the control server (live
+ * subscribers) both apply it, so it lives with the records. */
+struct log_filter {
+    int min_level;
+    const json_t *events;
+};
+
+int log_filter_match(const struct log_filter *f, int level, const char *event);
+
 /* A callback sink gets the finished line (no trailing newline). */
 typedef void (*zlog_sink_fn)(void *ctx, int level, const char *event, const char *line,
                              size_t len);
