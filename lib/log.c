@@ -134,6 +134,28 @@ void zlog_set_stderr(int enabled, int min_level)
     logger.stderr_level = min_level;
 }
 
+int log_filter_match(const struct log_filter *f, int level, const char *event)
+{
+    if (level < f->min_level)
+        return 0;
+    if (json_array_size(f->events) == 0)
+        return 1;
+    size_t i;
+    json_t *e;
+    json_array_foreach(f->events, i, e)
+        if (event && json_is_string(e) && strcmp(json_string_value(e), event) == 0)
+            return 1;
+    return 0;
+}
+
+void zlog_set_level(int min_level)
+{
+    logger.file_level = min_level;
+    logger.stderr_level = min_level; /* enabled or not, as it was */
+    for (int i = 0; i < logger.nsinks; i++)
+        logger.sinks[i].min_level = min_level;
+}
+
 int zlog_add_sink(zlog_sink_fn fn, void *ctx, int min_level)
 {
     if (logger.nsinks >= ZLOG_MAX_SINKS)

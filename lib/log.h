@@ -23,6 +23,16 @@ const char *zlog_level_name(int level);
 /* Accepts "debug", "info", "warn" (or "warning"), "error". */
 int zlog_level_parse(const char *name, int *level);
 
+/* A record filter: minimum level and, if events is a non-empty array, only
+ * those event names. The log bus (backlog) and the control server (live
+ * subscribers) both apply it, so it lives with the records. */
+struct log_filter {
+    int min_level;
+    const json_t *events;
+};
+
+int log_filter_match(const struct log_filter *f, int level, const char *event);
+
 /* A callback sink gets the finished line (no trailing newline). */
 typedef void (*zlog_sink_fn)(void *ctx, int level, const char *event, const char *line,
                              size_t len);
@@ -47,6 +57,10 @@ void zlog_file_report(struct zlog_file_report *r);
  * worker_fault writer, which cannot go through zlog_emit. */
 int zlog_file_fd(void);
 void zlog_set_stderr(int enabled, int min_level);
+/* A new daemon.log_level (a reload): every sink -- file, stderr, callbacks --
+ * filters at min_level from now on. Whether stderr is on stays as it was: a
+ * daemonized zend detached stderr and must not start writing there again. */
+void zlog_set_level(int min_level);
 int zlog_add_sink(zlog_sink_fn fn, void *ctx, int min_level);
 void zlog_remove_sink(zlog_sink_fn fn, void *ctx);
 /* Closes the file and drops every sink (tests call this between cases). */

@@ -30,14 +30,6 @@ static int plugin_exit_for(const char *status)
     return PLUGIN_UNKNOWN; /* a status this zenctl does not know */
 }
 
-/* A provider counts as up while it can take traffic: not tripped, not
- * switched off. `unknown` (no traffic yet) is up: nothing says otherwise. */
-static int provider_up(const json_t *p)
-{
-    const char *status = zv_str(p, "status", "unknown");
-    return strcmp(status, "unhealthy") != 0 && strcmp(status, "disabled") != 0;
-}
-
 int zc_cmd_health(struct zc_ctx *ctx)
 {
     struct zc_client c;
@@ -68,13 +60,12 @@ int zc_cmd_health(struct zc_ctx *ctx)
     h = zv_escaped_take(h);
     status = zv_str(h, "status", "unknown");
     const json_t *providers = json_object_get(h, "providers");
-    size_t i, up = 0;
-    json_t *p;
-    json_array_foreach(providers, i, p)
-        up += (size_t)provider_up(p);
+    /* zend decides what "up" means (providers_up); zenctl only shows it. */
+    long long up = zv_int(h, "providers_up");
+    size_t i;
     char p99[16];
     zv_ms(zv_num(h, "latency_p99_ms"), p99, sizeof(p99));
-    printf("zend %s%s%s - %zu/%zu providers up, p99 %s\n",
+    printf("zend %s%s%s - %lld/%zu providers up, p99 %s\n",
            ctx->color ? zv_status_color(status) : "", status, ctx->color ? ZV_RESET : "", up,
            json_array_size(providers), p99);
     json_t *reason;

@@ -14,7 +14,6 @@
 
 #include "acceptor.h"
 #include "common.h"
-#include "daemon.h"
 #include "log.h"
 #include "methods.h"
 #include "timeutil.h"
@@ -39,9 +38,12 @@ struct control_conn {
     json_t *log_queue[CONTROL_LOG_QUEUE]; /* NULL entry: the log.end marker */
     size_t log_head, log_len;
     uint64_t log_dropped;
-    /* metrics subscription */
-    int metrics_active;
-    ev_timer metrics_timer;
+    /* periodic subscription (metrics.subscribe) */
+    int ticks_active;
+    ev_timer tick_timer;
+    const char *tick_notification; /* static string */
+    control_produce_fn tick_produce;
+    void *tick_ctx;
     /* idle and per-frame deadlines (conn_arm_deadline) */
     ev_timer deadline_timer;
     int64_t last_frame_ms;     /* accepted, or the last complete frame */
@@ -49,7 +51,8 @@ struct control_conn {
 };
 
 struct control_server {
-    struct zend_daemon *d;
+    control_dispatch_fn dispatch;
+    void *dispatch_ctx;
     struct ev_loop *loop;
     int fd;                 /* listening socket; owned by whoever bound it */
     struct acceptor acceptor;
@@ -194,26 +197,30 @@ void control_conn_subscribe_logs(struct control_conn *c, json_t **backlog, size_
 
 void control_conn_unsubscribe_logs(struct control_conn *c) { clear_log_subscription(c); }
 
-static void metrics_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct control_conn *c = w->data;
     if (zbuf_len(&c->out) >= CONTROL_SUB_OUTPUT_BYTES)
         return; /* it is not reading: skip this tick rather than pile up */
-    json_t *m = zend_metrics_json(c->server->d);
+    json_t *m = c->tick_produce(c->tick_ctx);
     if (m) {
-        rpc_encode_notification(&c->out, RPC_NOTIFY_METRICS, m);
+        rpc_encode_notification(&c->out, c->tick_notification, m);
         json_decref(m);
         queue_output(c);
     }
 }
 
-void control_conn_subscribe_metrics(struct control_conn *c, double interval_s)
+void control_conn_subscribe_ticks(struct control_conn *c, const char *notification,
+                                  double interval_s, control_produce_fn produce, void *ctx)
 {
-    ev_timer_stop(c->server->loop, &c->metrics_timer);
-    ev_timer_init(&c->metrics_timer, metrics_tick_cb, interval_s, interval_s);
-    c->metrics_timer.data = c;
-    ev_timer_start(c->server->loop, &c->metrics_timer);
-    c->metrics_active = 1;
+    ev_timer_stop(c->server->loop, &c->tick_timer);
+    c->tick_notification = notification;
+    c->tick_produce = produce;
+    c->tick_ctx = ctx;
+    ev_timer_init(&c->tick_timer, tick_cb, interval_s, interval_s);
+    c->tick_timer.data = c;
+    ev_timer_start(c->server->loop, &c->tick_timer);
+    c->ticks_active = 1;
 }
 
 /* ---- idle and frame deadlines ---- */
@@ -223,7 +230,7 @@ void control_conn_subscribe_metrics(struct control_conn *c, double interval_s)
  * A log backlog still being sent counts as a subscription until it is out. */
 static int conn_subscribed(const struct control_conn *c)
 {
-    return c->log_active || c->log_len > 0 || c->metrics_active || c->want_shutdown_done;
+    return c->log_active || c->log_len > 0 || c->ticks_active || c->want_shutdown_done;
 }
 
 /* The moment c is due to be closed, or 0 for never. */
@@ -263,33 +270,14 @@ static void deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* ---- dispatch ---- */
 
-static int printable(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
-            return 0;
-    return 1;
-}
-
 static void handle_request(struct control_conn *c, const struct rpc_message *m)
 {
-    struct zend_daemon *d = c->server->d;
-    const struct control_method *method = control_find_method(m->method);
+    struct control_server *s = c->server;
     struct rpc_error err = {0};
-    json_t *result = NULL;
-    if (!method) {
-        err.code = RPC_ERR_UNKNOWN_METHOD;
-        snprintf(err.message, sizeof(err.message), "unknown method \"%s\"",
-                 printable(m->method) ? m->method : "?");
-    } else if (!method->read_only && d->state == ZEND_DRAINING) {
-        err.code = RPC_ERR_SHUTTING_DOWN;
-        snprintf(err.message, sizeof(err.message), "zend is shutting down");
-    } else {
-        result = method->handler(d, c, m->params, &err);
-        if (!result && err.code == 0) {
-            err.code = RPC_ERR_INTERNAL;
-            snprintf(err.message, sizeof(err.message), "%s failed", m->method);
-        }
+    json_t *result = s->dispatch(s->dispatch_ctx, c, m->method, m->params, &err);
+    if (!result && err.code == 0) {
+        err.code = RPC_ERR_INTERNAL;
+        snprintf(err.message, sizeof(err.message), "%s failed", m->method);
     }
     if (result)
         rpc_encode_response(&c->out, m->msgid, NULL, result);
@@ -367,7 +355,7 @@ static void conn_close(struct control_conn *c)
     struct control_server *s = c->server;
     ev_io_stop(s->loop, &c->read_io);
     ev_io_stop(s->loop, &c->write_io);
-    ev_timer_stop(s->loop, &c->metrics_timer);
+    ev_timer_stop(s->loop, &c->tick_timer);
     ev_timer_stop(s->loop, &c->deadline_timer);
     clear_log_subscription(c);
     close(c->fd);
@@ -520,12 +508,13 @@ static int64_t env_ms(const char *name, int64_t def)
     return v && *v && !*end && ms > 0 ? (int64_t)ms : def;
 }
 
-struct control_server *control_new(struct zend_daemon *d, int fd)
+struct control_server *control_new(int fd, control_dispatch_fn dispatch, void *ctx)
 {
     struct control_server *s = calloc(1, sizeof(*s));
     if (!s)
         return NULL;
-    s->d = d;
+    s->dispatch = dispatch;
+    s->dispatch_ctx = ctx;
     s->fd = fd;
     s->idle_timeout_ms = env_ms(CONTROL_TEST_IDLE_ENV, CONTROL_IDLE_TIMEOUT_MS);
     s->frame_timeout_ms = env_ms(CONTROL_TEST_FRAME_ENV, CONTROL_FRAME_TIMEOUT_MS);

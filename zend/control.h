@@ -4,7 +4,12 @@
  * checked with SO_PEERCRED: only zend's own euid (or root) may talk to it.
  * Frames go through proto/'s bounded reader; a peer that sends garbage is
  * answered (when a msgid could be read) and closed, and nobody else notices.
- * Methods are a table (control_methods.c). */
+ *
+ * This is the transport only (the Knot/relayd shape): accept, peer check,
+ * framing, idle and frame deadlines, output bounds and subscriptions. What a
+ * method does, and whether it may run now (draining), is decided by the
+ * dispatch function given to control_new (control_methods.c); the server
+ * never looks at the daemon. */
 #ifndef ZEND_CONTROL_H
 #define ZEND_CONTROL_H
 
@@ -13,7 +18,7 @@
 #include <stddef.h>
 
 #include "common.h"
-#include "logbus.h"
+#include "log.h"
 #include "rpc.h"
 
 /* More control clients than this at once is a runaway script. */
@@ -39,7 +44,6 @@
 #define CONTROL_TEST_IDLE_ENV "ZEND_TEST_CONTROL_IDLE_MS"
 #define CONTROL_TEST_FRAME_ENV "ZEND_TEST_CONTROL_FRAME_MS"
 
-struct zend_daemon;
 struct control_server;
 struct control_conn;
 
@@ -48,24 +52,22 @@ struct rpc_error {
     char message[ZEN_ERRLEN];
 };
 
-/* A method handler returns the result map, or NULL with err filled in. */
-typedef json_t *(*control_handler_fn)(struct zend_daemon *d, struct control_conn *c,
-                                      const json_t *params, struct rpc_error *err);
-
-struct control_method {
-    const char *name;
-    control_handler_fn handler;
-    int read_only; /* read-only methods still answer while zend drains */
-};
-
-const struct control_method *control_find_method(const char *name);
+/* Answers one request: the result map (a new reference), or NULL with err
+ * filled in (an err.code of 0 becomes RPC_ERR_INTERNAL). c is the caller's
+ * connection, for methods that subscribe it. ctx is control_new's. */
+typedef json_t *(*control_dispatch_fn)(void *ctx, struct control_conn *c, const char *method,
+                                       const json_t *params, struct rpc_error *err);
+/* Builds one periodic notification's payload (a new reference), or NULL to
+ * skip this tick. */
+typedef json_t *(*control_produce_fn)(void *ctx);
 
 /* Binds and listens on path (mode 0600), replacing a stale socket file
  * nobody answers on. Refuses when another process answers there. Returns the
  * fd (the supervisor keeps it across worker restarts) or -1 with err. */
 int control_bind(const char *path, char *err, size_t errlen);
-/* Serves an already listening control socket. */
-struct control_server *control_new(struct zend_daemon *d, int listen_fd);
+/* Serves an already listening control socket; every request goes to
+ * dispatch(ctx, ...). NULL when out of memory. */
+struct control_server *control_new(int listen_fd, control_dispatch_fn dispatch, void *ctx);
 void control_start(struct control_server *s, struct ev_loop *loop);
 /* Flushes what can be flushed and closes every connection. The listening
  * socket and its file stay: they belong to whoever called control_bind. */
@@ -88,7 +90,11 @@ void control_publish_log(struct control_server *s, int level, const char *event,
 void control_conn_subscribe_logs(struct control_conn *c, json_t **backlog, size_t n,
                                  const struct log_filter *f, int follow);
 void control_conn_unsubscribe_logs(struct control_conn *c);
-/* Pushes ["metrics", [map]] every interval; map comes from zend_metrics_json. */
-void control_conn_subscribe_metrics(struct control_conn *c, double interval_s);
+/* Pushes [notification, [produce(ctx)]] every interval_s on c (notification
+ * is a static string), skipping a tick while c's output is over
+ * CONTROL_SUB_OUTPUT_BYTES (it is not reading). A second call replaces the
+ * first. */
+void control_conn_subscribe_ticks(struct control_conn *c, const char *notification,
+                                  double interval_s, control_produce_fn produce, void *ctx);
 
 #endif

@@ -3,13 +3,14 @@
  * Handlers are read-only views of daemon state except where the table says
  * otherwise; they must answer in well under a millisecond. PROTOCOL.md
  * documents each with an example exchange. */
+#include "control_methods.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common.h"
-#include "control.h"
 #include "daemon.h"
 #include "health.h"
 #include "log.h"
@@ -41,12 +42,41 @@ static json_t *method_status(struct zend_daemon *d, struct control_conn *c,
                      "in_flight", (int)proxy_in_flight(d->proxy));
 }
 
-/* operations.md §10, plus uptime and restarts so a reader knows what the
+/* The `metrics` RPC result, also pushed to metrics.subscribe subscribers:
+ * operations.md §10, plus uptime and restarts so a reader knows what the
  * counters cover (they reset when a worker restarts). */
+static json_t *metrics_view(struct zend_daemon *d)
+{
+    metrics_sample_resources(d->metrics);
+    json_t *m = metrics_to_json(d->metrics);
+    if (m) {
+        json_object_set_new(m, "uptime_s", json_real(zend_uptime_s(d)));
+        json_object_set_new(m, "restarts", json_integer(d->restarts));
+        json_object_set_new(m, "max_concurrent", json_integer(d->cfg->daemon.max_concurrent));
+        /* Live views (zenctl metrics --watch) get each provider's state with
+         * its numbers, without polling health as well. */
+        int64_t now_mono = ztime_mono_ms(), now_wall_s = ztime_wall_ms() / 1000;
+        const char *name;
+        json_t *entry;
+        json_object_foreach(json_object_get(m, "providers"), name, entry) {
+            struct provider_state *s = pstates_get(proxy_provider_states(d->proxy), name);
+            if (!s)
+                continue;
+            struct pstate_report r;
+            pstate_report(s, d->cfg, now_wall_s, now_mono, &r);
+            json_object_set_new(entry, "status", json_string(pstatus_name(r.status)));
+            json_object_set_new(entry, "circuit", json_string(pstate_circuit_name(r.circuit)));
+        }
+    }
+    return m;
+}
+
+static json_t *metrics_tick(void *ctx) { return metrics_view(ctx); }
+
 static json_t *method_metrics(struct zend_daemon *d, struct control_conn *c,
                               const json_t *params, struct rpc_error *err)
 {
-    return zend_metrics_json(d);
+    return metrics_view(d);
 }
 
 static json_t *bad_params(struct rpc_error *err, const char *msg)
@@ -67,7 +97,7 @@ static json_t *method_metrics_subscribe(struct zend_daemon *d, struct control_co
             return bad_params(err, "interval_ms must be an integer >= 100");
         ms = json_integer_value(v);
     }
-    control_conn_subscribe_metrics(c, (double)ms / 1000.0);
+    control_conn_subscribe_ticks(c, RPC_NOTIFY_METRICS, (double)ms / 1000.0, metrics_tick, d);
     return json_object();
 }
 
@@ -140,13 +170,17 @@ static json_t *method_shutdown(struct zend_daemon *d, struct control_conn *c,
 static json_t *method_health(struct zend_daemon *d, struct control_conn *c,
                              const json_t *params, struct rpc_error *err)
 {
-    return health_json(d);
+    struct health_inputs in;
+    zend_health_inputs(d, &in);
+    return health_json(&in);
 }
 
 static json_t *method_providers(struct zend_daemon *d, struct control_conn *c,
                                 const json_t *params, struct rpc_error *err)
 {
-    return providers_json(d);
+    struct health_inputs in;
+    zend_health_inputs(d, &in);
+    return providers_json(&in);
 }
 
 /* params: {name, for_s?}. Runtime only: zen.json is never written. */
@@ -214,6 +248,16 @@ static json_t *method_reload(struct zend_daemon *d, struct control_conn *c,
     return summary;
 }
 
+/* A method handler returns the result map, or NULL with err filled in. */
+typedef json_t *(*method_fn)(struct zend_daemon *d, struct control_conn *c,
+                             const json_t *params, struct rpc_error *err);
+
+struct control_method {
+    const char *name;
+    method_fn handler;
+    int read_only; /* read-only methods still answer while zend drains */
+};
+
 static const struct control_method methods[] = {
     {RPC_HELLO, method_hello, 1},
     {RPC_STATUS, method_status, 1},
@@ -229,10 +273,39 @@ static const struct control_method methods[] = {
     {RPC_SHUTDOWN, method_shutdown, 0},
 };
 
-const struct control_method *control_find_method(const char *name)
+static const struct control_method *find_method(const char *name)
 {
     for (size_t i = 0; i < ZEN_ARRAY_LEN(methods); i++)
         if (strcmp(methods[i].name, name) == 0)
             return &methods[i];
     return NULL;
+}
+
+static int printable(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+            return 0;
+    return 1;
+}
+
+json_t *control_methods_dispatch(void *ctx, struct control_conn *c, const char *name,
+                                 const json_t *params, struct rpc_error *err)
+{
+    struct zend_daemon *d = ctx;
+    const struct control_method *method = find_method(name);
+    if (!method) {
+        err->code = RPC_ERR_UNKNOWN_METHOD;
+        snprintf(err->message, sizeof(err->message), "unknown method \"%s\"",
+                 printable(name) ? name : "?");
+        return NULL;
+    }
+    /* Policy, not transport: a draining zend still answers questions but
+     * takes no new orders. */
+    if (!method->read_only && d->state == ZEND_DRAINING) {
+        err->code = RPC_ERR_SHUTTING_DOWN;
+        snprintf(err->message, sizeof(err->message), "zend is shutting down");
+        return NULL;
+    }
+    return method->handler(d, c, params, err);
 }

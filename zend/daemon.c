@@ -14,8 +14,8 @@
 #include "metrics.h"
 #include "provider_state.h"
 #include "proxy.h"
-#include "worker.h"
 #include "timeutil.h"
+#include "worker_notify.h"
 
 const char *zend_state_name(enum zend_state s)
 {
@@ -217,7 +217,7 @@ int zend_reload(struct zend_daemon *d, const char *source, json_t **summary, cha
     d->config_loaded_wall_ms = ztime_wall_ms();
     zend_save_last_good(d);
     proxy_set_config(d->proxy, new);
-    zlog_set_stderr(1, new->daemon.log_level);
+    zlog_set_level(new->daemon.log_level);
     apply_runtime_config(d);
     zend_log_config_notes(new);
     zlog_pack(ZLOG_INFO, "config_reloaded", "{s:s, s:s, s:O, s:O, s:O, s:O}", "source", source,
@@ -256,7 +256,9 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
     struct zend_daemon *d = w->data;
     if (w->signum == SIGUSR1) {
-        monitor_state_dump(d);
+        struct health_inputs in;
+        zend_health_inputs(d, &in);
+        monitor_state_dump(&in, zend_state_name(d->state));
         return;
     }
     if (w->signum == SIGHUP) {
@@ -267,34 +269,35 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
     zend_begin_shutdown(d, "signal", -1);
 }
 
-json_t *zend_metrics_json(struct zend_daemon *d)
+void zend_health_inputs(const struct zend_daemon *d, struct health_inputs *in)
 {
-    metrics_sample_resources(d->metrics);
-    json_t *m = metrics_to_json(d->metrics);
-    if (m) {
-        json_object_set_new(m, "uptime_s", json_real(zend_uptime_s(d)));
-        json_object_set_new(m, "restarts", json_integer(d->restarts));
-        json_object_set_new(m, "max_concurrent", json_integer(d->cfg->daemon.max_concurrent));
-        /* Live views (zenctl metrics --watch) get each provider's state with
-         * its numbers, without polling health as well. */
-        const char *name;
-        json_t *entry;
-        json_object_foreach(json_object_get(m, "providers"), name, entry) {
-            struct provider_state *s = pstates_get(proxy_provider_states(d->proxy), name);
-            if (!s)
-                continue;
-            json_object_set_new(entry, "status",
-                                json_string(health_provider_status(d->cfg, s)));
-            json_object_set_new(entry, "circuit", json_string(pstate_circuit_name(
-                                                      pstate_circuit(s, ztime_mono_ms()))));
-        }
-    }
-    return m;
+    *in = (struct health_inputs){
+        .cfg = d->cfg,
+        .proxy = d->proxy,
+        .metrics = d->metrics,
+        .config_path = d->paths.config,
+        .config_error = d->config_error,
+        .config_loaded_wall_ms = d->config_loaded_wall_ms,
+        .draining = d->state == ZEND_DRAINING,
+        .uptime_s = zend_uptime_s(d),
+        .pid = (int)d->pid,
+        .supervisor_pid = (int)d->supervisor_pid,
+        .restarts = d->restarts,
+    };
+}
+
+void zend_monitor_inputs(const struct zend_daemon *d, struct monitor_inputs *in)
+{
+    *in = (struct monitor_inputs){.dc = &d->cfg->daemon, .proxy = d->proxy,
+                                  .metrics = d->metrics};
 }
 
 static void resource_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-    monitor_sample(w->data);
+    struct zend_daemon *d = w->data;
+    struct monitor_inputs in;
+    zend_monitor_inputs(d, &in);
+    monitor_sample(&d->monitor, &in);
 }
 
 int zend_worker_run(struct zend_daemon *d)

@@ -24,6 +24,8 @@ enum zend_state { ZEND_STARTING, ZEND_RUNNING, ZEND_DRAINING };
 #define ZEND_RELOAD_DEBOUNCE_S 0.3
 
 struct control_server;
+struct health_inputs;
+struct monitor_inputs;
 struct proxy;
 struct metrics;
 struct logbus;
@@ -75,8 +77,9 @@ void zend_log_config_notes(const struct zcfg *cfg);
 /* One byte to the supervisor (worker.h: ready, draining); nothing when alone. */
 void zend_notify_supervisor(struct zend_daemon *d, char what);
 
-/* The `metrics` RPC result, also pushed to metrics.subscribe subscribers. */
-json_t *zend_metrics_json(struct zend_daemon *d);
+/* What health (and the state dump) reads, as of now; borrowed pointers. */
+void zend_health_inputs(const struct zend_daemon *d, struct health_inputs *in);
+void zend_monitor_inputs(const struct zend_daemon *d, struct monitor_inputs *in);
 
 /* Runs the loop until shutdown completes. Returns the process exit code. */
 int zend_worker_run(struct zend_daemon *d);

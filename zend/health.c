@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "common.h"
-#include "daemon.h"
+#include "config.h"
 #include "log.h"
 #include "metrics.h"
 #include "provider_state.h"
@@ -53,63 +53,45 @@ static int used_by_a_profile(const struct zcfg *cfg, const char *name)
     return 0;
 }
 
-static int config_disabled(const struct zcfg *cfg, const char *name)
+/* One report per provider, in config order (listings read like zen.json).
+ * Returns how many were filled (at most max). */
+static size_t provider_reports(const struct health_inputs *in, struct pstate_report *out,
+                               size_t max)
 {
-    return zcfg_provider_disabled(cfg, name, ztime_wall_ms() / 1000);
-}
-
-static const char *provider_status(const struct provider_state *s, int disabled, int64_t now)
-{
-    if (disabled)
-        return "disabled";
-    enum circuit c = pstate_circuit(s, now);
-    if (c == CIRCUIT_OPEN)
-        return "unhealthy";
-    if (s->recent_len == 0 && s->check_count == 0)
-        return "unknown";
-    if (c == CIRCUIT_HALF_OPEN || pstate_success_rate(s) < 1.0 - HEALTH_DEGRADED_ERROR_RATE ||
-        (s->check_count > 0 && !s->last_check_ok))
-        return "degraded";
-    return "healthy";
-}
-
-const char *health_provider_status(const struct zcfg *cfg, const struct provider_state *s)
-{
-    int64_t now = ztime_mono_ms();
-    return provider_status(s, config_disabled(cfg, s->name) || pstate_disabled(s, now), now);
-}
-
-static json_t *provider_entry(const struct zcfg *cfg, const struct provider_state *s,
-                              int64_t now)
-{
-    int disabled = config_disabled(cfg, s->name) || pstate_disabled(s, now);
-    char last_check[ZTIME_RFC3339_LEN] = "";
-    if (s->last_check_wall_ms)
-        ztime_format_rfc3339_ms(s->last_check_wall_ms, last_check);
-    return json_pack("{s:s, s:s, s:s, s:I, s:i, s:s, s:s, s:s?, s:f, s:f, s:I, s:I, s:b}",
-                     "name", s->name, "status", provider_status(s, disabled, now), "circuit",
-                     pstate_circuit_name(pstate_circuit(s, now)), "cooldown_remaining_ms",
-                     (json_int_t)pstate_cooldown_remaining_ms(s, now), "consecutive_failures",
-                     s->consecutive_failures, "last_error_type",
-                     s->last_error_type ? zen_error_type_name(s->last_error_type) : "",
-                     "last_error", s->last_error, "last_check",
-                     last_check[0] ? last_check : NULL, "latency_ms", s->check_latency_ms,
-                     "success_rate", pstate_success_rate(s), "check_count",
-                     (json_int_t)s->check_count, "fail_count", (json_int_t)s->check_fail_count,
-                     "disabled", disabled);
-}
-
-static json_t *provider_list(struct zend_daemon *d)
-{
-    struct provider_states *ps = proxy_provider_states(d->proxy);
-    int64_t now = ztime_mono_ms();
-    json_t *arr = json_array();
-    /* In config order, so listings read like zen.json. */
-    for (size_t i = 0; i < d->cfg->n_providers; i++) {
-        struct provider_state *s = pstates_get(ps, d->cfg->providers[i].name);
+    struct provider_states *ps = proxy_provider_states(in->proxy);
+    int64_t now_mono = ztime_mono_ms(), now_wall_s = ztime_wall_ms() / 1000;
+    size_t n = 0;
+    for (size_t i = 0; i < in->cfg->n_providers && n < max; i++) {
+        struct provider_state *s = pstates_get(ps, in->cfg->providers[i].name);
         if (s)
-            json_array_append_new(arr, provider_entry(d->cfg, s, now));
+            pstate_report(s, in->cfg, now_wall_s, now_mono, &out[n++]);
     }
+    return n;
+}
+
+static json_t *report_json(const struct pstate_report *r)
+{
+    char last_check[ZTIME_RFC3339_LEN] = "";
+    if (r->last_check_wall_ms)
+        ztime_format_rfc3339_ms(r->last_check_wall_ms, last_check);
+    return json_pack("{s:s, s:s, s:s, s:I, s:i, s:s, s:s, s:s?, s:f, s:f, s:I, s:I, s:b}",
+                     "name", r->name, "status", pstatus_name(r->status), "circuit",
+                     pstate_circuit_name(r->circuit), "cooldown_remaining_ms",
+                     (json_int_t)r->cooldown_remaining_ms, "consecutive_failures",
+                     r->consecutive_failures, "last_error_type",
+                     r->last_error_type ? zen_error_type_name(r->last_error_type) : "",
+                     "last_error", r->last_error, "last_check",
+                     last_check[0] ? last_check : NULL, "latency_ms", r->check_latency_ms,
+                     "success_rate", r->success_rate, "check_count",
+                     (json_int_t)r->check_count, "fail_count", (json_int_t)r->check_fail_count,
+                     "disabled", r->disabled);
+}
+
+static json_t *reports_json(const struct pstate_report *reports, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, report_json(&reports[i]));
     return arr;
 }
 
@@ -125,33 +107,38 @@ static void add_reason(json_t *reasons, const char *fmt, ...)
     json_array_append_new(reasons, json_string(text));
 }
 
-/* Daemon status from the provider list and resources (operations.md §9). */
-static const char *daemon_status(struct zend_daemon *d, const json_t *providers,
+/* Daemon status from the provider reports and resources (operations.md §9). */
+static const char *daemon_status(const struct health_inputs *in,
+                                 const struct pstate_report *reports, size_t n,
                                  const struct resources *r, json_t *reasons)
 {
-    const struct zcfg_daemon *dc = &d->cfg->daemon;
+    const struct zcfg_daemon *dc = &in->cfg->daemon;
     int used = 0, usable = 0, troubled = 0;
-    size_t i;
-    json_t *p;
-    json_array_foreach(providers, i, p) {
-        const char *name = json_string_value(json_object_get(p, "name"));
-        const char *st = json_string_value(json_object_get(p, "status"));
-        int64_t left = json_integer_value(json_object_get(p, "cooldown_remaining_ms"));
-        if (strcmp(st, "unhealthy") == 0) {
-            const char *type = json_string_value(json_object_get(p, "last_error_type"));
-            add_reason(reasons, "provider %s cooling down (%s, %lld s left)", name,
-                       type && *type ? type : "failure", (long long)((left + 999) / 1000));
-        } else if (strcmp(st, "disabled") == 0) {
-            add_reason(reasons, "provider %s disabled", name);
-        } else if (strcmp(st, "degraded") == 0) {
+    for (size_t i = 0; i < n; i++) {
+        const struct pstate_report *p = &reports[i];
+        switch (p->status) {
+        case PSTATUS_UNHEALTHY:
+            add_reason(reasons, "provider %s cooling down (%s, %lld s left)", p->name,
+                       p->last_error_type ? zen_error_type_name(p->last_error_type)
+                                          : "failure",
+                       (long long)((p->cooldown_remaining_ms + 999) / 1000));
+            break;
+        case PSTATUS_DISABLED:
+            add_reason(reasons, "provider %s disabled", p->name);
+            break;
+        case PSTATUS_DEGRADED:
             add_reason(reasons, "provider %s degraded (%.0f%% of recent attempts succeeded)",
-                       name, 100.0 * json_number_value(json_object_get(p, "success_rate")));
+                       p->name, 100.0 * p->success_rate);
+            break;
+        case PSTATUS_UNKNOWN:
+        case PSTATUS_HEALTHY:
+            break;
         }
-        if (!used_by_a_profile(d->cfg, name))
+        if (!used_by_a_profile(in->cfg, p->name))
             continue;
         used++;
-        usable += strcmp(st, "unhealthy") != 0 && strcmp(st, "disabled") != 0;
-        troubled += strcmp(st, "healthy") != 0 && strcmp(st, "unknown") != 0;
+        usable += pstatus_up(p->status);
+        troubled += p->status != PSTATUS_HEALTHY && p->status != PSTATUS_UNKNOWN;
     }
     if (r->rss_bytes > dc->health_max_rss_mb * (int64_t)MIB) {
         add_reason(reasons, "rss %.0f MiB > %lld MiB", (double)r->rss_bytes / MIB,
@@ -174,22 +161,22 @@ static const char *daemon_status(struct zend_daemon *d, const json_t *providers,
                    (unsigned long long)lr.write_failed);
         troubled++;
     }
-    if (d->config_error[0]) {
+    if (in->config_error[0]) {
         /* zen.json does not load: the next start of zend would fail (78). */
-        const char *base = strrchr(d->paths.config, '/');
+        const char *base = strrchr(in->config_path, '/');
         char since[ZTIME_RFC3339_LEN], text[ZEN_ERRLEN + PATH_MAX + 256];
-        ztime_format_rfc3339_ms(d->config_loaded_wall_ms, since);
+        ztime_format_rfc3339_ms(in->config_loaded_wall_ms, since);
         snprintf(text, sizeof(text), "%s is invalid (%s); serving the last good config from %s",
-                 base ? base + 1 : d->paths.config, d->config_error, since);
+                 base ? base + 1 : in->config_path, in->config_error, since);
         json_array_append_new(reasons, json_string(text));
         troubled++;
     }
-    size_t queued = proxy_queued(d->proxy);
+    size_t queued = proxy_queued(in->proxy);
     if (queued) {
         add_reason(reasons, "%zu request%s waiting for a slot", queued, queued == 1 ? "" : "s");
         troubled++;
     }
-    if (d->state == ZEND_DRAINING) {
+    if (in->draining) {
         json_array_insert_new(reasons, 0, json_string("draining: zend is shutting down"));
         return "draining";
     }
@@ -202,58 +189,65 @@ static const char *daemon_status(struct zend_daemon *d, const json_t *providers,
     return troubled ? "degraded" : "healthy";
 }
 
-json_t *health_json(struct zend_daemon *d)
+json_t *health_json(const struct health_inputs *in)
 {
     struct resources r;
     read_resources(&r);
-    json_t *providers = provider_list(d);
+    struct pstate_report reports[ZCFG_MAX_PROVIDERS];
+    size_t n = provider_reports(in, reports, ZEN_ARRAY_LEN(reports));
     json_t *reasons = json_array();
-    const char *status = daemon_status(d, providers, &r, reasons);
-    json_t *m = metrics_to_json(d->metrics);
-    double p99 = json_number_value(json_object_get(m, "latency_p99_ms"));
-    json_decref(m);
-    struct provider_states *ps = proxy_provider_states(d->proxy);
+    const char *status = daemon_status(in, reports, n, &r, reasons);
+    struct metrics_latency lat;
+    metrics_latency_summary(in->metrics, &lat);
+    struct provider_states *ps = proxy_provider_states(in->proxy);
     struct zlog_file_report lr;
     zlog_file_report(&lr);
     json_t *h = json_pack(
         "{s:s, s:o, s:s, s:f, s:i, s:i, s:i, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I},"
         " s:I, s:{s:b, s:b}, s:f, s:o}",
         "status", status, "reasons", reasons, "version", ZEN_VERSION_STRING, "uptime_s",
-        zend_uptime_s(d), "pid", (int)d->pid, "supervisor_pid", (int)d->supervisor_pid,
-        "restarts", (int)d->restarts, "resources", "rss_bytes", (json_int_t)r.rss_bytes,
+        in->uptime_s, "pid", in->pid, "supervisor_pid", in->supervisor_pid,
+        "restarts", (int)in->restarts, "resources", "rss_bytes", (json_int_t)r.rss_bytes,
         "heap_bytes", (json_int_t)r.heap_bytes, "open_fds", (json_int_t)r.open_fds, "fd_limit",
         (json_int_t)r.fd_limit, "threads", (json_int_t)r.threads, "client_connections",
-        (json_int_t)proxy_client_connections(d->proxy), "upstream_connections",
-        (json_int_t)proxy_upstream_transfers(d->proxy), "in_flight",
-        (json_int_t)proxy_in_flight(d->proxy), "queued", (json_int_t)proxy_queued(d->proxy),
-        "request_body_bytes", (json_int_t)proxy_body_bytes_held(d->proxy),
-        "active_sessions", (json_int_t)proxy_active_sessions(d->proxy), "health_check",
-        "enabled", d->cfg->health_check.enabled, "running",
-        pstates_health_check_running(ps), "latency_p99_ms", p99, "providers", providers);
-    if (h)
+        (json_int_t)proxy_client_connections(in->proxy), "upstream_connections",
+        (json_int_t)proxy_upstream_transfers(in->proxy), "in_flight",
+        (json_int_t)proxy_in_flight(in->proxy), "queued", (json_int_t)proxy_queued(in->proxy),
+        "request_body_bytes", (json_int_t)proxy_body_bytes_held(in->proxy),
+        "active_sessions", (json_int_t)proxy_active_sessions(in->proxy), "health_check",
+        "enabled", in->cfg->health_check.enabled, "running",
+        pstates_health_check_running(ps), "latency_p99_ms", lat.p99_ms, "providers",
+        reports_json(reports, n));
+    if (h) {
         json_object_set_new(h, "log_write_failed", json_integer((json_int_t)lr.write_failed));
+        /* zenctl shows "N/M providers up" from this count: pstatus_up is
+         * the one rule, and it lives here, not in every client. */
+        json_int_t up = 0;
+        for (size_t i = 0; i < n; i++)
+            up += pstatus_up(reports[i].status);
+        json_object_set_new(h, "providers_up", json_integer(up));
+    }
     return h;
 }
 
-json_t *providers_json(struct zend_daemon *d)
+json_t *providers_json(const struct health_inputs *in)
 {
-    json_t *list = provider_list(d);
-    json_t *m = metrics_to_json(d->metrics);
-    json_t *per = json_object_get(m, "providers");
-    size_t i;
-    json_t *p;
-    json_array_foreach(list, i, p) {
-        json_t *pm = json_object_get(per, json_string_value(json_object_get(p, "name")));
-        json_int_t requests = json_integer_value(json_object_get(pm, "requests"));
-        json_int_t errors = json_integer_value(json_object_get(pm, "errors"));
-        json_object_set_new(p, "requests", json_integer(requests));
-        json_object_set_new(p, "errors", json_integer(errors));
+    struct pstate_report reports[ZCFG_MAX_PROVIDERS];
+    size_t n = provider_reports(in, reports, ZEN_ARRAY_LEN(reports));
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *p = report_json(&reports[i]);
+        struct metrics_provider_summary pm;
+        metrics_provider_summary(in->metrics, reports[i].name, &pm);
+        json_object_set_new(p, "requests", json_integer((json_int_t)pm.requests));
+        json_object_set_new(p, "errors", json_integer((json_int_t)pm.errors));
         json_object_set_new(p, "error_rate",
-                            json_real(requests ? (double)errors / (double)requests : 0.0));
-        static const char *const lat[] = {"latency_p50_ms", "latency_p95_ms", "latency_p99_ms"};
-        for (size_t k = 0; k < ZEN_ARRAY_LEN(lat); k++)
-            json_object_set_new(p, lat[k], json_real(json_number_value(json_object_get(pm, lat[k]))));
+                            json_real(pm.requests ? (double)pm.errors / (double)pm.requests
+                                                  : 0.0));
+        json_object_set_new(p, "latency_p50_ms", json_real(pm.latency.p50_ms));
+        json_object_set_new(p, "latency_p95_ms", json_real(pm.latency.p95_ms));
+        json_object_set_new(p, "latency_p99_ms", json_real(pm.latency.p99_ms));
+        json_array_append_new(list, p);
     }
-    json_decref(m);
     return json_pack("{s:o}", "providers", list);
 }

@@ -6,7 +6,6 @@
 #include <sys/stat.h>
 
 #include "common.h"
-#include "control.h"
 #include "log.h"
 
 /* Only this much of zend.log's tail is read to preload the ring. */
@@ -25,23 +24,10 @@ struct ring_record {
 struct logbus {
     struct ring_record *ring;
     size_t cap, head, len; /* head: index of the oldest record */
-    struct control_server *control;
+    zlog_sink_fn publish; /* live subscribers, wired by the worker */
+    void *publish_ctx;
     int attached;
 };
-
-int log_filter_match(const struct log_filter *f, int level, const char *event)
-{
-    if (level < f->min_level)
-        return 0;
-    if (json_array_size(f->events) == 0)
-        return 1;
-    size_t i;
-    json_t *e;
-    json_array_foreach(f->events, i, e)
-        if (event && json_is_string(e) && strcmp(json_string_value(e), event) == 0)
-            return 1;
-    return 0;
-}
 
 static void record_free(struct ring_record *r)
 {
@@ -73,8 +59,8 @@ static void ring_push(struct logbus *b, const char *line, size_t len, int level,
 static void sink(void *ctx, int level, const char *event, const char *line, size_t len)
 {
     struct logbus *b = ctx;
-    if (b->control)
-        control_publish_log(b->control, level, event, line, len);
+    if (b->publish)
+        b->publish(b->publish_ctx, level, event, line, len);
     ring_push(b, line, len, level, event);
 }
 
@@ -103,9 +89,10 @@ void logbus_free(struct logbus *b)
     free(b);
 }
 
-int logbus_attach(struct logbus *b, int min_level, struct control_server *control)
+int logbus_attach(struct logbus *b, int min_level, zlog_sink_fn publish, void *publish_ctx)
 {
-    b->control = control;
+    b->publish = publish;
+    b->publish_ctx = publish_ctx;
     b->attached = zlog_add_sink(sink, b, min_level) == ZEN_OK;
     return b->attached ? ZEN_OK : ZEN_ERR;
 }
@@ -115,7 +102,8 @@ void logbus_detach(struct logbus *b)
     if (b->attached)
         zlog_remove_sink(sink, b);
     b->attached = 0;
-    b->control = NULL;
+    b->publish = NULL;
+    b->publish_ctx = NULL;
 }
 
 void logbus_preload(struct logbus *b, const char *path)

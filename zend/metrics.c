@@ -578,3 +578,38 @@ json_t *metrics_to_json(struct metrics *m)
     }
     return o;
 }
+
+/* ---- typed summaries ---- */
+
+static void latency_of(const struct zstats_ring *ring, double *scratch, int with_max,
+                       struct metrics_latency *out)
+{
+    double p[N_REPORT_PERCENTILES], max;
+    zstats_ring_percentiles_scratch(ring, report_percentiles, N_REPORT_PERCENTILES, p, &max,
+                                    scratch);
+    _Static_assert(N_REPORT_PERCENTILES == 3, "p50, p95, p99");
+    out->p50_ms = round_us(p[0]);
+    out->p95_ms = round_us(p[1]);
+    out->p99_ms = round_us(p[2]);
+    out->max_ms = with_max ? round_us(max) : 0;
+}
+
+void metrics_latency_summary(struct metrics *m, struct metrics_latency *out)
+{
+    latency_of(&m->latency, m->scratch, 1, out);
+}
+
+int metrics_provider_summary(struct metrics *m, const char *name,
+                             struct metrics_provider_summary *out)
+{
+    memset(out, 0, sizeof(*out));
+    size_t slot = name ? provider_slot(m, name) : 0;
+    if (!name || !m->provider_slots[slot])
+        return ZEN_ERR;
+    const struct metrics_provider *p = &m->providers[m->provider_slots[slot] - 1];
+    out->requests = p->requests;
+    out->served = p->served;
+    out->errors = p->errors;
+    latency_of(&p->latency, m->scratch, 0, &out->latency);
+    return ZEN_OK;
+}

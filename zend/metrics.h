@@ -120,4 +120,21 @@ int64_t metrics_process_fds(void);
  * into a scratch array the module owns. */
 json_t *metrics_to_json(struct metrics *m);
 
+/* Typed summaries for views inside zend (health, providers), so none of
+ * them serialises the document above to read a number back. Milliseconds
+ * are rounded exactly as metrics_to_json rounds them. */
+struct metrics_latency {
+    double p50_ms, p95_ms, p99_ms, max_ms;
+};
+struct metrics_provider_summary {
+    uint64_t requests, served, errors;
+    struct metrics_latency latency; /* max_ms is left 0 (the RPC has none) */
+};
+/* Latency of whole requests over the window (latency_p50_ms ... _max_ms). */
+void metrics_latency_summary(struct metrics *m, struct metrics_latency *out);
+/* The figures of one provider name as metrics_to_json's providers entry
+ * shows them; all zero (and ZEN_ERR) for a name never recorded. */
+int metrics_provider_summary(struct metrics *m, const char *name,
+                             struct metrics_provider_summary *out);
+
 #endif

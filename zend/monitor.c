@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "common.h"
-#include "daemon.h"
+#include "config.h"
 #include "health.h"
 #include "log.h"
 #include "metrics.h"
@@ -59,18 +59,17 @@ static void threshold(int *warned, const char *resource, double value, double li
     }
 }
 
-static void check_leaks(struct zend_daemon *d, int64_t rss)
+static void check_leaks(struct monitor *m, const struct monitor_inputs *in, int64_t rss)
 {
-    struct monitor *m = &d->monitor;
-    int idle = proxy_in_flight(d->proxy) == 0 && proxy_client_connections(d->proxy) == 0;
+    int idle = proxy_in_flight(in->proxy) == 0 && proxy_client_connections(in->proxy) == 0;
     /* Only idle moments are comparable, and only once warm: the first
      * request grows RSS and fds for good (TLS, curl's caches, buffers). */
-    if (!idle || metrics_requests_total(d->metrics) == 0)
+    if (!idle || metrics_requests_total(in->metrics) == 0)
         return;
     int64_t files;
     json_t *fds = fd_table(&files);
-    size_t stray = proxy_upstream_transfers(d->proxy) -
-                   pstates_active_transfers(proxy_provider_states(d->proxy));
+    size_t stray = proxy_upstream_transfers(in->proxy) -
+                   pstates_active_transfers(proxy_provider_states(in->proxy));
     if (!m->have_baseline) {
         m->have_baseline = 1;
         m->base_rss = rss;
@@ -103,32 +102,32 @@ static void check_leaks(struct zend_daemon *d, int64_t rss)
               "files", (json_int_t)m->base_files, "rss_bytes", (json_int_t)m->base_rss,
               "current", "files", (json_int_t)files, "rss_bytes", (json_int_t)rss,
               "stray_transfers", (json_int_t)stray, "dump", "fds", fds, "client_connections",
-              (json_int_t)proxy_client_connections(d->proxy));
+              (json_int_t)proxy_client_connections(in->proxy));
 }
 
-void monitor_sample(struct zend_daemon *d)
+void monitor_sample(struct monitor *m, const struct monitor_inputs *in)
 {
-    const struct zcfg_daemon *dc = &d->cfg->daemon;
-    metrics_sample_resources(d->metrics);
+    const struct zcfg_daemon *dc = in->dc;
+    metrics_sample_resources(in->metrics);
     int64_t rss = metrics_process_rss();
     int64_t fds = metrics_process_fds();
-    threshold(&d->monitor.rss_warned, "rss", (double)rss / MIB, (double)dc->health_max_rss_mb);
+    threshold(&m->rss_warned, "rss", (double)rss / MIB, (double)dc->health_max_rss_mb);
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-        threshold(&d->monitor.fd_warned, "open_fds", (double)fds,
+        threshold(&m->fd_warned, "open_fds", (double)fds,
                   dc->health_max_fd_ratio * (double)rl.rlim_cur);
-    check_leaks(d, rss);
+    check_leaks(m, in, rss);
 }
 
-void monitor_state_dump(struct zend_daemon *d)
+void monitor_state_dump(const struct health_inputs *in, const char *state)
 {
-    json_t *h = health_json(d);
+    json_t *h = health_json(in);
     int64_t files;
     json_t *fds = fd_table(&files);
     zlog_pack(ZLOG_INFO, "state_dump", "{s:s, s:I, s:I, s:I, s:O, s:O, s:o}", "state",
-              zend_state_name(d->state), "in_flight", (json_int_t)proxy_in_flight(d->proxy),
-              "client_connections", (json_int_t)proxy_client_connections(d->proxy),
-              "upstream_transfers", (json_int_t)proxy_upstream_transfers(d->proxy), "providers",
+              state, "in_flight", (json_int_t)proxy_in_flight(in->proxy),
+              "client_connections", (json_int_t)proxy_client_connections(in->proxy),
+              "upstream_transfers", (json_int_t)proxy_upstream_transfers(in->proxy), "providers",
               json_object_get(h, "providers"), "resources", json_object_get(h, "resources"),
               "fds", fds);
     json_decref(h);

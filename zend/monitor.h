@@ -27,7 +27,17 @@
 #define MONITOR_LEAK_SAMPLES 3
 #define MONITOR_FD_DUMP_MAX 256
 
-struct zend_daemon;
+struct zcfg_daemon;
+struct proxy;
+struct metrics;
+struct health_inputs;
+
+/* What a sample looks at; the daemon fills it per call. */
+struct monitor_inputs {
+    const struct zcfg_daemon *dc; /* health_max_rss_mb, health_max_fd_ratio */
+    struct proxy *proxy;
+    struct metrics *metrics;
+};
 
 struct monitor {
     int rss_warned, fd_warned;
@@ -40,8 +50,9 @@ struct monitor {
 /* Test hook: sample this often instead of every 10 s. */
 #define MONITOR_TEST_INTERVAL_ENV "ZEND_TEST_MONITOR_INTERVAL_MS"
 
-void monitor_sample(struct zend_daemon *d);
-/* One `state_dump` record: connections, provider states, resources. */
-void monitor_state_dump(struct zend_daemon *d);
+void monitor_sample(struct monitor *m, const struct monitor_inputs *in);
+/* One `state_dump` record: connections, provider states, resources. state
+ * is the daemon's ("running", "draining", ...). */
+void monitor_state_dump(const struct health_inputs *in, const char *state);
 
 #endif

@@ -457,3 +457,66 @@ size_t pstates_active_transfers(const struct provider_states *ps)
         n += (ps->v[i]->probe != NULL) + (ps->v[i]->check != NULL);
     return n;
 }
+
+/* ---- reports ---- */
+
+int pstate_is_disabled(const struct zcfg *cfg, const struct provider_state *s,
+                       const char *name, int64_t now_wall_s, int64_t now_mono_ms)
+{
+    if (zcfg_provider_disabled(cfg, name, now_wall_s))
+        return 1;
+    return s && pstate_disabled(s, now_mono_ms);
+}
+
+int pstates_provider_disabled(struct provider_states *ps, const struct zcfg *cfg,
+                              const char *name, int64_t now_wall_s)
+{
+    return pstate_is_disabled(cfg, pstates_get(ps, name), name, now_wall_s, ztime_mono_ms());
+}
+
+static enum pstatus status_of(const struct provider_state *s, int disabled, enum circuit c)
+{
+    if (disabled)
+        return PSTATUS_DISABLED;
+    if (c == CIRCUIT_OPEN)
+        return PSTATUS_UNHEALTHY;
+    if (s->recent_len == 0 && s->check_count == 0)
+        return PSTATUS_UNKNOWN;
+    if (c == CIRCUIT_HALF_OPEN || pstate_success_rate(s) < 1.0 - PSTATE_DEGRADED_ERROR_RATE ||
+        (s->check_count > 0 && !s->last_check_ok))
+        return PSTATUS_DEGRADED;
+    return PSTATUS_HEALTHY;
+}
+
+void pstate_report(const struct provider_state *s, const struct zcfg *cfg, int64_t now_wall_s,
+                   int64_t now_mono_ms, struct pstate_report *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->name = s->name;
+    r->circuit = pstate_circuit(s, now_mono_ms);
+    r->disabled = pstate_is_disabled(cfg, s, s->name, now_wall_s, now_mono_ms);
+    r->status = status_of(s, r->disabled, r->circuit);
+    r->cooldown_remaining_ms = pstate_cooldown_remaining_ms(s, now_mono_ms);
+    r->consecutive_failures = s->consecutive_failures;
+    r->last_error_type = s->last_error_type;
+    r->last_error = s->last_error;
+    r->last_check_wall_ms = s->last_check_wall_ms;
+    r->check_latency_ms = s->check_latency_ms;
+    r->success_rate = pstate_success_rate(s);
+    r->check_count = s->check_count;
+    r->check_fail_count = s->check_fail_count;
+}
+
+const char *pstatus_name(enum pstatus st)
+{
+    switch (st) {
+    case PSTATUS_UNKNOWN: return "unknown";
+    case PSTATUS_HEALTHY: return "healthy";
+    case PSTATUS_DEGRADED: return "degraded";
+    case PSTATUS_UNHEALTHY: return "unhealthy";
+    case PSTATUS_DISABLED: return "disabled";
+    }
+    return "unknown";
+}
+
+int pstatus_up(enum pstatus st) { return st != PSTATUS_UNHEALTHY && st != PSTATUS_DISABLED; }

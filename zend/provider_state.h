@@ -114,4 +114,51 @@ void pstate_success(struct provider_state *s, const char *reason);
 void pstate_failure(struct provider_state *s, int error_type, int status, const char *detail,
                     int64_t retry_after_ms);
 
+/* ---- reports (issue 9: typed, not JSON; the RPC edge serialises them) ---- */
+
+/* A provider whose recent attempts fail this often is degraded. */
+#define PSTATE_DEGRADED_ERROR_RATE 0.05
+
+/* What health and providers say of one provider. */
+enum pstatus {
+    PSTATUS_UNKNOWN,   /* no attempt and no check yet */
+    PSTATUS_HEALTHY,
+    PSTATUS_DEGRADED,  /* half-open, recent errors above the rate, or last check failed */
+    PSTATUS_UNHEALTHY, /* circuit open: cooling down */
+    PSTATUS_DISABLED,  /* zen.json's disabled_providers, or provider.disable */
+};
+
+struct pstate_report {
+    const char *name;        /* borrowed from the state */
+    enum pstatus status;
+    enum circuit circuit;
+    int disabled;
+    int64_t cooldown_remaining_ms;
+    int consecutive_failures;
+    int last_error_type;     /* enum zen_error_type, 0 when none */
+    const char *last_error;  /* borrowed; "" when none */
+    int64_t last_check_wall_ms; /* 0 = never */
+    double check_latency_ms;
+    double success_rate;
+    uint64_t check_count, check_fail_count;
+};
+
+/* The one rule for "disabled": listed in cfg's disabled_providers and not
+ * yet expired (now_wall_s), or switched off at run time (provider.disable)
+ * and not yet due back (now_mono_ms). s may be NULL (no state: only the
+ * config decides). */
+int pstate_is_disabled(const struct zcfg *cfg, const struct provider_state *s,
+                       const char *name, int64_t now_wall_s, int64_t now_mono_ms);
+/* The same for a provider known by name only (the request path). */
+int pstates_provider_disabled(struct provider_states *ps, const struct zcfg *cfg,
+                              const char *name, int64_t now_wall_s);
+/* Fills r from s at the given moments (one pair for a whole listing). */
+void pstate_report(const struct provider_state *s, const struct zcfg *cfg, int64_t now_wall_s,
+                   int64_t now_mono_ms, struct pstate_report *r);
+/* "unknown", "healthy", "degraded", "unhealthy", "disabled". */
+const char *pstatus_name(enum pstatus st);
+/* The one rule for "up": it can take traffic (not cooling, not switched
+ * off). Unknown counts as up: nothing says otherwise. */
+int pstatus_up(enum pstatus st);
+
 #endif

@@ -12,6 +12,7 @@
 #include "common.h"
 #include "config.h"
 #include "control.h"
+#include "control_methods.h"
 #include "daemon.h"
 #include "fault.h"
 #include "lastgood.h"
@@ -40,6 +41,14 @@ static void describe_listener(int fd, char *out, size_t outlen)
         }
     }
     zcfg_format_listen(host, port, out, outlen);
+}
+
+/* The log bus's publish callback: new records go to live subscribers. */
+static void publish_to_control(void *ctx, int level, const char *event, const char *line,
+                               size_t len)
+{
+    if (ctx)
+        control_publish_log(ctx, level, event, line, len);
 }
 
 static void test_abort_cb(struct ev_loop *loop, ev_timer *w, int revents) { abort(); }
@@ -113,7 +122,7 @@ int worker_main(const struct worker_args *a)
     d.control_fd = a->control_fd;
     describe_listener(d.listen_fd, d.listen, sizeof(d.listen));
 
-    d.control = control_new(&d, d.control_fd);
+    d.control = control_new(d.control_fd, control_methods_dispatch, &d);
     /* The ring starts with the tail of zend.log: what happened before us. */
     d.logbus = logbus_new((size_t)dc->log_ring);
     if (d.logbus) {
@@ -121,7 +130,7 @@ int worker_main(const struct worker_args *a)
         if (dc->log_file[0] &&
             zpaths_join(log_path, sizeof(log_path), a->paths.home, dc->log_file) == ZEN_OK)
             logbus_preload(d.logbus, log_path);
-        logbus_attach(d.logbus, dc->log_level, d.control);
+        logbus_attach(d.logbus, dc->log_level, publish_to_control, d.control);
     }
     d.metrics = metrics_new();
     if (d.control && d.metrics)

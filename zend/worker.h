@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "paths.h"
+#include "worker_notify.h"
 
 /* Test hook: a worker started with this variable set aborts after that many
  * milliseconds of serving (crash-restart tests). Never set it otherwise. */
@@ -28,11 +29,6 @@
  * for a few seconds on its own. */
 #define WORKER_HEARTBEAT_MS 1000
 #define WORKER_UNRESPONSIVE_MS 10000
-
-#define WORKER_NOTIFY_READY 'R'
-#define WORKER_NOTIFY_DRAINING 'D'
-#define WORKER_NOTIFY_SHUTDOWN 'S'  /* the shutdown RPC: zend ends, not only this worker */
-#define WORKER_NOTIFY_HEARTBEAT 'H'
 
 struct worker_args {
     struct zpaths paths;

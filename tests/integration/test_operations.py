@@ -256,6 +256,38 @@ class Reload(OpsTestCase):
         self.assertTrue(res["unchanged"])
         self.assertEqual(len(self.reloads()), 1)
 
+    def test_reload_sets_level_of_every_sink(self):
+        # Issue 9: a reload changed stderr's level only; zend.log and the
+        # log bus (zenctl logs) kept the start-up level.
+        self.start(daemon={"log_level": "info"})
+        cfg = self.config()
+        cfg["daemon"]["log_level"] = "debug"
+        self.write(cfg)
+        wait_until(lambda: self.reloads(), what="config_reloaded")
+        err, res = self.rpc("reload")  # same bytes: a debug config_unchanged
+        self.assertIsNone(err)
+        self.assertTrue(res["unchanged"])
+        wait_until(lambda: [r for r in self.log_records() if r["event"] == "config_unchanged"],
+                   what="config_unchanged at debug in zend.log")
+        r = self.zenctl("-o", "json", "logs", "-n", "50", "--event", "config_unchanged")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('"config_unchanged"', r.stdout, "the log bus kept the old level")
+        # And back up to warn: info records stop everywhere.
+        cfg["daemon"]["log_level"] = "warn"
+        hash1 = self.status_json()["config_hash"]
+        self.write(cfg)  # config_reloaded is info: watch the hash instead
+        wait_until(lambda: self.status_json()["config_hash"] != hash1, what="second reload")
+        err, res = self.rpc("provider.disable", {"name": "p2"})
+        self.assertIsNone(err)
+        err, res = self.rpc("reload")
+        self.assertIsNone(err)
+        events = [r["event"] for r in self.log_records()]
+        self.assertNotIn("provider_disabled", events)
+        self.assertEqual(events.count("config_unchanged"), 1)
+        r = self.zenctl("-o", "json", "logs", "-n", "50", "--event", "provider_disabled")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn('"provider_disabled"', r.stdout)
+
     def test_listen_change_needs_restart(self):
         self.start()
         cfg = self.config()

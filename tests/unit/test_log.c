@@ -268,6 +268,47 @@ static void test_level_names(void)
     CU_ASSERT_STRING_EQUAL(zlog_level_name(ZLOG_ERROR), "error");
 }
 
+/* A reload's new level reaches every sink, and leaves stderr as it was: off
+ * in a daemonized zend (issue 9: only stderr changed, and it came back on). */
+static void test_set_level_every_sink(void)
+{
+    char path[4200], errpath[4200], err[ZEN_ERRLEN];
+    snprintf(path, sizeof(path), "%s/relevel.log", tu_tmpdir);
+    snprintf(errpath, sizeof(errpath), "%s/relevel.stderr", tu_tmpdir);
+    zlog_reset();
+    CU_ASSERT_EQUAL_FATAL(zlog_open_file(path, ZLOG_INFO, 0, 0, err, sizeof(err)), ZEN_OK);
+    struct captured cap = {0};
+    CU_ASSERT_EQUAL(zlog_add_sink(capture_sink, &cap, ZLOG_INFO), ZEN_OK);
+    zlog_set_stderr(0, ZLOG_ERROR); /* what --daemonize does */
+    int saved = dup(STDERR_FILENO);
+    FILE *errf = fopen(errpath, "w");
+    CU_ASSERT_FATAL(saved >= 0 && errf != NULL);
+    dup2(fileno(errf), STDERR_FILENO);
+
+    zlog_pack(ZLOG_DEBUG, "before_relevel", "{}");
+    zlog_set_level(ZLOG_DEBUG);
+    zlog_pack(ZLOG_DEBUG, "after_relevel", "{}");
+    zlog_set_level(ZLOG_ERROR);
+    zlog_pack(ZLOG_WARN, "quiet_again", "{}");
+
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    fclose(errf);
+    CU_ASSERT_EQUAL(cap.count, 1);
+    CU_ASSERT_STRING_EQUAL(cap.last_event, "after_relevel");
+    zlog_reset();
+    char *text = tu_read_file(path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    CU_ASSERT_PTR_NULL(strstr(text, "before_relevel"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "after_relevel"));
+    CU_ASSERT_PTR_NULL(strstr(text, "quiet_again"));
+    free(text);
+    char *errtext = tu_read_file(errpath);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(errtext);
+    CU_ASSERT_STRING_EQUAL(errtext, ""); /* stderr stayed off */
+    free(errtext);
+}
+
 static int suite_clean(void)
 {
     zlog_reset();
@@ -283,6 +324,7 @@ void register_tests(void)
     TU_ADD(s, test_pack_error_still_logs);
     TU_ADD(s, test_rotation);
     TU_ADD(s, test_level_names);
+    TU_ADD(s, test_set_level_every_sink);
     TU_ADD(s, test_full_disk_counted);
     TU_ADD(s, test_short_write_leaves_whole_records);
     TU_ADD(s, test_symlink_not_followed);

@@ -674,6 +674,54 @@ static void test_open_fds_counts_exactly(void)
     metrics_free(m);
 }
 
+/* The typed summaries health and providers read (issue 9) say exactly what
+ * the JSON says, key for key, after random traffic; an unknown name is all
+ * zeros. */
+static void test_summaries_match_json(void)
+{
+    struct metrics *m = metrics_new();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    tu_rng_seed(909);
+    for (int i = 0; i < 3000; i++) {
+        struct metrics_record r;
+        struct metrics_attempt a[4];
+        random_record(&r, a);
+        metrics_record(m, &r);
+    }
+    json_t *j = metrics_to_json(m);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+    struct metrics_latency lat;
+    metrics_latency_summary(m, &lat);
+    CU_ASSERT_EQUAL(lat.p50_ms, get_real(j, "latency_p50_ms"));
+    CU_ASSERT_EQUAL(lat.p95_ms, get_real(j, "latency_p95_ms"));
+    CU_ASSERT_EQUAL(lat.p99_ms, get_real(j, "latency_p99_ms"));
+    CU_ASSERT_EQUAL(lat.max_ms, get_real(j, "latency_max_ms"));
+    CU_ASSERT(lat.p50_ms <= lat.p95_ms && lat.p95_ms <= lat.p99_ms && lat.p99_ms <= lat.max_ms);
+    const char *name;
+    json_t *pj;
+    size_t seen = 0;
+    json_object_foreach(json_object_get(j, "providers"), name, pj) {
+        struct metrics_provider_summary ps;
+        CU_ASSERT_EQUAL(metrics_provider_summary(m, name, &ps), ZEN_OK);
+        CU_ASSERT(json_is_integer(json_object_get(pj, "requests")));
+        CU_ASSERT_EQUAL((json_int_t)ps.requests, get_int_or_zero(pj, "requests"));
+        CU_ASSERT_EQUAL((json_int_t)ps.served, get_int_or_zero(pj, "served"));
+        CU_ASSERT_EQUAL((json_int_t)ps.errors, get_int_or_zero(pj, "errors"));
+        CU_ASSERT_EQUAL(ps.latency.p50_ms, get_real(pj, "latency_p50_ms"));
+        CU_ASSERT_EQUAL(ps.latency.p95_ms, get_real(pj, "latency_p95_ms"));
+        CU_ASSERT_EQUAL(ps.latency.p99_ms, get_real(pj, "latency_p99_ms"));
+        seen++;
+    }
+    CU_ASSERT(seen > 1);
+    struct metrics_provider_summary none = {.requests = 7};
+    CU_ASSERT_EQUAL(metrics_provider_summary(m, "never-seen", &none), ZEN_ERR);
+    CU_ASSERT_EQUAL(none.requests + none.errors + none.served, 0);
+    CU_ASSERT_EQUAL(none.latency.p99_ms, 0);
+    CU_ASSERT_EQUAL(metrics_provider_summary(m, NULL, &none), ZEN_ERR);
+    json_decref(j);
+    metrics_free(m);
+}
+
 static void test_statm_parsing(void)
 {
     char path[4200];
@@ -705,6 +753,7 @@ void register_tests(void)
     TU_ADD(s, test_random_records_add_up);
     TU_ADD(s, test_failover_definition);
     TU_ADD(s, test_error_tallies);
+    TU_ADD(s, test_summaries_match_json);
     TU_ADD(s, test_status_codes);
     TU_ADD(s, test_latency_percentiles);
     TU_ADD(s, test_latency_rounded_to_microseconds);
