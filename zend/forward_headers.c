@@ -1,0 +1,162 @@
+#include "forward_headers.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common.h"
+#include "guard.h"
+#include "secret.h"
+
+int fwdh_is_hop_by_hop(const char *name)
+{
+    static const char *const hop[] = {"connection", "keep-alive", "te", "trailer",
+                                      "transfer-encoding", "upgrade"};
+    for (size_t i = 0; i < ZEN_ARRAY_LEN(hop); i++)
+        if (strcasecmp(name, hop[i]) == 0)
+            return 1;
+    return strncasecmp(name, "proxy-", 6) == 0;
+}
+
+int fwdh_nominated_by_connection(const char *connection, const char *name)
+{
+    if (!connection)
+        return 0;
+    size_t n = strlen(name);
+    for (const char *p = connection; *p;) {
+        while (*p == ' ' || *p == ',' || *p == '\t')
+            p++;
+        const char *end = p;
+        while (*end && *end != ',')
+            end++;
+        const char *last = end;
+        while (last > p && (last[-1] == ' ' || last[-1] == '\t'))
+            last--;
+        if ((size_t)(last - p) == n && strncasecmp(p, name, n) == 0)
+            return 1;
+        p = end;
+    }
+    return 0;
+}
+
+const char *fwdh_find(const struct http_header *h, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(h[i].name, name) == 0)
+            return h[i].value;
+    return NULL;
+}
+
+static struct curl_slist *add_header(struct curl_slist *list, const char *name,
+                                     const char *value)
+{
+    size_t n = strlen(name) + strlen(value) + 3;
+    char *line = malloc(n);
+    if (!line)
+        return list;
+    /* curl drops "Name:" (it means "remove"); "Name;" sends an empty value. */
+    if (*value)
+        snprintf(line, n, "%s: %s", name, value);
+    else
+        snprintf(line, n, "%s;", name);
+    struct curl_slist *l = curl_slist_append(list, line);
+    free(line);
+    return l ? l : list;
+}
+
+static int forwarded_request_header(const struct zcfg *cfg, const struct zcfg_provider *p,
+                                    const char *key_header, const char *name,
+                                    const char *value, const char *connection)
+{
+    if (fwdh_is_hop_by_hop(name) || fwdh_nominated_by_connection(connection, name))
+        return 0;
+    static const char *const dropped[] = {"host", "expect", "content-length",
+                                          "accept-encoding"};
+    for (size_t i = 0; i < ZEN_ARRAY_LEN(dropped); i++)
+        if (strcasecmp(name, dropped[i]) == 0)
+            return 0;
+    if (strncasecmp(name, "x-zen-", 6) == 0)
+        return 0;
+    int is_auth = strcasecmp(name, "x-api-key") == 0 || strcasecmp(name, "authorization") == 0;
+    if (is_auth && p->auth_token)
+        return 0; /* replaced by the provider's token */
+    if (is_auth && key_header && strcasecmp(name, key_header) == 0)
+        return 0; /* a zend access key never leaves zend */
+    if (is_auth && guard_is_access_key(cfg, name, value))
+        return 0; /* ... nor does a second copy of it in the other header */
+    return 1;
+}
+
+struct curl_slist *fwdh_upstream_request(const struct http_request *req,
+                                         const struct zcfg *cfg,
+                                         const struct zcfg_provider *p,
+                                         const char *key_header)
+{
+    const char *connection = http_request_header(req, "connection");
+    struct curl_slist *list = NULL;
+    for (size_t i = 0; i < req->n_headers; i++)
+        if (forwarded_request_header(cfg, p, key_header, req->headers[i].name,
+                                     req->headers[i].value, connection))
+            list = add_header(list, req->headers[i].name, req->headers[i].value);
+    if (p->auth_token) {
+        if (p->auth_header != ZCFG_AUTH_BEARER)
+            list = add_header(list, "x-api-key", p->auth_token);
+        if (p->auth_header != ZCFG_AUTH_X_API_KEY) {
+            size_t n = strlen(p->auth_token) + 8;
+            char *bearer = malloc(n);
+            if (bearer) {
+                snprintf(bearer, n, "Bearer %s", p->auth_token);
+                list = add_header(list, "Authorization", bearer);
+                zsec_free(bearer);
+            }
+        }
+    }
+    /* identity: zend must see stream events to know when a stream is whole. */
+    list = add_header(list, "Accept-Encoding", "identity");
+    for (size_t i = 0; i < p->n_env_headers; i++)
+        list = add_header(list, p->env_headers[i].name, p->env_headers[i].value);
+    /* Keep curl from adding headers the client did not send. */
+    list = curl_slist_append(list, "Expect:");
+    if (!http_request_header(req, "accept"))
+        list = curl_slist_append(list, "Accept:");
+    if (!http_request_header(req, "content-type"))
+        list = curl_slist_append(list, "Content-Type:");
+    return list;
+}
+
+size_t fwdh_relay_response(const struct http_header *h, size_t n, struct http_header *out,
+                           size_t max)
+{
+    size_t k = 0;
+    const char *connection = fwdh_find(h, n, "connection");
+    for (size_t i = 0; i < n && k < max; i++) {
+        if (fwdh_is_hop_by_hop(h[i].name) || fwdh_nominated_by_connection(connection, h[i].name) ||
+            strcasecmp(h[i].name, "content-length") == 0 ||
+            strncasecmp(h[i].name, "x-zen-", 6) == 0)
+            continue;
+        out[k++] = h[i];
+    }
+    return k;
+}
+
+void fwdh_copy(const struct http_header *h, size_t n, struct http_header **out,
+               size_t *n_out)
+{
+    *n_out = 0;
+    *out = calloc(n ? n : 1, sizeof(**out));
+    for (size_t i = 0; *out && i < n; i++) {
+        (*out)[i].name = strdup(h[i].name);
+        (*out)[i].value = strdup(h[i].value);
+        (*n_out)++;
+    }
+}
+
+void fwdh_free_copy(struct http_header *h, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(h[i].name);
+        free(h[i].value);
+    }
+    free(h);
+}
