@@ -255,6 +255,14 @@ static void start_attempt(struct proxy_request *pr)
         zlog_pack(ZLOG_DEBUG, "model_mapped", "{s:s, s:s, s:s, s:s}", "request_id",
                   pr->req->request_id, "provider", p->name, "from", from, "to", to);
     pr->up_headers = fwdh_upstream_request(pr->req, pr->cfg, p, pr->key_header);
+    if (!pr->up_headers) {
+        /* Never send the request short of a header (its credentials, say).
+         * Our memory, not the provider's fault: it is not cooled. */
+        pstate_unref(pr->pstate);
+        pr->pstate = NULL;
+        fail_attempt(pr, 0, ZERR_NETWORK, "out of memory building the upstream request headers");
+        return;
+    }
     struct upstream_request ureq = {
         .method = pr->req->method,
         .url = pr->url,

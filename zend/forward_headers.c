@@ -48,21 +48,47 @@ const char *fwdh_find(const struct http_header *h, size_t n, const char *name)
     return NULL;
 }
 
-static struct curl_slist *add_header(struct curl_slist *list, const char *name,
-                                     const char *value)
+/* Appends one line to *list. Returns 0, or -1 when out of memory (then
+ * *list is left as it was, for the caller to free). */
+static int append_line(struct curl_slist **list, const char *line)
+{
+    struct curl_slist *l = curl_slist_append(*list, line);
+    if (!l)
+        return -1;
+    *list = l;
+    return 0;
+}
+
+static int add_header(struct curl_slist **list, const char *name, const char *value)
 {
     size_t n = strlen(name) + strlen(value) + 3;
     char *line = malloc(n);
     if (!line)
-        return list;
+        return -1;
     /* curl drops "Name:" (it means "remove"); "Name;" sends an empty value. */
     if (*value)
         snprintf(line, n, "%s: %s", name, value);
     else
         snprintf(line, n, "%s;", name);
-    struct curl_slist *l = curl_slist_append(list, line);
-    free(line);
-    return l ? l : list;
+    int rc = append_line(list, line);
+    zsec_free(line); /* it may hold the provider's token */
+    return rc;
+}
+
+static int add_provider_token(struct curl_slist **list, const struct zcfg_provider *p)
+{
+    if (p->auth_header != ZCFG_AUTH_BEARER && add_header(list, "x-api-key", p->auth_token) < 0)
+        return -1;
+    if (p->auth_header == ZCFG_AUTH_X_API_KEY)
+        return 0;
+    size_t n = strlen(p->auth_token) + 8;
+    char *bearer = malloc(n);
+    if (!bearer)
+        return -1;
+    snprintf(bearer, n, "Bearer %s", p->auth_token);
+    int rc = add_header(list, "Authorization", bearer);
+    zsec_free(bearer);
+    return rc;
 }
 
 static int forwarded_request_header(const struct zcfg *cfg, const struct zcfg_provider *p,
@@ -97,32 +123,27 @@ struct curl_slist *fwdh_upstream_request(const struct http_request *req,
     struct curl_slist *list = NULL;
     for (size_t i = 0; i < req->n_headers; i++)
         if (forwarded_request_header(cfg, p, key_header, req->headers[i].name,
-                                     req->headers[i].value, connection))
-            list = add_header(list, req->headers[i].name, req->headers[i].value);
-    if (p->auth_token) {
-        if (p->auth_header != ZCFG_AUTH_BEARER)
-            list = add_header(list, "x-api-key", p->auth_token);
-        if (p->auth_header != ZCFG_AUTH_X_API_KEY) {
-            size_t n = strlen(p->auth_token) + 8;
-            char *bearer = malloc(n);
-            if (bearer) {
-                snprintf(bearer, n, "Bearer %s", p->auth_token);
-                list = add_header(list, "Authorization", bearer);
-                zsec_free(bearer);
-            }
-        }
-    }
+                                     req->headers[i].value, connection) &&
+            add_header(&list, req->headers[i].name, req->headers[i].value) < 0)
+            goto oom;
+    if (p->auth_token && add_provider_token(&list, p) < 0)
+        goto oom;
     /* identity: zend must see stream events to know when a stream is whole. */
-    list = add_header(list, "Accept-Encoding", "identity");
+    if (add_header(&list, "Accept-Encoding", "identity") < 0)
+        goto oom;
     for (size_t i = 0; i < p->n_env_headers; i++)
-        list = add_header(list, p->env_headers[i].name, p->env_headers[i].value);
+        if (add_header(&list, p->env_headers[i].name, p->env_headers[i].value) < 0)
+            goto oom;
     /* Keep curl from adding headers the client did not send. */
-    list = curl_slist_append(list, "Expect:");
-    if (!http_request_header(req, "accept"))
-        list = curl_slist_append(list, "Accept:");
-    if (!http_request_header(req, "content-type"))
-        list = curl_slist_append(list, "Content-Type:");
+    if (append_line(&list, "Expect:") < 0 ||
+        (!http_request_header(req, "accept") && append_line(&list, "Accept:") < 0) ||
+        (!http_request_header(req, "content-type") && append_line(&list, "Content-Type:") < 0))
+        goto oom;
     return list;
+oom:
+    /* A list missing a line could be missing the provider's credentials. */
+    curl_slist_free_all(list);
+    return NULL;
 }
 
 size_t fwdh_relay_response(const struct http_header *h, size_t n, struct http_header *out,

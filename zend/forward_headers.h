@@ -25,7 +25,8 @@ const char *fwdh_find(const struct http_header *h, size_t n, const char *name);
 
 /* The header list of an attempt of req on provider p under cfg; key_header
  * names the header that carried a zend access key (never forwarded), or
- * NULL. */
+ * NULL. The list is whole or NULL (out of memory): a request must never go
+ * out without a header, least of all the provider's credentials. */
 struct curl_slist *fwdh_upstream_request(const struct http_request *req,
                                          const struct zcfg *cfg,
                                          const struct zcfg_provider *p,
