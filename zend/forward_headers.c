@@ -167,8 +167,16 @@ void fwdh_copy(const struct http_header *h, size_t n, struct http_header **out,
     *n_out = 0;
     *out = calloc(n ? n : 1, sizeof(**out));
     for (size_t i = 0; *out && i < n; i++) {
-        (*out)[i].name = strdup(h[i].name);
-        (*out)[i].value = strdup(h[i].value);
+        struct http_header *c = &(*out)[*n_out];
+        c->name = strdup(h[i].name);
+        c->value = strdup(h[i].value);
+        if (!c->name || !c->value) {
+            /* Out of memory: this header is left out, never kept half-made. */
+            free(c->name);
+            free(c->value);
+            c->name = c->value = NULL;
+            continue;
+        }
         (*n_out)++;
     }
 }

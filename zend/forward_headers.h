@@ -38,7 +38,9 @@ size_t fwdh_relay_response(const struct http_header *h, size_t n, struct http_he
                            size_t max);
 
 /* A private copy of a response head, kept after the transfer's own is gone
- * (a failed attempt's head may be relayed later). free with fwdh_free_copy. */
+ * (a failed attempt's head may be relayed later). A header that cannot be
+ * copied (out of memory) is left out; *n_out counts only whole ones. Free
+ * with fwdh_free_copy. */
 void fwdh_copy(const struct http_header *h, size_t n, struct http_header **out,
                size_t *n_out);
 void fwdh_free_copy(struct http_header *h, size_t n);

@@ -251,6 +251,29 @@ static void test_relay_response_filter(void)
     CU_ASSERT_EQUAL(fwdh_relay_response(h, ZEN_ARRAY_LEN(h), out, 1), 1);
 }
 
+/* A copied head never holds a header whose copy failed. */
+static void test_copy_survives_failed_allocations(void)
+{
+    struct http_header h[] = {{"retry-after", "3"}, {"content-type", "application/json"},
+                              {"request-id", "r1"}};
+    for (long k = 0; k <= 7; k++) {
+        fail_allocation(k);
+        struct http_header *c = NULL;
+        size_t n = 99;
+        fwdh_copy(h, ZEN_ARRAY_LEN(h), &c, &n);
+        fail_allocation(0);
+        CU_ASSERT_TRUE(n <= ZEN_ARRAY_LEN(h));
+        CU_ASSERT_TRUE(k == 0 || k > 7 || n < ZEN_ARRAY_LEN(h));
+        for (size_t i = 0; i < n; i++) {
+            CU_ASSERT_PTR_NOT_NULL(c[i].name);
+            CU_ASSERT_PTR_NOT_NULL(c[i].value);
+            if (c[i].name && c[i].value)
+                CU_ASSERT_STRING_EQUAL(fwdh_find(h, ZEN_ARRAY_LEN(h), c[i].name), c[i].value);
+        }
+        fwdh_free_copy(c, n);
+    }
+}
+
 void register_tests(void)
 {
     CU_pSuite s = CU_add_suite("forward_headers", suite_init, suite_clean);
@@ -259,4 +282,5 @@ void register_tests(void)
     TU_ADD(s, test_access_key_never_forwarded);
     TU_ADD(s, test_failed_allocation_never_drops_credentials);
     TU_ADD(s, test_relay_response_filter);
+    TU_ADD(s, test_copy_survives_failed_allocations);
 }
