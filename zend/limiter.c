@@ -12,8 +12,6 @@ static void schedule_admission(struct limiter *l)
  * release their slots) before it returns; the loop re-reads the state. */
 static void admit_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
-    (void)loop;
-    (void)revents;
     struct limiter *l = t->data;
     while (!TAILQ_EMPTY(&l->queue) && slot_free(l) && !l->closed) {
         struct limiter_waiter *w = TAILQ_FIRST(&l->queue);
@@ -25,8 +23,6 @@ static void admit_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 static void timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
-    (void)loop;
-    (void)revents;
     struct limiter_waiter *w = t->data;
     w->owner->on_timeout(w->owner->ctx, w);
 }

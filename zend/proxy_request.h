@@ -19,7 +19,6 @@
 #include "limiter.h"
 #include "metrics.h"
 #include "policy.h"
-#include "proxy.h"
 #include "route.h"
 #include "sse.h"
 
@@ -66,7 +65,7 @@ struct proxy {
     unsigned drained, aborted;
     ev_timer drain_timer;
     ev_timer drained_timer;         /* reports "nothing left" from the loop */
-    proxy_drained_fn on_drained;
+    void (*on_drained)(void *ctx, unsigned drained, unsigned aborted); /* proxy_drained_fn */
     void *drained_ctx;
     struct sessions *sessions;      /* seen recently, for health's active_sessions */
 };
