@@ -124,7 +124,8 @@ static void after_failure(struct proxy_request *pr)
         policy_transient(last->error_type, last->status, wait, d->max_retry_wait_ms)) {
         pr->retries_left--;
         if (wait < 0)
-            wait = PROXY_RETRY_JITTER_MIN_MS + (int64_t)randombytes_uniform(PROXY_RETRY_JITTER_SPAN_MS);
+            wait = PROXY_RETRY_JITTER_MIN_MS +
+                   (int64_t)randombytes_uniform(PROXY_RETRY_JITTER_SPAN_MS);
         ev_timer_init(&pr->retry_timer, retry_cb, (double)wait / 1000.0, 0.);
         pr->retry_timer.data = pr;
         ev_timer_start(pr->px->loop, &pr->retry_timer);
@@ -188,7 +189,8 @@ static void on_up_done(void *ud, int result, const char *detail)
     struct proxy_request *pr = ud;
     pr->transfer = NULL;
     if (pr->state == REQ_RELAY) {
-        pr->attempts[pr->n_attempts - 1].duration_ms = proxy_request_elapsed_ms(pr->attempt_start_s);
+        pr->attempts[pr->n_attempts - 1].duration_ms =
+            proxy_request_elapsed_ms(pr->attempt_start_s);
         int whole = result == UPSTREAM_OK && (!pr->is_stream || sse_detector_complete(&pr->sse));
         if (whole) {
             proxy_request_end(pr, pr->status, pr->status < 400, ZERR_NONE, NULL,

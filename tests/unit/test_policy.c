@@ -191,8 +191,9 @@ static void test_exhausted_answer(void)
  * a 5xx always server or request, and no other status ever fails. */
 static void test_random_statuses(void)
 {
-    static const char *const bodies[] = {"", "{}", "{\"error\":{\"type\":\"invalid_request_error\"}}",
-                                         "{\"error\":\"context length\"}", "\xff\xfe", "[1,2]"};
+    static const char *const bodies[] = {
+        "", "{}", "{\"error\":{\"type\":\"invalid_request_error\"}}",
+        "{\"error\":\"context length\"}", "\xff\xfe", "[1,2]"};
     for (int status = 100; status < 600; status++) {
         const char *body = bodies[tu_rng_below(ZEN_ARRAY_LEN(bodies))];
         int fails = policy_is_failure_status(status);
