@@ -4,7 +4,7 @@
  *
  * Pure functions of their arguments (no clock, no loop, no state), so each row
  * of the outcome table is checked on its own by tests/unit/test_policy.c. The
- * attempt loop in proxy.c applies them. */
+ * attempt loop in attempt.c applies them. */
 #ifndef ZEND_POLICY_H
 #define ZEND_POLICY_H
 
