@@ -15,7 +15,7 @@ char *answer_error_body(const char *type, const char *message)
     return body;
 }
 
-static double round_ms(double ms) { return (double)(int64_t)(ms * 1000.0 + 0.5) / 1000.0; }
+double answer_round_ms(double ms) { return (double)(int64_t)(ms * 1000.0 + 0.5) / 1000.0; }
 
 static json_t *attempts_json(const struct policy_attempt *a, size_t n)
 {
@@ -25,7 +25,7 @@ static json_t *attempts_json(const struct policy_attempt *a, size_t n)
             arr, json_pack("{s:s, s:i, s:s, s:f, s:s}", "provider", a[i].provider->name,
                            "status", a[i].status, "error_type",
                            a[i].error_type ? zen_error_type_name(a[i].error_type) : "none",
-                           "duration_ms", round_ms(a[i].duration_ms), "detail", a[i].detail));
+                           "duration_ms", answer_round_ms(a[i].duration_ms), "detail", a[i].detail));
     return arr;
 }
 

@@ -9,6 +9,10 @@
 #include "buf.h"
 #include "policy.h"
 
+/* Milliseconds as every report and log record shows them: rounded to the
+ * microsecond. */
+double answer_round_ms(double ms);
+
 /* {"type":"error","error":{"type":type,"message":message}}, malloc'd; NULL
  * when out of memory. */
 char *answer_error_body(const char *type, const char *message);

@@ -17,8 +17,6 @@
 
 static void start_attempt(struct proxy_request *pr);
 
-static double round_ms(double ms) { return (double)(int64_t)(ms * 1000.0 + 0.5) / 1000.0; }
-
 /* ---- answering ---- */
 
 /* Relays a head: upstream headers minus hop-by-hop and framing, plus ours. */
@@ -142,7 +140,7 @@ static void fail_attempt(struct proxy_request *pr, int status, int error_type,
     zlog_pack(ZLOG_WARN, "provider_failed", "{s:s, s:s, s:s, s:s, s:i, s:f, s:s}",
               "request_id", pr->req->request_id, "session", pr->route.session_key, "provider",
               pr->provider->name, "error_type", zen_error_type_name(error_type), "status",
-              status, "duration_ms", round_ms(a->duration_ms), "detail", a->detail);
+              status, "duration_ms", answer_round_ms(a->duration_ms), "detail", a->detail);
     if (pr->pstate)
         pstate_failure(pr->pstate, error_type, status, a->detail,
                        error_type == ZERR_RATE_LIMIT ? pr->retry_after_ms : -1);

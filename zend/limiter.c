@@ -21,7 +21,7 @@ static void admit_cb(struct ev_loop *loop, ev_timer *t, int revents)
     }
 }
 
-static void timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
+static void waiter_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
     struct limiter_waiter *w = t->data;
     w->owner->on_timeout(w->owner->ctx, w);
@@ -50,7 +50,7 @@ int limiter_enter(struct limiter *l, struct limiter_waiter *w, double timeout_s)
     }
     TAILQ_INSERT_TAIL(&l->queue, w, link);
     l->queued++;
-    ev_timer_init(&w->timer, timeout_cb, timeout_s, 0.);
+    ev_timer_init(&w->timer, waiter_timeout_cb, timeout_s, 0.);
     w->timer.data = w;
     ev_timer_start(l->loop, &w->timer);
     return 0;

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "common.h"
+#include "forward_headers.h"
 #include "upstream.h"
 
 int policy_is_failure_status(int status)
@@ -63,20 +64,12 @@ enum zen_error_type policy_classify_result(int upstream_result)
     }
 }
 
-static const char *header_value(const struct http_header *h, size_t n, const char *name)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcasecmp(h[i].name, name) == 0)
-            return h[i].value;
-    return NULL;
-}
-
 int64_t policy_retry_after_ms(const struct http_header *h, size_t n, int64_t now_wall_ms)
 {
-    const char *ms = header_value(h, n, "retry-after-ms");
+    const char *ms = fwdh_find(h, n, "retry-after-ms");
     if (ms && isdigit((unsigned char)*ms))
         return strtoll(ms, NULL, 10);
-    const char *ra = header_value(h, n, "retry-after");
+    const char *ra = fwdh_find(h, n, "retry-after");
     if (!ra)
         return -1;
     if (isdigit((unsigned char)*ra)) {

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include "answer.h"
 #include "forward_headers.h"
 #include "log.h"
 #include "provider_state.h"
@@ -9,8 +10,6 @@
 #include "upstream.h"
 
 double proxy_request_elapsed_ms(double since_s) { return (ztime_mono_s() - since_s) * 1000.0; }
-
-static double round_ms(double ms) { return (double)(int64_t)(ms * 1000.0 + 0.5) / 1000.0; }
 
 /* ---- the record (proxy.md §8) ---- */
 
@@ -84,13 +83,14 @@ void proxy_request_end(struct proxy_request *pr, int status, int success, int er
     };
     metrics_record(px->metrics, &rec);
     if (!success || duration > (double)pr->cfg->daemon.slow_request_ms) {
+        double ttfb = pr->ttfb_ms < 0 ? 0 : pr->ttfb_ms;
         zlog_pack(success ? ZLOG_INFO : ZLOG_ERROR, "request_received",
                   "{s:s, s:s, s:s, s:s, s:s, s:i, s:s?, s:i, s:f, s:f, s:s?}", "request_id",
                   pr->req->request_id, "session", pr->route.session_key, "profile",
                   pr->route.profile ? pr->route.profile->name : "", "method", pr->req->method,
                   "path", pr->req->target, "status", status, "provider", served, "attempts",
-                  (int)pr->n_attempts, "ttfb_ms", round_ms(pr->ttfb_ms < 0 ? 0 : pr->ttfb_ms),
-                  "duration_ms", round_ms(duration), "error", error);
+                  (int)pr->n_attempts, "ttfb_ms", answer_round_ms(ttfb),
+                  "duration_ms", answer_round_ms(duration), "error", error);
     }
     if (pr->transfer)
         upstream_cancel(pr->transfer);
