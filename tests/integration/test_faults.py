@@ -545,9 +545,11 @@ class Outage(FaultTestCase):
             i += 1
         self.assertEqual(set(served), {"p2"})
         self.assertGreaterEqual(len(served), 19)
-        # Recovery.
-        self.m1.default(ok_step("p1"))
+        # Recovery. The time is taken before the switch: a probe the mock reads
+        # between the switch and a later timestamp would already be answered
+        # 200, close the circuit, and leave a POST as the first request "after".
         recovered = time.monotonic()
+        self.m1.default(ok_step("p1"))
         outage = self.m1.requests(include_head=True)
         posts = [q for q in outage if q["method"] == "POST"]
         heads = [q for q in outage if q["method"] == "HEAD"]
