@@ -553,7 +553,7 @@ static void schedule_defer(struct http_conn *c)
 }
 
 /* The handler is done with the request: serve the next or close. */
-static void finish_request(struct http_conn *c, int keep_alive)
+static void conn_response_done(struct http_conn *c, int keep_alive)
 {
     c->handler_active = 0;
     c->handler_data = NULL;
@@ -591,13 +591,13 @@ void http_response_end(struct http_conn *c)
     if (c->resp_chunked && !c->dead)
         zbuf_append_str(&c->out, "0\r\n\r\n");
     conn_send(c);
-    finish_request(c, c->resp_keep_alive);
+    conn_response_done(c, c->resp_keep_alive);
 }
 
 void http_response_abort(struct http_conn *c)
 {
     conn_send(c);
-    finish_request(c, 0);
+    conn_response_done(c, 0);
 }
 
 void http_respond(struct http_conn *c, int status, const struct http_header *headers,

@@ -12,12 +12,20 @@
 /* The config refuses more providers, so every one has its state. */
 #define PSTATES_MAX ZCFG_MAX_PROVIDERS
 
+/* The daemon.* numbers this module uses, copied from the current config:
+ * plain numbers, so nothing here points into a config a reload frees. */
+struct pstate_tuning {
+    int64_t cooldown_initial_ms, cooldown_max_ms;
+    int64_t auth_cooldown_initial_ms, auth_cooldown_max_ms;
+    int64_t probe_interval_ms;
+};
+
 struct provider_states {
     struct ev_loop *loop;
     struct upstream *up;
     struct provider_state *v[PSTATES_MAX];
     size_t n;
-    struct zcfg_daemon tuning; /* cooldown and probe settings of the current config */
+    struct pstate_tuning tuning;
     int check_enabled;
     double check_interval_s, check_timeout_s;
 };
@@ -86,7 +94,7 @@ static void probe_done(void *ud, int result, const char *detail)
 static void probe_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct provider_state *s = w->data;
-    const struct zcfg_daemon *t = &s->owner->tuning;
+    const struct pstate_tuning *t = &s->owner->tuning;
     if (!s->open || !s->probe_enabled)
         return;
     ev_timer_set(&s->probe_timer, (double)t->probe_interval_ms / 1000.0, 0.);
@@ -151,7 +159,7 @@ void pstate_failure(struct provider_state *s, int error_type, int status, const 
 {
     if (s->detached)
         return; /* its provider was reconfigured: this outcome is nobody's */
-    const struct zcfg_daemon *t = &s->owner->tuning;
+    const struct pstate_tuning *t = &s->owner->tuning;
     int64_t now = ztime_mono_ms();
     enum circuit from = pstate_circuit(s, now);
     s->last_error_type = error_type;
@@ -307,11 +315,14 @@ static void prune(struct provider_states *ps, const struct zcfg *cfg)
 void pstates_apply_config(struct provider_states *ps, const struct zcfg *cfg)
 {
     prune(ps, cfg);
-    ps->tuning = cfg->daemon;
-    /* Borrowed pointers inside the copy are never used; clear them. */
-    ps->tuning.allowed_hosts = ps->tuning.allowed_origins = NULL;
-    ps->tuning.access_key_hashes = NULL;
-    ps->tuning.log_file = NULL;
+    const struct zcfg_daemon *d = &cfg->daemon;
+    ps->tuning = (struct pstate_tuning){
+        .cooldown_initial_ms = d->cooldown_initial_ms,
+        .cooldown_max_ms = d->cooldown_max_ms,
+        .auth_cooldown_initial_ms = d->auth_cooldown_initial_ms,
+        .auth_cooldown_max_ms = d->auth_cooldown_max_ms,
+        .probe_interval_ms = d->probe_interval_ms,
+    };
     for (size_t i = 0; i < cfg->n_providers; i++) {
         const struct zcfg_provider *p = &cfg->providers[i];
         char *id = identity_of(p);

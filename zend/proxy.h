@@ -4,7 +4,14 @@
  * backpressure) -> record (metrics, log).
  *
  * The admission step (the global limiter) plugs in between route and the
- * attempt loop; draining plugs into proxy_stop_accepting / proxy_in_flight. */
+ * attempt loop; draining plugs into proxy_stop_accepting / proxy_in_flight.
+ *
+ * Where each step lives: proxy.c (entry, admission, draining, lifecycle),
+ * limiter.c (slots and the FIFO queue), attempt.c (the attempt loop),
+ * policy.c (what an outcome means), forward_headers.c and rewrite.c (the
+ * request sent upstream), relay.c (the answer sent back), answer.c (zend's own
+ * error bodies), proxy_request.c (the one end of a request: record, free,
+ * reply) and sessions.c (active sessions). */
 #ifndef ZEND_PROXY_H
 #define ZEND_PROXY_H
 

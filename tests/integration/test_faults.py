@@ -545,11 +545,11 @@ class Outage(FaultTestCase):
             i += 1
         self.assertEqual(set(served), {"p2"})
         self.assertGreaterEqual(len(served), 19)
-        # Recovery. A probe already on its way when the mock switches may be
-        # the one that succeeds: "after" counts from just before the switch.
-        switched = time.monotonic()
-        self.m1.default(ok_step("p1"))
+        # Recovery. The time is taken before the switch: a probe the mock reads
+        # between the switch and a later timestamp would already be answered
+        # 200, close the circuit, and leave a POST as the first request "after".
         recovered = time.monotonic()
+        self.m1.default(ok_step("p1"))
         outage = self.m1.requests(include_head=True)
         posts = [q for q in outage if q["method"] == "POST"]
         heads = [q for q in outage if q["method"] == "HEAD"]
@@ -571,7 +571,7 @@ class Outage(FaultTestCase):
             j += 1
         self.assertLess(back - recovered, 10.0)
         # What brought p1 back was a probe, not the cooldown running out.
-        after = [q for q in self.m1.requests(include_head=True) if q["t"] >= switched]
+        after = [q for q in self.m1.requests(include_head=True) if q["t"] >= recovered]
         self.assertEqual(after[0]["method"], "HEAD")
         changes = [rec for rec in self.log_records() if rec.get("event") == "provider_state_changed"
                    and rec.get("provider") == "p1"]

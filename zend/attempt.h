@@ -1,0 +1,13 @@
+/* attempt.h -- the attempt loop (proxy.md §5 and §6): provider selection,
+ * the rewritten request, the upstream transfer, failover and same-provider
+ * retries by the forwarding policy (policy.h), and the relay of the answer
+ * that ends it. Every way out goes through proxy_request_end. */
+#ifndef ZEND_ATTEMPT_H
+#define ZEND_ATTEMPT_H
+
+#include "proxy_request.h"
+
+/* pr holds a slot of the limiter: runs its first attempt. */
+void attempt_begin(struct proxy_request *pr);
+
+#endif

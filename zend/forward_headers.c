@@ -1,0 +1,191 @@
+#include "forward_headers.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common.h"
+#include "guard.h"
+#include "secret.h"
+
+int fwdh_is_hop_by_hop(const char *name)
+{
+    static const char *const hop[] = {"connection", "keep-alive", "te", "trailer",
+                                      "transfer-encoding", "upgrade"};
+    for (size_t i = 0; i < ZEN_ARRAY_LEN(hop); i++)
+        if (strcasecmp(name, hop[i]) == 0)
+            return 1;
+    return strncasecmp(name, "proxy-", 6) == 0;
+}
+
+int fwdh_nominated_by_connection(const char *connection, const char *name)
+{
+    if (!connection)
+        return 0;
+    size_t n = strlen(name);
+    for (const char *p = connection; *p;) {
+        while (*p == ' ' || *p == ',' || *p == '\t')
+            p++;
+        const char *end = p;
+        while (*end && *end != ',')
+            end++;
+        const char *last = end;
+        while (last > p && (last[-1] == ' ' || last[-1] == '\t'))
+            last--;
+        if ((size_t)(last - p) == n && strncasecmp(p, name, n) == 0)
+            return 1;
+        p = end;
+    }
+    return 0;
+}
+
+const char *fwdh_find(const struct http_header *h, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(h[i].name, name) == 0)
+            return h[i].value;
+    return NULL;
+}
+
+/* Appends one line to *list. Returns 0, or -1 when out of memory (then
+ * *list is left as it was, for the caller to free). */
+static int append_line(struct curl_slist **list, const char *line)
+{
+    struct curl_slist *l = curl_slist_append(*list, line);
+    if (!l)
+        return -1;
+    *list = l;
+    return 0;
+}
+
+static int add_header(struct curl_slist **list, const char *name, const char *value)
+{
+    size_t n = strlen(name) + strlen(value) + 3;
+    char *line = malloc(n);
+    if (!line)
+        return -1;
+    /* curl drops "Name:" (it means "remove"); "Name;" sends an empty value. */
+    if (*value)
+        snprintf(line, n, "%s: %s", name, value);
+    else
+        snprintf(line, n, "%s;", name);
+    int rc = append_line(list, line);
+    zsec_free(line); /* it may hold the provider's token */
+    return rc;
+}
+
+static int add_provider_token(struct curl_slist **list, const struct zcfg_provider *p)
+{
+    if (p->auth_header != ZCFG_AUTH_BEARER && add_header(list, "x-api-key", p->auth_token) < 0)
+        return -1;
+    if (p->auth_header == ZCFG_AUTH_X_API_KEY)
+        return 0;
+    size_t n = strlen(p->auth_token) + 8;
+    char *bearer = malloc(n);
+    if (!bearer)
+        return -1;
+    snprintf(bearer, n, "Bearer %s", p->auth_token);
+    int rc = add_header(list, "Authorization", bearer);
+    zsec_free(bearer);
+    return rc;
+}
+
+static int forwarded_request_header(const struct zcfg *cfg, const struct zcfg_provider *p,
+                                    const char *key_header, const char *name,
+                                    const char *value, const char *connection)
+{
+    if (fwdh_is_hop_by_hop(name) || fwdh_nominated_by_connection(connection, name))
+        return 0;
+    static const char *const dropped[] = {"host", "expect", "content-length",
+                                          "accept-encoding"};
+    for (size_t i = 0; i < ZEN_ARRAY_LEN(dropped); i++)
+        if (strcasecmp(name, dropped[i]) == 0)
+            return 0;
+    if (strncasecmp(name, "x-zen-", 6) == 0)
+        return 0;
+    int is_auth = strcasecmp(name, "x-api-key") == 0 || strcasecmp(name, "authorization") == 0;
+    if (is_auth && p->auth_token)
+        return 0; /* replaced by the provider's token */
+    if (is_auth && key_header && strcasecmp(name, key_header) == 0)
+        return 0; /* a zend access key never leaves zend */
+    if (is_auth && guard_is_access_key(cfg, name, value))
+        return 0; /* ... nor does a second copy of it in the other header */
+    return 1;
+}
+
+struct curl_slist *fwdh_upstream_request(const struct http_request *req,
+                                         const struct zcfg *cfg,
+                                         const struct zcfg_provider *p,
+                                         const char *key_header)
+{
+    const char *connection = http_request_header(req, "connection");
+    struct curl_slist *list = NULL;
+    for (size_t i = 0; i < req->n_headers; i++)
+        if (forwarded_request_header(cfg, p, key_header, req->headers[i].name,
+                                     req->headers[i].value, connection) &&
+            add_header(&list, req->headers[i].name, req->headers[i].value) < 0)
+            goto oom;
+    if (p->auth_token && add_provider_token(&list, p) < 0)
+        goto oom;
+    /* identity: zend must see stream events to know when a stream is whole. */
+    if (add_header(&list, "Accept-Encoding", "identity") < 0)
+        goto oom;
+    for (size_t i = 0; i < p->n_env_headers; i++)
+        if (add_header(&list, p->env_headers[i].name, p->env_headers[i].value) < 0)
+            goto oom;
+    /* Keep curl from adding headers the client did not send. */
+    if (append_line(&list, "Expect:") < 0 ||
+        (!http_request_header(req, "accept") && append_line(&list, "Accept:") < 0) ||
+        (!http_request_header(req, "content-type") && append_line(&list, "Content-Type:") < 0))
+        goto oom;
+    return list;
+oom:
+    /* A list missing a line could be missing the provider's credentials. */
+    curl_slist_free_all(list);
+    return NULL;
+}
+
+size_t fwdh_relay_response(const struct http_header *h, size_t n, struct http_header *out,
+                           size_t max)
+{
+    size_t k = 0;
+    const char *connection = fwdh_find(h, n, "connection");
+    for (size_t i = 0; i < n && k < max; i++) {
+        if (fwdh_is_hop_by_hop(h[i].name) || fwdh_nominated_by_connection(connection, h[i].name) ||
+            strcasecmp(h[i].name, "content-length") == 0 ||
+            strncasecmp(h[i].name, "x-zen-", 6) == 0)
+            continue;
+        out[k++] = h[i];
+    }
+    return k;
+}
+
+void fwdh_copy(const struct http_header *h, size_t n, struct http_header **out,
+               size_t *n_out)
+{
+    *n_out = 0;
+    *out = calloc(n ? n : 1, sizeof(**out));
+    for (size_t i = 0; *out && i < n; i++) {
+        struct http_header *c = &(*out)[*n_out];
+        c->name = strdup(h[i].name);
+        c->value = strdup(h[i].value);
+        if (!c->name || !c->value) {
+            /* Out of memory: this header is left out, never kept half-made. */
+            free(c->name);
+            free(c->value);
+            c->name = c->value = NULL;
+            continue;
+        }
+        (*n_out)++;
+    }
+}
+
+void fwdh_free_copy(struct http_header *h, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(h[i].name);
+        free(h[i].value);
+    }
+    free(h);
+}

@@ -1,0 +1,132 @@
+#include "proxy_request.h"
+
+#include <stdlib.h>
+
+#include "answer.h"
+#include "forward_headers.h"
+#include "log.h"
+#include "provider_state.h"
+#include "timeutil.h"
+#include "upstream.h"
+
+double proxy_request_elapsed_ms(double since_s) { return (ztime_mono_s() - since_s) * 1000.0; }
+
+/* ---- the record (proxy.md §8) ---- */
+
+void proxy_request_free_resp_headers(struct proxy_request *pr)
+{
+    fwdh_free_copy(pr->resp_headers, pr->n_resp_headers);
+    pr->resp_headers = NULL;
+    pr->n_resp_headers = 0;
+}
+
+void proxy_request_release_attempt(struct proxy_request *pr)
+{
+    pstate_unref(pr->pstate);
+    pr->pstate = NULL;
+    curl_slist_free_all(pr->up_headers);
+    pr->up_headers = NULL;
+    free(pr->url);
+    pr->url = NULL;
+    free(pr->body);
+    pr->body = NULL;
+}
+
+static void send_reply(struct http_conn *c, const struct reply *r)
+{
+    switch (r->kind) {
+    case REPLY_NONE:
+        break;
+    case REPLY_WHOLE:
+        http_respond(c, r->status, r->headers, r->n_headers, r->body, r->body_len);
+        break;
+    case REPLY_ERROR:
+        http_respond_error(c, r->status, r->type, r->message);
+        break;
+    case REPLY_END:
+        http_response_end(c);
+        break;
+    case REPLY_ABORT:
+        http_response_abort(c);
+        break;
+    }
+}
+
+/* The record comes first because ending the response frees the http_request
+ * it reads; nothing after send_reply reads pr->req. */
+void proxy_request_end(struct proxy_request *pr, int status, int success, int error_type,
+                       const char *error, const struct reply *reply)
+{
+    struct proxy *px = pr->px;
+    struct metrics_attempt ma[PROXY_MAX_ATTEMPTS];
+    for (size_t i = 0; i < pr->n_attempts; i++) {
+        ma[i].provider = pr->attempts[i].provider->name;
+        ma[i].status = pr->attempts[i].status;
+        ma[i].error_type = pr->attempts[i].error_type;
+        ma[i].duration_ms = pr->attempts[i].duration_ms;
+    }
+    double duration = proxy_request_elapsed_ms(pr->req->start_s);
+    const char *served = success && pr->provider ? pr->provider->name : NULL;
+    if (!served && pr->state == REQ_RELAY && pr->provider)
+        served = pr->provider->name;
+    struct metrics_record rec = {
+        .status = status,
+        .success = success,
+        .provider = served,
+        .duration_ms = duration,
+        .ttfb_ms = pr->ttfb_ms,
+        .attempts = ma,
+        .n_attempts = pr->n_attempts,
+        .error_type = error_type,
+        .bytes_in = zbuf_len(&pr->req->body),
+        .bytes_out = pr->bytes_out,
+    };
+    metrics_record(px->metrics, &rec);
+    if (!success || duration > (double)pr->cfg->daemon.slow_request_ms) {
+        double ttfb = pr->ttfb_ms < 0 ? 0 : pr->ttfb_ms;
+        zlog_pack(success ? ZLOG_INFO : ZLOG_ERROR, "request_received",
+                  "{s:s, s:s, s:s, s:s, s:s, s:i, s:s?, s:i, s:f, s:f, s:s?}", "request_id",
+                  pr->req->request_id, "session", pr->route.session_key, "profile",
+                  pr->route.profile ? pr->route.profile->name : "", "method", pr->req->method,
+                  "path", pr->req->target, "status", status, "provider", served, "attempts",
+                  (int)pr->n_attempts, "ttfb_ms", answer_round_ms(ttfb),
+                  "duration_ms", answer_round_ms(duration), "error", error);
+    }
+    if (pr->transfer)
+        upstream_cancel(pr->transfer);
+    pr->transfer = NULL;
+    send_reply(pr->conn, reply);
+    pr->req = NULL;
+    ev_timer_stop(px->loop, &pr->retry_timer);
+    switch (pr->state) {
+    case REQ_ARRIVED:
+        break;
+    case REQ_QUEUED:
+        limiter_cancel(&px->limiter, &pr->waiter);
+        metrics_set_queued(px->metrics, (int64_t)px->limiter.queued);
+        break;
+    case REQ_ATTEMPT:
+    case REQ_RELAY:
+        limiter_release(&px->limiter);
+        break;
+    }
+    if (pr->drain == DRAIN_WAITED)
+        px->drained++;
+    else if (pr->drain == DRAIN_ABORTED)
+        px->aborted++;
+    proxy_request_release_attempt(pr);
+    proxy_request_free_resp_headers(pr);
+    zbuf_free(&pr->err_body);
+    zcfg_unref(pr->cfg);
+    if (pr->prev)
+        pr->prev->next = pr->next;
+    else
+        px->requests = pr->next;
+    if (pr->next)
+        pr->next->prev = pr->prev;
+    px->in_flight--;
+    metrics_set_in_flight(px->metrics, (int64_t)px->in_flight);
+    free(pr);
+    if (px->draining && px->in_flight == 0 && !ev_is_active(&px->drained_timer))
+        ev_timer_start(px->loop, &px->drained_timer);
+}

@@ -1,0 +1,78 @@
+#include "relay.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "buf.h"
+#include "forward_headers.h"
+#include "upstream.h"
+
+void relay_zen_headers(const char *provider, size_t n_attempts, char *buf, size_t len,
+                       struct http_header out[2])
+{
+    snprintf(buf, len, "%zu", n_attempts);
+    out[0] = (struct http_header){"x-zen-provider", (char *)provider};
+    out[1] = (struct http_header){"x-zen-attempts", buf};
+}
+
+int relay_is_stream(const struct http_header *h, size_t n)
+{
+    const char *ctype = fwdh_find(h, n, "content-type");
+    return ctype && strncasecmp(ctype, "text/event-stream", 17) == 0;
+}
+
+int64_t relay_content_length(const struct http_header *h, size_t n, const char *method,
+                             int status, int is_stream)
+{
+    if (strcmp(method, "HEAD") == 0 || status == 204 || status == 304)
+        return 0;
+    const char *clen = fwdh_find(h, n, "content-length");
+    if (clen && !is_stream && !fwdh_find(h, n, "transfer-encoding"))
+        return strtoll(clen, NULL, 10);
+    return -1;
+}
+
+void relay_begin(struct http_conn *c, int status, const struct http_header *h, size_t n,
+                 int64_t content_length, const char *provider, size_t n_attempts)
+{
+    struct http_header out[RELAY_MAX_HEADERS + 2];
+    size_t k = fwdh_relay_response(h, n, out, RELAY_MAX_HEADERS);
+    char attempts[16];
+    relay_zen_headers(provider, n_attempts, attempts, sizeof(attempts), &out[k]);
+    http_response_begin(c, status, out, k + 2, content_length);
+}
+
+int relay_write(struct http_conn *c, struct sse_detector *sse, const char *data, size_t len)
+{
+    if (sse)
+        sse_detector_feed(sse, data, len);
+    switch (http_response_write(c, data, len)) {
+    case HTTP_WRITE_FULL: return UPSTREAM_PAUSE;
+    case HTTP_WRITE_DEAD: return UPSTREAM_ABORT;
+    default: return UPSTREAM_CONTINUE;
+    }
+}
+
+void relay_stream_error(struct http_conn *c, const char *why)
+{
+    json_t *ev = json_pack("{s:s, s:{s:s, s:s}}", "type", "error", "error", "type",
+                           "api_error", "message", "");
+    char msg[512];
+    snprintf(msg, sizeof(msg), "upstream stream interrupted: %.400s", why);
+    json_object_set_new(json_object_get(ev, "error"), "message", json_string(msg));
+    char *data = json_dumps(ev, JSON_COMPACT);
+    json_decref(ev);
+    if (!data)
+        return;
+    zbuf out;
+    zbuf_init(&out);
+    zbuf_append_str(&out, "event: error\ndata: ");
+    zbuf_append_str(&out, data);
+    zbuf_append_str(&out, "\n\n");
+    http_response_write(c, zbuf_head(&out), zbuf_len(&out));
+    zbuf_free(&out);
+    free(data);
+}

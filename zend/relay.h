@@ -1,0 +1,43 @@
+/* relay.h -- a provider's answer on its way to the client (proxy.md §6).
+ *
+ * The head goes out with the provider's headers (minus hop-by-hop and
+ * framing, forward_headers.h) plus x-zen-provider and x-zen-attempts; the
+ * body chunk by chunk as it arrives, with backpressure handed back to the
+ * upstream transfer; a stream is watched for its end marker, and one cut off
+ * ends with an in-band error event, so no client takes it for complete. */
+#ifndef ZEND_RELAY_H
+#define ZEND_RELAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http_server.h"
+#include "sse.h"
+
+/* Response headers relayed at most (the rest are dropped). */
+#define RELAY_MAX_HEADERS 256
+
+/* out[0..1] = x-zen-provider, x-zen-attempts; buf (len >= 16) holds the
+ * count's text and must outlive out. */
+void relay_zen_headers(const char *provider, size_t n_attempts, char *buf, size_t len,
+                       struct http_header out[2]);
+
+/* Is the answer a stream of server-sent events (Content-Type)? */
+int relay_is_stream(const struct http_header *h, size_t n);
+/* The length to announce: the provider's Content-Length for a plain body,
+ * 0 for HEAD, 204 and 304, else -1 (chunked). */
+int64_t relay_content_length(const struct http_header *h, size_t n, const char *method,
+                             int status, int is_stream);
+
+/* Sends the head of a provider's answer. */
+void relay_begin(struct http_conn *c, int status, const struct http_header *h, size_t n,
+                 int64_t content_length, const char *provider, size_t n_attempts);
+/* Sends a body chunk; sse (NULL for a plain body) sees it first. Returns
+ * UPSTREAM_CONTINUE, UPSTREAM_PAUSE (client output full) or UPSTREAM_ABORT
+ * (client gone). */
+int relay_write(struct http_conn *c, struct sse_detector *sse, const char *data, size_t len);
+/* The in-band `event: error` that ends a cut-off stream; why goes into its
+ * message (truncated). */
+void relay_stream_error(struct http_conn *c, const char *why);
+
+#endif
