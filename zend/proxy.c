@@ -82,15 +82,6 @@ static void admit(struct proxy_request *pr)
 
 /* ---- entry: one request from the HTTP server ---- */
 
-static int provider_disabled(struct proxy *px, const struct zcfg *cfg, const char *name,
-                             int64_t now_s)
-{
-    if (zcfg_provider_disabled(cfg, name, now_s))
-        return 1;
-    struct provider_state *s = pstates_get(px->states, name);
-    return s && pstate_disabled(s, ztime_mono_ms());
-}
-
 /* A request zend will not finish because it is shutting down. */
 static void refuse_draining(struct proxy_request *pr)
 {
@@ -156,7 +147,7 @@ static void on_request(void *ctx, struct http_conn *c, struct http_request *req)
     zbuf_init(&disabled);
     for (size_t i = 0; i < prof->n_providers && pr->n_candidates < PROXY_MAX_ATTEMPTS; i++) {
         const char *name = pr->cfg->providers[prof->providers[i]].name;
-        if (provider_disabled(px, pr->cfg, name, now_s)) {
+        if (pstates_provider_disabled(px->states, pr->cfg, name, now_s)) {
             zbuf_append_str(&disabled, zbuf_len(&disabled) ? ", " : "");
             zbuf_append_str(&disabled, name);
             continue;
