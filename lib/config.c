@@ -1,10 +1,12 @@
+/* config.c -- zen.json as a whole: reading the file, the providers, profiles
+ * and disabled list, and the object's lifetime. The typed member readers
+ * live in config_read.c and the `daemon` section in config_daemon.c; what
+ * they share is config_load.h. */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,192 +14,13 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "config_load.h"
 #include "log.h"
 #include "paths.h"
 #include "timeutil.h"
 
 /* A zen.json larger than this is not a config file someone wrote by hand. */
 #define ZCFG_MAX_FILE_BYTES (16u * 1024 * 1024)
-#define ZCFG_PATH_LEN 512
-#define BLAKE2B_PREFIX "blake2b:"
-
-struct loader {
-    const char *file;
-    char *err;
-    size_t errlen;
-    struct zcfg *cfg;
-    int has_literal_token; /* for the config_permissions warning */
-};
-
-static int fail(struct loader *L, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(struct loader *L, const char *path, const char *fmt, ...)
-{
-    char msg[ZEN_ERRLEN];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    snprintf(L->err, L->errlen, "%s: %s: %s", L->file, path, msg);
-    return ZEN_ERR;
-}
-
-static void note(struct loader *L, int level, const char *event, json_t *fields)
-{
-    json_array_append_new(L->cfg->notes, json_pack("{s:s, s:s, s:o}", "level",
-                                                   zlog_level_name(level), "event", event,
-                                                   "fields", fields));
-}
-
-static char *xstrdup(const char *s)
-{
-    char *d = strdup(s);
-    if (!d) {
-        /* Config loading happens at start and reload; failing loudly beats
-         * carrying on with a half-built object. */
-        fprintf(stderr, "zend: out of memory while loading config\n");
-        abort();
-    }
-    return d;
-}
-
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n ? n : 1, size);
-    if (!p) {
-        fprintf(stderr, "zend: out of memory while loading config\n");
-        abort();
-    }
-    return p;
-}
-
-/* parent.key into out (ZCFG_PATH_LEN bytes). An absurdly deep path is cut
- * short, which only shortens an error message. */
-static void subpath(char *out, const char *parent, const char *key)
-{
-    int n = parent[0] ? snprintf(out, ZCFG_PATH_LEN, "%s.%s", parent, key)
-                      : snprintf(out, ZCFG_PATH_LEN, "%s", key);
-    if (n >= ZCFG_PATH_LEN)
-        memcpy(out + ZCFG_PATH_LEN - 4, "...", 4);
-}
-
-static const char *json_type_name(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
-    }
-    return "unknown";
-}
-
-/* Optional string member: absent or null leaves *out NULL. Strings holding
- * control characters are refused (they would end up in HTTP headers). */
-static int opt_string(struct loader *L, const json_t *obj, const char *key, const char *parent,
-                      char **out)
-{
-    char path[ZCFG_PATH_LEN];
-    const json_t *v = json_object_get(obj, key);
-    *out = NULL;
-    if (!v || json_is_null(v))
-        return ZEN_OK;
-    subpath(path, parent, key);
-    if (!json_is_string(v))
-        return fail(L, path, "must be a string, not %s", json_type_name(v));
-    const char *s = json_string_value(v);
-    for (size_t i = 0; i < json_string_length(v); i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return fail(L, path, "contains a control character");
-    *out = xstrdup(s);
-    return ZEN_OK;
-}
-
-/* Optional string that counts as unset when empty (GoZen writes "" a lot). */
-static int opt_nonempty_string(struct loader *L, const json_t *obj, const char *key,
-                               const char *parent, char **out)
-{
-    if (opt_string(L, obj, key, parent, out) != ZEN_OK)
-        return ZEN_ERR;
-    if (*out && !**out) {
-        free(*out); *out = NULL;
-    }
-    return ZEN_OK;
-}
-
-static int opt_int(struct loader *L, const json_t *obj, const char *key, const char *parent,
-                   int64_t *out, int64_t min, int64_t max)
-{
-    char path[ZCFG_PATH_LEN];
-    const json_t *v = json_object_get(obj, key);
-    if (!v)
-        return ZEN_OK;
-    subpath(path, parent, key);
-    if (!json_is_integer(v))
-        return fail(L, path, "must be an integer, not %s", json_type_name(v));
-    json_int_t n = json_integer_value(v);
-    if (n < min || n > max)
-        return fail(L, path, "must be between %lld and %lld, not %lld", (long long)min,
-                    (long long)max, (long long)n);
-    *out = n;
-    return ZEN_OK;
-}
-
-static int opt_bool(struct loader *L, const json_t *obj, const char *key, const char *parent,
-                    int *out)
-{
-    char path[ZCFG_PATH_LEN];
-    const json_t *v = json_object_get(obj, key);
-    if (!v)
-        return ZEN_OK;
-    subpath(path, parent, key);
-    if (!json_is_boolean(v))
-        return fail(L, path, "must be true or false, not %s", json_type_name(v));
-    *out = json_is_true(v);
-    return ZEN_OK;
-}
-
-static int expect_object(struct loader *L, const json_t *v, const char *path)
-{
-    if (!json_is_object(v))
-        return fail(L, path, "must be an object, not %s", json_type_name(v));
-    return ZEN_OK;
-}
-
-/* Optional array of strings; absent leaves *out untouched. */
-static int opt_string_array(struct loader *L, const json_t *obj, const char *key,
-                            const char *parent, char ***out, size_t *n_out)
-{
-    char path[ZCFG_PATH_LEN];
-    const json_t *arr = json_object_get(obj, key);
-    if (!arr)
-        return ZEN_OK;
-    subpath(path, parent, key);
-    if (!json_is_array(arr))
-        return fail(L, path, "must be an array of strings, not %s", json_type_name(arr));
-    size_t n = json_array_size(arr);
-    char **items = xcalloc(n, sizeof(char *));
-    for (size_t i = 0; i < n; i++) {
-        const json_t *v = json_array_get(arr, i);
-        if (!json_is_string(v) || json_string_length(v) == 0) {
-            for (size_t j = 0; j < i; j++)
-                free(items[j]);
-            free(items);
-            char ipath[ZCFG_PATH_LEN + 32];
-            snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
-            return fail(L, ipath, "must be a non-empty string");
-        }
-        items[i] = xstrdup(json_string_value(v));
-    }
-    *out = items;
-    *n_out = n;
-    return ZEN_OK;
-}
 
 /* ---- providers ---- */
 
@@ -222,7 +45,7 @@ static int check_url(const char *url, const char *const *schemes, size_t nscheme
 static char *env_header_name(const char *var)
 {
     size_t n = strlen(var);
-    char *h = xcalloc(n + 7, 1);
+    char *h = zcfgl_xcalloc(n + 7, 1);
     memcpy(h, "x-env-", 6);
     for (size_t i = 0; i < n; i++) {
         char c = (char)tolower((unsigned char)var[i]);
@@ -241,37 +64,37 @@ static int header_name_ok(const char *name)
     return 1;
 }
 
-static int load_env_headers(struct loader *L, struct zcfg_provider *p, const json_t *obj,
+static int load_env_headers(struct zcfg_loader *L, struct zcfg_provider *p, const json_t *obj,
                             const char *parent)
 {
     char path[ZCFG_PATH_LEN];
     const json_t *env = json_object_get(obj, "env_vars");
     if (!env || json_is_null(env))
         return ZEN_OK;
-    subpath(path, parent, "env_vars");
-    if (expect_object(L, env, path) != ZEN_OK)
+    zcfgl_subpath(path, parent, "env_vars");
+    if (zcfgl_expect_object(L, env, path) != ZEN_OK)
         return ZEN_ERR;
-    p->env_headers = xcalloc(json_object_size(env), sizeof(struct zcfg_header));
+    p->env_headers = zcfgl_xcalloc(json_object_size(env), sizeof(struct zcfg_header));
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)env, key, v) {
         char kpath[ZCFG_PATH_LEN];
-        subpath(kpath, path, key);
+        zcfgl_subpath(kpath, path, key);
         if (!header_name_ok(key))
-            return fail(L, kpath, "not usable as a header name");
+            return zcfgl_fail(L, kpath, "not usable as a header name");
         char *value = NULL;
         if (json_is_string(v)) {
-            value = xstrdup(json_string_value(v));
+            value = zcfgl_xstrdup(json_string_value(v));
         } else if (json_is_number(v) || json_is_boolean(v)) {
             /* GoZen configs sometimes write numbers here; keep them as text. */
             value = json_dumps(v, JSON_ENCODE_ANY);
         } else {
-            return fail(L, kpath, "must be a string, not %s", json_type_name(v));
+            return zcfgl_fail(L, kpath, "must be a string, not %s", zcfgl_type_name(v));
         }
         for (const char *c = value; *c; c++) {
             if ((unsigned char)*c < 0x20 && *c != '\t') {
                 free(value);
-                return fail(L, kpath, "contains a control character");
+                return zcfgl_fail(L, kpath, "contains a control character");
             }
         }
         struct zcfg_header *h = &p->env_headers[p->n_env_headers++];
@@ -282,24 +105,24 @@ static int load_env_headers(struct loader *L, struct zcfg_provider *p, const jso
 }
 
 /* auth_token: literal, "env:NAME", or empty for passthrough auth. */
-static int load_token(struct loader *L, struct zcfg_provider *p, const json_t *obj,
+static int load_token(struct zcfg_loader *L, struct zcfg_provider *p, const json_t *obj,
                       const char *parent)
 {
     char *raw = NULL;
-    if (opt_string(L, obj, "auth_token", parent, &raw) != ZEN_OK)
+    if (zcfgl_opt_string(L, obj, "auth_token", parent, &raw) != ZEN_OK)
         return ZEN_ERR;
     if (!raw || !*raw) {
         zsec_free(raw);
         return ZEN_OK;
     }
     if (strncmp(raw, "env:", 4) == 0) {
-        p->token_env = xstrdup(raw + 4);
+        p->token_env = zcfgl_xstrdup(raw + 4);
         zsec_free(raw);
         const char *v = getenv(p->token_env);
         if (!v || !*v) {
-            note(L, ZLOG_WARN, "provider_token_missing",
-                 json_pack("{s:s, s:s, s:s}", "provider", p->name, "variable", p->token_env,
-                           "fallback", "passthrough"));
+            zcfgl_note(L, ZLOG_WARN, "provider_token_missing",
+                       json_pack("{s:s, s:s, s:s}", "provider", p->name, "variable",
+                                 p->token_env, "fallback", "passthrough"));
             return ZEN_OK;
         }
         p->auth_token = zsec_secure_strdup(v);
@@ -312,45 +135,45 @@ static int load_token(struct loader *L, struct zcfg_provider *p, const json_t *o
     return ZEN_OK;
 }
 
-static int load_provider(struct loader *L, struct zcfg_provider *p, const char *name,
+static int load_provider(struct zcfg_loader *L, struct zcfg_provider *p, const char *name,
                          const json_t *obj)
 {
     static const char *const base_schemes[] = {"http", "https"};
     static const char *const proxy_schemes[] = {"http", "https", "socks5", "socks5h",
                                                 "socks4", "socks4a"};
     char path[ZCFG_PATH_LEN];
-    subpath(path, "providers", name);
-    p->name = xstrdup(name);
+    zcfgl_subpath(path, "providers", name);
+    p->name = zcfgl_xstrdup(name);
     if (!*name)
-        return fail(L, "providers", "a provider name cannot be empty");
-    if (expect_object(L, obj, path) != ZEN_OK)
+        return zcfgl_fail(L, "providers", "a provider name cannot be empty");
+    if (zcfgl_expect_object(L, obj, path) != ZEN_OK)
         return ZEN_ERR;
 
     char *type = NULL;
-    if (opt_nonempty_string(L, obj, "type", path, &type) != ZEN_OK)
+    if (zcfgl_opt_nonempty_string(L, obj, "type", path, &type) != ZEN_OK)
         return ZEN_ERR;
     p->type = ZCFG_TYPE_ANTHROPIC;
     if (type && strcmp(type, "openai") == 0) {
         p->type = ZCFG_TYPE_OPENAI;
-        note(L, ZLOG_INFO, "provider_format_passthrough",
-             json_pack("{s:s, s:s}", "provider", name, "detail",
-                       "openai provider receives requests unchanged"));
+        zcfgl_note(L, ZLOG_INFO, "provider_format_passthrough",
+                   json_pack("{s:s, s:s}", "provider", name, "detail",
+                             "openai provider receives requests unchanged"));
     } else if (type && strcmp(type, "anthropic") != 0) {
         char tpath[ZCFG_PATH_LEN];
-        subpath(tpath, path, "type");
+        zcfgl_subpath(tpath, path, "type");
         free(type);
-        return fail(L, tpath, "must be \"anthropic\" or \"openai\"");
+        return zcfgl_fail(L, tpath, "must be \"anthropic\" or \"openai\"");
     }
     free(type);
 
-    if (opt_string(L, obj, "base_url", path, &p->base_url) != ZEN_OK)
+    if (zcfgl_opt_string(L, obj, "base_url", path, &p->base_url) != ZEN_OK)
         return ZEN_ERR;
     char upath[ZCFG_PATH_LEN];
-    subpath(upath, path, "base_url");
+    zcfgl_subpath(upath, path, "base_url");
     if (!p->base_url)
-        return fail(L, upath, "required");
+        return zcfgl_fail(L, upath, "required");
     if (check_url(p->base_url, base_schemes, ZEN_ARRAY_LEN(base_schemes)) != ZEN_OK)
-        return fail(L, upath, "not an http(s) URL: \"%s\"", p->base_url);
+        return zcfgl_fail(L, upath, "not an http(s) URL: \"%s\"", p->base_url);
     size_t ulen = strlen(p->base_url);
     while (ulen > 0 && p->base_url[ulen - 1] == '/')
         p->base_url[--ulen] = '\0';
@@ -359,7 +182,7 @@ static int load_provider(struct loader *L, struct zcfg_provider *p, const char *
         return ZEN_ERR;
 
     char *auth_header = NULL;
-    if (opt_nonempty_string(L, obj, "auth_header", path, &auth_header) != ZEN_OK)
+    if (zcfgl_opt_nonempty_string(L, obj, "auth_header", path, &auth_header) != ZEN_OK)
         return ZEN_ERR;
     p->auth_header = ZCFG_AUTH_BOTH;
     if (auth_header) {
@@ -369,44 +192,44 @@ static int load_provider(struct loader *L, struct zcfg_provider *p, const char *
             p->auth_header = ZCFG_AUTH_BEARER;
         } else if (strcmp(auth_header, "both") != 0) {
             free(auth_header);
-            subpath(upath, path, "auth_header");
-            return fail(L, upath, "must be \"both\", \"x-api-key\" or \"bearer\"");
+            zcfgl_subpath(upath, path, "auth_header");
+            return zcfgl_fail(L, upath, "must be \"both\", \"x-api-key\" or \"bearer\"");
         }
         free(auth_header);
     }
 
-    if (opt_nonempty_string(L, obj, "model", path, &p->model) ||
-        opt_nonempty_string(L, obj, "sonnet_model", path, &p->sonnet_model) ||
-        opt_nonempty_string(L, obj, "opus_model", path, &p->opus_model) ||
-        opt_nonempty_string(L, obj, "haiku_model", path, &p->haiku_model) ||
-        opt_nonempty_string(L, obj, "reasoning_model", path, &p->reasoning_model) ||
-        opt_nonempty_string(L, obj, "proxy_url", path, &p->proxy_url) ||
-        opt_nonempty_string(L, obj, "ca_file", path, &p->ca_file))
+    if (zcfgl_opt_nonempty_string(L, obj, "model", path, &p->model) ||
+        zcfgl_opt_nonempty_string(L, obj, "sonnet_model", path, &p->sonnet_model) ||
+        zcfgl_opt_nonempty_string(L, obj, "opus_model", path, &p->opus_model) ||
+        zcfgl_opt_nonempty_string(L, obj, "haiku_model", path, &p->haiku_model) ||
+        zcfgl_opt_nonempty_string(L, obj, "reasoning_model", path, &p->reasoning_model) ||
+        zcfgl_opt_nonempty_string(L, obj, "proxy_url", path, &p->proxy_url) ||
+        zcfgl_opt_nonempty_string(L, obj, "ca_file", path, &p->ca_file))
         return ZEN_ERR;
     if (p->proxy_url &&
         check_url(p->proxy_url, proxy_schemes, ZEN_ARRAY_LEN(proxy_schemes)) != ZEN_OK) {
-        subpath(upath, path, "proxy_url");
-        return fail(L, upath, "not an http, https or socks5 URL: \"%s\"", p->proxy_url);
+        zcfgl_subpath(upath, path, "proxy_url");
+        return zcfgl_fail(L, upath, "not an http, https or socks5 URL: \"%s\"", p->proxy_url);
     }
     if (p->ca_file && access(p->ca_file, R_OK) != 0) {
-        subpath(upath, path, "ca_file");
-        return fail(L, upath, "cannot read %s: %s", p->ca_file, strerror(errno));
+        zcfgl_subpath(upath, path, "ca_file");
+        return zcfgl_fail(L, upath, "cannot read %s: %s", p->ca_file, strerror(errno));
     }
     return load_env_headers(L, p, obj, path);
 }
 
-static int load_providers(struct loader *L, const json_t *root)
+static int load_providers(struct zcfg_loader *L, const json_t *root)
 {
     const json_t *providers = json_object_get(root, "providers");
     if (!providers || json_is_null(providers))
         return ZEN_OK;
-    if (expect_object(L, providers, "providers") != ZEN_OK)
+    if (zcfgl_expect_object(L, providers, "providers") != ZEN_OK)
         return ZEN_ERR;
     struct zcfg *cfg = L->cfg;
     if (json_object_size(providers) > ZCFG_MAX_PROVIDERS)
-        return fail(L, "providers", "%zu providers; at most %d are supported",
-                    json_object_size(providers), ZCFG_MAX_PROVIDERS);
-    cfg->providers = xcalloc(json_object_size(providers), sizeof(struct zcfg_provider));
+        return zcfgl_fail(L, "providers", "%zu providers; at most %d are supported",
+                          json_object_size(providers), ZCFG_MAX_PROVIDERS);
+    cfg->providers = zcfgl_xcalloc(json_object_size(providers), sizeof(struct zcfg_provider));
     const char *name;
     json_t *obj;
     json_object_foreach((json_t *)providers, name, obj) {
@@ -429,71 +252,71 @@ static int provider_index(const struct zcfg *cfg, const char *name, size_t *idx)
     return ZEN_ERR;
 }
 
-static int load_profile(struct loader *L, struct zcfg_profile *prof, const char *name,
+static int load_profile(struct zcfg_loader *L, struct zcfg_profile *prof, const char *name,
                         const json_t *v)
 {
     char path[ZCFG_PATH_LEN], lpath[ZCFG_PATH_LEN];
-    subpath(path, "profiles", name);
-    prof->name = xstrdup(name);
+    zcfgl_subpath(path, "profiles", name);
+    prof->name = zcfgl_xstrdup(name);
     if (!*name || strchr(name, '/'))
-        return fail(L, path, "a profile name must be non-empty and contain no '/'");
+        return zcfgl_fail(L, path, "a profile name must be non-empty and contain no '/'");
 
     /* Old GoZen form: a plain array. New form: {providers, strategy, ...}. */
     const json_t *list = v;
     snprintf(lpath, sizeof(lpath), "%s", path);
     if (json_is_object(v)) {
         list = json_object_get(v, "providers");
-        subpath(lpath, path, "providers");
+        zcfgl_subpath(lpath, path, "providers");
         if (!list)
-            return fail(L, lpath, "required");
-        if (opt_nonempty_string(L, v, "strategy", path, &prof->strategy) != ZEN_OK)
+            return zcfgl_fail(L, lpath, "required");
+        if (zcfgl_opt_nonempty_string(L, v, "strategy", path, &prof->strategy) != ZEN_OK)
             return ZEN_ERR;
         if (prof->strategy && strcmp(prof->strategy, "failover") != 0)
-            note(L, ZLOG_WARN, "profile_strategy_unsupported",
-                 json_pack("{s:s, s:s, s:s}", "profile", name, "strategy", prof->strategy,
-                           "detail", "behaves as failover"));
+            zcfgl_note(L, ZLOG_WARN, "profile_strategy_unsupported",
+                       json_pack("{s:s, s:s, s:s}", "profile", name, "strategy",
+                                 prof->strategy, "detail", "behaves as failover"));
     } else if (!json_is_array(v)) {
-        return fail(L, path, "must be an array of provider names or an object, not %s",
-                    json_type_name(v));
+        return zcfgl_fail(L, path, "must be an array of provider names or an object, not %s",
+                          zcfgl_type_name(v));
     }
     if (!prof->strategy)
-        prof->strategy = xstrdup("failover");
+        prof->strategy = zcfgl_xstrdup("failover");
     if (!json_is_array(list))
-        return fail(L, lpath, "must be an array of provider names, not %s",
-                    json_type_name(list));
+        return zcfgl_fail(L, lpath, "must be an array of provider names, not %s",
+                          zcfgl_type_name(list));
     size_t n = json_array_size(list);
     if (n == 0)
-        return fail(L, lpath, "must name at least one provider");
+        return zcfgl_fail(L, lpath, "must name at least one provider");
     if (n > ZCFG_MAX_PROFILE_PROVIDERS)
-        return fail(L, lpath, "names %zu providers; a request tries at most %d", n,
-                    ZCFG_MAX_PROFILE_PROVIDERS);
-    prof->providers = xcalloc(n, sizeof(size_t));
+        return zcfgl_fail(L, lpath, "names %zu providers; a request tries at most %d", n,
+                          ZCFG_MAX_PROFILE_PROVIDERS);
+    prof->providers = zcfgl_xcalloc(n, sizeof(size_t));
     for (size_t i = 0; i < n; i++) {
         const json_t *item = json_array_get(list, i);
         char ipath[ZCFG_PATH_LEN + 32];
         snprintf(ipath, sizeof(ipath), "%s[%zu]", lpath, i);
         if (!json_is_string(item))
-            return fail(L, ipath, "must be a provider name, not %s", json_type_name(item));
+            return zcfgl_fail(L, ipath, "must be a provider name, not %s", zcfgl_type_name(item));
         size_t idx;
         if (provider_index(L->cfg, json_string_value(item), &idx) != ZEN_OK)
-            return fail(L, ipath, "unknown provider \"%s\"", json_string_value(item));
+            return zcfgl_fail(L, ipath, "unknown provider \"%s\"", json_string_value(item));
         for (size_t j = 0; j < prof->n_providers; j++)
             if (prof->providers[j] == idx)
-                return fail(L, ipath, "provider \"%s\" is listed twice",
-                            json_string_value(item));
+                return zcfgl_fail(L, ipath, "provider \"%s\" is listed twice",
+                                  json_string_value(item));
         prof->providers[prof->n_providers++] = idx;
     }
     return ZEN_OK;
 }
 
-static int load_profiles(struct loader *L, const json_t *root)
+static int load_profiles(struct zcfg_loader *L, const json_t *root)
 {
     const json_t *profiles = json_object_get(root, "profiles");
     struct zcfg *cfg = L->cfg;
     if (profiles && !json_is_null(profiles)) {
-        if (expect_object(L, profiles, "profiles") != ZEN_OK)
+        if (zcfgl_expect_object(L, profiles, "profiles") != ZEN_OK)
             return ZEN_ERR;
-        cfg->profiles = xcalloc(json_object_size(profiles), sizeof(struct zcfg_profile));
+        cfg->profiles = zcfgl_xcalloc(json_object_size(profiles), sizeof(struct zcfg_profile));
         const char *name;
         json_t *v;
         json_object_foreach((json_t *)profiles, name, v) {
@@ -502,333 +325,52 @@ static int load_profiles(struct loader *L, const json_t *root)
         }
     }
     char *def = NULL;
-    if (opt_nonempty_string(L, root, "default_profile", "", &def) != ZEN_OK)
+    if (zcfgl_opt_nonempty_string(L, root, "default_profile", "", &def) != ZEN_OK)
         return ZEN_ERR;
     if (def && !zcfg_find_profile(cfg, def)) {
-        fail(L, "default_profile", "unknown profile \"%s\"", def);
+        zcfgl_fail(L, "default_profile", "unknown profile \"%s\"", def);
         free(def);
         return ZEN_ERR;
     }
     if (!def && zcfg_find_profile(cfg, "default"))
-        def = xstrdup("default");
+        def = zcfgl_xstrdup("default");
     cfg->default_profile = def;
     return ZEN_OK;
 }
 
 /* ---- disabled_providers, health_check ---- */
 
-static int load_disabled(struct loader *L, const json_t *root)
+static int load_disabled(struct zcfg_loader *L, const json_t *root)
 {
     const json_t *dis = json_object_get(root, "disabled_providers");
     if (!dis || json_is_null(dis))
         return ZEN_OK;
-    if (expect_object(L, dis, "disabled_providers") != ZEN_OK)
+    if (zcfgl_expect_object(L, dis, "disabled_providers") != ZEN_OK)
         return ZEN_ERR;
     struct zcfg *cfg = L->cfg;
-    cfg->disabled = xcalloc(json_object_size(dis), sizeof(struct zcfg_disabled));
+    cfg->disabled = zcfgl_xcalloc(json_object_size(dis), sizeof(struct zcfg_disabled));
     const char *name;
     json_t *v;
     json_object_foreach((json_t *)dis, name, v) {
         char path[ZCFG_PATH_LEN];
-        subpath(path, "disabled_providers", name);
+        zcfgl_subpath(path, "disabled_providers", name);
         struct zcfg_disabled *d = &cfg->disabled[cfg->n_disabled++];
-        d->name = xstrdup(name);
-        if (expect_object(L, v, path) != ZEN_OK)
+        d->name = zcfgl_xstrdup(name);
+        if (zcfgl_expect_object(L, v, path) != ZEN_OK)
             return ZEN_ERR;
         char *expires = NULL;
-        if (opt_nonempty_string(L, v, "type", path, &d->type) != ZEN_OK ||
-            opt_nonempty_string(L, v, "expires_at", path, &expires) != ZEN_OK)
+        if (zcfgl_opt_nonempty_string(L, v, "type", path, &d->type) != ZEN_OK ||
+            zcfgl_opt_nonempty_string(L, v, "expires_at", path, &expires) != ZEN_OK)
             return ZEN_ERR;
         if (expires) {
             int rc = ztime_parse_rfc3339(expires, &d->expires_at);
             free(expires);
             if (rc != ZEN_OK) {
                 char epath[ZCFG_PATH_LEN];
-                subpath(epath, path, "expires_at");
-                return fail(L, epath, "not an RFC 3339 time (2026-11-28T23:59:59Z)");
+                zcfgl_subpath(epath, path, "expires_at");
+                return zcfgl_fail(L, epath, "not an RFC 3339 time (2026-11-28T23:59:59Z)");
             }
         }
-    }
-    return ZEN_OK;
-}
-
-static int load_health_check(struct loader *L, const json_t *root)
-{
-    struct zcfg_health_check *hc = &L->cfg->health_check;
-    hc->enabled = 0;
-    hc->interval_secs = 60;
-    hc->timeout_secs = 10;
-    const json_t *obj = json_object_get(root, "health_check");
-    if (!obj || json_is_null(obj))
-        return ZEN_OK;
-    if (expect_object(L, obj, "health_check") != ZEN_OK)
-        return ZEN_ERR;
-    if (opt_bool(L, obj, "enabled", "health_check", &hc->enabled) ||
-        opt_int(L, obj, "interval_secs", "health_check", &hc->interval_secs, 1, 86400) ||
-        opt_int(L, obj, "timeout_secs", "health_check", &hc->timeout_secs, 1, 3600))
-        return ZEN_ERR;
-    return ZEN_OK;
-}
-
-/* ---- daemon ---- */
-
-struct int_key {
-    const char *key;
-    size_t offset;
-    int64_t def, min, max;
-};
-
-#define DKEY(name, def, min, max) {#name, offsetof(struct zcfg_daemon, name), def, min, max}
-#define DAY_MS (86400LL * 1000)
-static const struct int_key daemon_int_keys[] = {
-    DKEY(max_concurrent, 100, 1, 1000000),
-    DKEY(queue_timeout_ms, 5000, 0, DAY_MS),
-    DKEY(connect_timeout_ms, 10000, 1, DAY_MS),
-    DKEY(first_byte_timeout_ms, 120000, 1, DAY_MS),
-    DKEY(idle_timeout_ms, 60000, 1, DAY_MS),
-    DKEY(total_timeout_ms, 0, 0, DAY_MS),
-    DKEY(retry_same_provider, 1, 0, 10),
-    DKEY(max_retry_wait_ms, 10000, 0, DAY_MS),
-    DKEY(cooldown_initial_ms, 60000, 0, DAY_MS),
-    DKEY(cooldown_max_ms, 300000, 0, DAY_MS),
-    DKEY(auth_cooldown_initial_ms, 1800000, 0, DAY_MS),
-    DKEY(auth_cooldown_max_ms, 7200000, 0, DAY_MS),
-    DKEY(probe_interval_ms, 5000, 100, DAY_MS),
-    DKEY(max_header_bytes, 65536, 1024, 16 * 1024 * 1024),
-    DKEY(max_body_bytes, 33554432, 0, 4LL * 1024 * 1024 * 1024),
-    DKEY(max_body_bytes_total, 268435456, 1, 1LL << 40),
-    DKEY(client_header_timeout_ms, 15000, 1, DAY_MS),
-    DKEY(client_body_timeout_ms, 60000, 1, DAY_MS),
-    DKEY(client_body_total_timeout_ms, 60000, 1, DAY_MS),
-    DKEY(keepalive_timeout_ms, 90000, 1, DAY_MS),
-    DKEY(drain_timeout_ms, 30000, 0, DAY_MS),
-    DKEY(slow_request_ms, 1000, 0, DAY_MS),
-    DKEY(log_max_bytes, 10485760, 0, 1LL << 40),
-    DKEY(log_keep, 5, 0, 100),
-    DKEY(log_ring, 2000, 0, 1000000),
-    DKEY(restart_max, 5, 0, 1000),
-    DKEY(restart_window_s, 600, 1, 86400 * 7),
-    DKEY(restart_backoff_initial_ms, 1000, 1, DAY_MS),
-    DKEY(restart_backoff_max_ms, 30000, 1, DAY_MS),
-    DKEY(health_max_rss_mb, 500, 1, 1 << 20),
-};
-#undef DKEY
-
-static const char *const daemon_other_keys[] = {
-    "listen", "log_level", "log_file", "health_max_fd_ratio", "allowed_hosts",
-    "allowed_origins", "access_keys", "allow_remote_without_keys",
-};
-
-static const char *const default_allowed_hosts[] = {"127.0.0.1", "localhost", "[::1]"};
-
-static int64_t *daemon_int_field(struct zcfg_daemon *d, const struct int_key *k)
-{
-    return (int64_t *)((char *)d + k->offset);
-}
-
-static int known_daemon_key(const char *key)
-{
-    for (size_t i = 0; i < ZEN_ARRAY_LEN(daemon_int_keys); i++)
-        if (strcmp(key, daemon_int_keys[i].key) == 0)
-            return 1;
-    for (size_t i = 0; i < ZEN_ARRAY_LEN(daemon_other_keys); i++)
-        if (strcmp(key, daemon_other_keys[i]) == 0)
-            return 1;
-    return 0;
-}
-
-/* "127.0.0.1:19841", "[::1]:19841", "localhost:19841" (-> 127.0.0.1). Only
- * numeric addresses otherwise: a daemon must not depend on DNS to start. */
-static int parse_listen(struct loader *L, const char *s, struct zcfg_daemon *d)
-{
-    const char *colon;
-    char host[ZCFG_HOST_MAX];
-    if (s[0] == '[') {
-        const char *close = strchr(s, ']');
-        if (!close || close[1] != ':')
-            return fail(L, "daemon.listen", "expected [address]:port, got \"%s\"", s);
-        snprintf(host, sizeof(host), "%.*s", (int)(close - s - 1), s + 1);
-        colon = close + 1;
-    } else {
-        colon = strrchr(s, ':');
-        if (!colon || strchr(s, ':') != colon)
-            return fail(L, "daemon.listen", "expected address:port, got \"%s\"", s);
-        snprintf(host, sizeof(host), "%.*s", (int)(colon - s), s);
-    }
-    char *end;
-    errno = 0;
-    long port = strtol(colon + 1, &end, 10);
-    if (colon[1] == '\0' || *end || errno || port < 0 || port > 65535)
-        return fail(L, "daemon.listen", "bad port in \"%s\"", s);
-    if (strcmp(host, "localhost") == 0)
-        snprintf(host, sizeof(host), "127.0.0.1");
-    unsigned char addr[sizeof(struct in6_addr)];
-    if (inet_pton(AF_INET, host, addr) != 1 && inet_pton(AF_INET6, host, addr) != 1)
-        return fail(L, "daemon.listen", "\"%s\" is not a numeric IP address", host);
-    snprintf(d->listen_host, sizeof(d->listen_host), "%s", host);
-    d->listen_port = (int)port;
-    return ZEN_OK;
-}
-
-static int load_access_keys(struct loader *L, const json_t *obj, struct zcfg_daemon *d)
-{
-    const json_t *arr = json_object_get(obj, "access_keys");
-    if (!arr)
-        return ZEN_OK;
-    if (!json_is_array(arr))
-        return fail(L, "daemon.access_keys", "must be an array of strings, not %s",
-                    json_type_name(arr));
-    size_t n = json_array_size(arr);
-    d->access_key_hashes = xcalloc(n, sizeof(*d->access_key_hashes));
-    for (size_t i = 0; i < n; i++) {
-        const json_t *v = json_array_get(arr, i);
-        char path[ZCFG_PATH_LEN];
-        snprintf(path, sizeof(path), "daemon.access_keys[%zu]", i);
-        if (!json_is_string(v) || json_string_length(v) == 0)
-            return fail(L, path, "must be a non-empty string");
-        const char *s = json_string_value(v);
-        uint8_t *out = d->access_key_hashes[d->n_access_keys++];
-        size_t plen = strlen(BLAKE2B_PREFIX);
-        if (strncmp(s, BLAKE2B_PREFIX, plen) == 0) {
-            const char *hex = s + plen;
-            if (strlen(hex) != 2 * ZSEC_KEY_HASH_BYTES)
-                return fail(L, path, "blake2b: must be followed by %d hex digits",
-                            2 * ZSEC_KEY_HASH_BYTES);
-            for (int b = 0; b < ZSEC_KEY_HASH_BYTES; b++) {
-                unsigned int byte;
-                if (!isxdigit((unsigned char)hex[2 * b]) ||
-                    !isxdigit((unsigned char)hex[2 * b + 1]) ||
-                    sscanf(hex + 2 * b, "%2x", &byte) != 1)
-                    return fail(L, path, "blake2b: hash is not hex");
-                out[b] = (uint8_t)byte;
-            }
-        } else {
-            /* A literal key in the file: hash it now, keep only the hash. */
-            zsec_hash_key(s, out);
-            L->has_literal_token = 1;
-        }
-    }
-    return ZEN_OK;
-}
-
-int zcfg_listen_is_loopback(const struct zcfg_daemon *d)
-{
-    struct in_addr a4;
-    struct in6_addr a6;
-    if (inet_pton(AF_INET, d->listen_host, &a4) == 1)
-        return (ntohl(a4.s_addr) >> 24) == 127;
-    if (inet_pton(AF_INET6, d->listen_host, &a6) != 1)
-        return 0;
-    if (IN6_IS_ADDR_LOOPBACK(&a6))
-        return 1;
-    return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
-}
-
-/* Beyond loopback, the Host guard alone stands between the network and the
- * user's provider keys: refused without access_keys unless the user says
- * so, and noted (logged at start and reload) either way. */
-static int check_remote_listen(struct loader *L, const struct zcfg_daemon *d)
-{
-    if (zcfg_listen_is_loopback(d))
-        return ZEN_OK;
-    char listen[ZCFG_HOST_MAX + 16];
-    zcfg_format_listen(d->listen_host, d->listen_port, listen, sizeof(listen));
-    if (d->n_access_keys == 0 && !d->allow_remote_without_keys)
-        return fail(L, "daemon.listen",
-                    "%s is not a loopback address and daemon.access_keys is empty: anyone "
-                    "who can reach it could spend your provider keys. Set daemon.access_keys, "
-                    "listen on 127.0.0.1, or set daemon.allow_remote_without_keys: true",
-                    listen);
-    note(L, ZLOG_WARN, "listen_not_loopback",
-         json_pack("{s:s, s:b, s:s}", "listen", listen, "access_keys", d->n_access_keys > 0,
-                   "message",
-                   d->n_access_keys ? "listening on a non-loopback address (access_keys "
-                                      "required)"
-                                    : "listening on a non-loopback address without "
-                                      "access_keys"));
-    return ZEN_OK;
-}
-
-static int load_daemon(struct loader *L, const json_t *root, int64_t proxy_port)
-{
-    struct zcfg_daemon *d = &L->cfg->daemon;
-    for (size_t i = 0; i < ZEN_ARRAY_LEN(daemon_int_keys); i++)
-        *daemon_int_field(d, &daemon_int_keys[i]) = daemon_int_keys[i].def;
-    d->log_level = ZLOG_INFO;
-    d->health_max_fd_ratio = 0.8;
-    snprintf(d->listen_host, sizeof(d->listen_host), "127.0.0.1");
-    d->listen_port = (int)proxy_port;
-
-    const json_t *obj = json_object_get(root, "daemon");
-    if (obj && !json_is_null(obj)) {
-        if (expect_object(L, obj, "daemon") != ZEN_OK)
-            return ZEN_ERR;
-        const char *key;
-        json_t *v;
-        json_object_foreach((json_t *)obj, key, v) {
-            /* zend's own section: a typo must not silently become a default. */
-            if (!known_daemon_key(key)) {
-                char path[ZCFG_PATH_LEN];
-                subpath(path, "daemon", key);
-                return fail(L, path, "unknown key");
-            }
-        }
-        for (size_t i = 0; i < ZEN_ARRAY_LEN(daemon_int_keys); i++) {
-            const struct int_key *k = &daemon_int_keys[i];
-            if (opt_int(L, obj, k->key, "daemon", daemon_int_field(d, k), k->min, k->max))
-                return ZEN_ERR;
-        }
-        char *s = NULL;
-        if (opt_nonempty_string(L, obj, "listen", "daemon", &s) != ZEN_OK)
-            return ZEN_ERR;
-        if (s) {
-            int rc = parse_listen(L, s, d);
-            free(s);
-            if (rc != ZEN_OK)
-                return ZEN_ERR;
-        }
-        if (opt_nonempty_string(L, obj, "log_level", "daemon", &s) != ZEN_OK)
-            return ZEN_ERR;
-        if (s) {
-            int rc = zlog_level_parse(s, &d->log_level);
-            free(s);
-            if (rc != ZEN_OK)
-                return fail(L, "daemon.log_level", "must be debug, info, warn or error");
-        }
-        if (opt_string(L, obj, "log_file", "daemon", &d->log_file) != ZEN_OK)
-            return ZEN_ERR;
-        const json_t *ratio = json_object_get(obj, "health_max_fd_ratio");
-        if (ratio) {
-            if (!json_is_number(ratio) || json_number_value(ratio) <= 0 ||
-                json_number_value(ratio) > 1)
-                return fail(L, "daemon.health_max_fd_ratio", "must be a number in (0, 1]");
-            d->health_max_fd_ratio = json_number_value(ratio);
-        }
-        if (opt_string_array(L, obj, "allowed_hosts", "daemon", &d->allowed_hosts,
-                             &d->n_allowed_hosts) ||
-            opt_string_array(L, obj, "allowed_origins", "daemon", &d->allowed_origins,
-                             &d->n_allowed_origins) ||
-            load_access_keys(L, obj, d) ||
-            opt_bool(L, obj, "allow_remote_without_keys", "daemon",
-                     &d->allow_remote_without_keys))
-            return ZEN_ERR;
-        if (d->cooldown_max_ms < d->cooldown_initial_ms)
-            return fail(L, "daemon.cooldown_max_ms", "is below cooldown_initial_ms");
-        if (d->auth_cooldown_max_ms < d->auth_cooldown_initial_ms)
-            return fail(L, "daemon.auth_cooldown_max_ms", "is below auth_cooldown_initial_ms");
-        if (d->restart_backoff_max_ms < d->restart_backoff_initial_ms)
-            return fail(L, "daemon.restart_backoff_max_ms",
-                        "is below restart_backoff_initial_ms");
-    }
-    if (check_remote_listen(L, d) != ZEN_OK)
-        return ZEN_ERR;
-    if (!d->log_file)
-        d->log_file = xstrdup("zend.log");
-    if (!d->allowed_hosts) {
-        d->n_allowed_hosts = ZEN_ARRAY_LEN(default_allowed_hosts);
-        d->allowed_hosts = xcalloc(d->n_allowed_hosts, sizeof(char *));
-        for (size_t i = 0; i < d->n_allowed_hosts; i++)
-            d->allowed_hosts[i] = xstrdup(default_allowed_hosts[i]);
     }
     return ZEN_OK;
 }
@@ -840,7 +382,7 @@ static const char *const known_top_keys[] = {
     "disabled_providers", "health_check", "daemon",
 };
 
-static void note_ignored_keys(struct loader *L, const json_t *root)
+static void note_ignored_keys(struct zcfg_loader *L, const json_t *root)
 {
     json_t *ignored = json_array();
     const char *key;
@@ -853,21 +395,21 @@ static void note_ignored_keys(struct loader *L, const json_t *root)
             json_array_append_new(ignored, json_string(key));
     }
     if (json_array_size(ignored) > 0)
-        note(L, ZLOG_DEBUG, "config_ignored_keys", json_pack("{s:o}", "keys", ignored));
+        zcfgl_note(L, ZLOG_DEBUG, "config_ignored_keys", json_pack("{s:o}", "keys", ignored));
     else
         json_decref(ignored);
 }
 
-static int load_root(struct loader *L, const json_t *root)
+static int load_root(struct zcfg_loader *L, const json_t *root)
 {
     int64_t version = 0, proxy_port = ZCFG_DEFAULT_PORT;
-    if (opt_int(L, root, "version", "", &version, 0, INT32_MAX) ||
-        opt_int(L, root, "proxy_port", "", &proxy_port, 0, 65535))
+    if (zcfgl_opt_int(L, root, "version", "", &version, 0, INT32_MAX) ||
+        zcfgl_opt_int(L, root, "proxy_port", "", &proxy_port, 0, 65535))
         return ZEN_ERR;
     L->cfg->proxy_port = (int)proxy_port;
     note_ignored_keys(L, root);
     if (load_providers(L, root) || load_profiles(L, root) || load_disabled(L, root) ||
-        load_health_check(L, root) || load_daemon(L, root, proxy_port))
+        zcfgl_load_health_check(L, root) || zcfgl_load_daemon(L, root, proxy_port))
         return ZEN_ERR;
     return ZEN_OK;
 }
@@ -909,9 +451,9 @@ static void redact_near_text(char text[JSON_ERROR_TEXT_LENGTH])
 struct zcfg *zcfg_load_buffer(const char *name, const char *data, size_t len, char *err,
                               size_t errlen)
 {
-    struct zcfg *cfg = xcalloc(1, sizeof(*cfg));
+    struct zcfg *cfg = zcfgl_xcalloc(1, sizeof(*cfg));
     cfg->refs = 1;
-    cfg->path = xstrdup(name);
+    cfg->path = zcfgl_xstrdup(name);
     cfg->notes = json_array();
     zsec_fingerprint(data, len, cfg->hash);
 
@@ -923,9 +465,9 @@ struct zcfg *zcfg_load_buffer(const char *name, const char *data, size_t len, ch
         zcfg_unref(cfg);
         return NULL;
     }
-    struct loader L = {.file = name, .err = err, .errlen = errlen, .cfg = cfg};
+    struct zcfg_loader L = {.file = name, .err = err, .errlen = errlen, .cfg = cfg};
     int rc = json_is_object(root) ? load_root(&L, root)
-                                  : fail(&L, "(top level)", "must be a JSON object");
+                                  : zcfgl_fail(&L, "(top level)", "must be a JSON object");
     wipe_secrets_in_tree(root);
     json_decref(root);
     if (rc != ZEN_OK) {
@@ -958,7 +500,7 @@ struct zcfg *zcfg_load_file(const char *path, char *err, size_t errlen)
         return NULL;
     }
     size_t len = (size_t)st.st_size;
-    char *data = xcalloc(len + 1, 1);
+    char *data = zcfgl_xcalloc(len + 1, 1);
     size_t got = 0;
     while (got < len) {
         ssize_t r = read(fd, data + got, len - got);

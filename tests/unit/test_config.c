@@ -1,6 +1,7 @@
-/* Unit tests for lib/config.c: GoZen configs that must load, and each kind
- * of error with the location it must name. White-box: includes the module
- * to reach the secret-wiping helpers. */
+/* Unit tests for the zen.json loader (lib/config.c, config_read.c,
+ * config_daemon.c): GoZen configs that must load, and each kind of error
+ * with the location it must name. White-box: includes config.c to reach the
+ * secret-wiping helpers; the other two parts come from zenlib. */
 #include "../../lib/config.c"
 
 #include <CUnit/CUnit.h>

@@ -1,0 +1,54 @@
+/* config_load.h -- what the parts of the zen.json loader share (config.c,
+ * config_read.c, config_daemon.c); not for use outside lib/config*.c.
+ *
+ * Every reader fills L->err with "file: json.path: message" and returns
+ * ZEN_ERR on a bad value; absent (or null) members leave defaults alone. */
+#ifndef ZEN_CONFIG_LOAD_H
+#define ZEN_CONFIG_LOAD_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+#define ZCFG_PATH_LEN 512
+
+struct zcfg_loader {
+    const char *file;
+    char *err;
+    size_t errlen;
+    struct zcfg *cfg;
+    int has_literal_token; /* for the config_permissions warning */
+};
+
+/* Fills L->err as "file: path: message"; always returns ZEN_ERR. */
+int zcfgl_fail(struct zcfg_loader *L, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Appends {level, event, fields} to the config's notes; takes fields. */
+void zcfgl_note(struct zcfg_loader *L, int level, const char *event, json_t *fields);
+/* Allocators that abort on failure: a half-built config is worse. */
+char *zcfgl_xstrdup(const char *s);
+void *zcfgl_xcalloc(size_t n, size_t size);
+/* parent.key into out (ZCFG_PATH_LEN bytes). */
+void zcfgl_subpath(char *out, const char *parent, const char *key);
+/* "an object", "a string", ... for error messages. */
+const char *zcfgl_type_name(const json_t *v);
+
+int zcfgl_opt_string(struct zcfg_loader *L, const json_t *obj, const char *key,
+                     const char *parent, char **out);
+int zcfgl_opt_nonempty_string(struct zcfg_loader *L, const json_t *obj, const char *key,
+                              const char *parent, char **out);
+int zcfgl_opt_int(struct zcfg_loader *L, const json_t *obj, const char *key, const char *parent,
+                  int64_t *out, int64_t min, int64_t max);
+int zcfgl_opt_bool(struct zcfg_loader *L, const json_t *obj, const char *key, const char *parent,
+                   int *out);
+int zcfgl_expect_object(struct zcfg_loader *L, const json_t *v, const char *path);
+int zcfgl_opt_string_array(struct zcfg_loader *L, const json_t *obj, const char *key,
+                           const char *parent, char ***out, size_t *n_out);
+
+/* The sections config_daemon.c owns: defaults first, then the file's values. */
+int zcfgl_load_health_check(struct zcfg_loader *L, const json_t *root);
+int zcfgl_load_daemon(struct zcfg_loader *L, const json_t *root, int64_t proxy_port);
+
+#endif
