@@ -13,7 +13,7 @@
 /* Size for caller-supplied error buffers: room for a path plus a message. */
 #define ZEN_ERRLEN 1024
 
-/* Process exit codes (operations.md §3, control.md §3; sysexits-style). */
+/* Process exit codes (docs/operations.md, "Exit codes"; sysexits-style). */
 enum zen_exit {
     ZEN_EXIT_OK = 0,
     ZEN_EXIT_FAILURE = 1,      /* generic failure, or zend already running */

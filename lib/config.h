@@ -1,4 +1,4 @@
-/* config.h -- zen.json: GoZen's subset plus zend's `daemon` section (config.md).
+/* config.h -- zen.json: GoZen's subset plus zend's `daemon` section (docs/config.md).
  *
  * Loading is parse -> validate -> build an immutable, reference-counted
  * object; a reload swaps a pointer and in-flight work keeps the object it

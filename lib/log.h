@@ -1,4 +1,4 @@
-/* log.h -- structured JSON log records (operations.md §11).
+/* log.h -- structured JSON log records (docs/operations.md, "Log events").
  *
  * One JSON object per line: "timestamp" (UTC, RFC 3339, milliseconds),
  * "level", "event", then the event's own fields in the order given. A field

@@ -1,4 +1,4 @@
-/* paths.h -- where zend keeps its state (config.md "Where it lives").
+/* paths.h -- where zend keeps its state (docs/config.md, "Where it lives").
  *
  * ZEN_HOME is --home, else $ZEN_HOME, else $GOZEN_CONFIG_DIR (GoZen's name,
  * kept so a GoZen user's environment keeps working), else $HOME/.zen.

@@ -3,7 +3,7 @@
  * Two tools, both fixed-size once created so recording a sample never
  * allocates:
  *  - a ring of the last `cap` samples, from which percentiles are computed
- *    on demand (nearest rank on a sorted copy, operations.md §10). Exact
+ *    on demand (nearest rank on a sorted copy, as in PROTOCOL.md). Exact
  *    over a recent window, and the cost (one sort) is paid by the reader of
  *    the metrics, a few times per second at most, not by each request;
  *  - a cumulative histogram with fixed bounds, which is what Prometheus

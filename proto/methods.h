@@ -1,5 +1,5 @@
 /* methods.h -- control method and notification names, shared by zend and
- * zenctl so neither can drift from the other (see PROTOCOL.md). */
+ * zenctl so neither can drift from the other (see proto/PROTOCOL.md). */
 #ifndef ZEN_METHODS_H
 #define ZEN_METHODS_H
 

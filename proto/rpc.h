@@ -1,4 +1,4 @@
-/* rpc.h -- the MessagePack-RPC codec shared by zend and zenctl (control.md §1).
+/* rpc.h -- the MessagePack-RPC codec shared by zend and zenctl (proto/PROTOCOL.md).
  *
  * Wire format: request [0, msgid, method, params], response
  * [1, msgid, error, result], notification [2, method, params]; params is an

@@ -1,7 +1,7 @@
 /* client.h -- zenctl's blocking MessagePack-RPC client.
  *
  * Every wait has a deadline (--timeout), and every failure is classified
- * into the exit codes of control.md §3 so callers only pick the words. */
+ * into the exit codes of docs/operations.md so callers only pick the words. */
 #ifndef ZENCTL_CLIENT_H
 #define ZENCTL_CLIENT_H
 

@@ -1,4 +1,4 @@
-/* zenctl -- command-line control for a running zend (control.md §3).
+/* zenctl -- command-line control for a running zend (README "zenctl").
  *
  * Parsing is table-driven (table.c): global flags may appear before or after
  * the command; each command adds its own. Exit codes follow LSB: 0 ok,

@@ -14,7 +14,7 @@
 
 #include "commands.h"
 
-/* zend refuses intervals under 100 ms (control.md §2). */
+/* zend refuses intervals under 100 ms (proto/PROTOCOL.md, `metrics.subscribe`). */
 #define WATCH_MIN_INTERVAL_S 0.1
 #define WATCH_HEADER_EVERY 20
 

@@ -1,4 +1,4 @@
-/* answer.h -- the bodies zend writes itself (proxy.md §5 and §7): the
+/* answer.h -- the bodies zend writes itself (docs/operations.md, "Failover"): the
  * Anthropic-style error envelope, and the all_providers_failed report that
  * lists every attempt. The caller sends them; these only compose them. */
 #ifndef ZEND_ANSWER_H

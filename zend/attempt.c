@@ -27,7 +27,8 @@ static void relay_head(struct proxy_request *pr, int status, const struct http_h
     pr->ttfb_ms = proxy_request_elapsed_ms(pr->req->start_s);
 }
 
-/* Every candidate failed (proxy.md §5, last bullet). */
+/* Every candidate failed: the final answer (docs/operations.md, "Failover",
+ * last bullet). */
 static void answer_exhausted(struct proxy_request *pr)
 {
     const struct policy_attempt *last = &pr->attempts[pr->n_attempts - 1];

@@ -1,4 +1,4 @@
-/* attempt.h -- the attempt loop (proxy.md §5 and §6): provider selection,
+/* attempt.h -- the attempt loop (docs/operations.md, "Failover"): provider selection,
  * the rewritten request, the upstream transfer, failover and same-provider
  * retries by the forwarding policy (policy.h), and the relay of the answer
  * that ends it. Every way out goes through proxy_request_end. */

@@ -1,4 +1,4 @@
-/* control.h -- the control socket server (control.md §1).
+/* control.h -- the control socket server (proto/PROTOCOL.md).
  *
  * A Unix stream socket, 0600 inside the 0700 home. Every accepted peer is
  * checked with SO_PEERCRED: only zend's own euid (or root) may talk to it.

@@ -1,7 +1,7 @@
 /* control_methods.c -- the RPC method table: name, handler, read-only flag.
  *
  * Handlers are read-only views of daemon state except where the table says
- * otherwise; they must answer in well under a millisecond. PROTOCOL.md
+ * otherwise; they must answer in well under a millisecond. proto/PROTOCOL.md
  * documents each with an example exchange. */
 #include "control_methods.h"
 
@@ -43,8 +43,8 @@ static json_t *method_status(struct zend_daemon *d, struct control_conn *c,
 }
 
 /* The `metrics` RPC result, also pushed to metrics.subscribe subscribers:
- * operations.md §10, plus uptime and restarts so a reader knows what the
- * counters cover (they reset when a worker restarts). */
+ * the counters of proto/PROTOCOL.md `metrics`, plus uptime and restarts so a
+ * reader knows what the counters cover (they reset when a worker restarts). */
 static json_t *metrics_view(struct zend_daemon *d)
 {
     metrics_sample_resources(d->metrics);

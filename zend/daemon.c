@@ -94,7 +94,7 @@ void zend_begin_shutdown(struct zend_daemon *d, const char *reason, int64_t drai
     proxy_drain(d->proxy, (double)d->drain_timeout_ms / 1000.0, drained_cb, d);
 }
 
-/* ---- reload (operations.md §7) ---- */
+/* ---- reload (README "Running it for real"; docs/operations.md) ---- */
 
 static int same_string(const char *a, const char *b)
 {

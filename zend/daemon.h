@@ -1,7 +1,7 @@
 /* daemon.h -- the worker's state and lifecycle.
  *
- * One libev loop owns everything here (architecture.md: no locks on the
- * request path). main() prepares what the supervisor will later own (lock,
+ * One libev loop owns everything here: one thread, so no locks on the
+ * request path. main() prepares what the supervisor will later own (lock,
  * pid file, listening sockets) and hands them to zend_worker_run(). */
 #ifndef ZEND_DAEMON_H
 #define ZEND_DAEMON_H
@@ -18,7 +18,8 @@
 
 enum zend_state { ZEND_STARTING, ZEND_RUNNING, ZEND_DRAINING };
 
-/* RSS and fd peaks are sampled this often (operations.md §12). */
+/* RSS and fd peaks are sampled this often (the resource monitor, README
+ * "Monitoring"). */
 #define ZEND_RESOURCE_SAMPLE_S 10.0
 /* Edits of zen.json closer together than this make one reload. */
 #define ZEND_RELOAD_DEBOUNCE_S 0.3
@@ -84,16 +85,16 @@ void zend_monitor_inputs(const struct zend_daemon *d, struct monitor_inputs *in)
 /* Runs the loop until shutdown completes. Returns the process exit code. */
 int zend_worker_run(struct zend_daemon *d);
 
-/* Starts a graceful shutdown (operations.md §6). Calling it again while
- * draining does nothing. drain_timeout_ms < 0 means "the configured one". */
+/* Starts a graceful shutdown (docs/operations.md, "Limiter and shutdown").
+ * Calling it again while draining does nothing. drain_timeout_ms < 0 means "the configured one". */
 void zend_begin_shutdown(struct zend_daemon *d, const char *reason, int64_t drain_timeout_ms);
 
 /* Copies the zen.json just loaded to zen.json.last-good (lastgood.h); a
  * failure is logged (config_last_good_unsaved), never fatal. */
 void zend_save_last_good(struct zend_daemon *d);
 
-/* Reloads zen.json (operations.md §7). On success *summary (may be NULL)
- * gets {config_hash, unchanged, added, removed, changed, restart_required};
+/* Reloads zen.json (README "Running it for real"). On success *summary (may
+ * be NULL) gets {config_hash, unchanged, added, removed, changed, restart_required};
  * on failure the old config stays, err holds "file:line:col: message" and
  * health is degraded until a reload succeeds. Bytes equal to the running
  * config's change nothing and log no config_reloaded (a debug

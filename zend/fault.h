@@ -1,4 +1,4 @@
-/* fault.h -- the worker's last words (operations.md §4).
+/* fault.h -- the worker's last words (README "Running it for real").
  *
  * On SIGSEGV, SIGBUS, SIGFPE or SIGABRT the worker appends one JSON line
  * `worker_fault` (signal, pid, backtrace) to zend.log using only

@@ -1,5 +1,5 @@
 /* forward_headers.h -- which headers cross zend, in each direction
- * (README "Requests", proxy.md §4 and §6).
+ * (README "How the proxy behaves": "What goes upstream").
  *
  * Towards the provider: the client's headers minus hop-by-hop ones, framing,
  * Host, x-zen-*, and zend's own access keys; the provider's token in place of

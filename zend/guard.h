@@ -1,5 +1,5 @@
 /* guard.h -- the security checks every proxied request passes first
- * (proxy.md §2).
+ * (README "How the proxy behaves": "Guards").
  *
  * - Host must be an allowed name (loopback names by default, any port):
  *   stops DNS-rebinding pages from spending the user's provider keys.

@@ -107,7 +107,8 @@ static void add_reason(json_t *reasons, const char *fmt, ...)
     json_array_append_new(reasons, json_string(text));
 }
 
-/* Daemon status from the provider reports and resources (operations.md §9). */
+/* Daemon status from the provider reports and resources (docs/operations.md,
+ * "Health"). */
 static const char *daemon_status(const struct health_inputs *in,
                                  const struct pstate_report *reports, size_t n,
                                  const struct resources *r, json_t *reasons)

@@ -1,4 +1,4 @@
-/* health.h -- the `health` and `providers` views (operations.md §9).
+/* health.h -- the `health` and `providers` views (docs/operations.md, "Health").
  *
  * Health joins passive signals (cooldowns, auth failures, the recent error
  * rate of real traffic) with the active checker and the process's own

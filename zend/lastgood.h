@@ -1,5 +1,5 @@
 /* lastgood.h -- ZEN_HOME/zen.json.last-good: the bytes of the last zen.json a
- * worker loaded (operations.md §4).
+ * worker loaded (README "Running it for real").
  *
  * A broken edit of zen.json is refused by reload and the old config keeps
  * serving; but the next worker (after a crash) reads the file afresh, and

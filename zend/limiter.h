@@ -1,4 +1,4 @@
-/* limiter.h -- the global limiter (operations.md §8): at most `max` requests
+/* limiter.h -- the global limiter (docs/operations.md): at most `max` requests
  * hold a slot at once; the others wait in FIFO order, each for at most its own
  * timeout. It lives beside the proxy, not in the config, so a reload changes
  * the limit without resetting who holds or waits.

@@ -1,4 +1,5 @@
-/* logbus.h -- the in-memory side of the structured log (operations.md §11).
+/* logbus.h -- the in-memory side of the structured log (docs/operations.md,
+ * "Log events").
  *
  * A zlog sink keeps the last `log_ring` records (as text, parsed only when
  * read) for `zenctl logs -n`, and hands each new record to a publish

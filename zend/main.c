@@ -1,6 +1,6 @@
 /* zend -- the daemon's entry point: flags, start-up order, exit codes.
  *
- * Start-up order (operations.md §3): flags -> config (invalid: exit 78) ->
+ * Start-up order (docs/operations.md): flags -> config (invalid: exit 78) ->
  * lock (held: exit 1) -> proxy address (in use: exit 69) -> control socket
  * -> pid file -> the supervisor forks the worker, which inherits the sockets
  * (or, with --no-supervisor, the worker runs right here). */

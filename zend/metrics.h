@@ -1,7 +1,7 @@
-/* metrics.h -- what the `metrics` RPC reports (operations.md §10).
+/* metrics.h -- what the `metrics` RPC reports (proto/PROTOCOL.md, `metrics`).
  *
  * The proxy hands over one record at the end of every client request
- * (proxy.md §8) and the daemon sets a few gauges; this module turns them into
+ * (proxy_request.c) and the daemon sets a few gauges; this module turns them into
  * counters, latency percentiles over the last METRICS_LATENCY_WINDOW
  * requests, a Prometheus histogram and per-provider figures. Recording is on
  * the request path, so it is O(attempts) and allocates only the first time a
@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Why an attempt or a request failed (proxy.md §5). The first six are
+/* Why an attempt or a request failed (docs/operations.md, "Failover"). The first six are
  * attempt outcomes; concurrency (refused by a limit before any provider),
  * stream_interrupted and client_closed belong to the request as a whole. */
 enum zen_error_type {

@@ -1,5 +1,5 @@
-/* monitor.h -- the resource and leak monitor (operations.md §12), and the
- * SIGUSR1 state dump (§5).
+/* monitor.h -- the resource and leak monitor (README "Monitoring"), and the
+ * SIGUSR1 state dump (docs/operations.md, "Log events").
  *
  * Every sample (10 s, and whenever health asks) reads RSS, heap, fds and
  * threads. Crossing a threshold (health_max_rss_mb, health_max_fd_ratio)

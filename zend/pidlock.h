@@ -1,4 +1,5 @@
-/* pidlock.h -- "running" means "zend.lock is locked" (operations.md §2).
+/* pidlock.h -- "running" means "zend.lock is locked" (docs/operations.md,
+ * "Start-up order").
  *
  * The lock is a POSIX record lock (fcntl) rather than flock so a second zend
  * can ask the kernel who holds it (F_GETLK reports the holder's pid) even in

@@ -1,4 +1,4 @@
-/* policy.h -- the forwarding policy (README "Failover", proxy.md §5): what an
+/* policy.h -- the forwarding policy (docs/operations.md, "Failover"): what an
  * attempt's outcome means, which failures are worth a same-provider retry, and
  * what the client is told when every candidate failed.
  *

@@ -1,5 +1,5 @@
 /* provider_state.h -- health of each provider, shared by every profile
- * (proxy.md §5).
+ * (docs/operations.md, "Cooldown and circuit").
  *
  * A provider that fails cools down: cooldown_initial_ms, doubling per
  * consecutive failure up to cooldown_max_ms (auth failures use the long auth

@@ -22,7 +22,7 @@
 static void drain_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents);
 static void drained_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
-/* ---- admission: the limiter (operations.md §8) ---- */
+/* ---- admission: the limiter (docs/operations.md, "Limiter and shutdown") ---- */
 
 static void respond_overloaded(struct proxy_request *pr, const char *msg)
 {

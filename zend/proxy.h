@@ -1,4 +1,4 @@
-/* proxy.h -- the data path, one straight line (architecture.md):
+/* proxy.h -- the data path, one straight line:
  * accept -> parse (http_server) -> guard -> route -> attempt loop (provider
  * selection -> rewrite -> upstream) -> relay (head, body or stream,
  * backpressure) -> record (metrics, log).
@@ -47,7 +47,7 @@ size_t proxy_body_bytes_held(const struct proxy *px);
 size_t proxy_active_sessions(const struct proxy *px);
 struct provider_states *proxy_provider_states(const struct proxy *px);
 
-/* Graceful shutdown (operations.md §6): stop accepting, close idle
+/* Graceful shutdown (docs/operations.md, "Limiter and shutdown"): stop accepting, close idle
  * connections, answer queued requests 503, let in-flight ones finish for up
  * to timeout_s, then end the rest (streams with the in-band error event).
  * done runs from the loop once nothing is in flight. */

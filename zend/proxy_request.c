@@ -11,7 +11,7 @@
 
 double proxy_request_elapsed_ms(double since_s) { return (ztime_mono_s() - since_s) * 1000.0; }
 
-/* ---- the record (proxy.md §8) ---- */
+/* ---- the record: metrics and the request_received log line ---- */
 
 void proxy_request_free_resp_headers(struct proxy_request *pr)
 {

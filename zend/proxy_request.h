@@ -57,10 +57,10 @@ struct proxy {
     struct provider_states *states;
     struct proxy_request *requests; /* in flight (holding a slot or queued) */
     size_t in_flight;
-    /* the global limiter (operations.md §8): it lives here, not in the
+    /* the global limiter (docs/operations.md): it lives here, not in the
      * config, so a reload never resets it */
     struct limiter limiter;
-    /* draining (operations.md §6) */
+    /* draining (docs/operations.md, "Limiter and shutdown") */
     int draining;
     unsigned drained, aborted;
     ev_timer drain_timer;

@@ -1,4 +1,5 @@
-/* relay.h -- a provider's answer on its way to the client (proxy.md §6).
+/* relay.h -- a provider's answer on its way to the client (README "How the
+ * proxy behaves": "Streaming").
  *
  * The head goes out with the provider's headers (minus hop-by-hop and
  * framing, forward_headers.h) plus x-zen-provider and x-zen-attempts; the

@@ -110,7 +110,7 @@ static int match_any(const char *model, int thinking)
     return 1;
 }
 
-/* proxy.md §4, in order: first rule that matches and has its tier set wins. */
+/* In order: the first rule that matches and has its tier set wins. */
 static const struct rewrite_rule rewrite_rules[] = {
     {match_thinking, offsetof(struct zcfg_provider, reasoning_model)},
     {match_o_series, offsetof(struct zcfg_provider, reasoning_model)},

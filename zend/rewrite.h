@@ -1,4 +1,5 @@
-/* rewrite.h -- per-provider model mapping of a request body (proxy.md §4).
+/* rewrite.h -- per-provider model mapping of a request body (docs/config.md,
+ * the model keys of a provider).
  *
  * A profile may fail over from Anthropic to a relay that names the same
  * model differently, so each attempt maps the client's `model` through that

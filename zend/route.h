@@ -1,5 +1,5 @@
 /* route.h -- which profile and session a proxied request belongs to, and
- * where it goes upstream (proxy.md §3).
+ * where it goes upstream (README "How the proxy behaves": "Routing").
  *
  * Launchers point clients at http://127.0.0.1:19841/<profile>/<session>, so
  * the first two path segments are zend's and everything after them is the

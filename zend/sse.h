@@ -1,4 +1,5 @@
-/* sse.h -- tells a finished event stream from a truncated one (proxy.md §6).
+/* sse.h -- tells a finished event stream from a truncated one (README "How the
+ * proxy behaves": "Streaming").
  *
  * An upstream that dies mid-stream must never look like a complete answer
  * to the client, and at the TCP level both end the same way. The protocol

@@ -1,5 +1,5 @@
 /* supervisor.h -- the small process that keeps a worker running
- * (operations.md §1, §4).
+ * (README "Running it for real").
  *
  * It holds the lock, the pid file and both listening sockets, and does no
  * request work. It forks the worker, forwards TERM/INT/HUP/USR1 to it, and

@@ -11,7 +11,9 @@
 #include "log.h"
 #include "timeutil.h"
 
-/* Idle connections to providers are dropped after this long (proxy.md §7). */
+/* Cached connections to providers older than this are not reused (curl's
+ * MAXAGE_CONN): a conversation's next turn finds its connection, a stale one
+ * is not kept for ever. */
 #define UPSTREAM_MAX_CONN_AGE_S 90L
 #define UPSTREAM_MAX_CACHED_CONNS 256L
 #define UPSTREAM_MAX_RESPONSE_HEADERS 256

@@ -1,5 +1,5 @@
 /* upstream.h -- the client side: libcurl's multi interface on the libev loop
- * (proxy.md §7).
+ * (README "How the proxy behaves").
  *
  * One multi handle per worker, driven by curl_multi_socket_action, so every
  * transfer shares the connection cache (keep-alive to providers, HTTP/2 over

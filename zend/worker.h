@@ -1,5 +1,5 @@
 /* worker.h -- the process that serves: one libev loop owning all daemon
- * state (operations.md §1).
+ * state (README "Running it for real").
  *
  * It gets the listening sockets already bound (by the supervisor, or by
  * main with --no-supervisor), loads zen.json afresh and serves until shut

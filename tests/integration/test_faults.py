@@ -1,9 +1,10 @@
-"""The fault catalogue (proxy.md §5-§6): one scenario per test, the real zend
-against mock providers. Each test checks what the client saw (status, body,
-stream completeness), what the mock saw (attempt count, timing), and that a
-healthy request succeeds afterwards on the same worker. Timeouts are short
-(first byte and idle: 800 ms) so the whole file runs in well under two
-minutes; conditions are waited for with deadlines, never with fixed sleeps."""
+"""The fault catalogue (docs/operations.md, "Failover"; README "Streaming"):
+one scenario per test, the real zend against mock providers. Each test checks
+what the client saw (status, body, stream completeness), what the mock saw
+(attempt count, timing), and that a healthy request succeeds afterwards on
+the same worker. Timeouts are short (first byte and idle: 800 ms) so the whole
+file runs in well under two minutes; conditions are waited for with
+deadlines, never with fixed sleeps."""
 import json
 import time
 import unittest

@@ -1,5 +1,5 @@
 """The proxy data path through the real zend against mock providers
-(proxy.md; issue 3's list). Every test uses its own ZEN_HOME, ephemeral
+(README "How the proxy behaves"). Every test uses its own ZEN_HOME, ephemeral
 ports and mock processes, all cleaned up by pid."""
 import json
 import os

@@ -616,7 +616,7 @@ def sanitized(pid):
 
 class SlowLogSubscriber(ViewsTestCase):
     """A subscriber that never reads costs zend a bounded queue, and is told
-    what it lost (operations.md §11)."""
+    what it lost (a log_dropped notice, proto/PROTOCOL.md)."""
 
     FLOOD = 4000  # each subscriber holds at most 1024 records plus 256 KiB
 

@@ -1,6 +1,6 @@
 /* Unit tests for zend/metrics.c: the counts add up over random records,
  * the failover definition, tallies by type, provider and status, the JSON
- * carries every field of operations.md §10, the provider table is capped,
+ * carries every field of proto/PROTOCOL.md `metrics`, the provider table is capped,
  * resource sampling reads plausible values, and metrics_record allocates
  * nothing once its providers are known.
  *
@@ -97,7 +97,7 @@ static void test_error_type_names(void)
     CU_ASSERT_STRING_EQUAL(zen_error_type_name(ZERR__COUNT), "unknown");
 }
 
-/* Every field named in operations.md §10 (and the brief), present and
+/* Every field named in proto/PROTOCOL.md `metrics`, present and
  * zero on a fresh instance. */
 static void test_fresh_json_has_every_field(void)
 {

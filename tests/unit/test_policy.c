@@ -1,5 +1,5 @@
 /* Unit tests for zend/policy.c, the forwarding policy: every row of the
- * outcome table (README "Failover", proxy.md §5), the request-related 5xx
+ * outcome table (docs/operations.md, "Failover"), the request-related 5xx
  * rules, Retry-After in each form, the same-provider retry rule, the cooling
  * skip, and the final answer when every attempt failed. A randomised test
  * checks the table's invariants over every status 100-599. */
