@@ -1,4 +1,4 @@
-/* http_server.h -- the inbound HTTP/1.1 server (proxy.md §1).
+/* http_server.h -- the inbound HTTP/1.1 server (README "How the proxy behaves").
  *
  * Accepts on the proxy socket, parses requests with llhttp (strict: it
  * rejects request smuggling such as both Content-Length and
