@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "http_header.h"
 
 /* Output above this makes http_response_write() ask the producer to pause
  * (the upstream transfer is paused); below the low mark it may resume. */
@@ -31,11 +32,6 @@
 #define HTTP_MAX_PIPELINE_BYTES (256u * 1024)
 #define HTTP_MAX_HEADERS 256
 #define HTTP_REQUEST_ID_LEN 17 /* 16 hex chars + NUL */
-
-struct http_header {
-    char *name;
-    char *value;
-};
 
 struct http_request {
     char method[24];

@@ -39,19 +39,6 @@ _Static_assert(METRICS_PROVIDER_SLOTS >= 2 * (METRICS_MAX_PROVIDERS + 1),
  * the scaled value would not fit an int64 and rounding is pointless anyway. */
 #define MS_ROUND_LIMIT 1e12
 
-static const char *const error_type_names[ZERR__COUNT] = {
-    [ZERR_NONE] = "none",
-    [ZERR_AUTH] = "auth",
-    [ZERR_RATE_LIMIT] = "rate_limit",
-    [ZERR_REQUEST] = "request",
-    [ZERR_SERVER] = "server",
-    [ZERR_NETWORK] = "network",
-    [ZERR_TIMEOUT] = "timeout",
-    [ZERR_CONCURRENCY] = "concurrency",
-    [ZERR_STREAM_INTERRUPTED] = "stream_interrupted",
-    [ZERR_CLIENT_CLOSED] = "client_closed",
-};
-
 /* The percentiles every latency window reports, and their key infixes. */
 static const double report_percentiles[] = {50, 95, 99};
 static const char *const report_percentile_names[] = {"p50", "p95", "p99"};
@@ -87,13 +74,6 @@ struct metrics {
     /* Sort space for percentiles, sized for the largest window. */
     double *scratch;
 };
-
-const char *zen_error_type_name(int type)
-{
-    if (type < 0 || type >= ZERR__COUNT)
-        return "unknown";
-    return error_type_names[type];
-}
 
 /* True for a type that counts as an error; ZERR_NONE and values outside the
  * enum do not (they would index past errors_by_type). */

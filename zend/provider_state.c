@@ -6,7 +6,7 @@
 
 #include "common.h"
 #include "log.h"
-#include "metrics.h"
+#include "error_type.h"
 #include "timeutil.h"
 
 /* The config refuses more providers, so every one has its state. */
