@@ -9,6 +9,7 @@
 #include <llhttp.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include "acceptor.h"
 #include "buf.h"
@@ -24,7 +25,7 @@ enum conn_state {
 
 struct http_conn {
     struct http_server *srv;
-    struct http_conn *prev, *next;
+    LIST_ENTRY(http_conn) link; /* in http_server.conns, newest first */
     int fd;
     ev_io read_io, write_io;
     ev_timer timer;  /* meaning depends on state: see arm_state_timer */
@@ -68,7 +69,7 @@ struct http_server {
     struct http_callbacks cb;
     void *ctx;
     struct acceptor acceptor;
-    struct http_conn *conns;
+    LIST_HEAD(, http_conn) conns;
     size_t nconns;
     int draining;
     llhttp_settings_t settings;

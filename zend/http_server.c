@@ -607,12 +607,7 @@ static void conn_free(struct http_conn *c)
     zbuf_free(&c->out);
     zbuf_free(&c->hfield);
     zbuf_free(&c->hvalue);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        s->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    LIST_REMOVE(c, link);
     s->nconns--;
     free(c);
     if (s->cb.on_connections)
@@ -642,10 +637,7 @@ static void on_accept(void *ctx, int fd)
     ev_timer_init(&c->defer, defer_cb, 0., 0.);
     ev_timer_init(&c->eof_probe, eof_probe_cb, 0., 0.);
     c->read_io.data = c->write_io.data = c->timer.data = c->defer.data = c->eof_probe.data = c;
-    c->next = s->conns;
-    if (s->conns)
-        s->conns->prev = c;
-    s->conns = c;
+    LIST_INSERT_HEAD(&s->conns, c, link);
     s->nconns++;
     ev_io_start(s->loop, &c->read_io);
     arm_state_timer(c);
@@ -690,8 +682,8 @@ void http_server_free(struct http_server *s)
         return;
     http_server_stop_accepting(s);
     s->cb.on_connections = NULL;
-    while (s->conns)
-        conn_free(s->conns);
+    while (!LIST_EMPTY(&s->conns))
+        conn_free(LIST_FIRST(&s->conns));
     free(s);
 }
 
@@ -703,9 +695,9 @@ void http_server_drain(struct http_server *s)
 {
     http_server_stop_accepting(s);
     s->draining = 1;
-    struct http_conn *c = s->conns, *next;
+    struct http_conn *c = LIST_FIRST(&s->conns), *next;
     for (; c; c = next) {
-        next = c->next;
+        next = LIST_NEXT(c, link);
         if (c->state == CONN_IDLE && zbuf_len(&c->in) == 0)
             conn_free(c);
     }
