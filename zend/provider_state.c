@@ -124,18 +124,17 @@ static void start_check(struct provider_state *s);
 
 static void record_outcome(struct provider_state *s, int failed)
 {
-    if (s->recent_len == PSTATE_RECENT)
-        s->recent_errors -= s->recent[s->recent_next];
-    else
-        s->recent_len++;
-    s->recent[s->recent_next] = (uint8_t)failed;
+    int evicted;
+    size_t slot = zring_push(&s->recent_idx, PSTATE_RECENT, &evicted);
+    if (evicted)
+        s->recent_errors -= s->recent[slot];
+    s->recent[slot] = (uint8_t)failed;
     s->recent_errors += (size_t)failed;
-    s->recent_next = (s->recent_next + 1) % PSTATE_RECENT;
 }
 
 double pstate_success_rate(const struct provider_state *s)
 {
-    return s->recent_len ? 1.0 - (double)s->recent_errors / (double)s->recent_len : 1.0;
+    return s->recent_idx.len ? 1.0 - (double)s->recent_errors / (double)s->recent_idx.len : 1.0;
 }
 
 void pstate_success(struct provider_state *s, const char *reason)
@@ -491,7 +490,7 @@ static enum pstatus status_of(const struct provider_state *s, int disabled, enum
         return PSTATUS_DISABLED;
     if (c == CIRCUIT_OPEN)
         return PSTATUS_UNHEALTHY;
-    if (s->recent_len == 0 && s->check_count == 0)
+    if (s->recent_idx.len == 0 && s->check_count == 0)
         return PSTATUS_UNKNOWN;
     if (c == CIRCUIT_HALF_OPEN || pstate_success_rate(s) < 1.0 - PSTATE_DEGRADED_ERROR_RATE ||
         (s->check_count > 0 && !s->last_check_ok))

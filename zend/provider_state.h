@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "ring.h"
 #include "upstream.h"
 
 enum circuit { CIRCUIT_CLOSED, CIRCUIT_OPEN, CIRCUIT_HALF_OPEN };
@@ -61,7 +62,8 @@ struct provider_state {
     double check_latency_ms;
     /* outcomes of the last PSTATE_RECENT attempts, for the recent error rate */
     uint8_t recent[PSTATE_RECENT];
-    size_t recent_next, recent_len, recent_errors;
+    struct zring recent_idx;
+    size_t recent_errors;
     struct provider_states *owner;
     int refs;
     int detached;               /* no longer in the table: outcomes are ignored */
