@@ -27,6 +27,9 @@ enum zen_exit {
 
 #define ZEN_VERSION_STRING "0.1.0"
 
+/* Bytes in a mebibyte, as a double: sizes are shown and compared in MiB. */
+#define MIB (1024.0 * 1024.0)
+
 #define ZEN_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

@@ -32,18 +32,15 @@ int zstats_ring_init(struct zstats_ring *r, size_t cap)
 void zstats_ring_free(struct zstats_ring *r)
 {
     free(r->samples); r->samples = NULL;
-    r->cap = r->len = r->next = 0;
+    r->cap = 0;
+    zring_clear(&r->idx);
 }
 
 void zstats_ring_add(struct zstats_ring *r, double v)
 {
     if (r->cap == 0 || is_nan(v))
         return;
-    r->samples[r->next] = v;
-    if (++r->next == r->cap)
-        r->next = 0;
-    if (r->len < r->cap)
-        r->len++;
+    r->samples[zring_push(&r->idx, r->cap, NULL)] = v;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -81,29 +78,29 @@ static void write_zeros(double *out, size_t n, double *max)
 void zstats_ring_percentiles_scratch(const struct zstats_ring *r, const double *p, size_t n,
                                      double *out, double *max, double *scratch)
 {
-    if (r->len == 0 || !scratch) {
+    if (r->idx.len == 0 || !scratch) {
         write_zeros(out, n, max);
         return;
     }
     /* Until the ring fills, the samples sit in slots [0, len); once full,
      * every slot holds one. Either way the first len slots are the window,
      * and their order is irrelevant since they are sorted. */
-    memcpy(scratch, r->samples, r->len * sizeof(double));
-    qsort(scratch, r->len, sizeof(double), cmp_double);
+    memcpy(scratch, r->samples, r->idx.len * sizeof(double));
+    qsort(scratch, r->idx.len, sizeof(double), cmp_double);
     for (size_t i = 0; i < n; i++)
-        out[i] = scratch[nearest_rank(p[i], r->len) - 1];
+        out[i] = scratch[nearest_rank(p[i], r->idx.len) - 1];
     if (max)
-        *max = scratch[r->len - 1];
+        *max = scratch[r->idx.len - 1];
 }
 
 void zstats_ring_percentiles(const struct zstats_ring *r, const double *p, size_t n,
                              double *out, double *max)
 {
-    if (r->len == 0) {
+    if (r->idx.len == 0) {
         write_zeros(out, n, max);
         return;
     }
-    double *scratch = malloc(r->len * sizeof(double));
+    double *scratch = malloc(r->idx.len * sizeof(double));
     zstats_ring_percentiles_scratch(r, p, n, out, max, scratch);
     free(scratch); scratch = NULL;
 }

@@ -17,12 +17,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A ring of the last `cap` samples (doubles, e.g. milliseconds). `next` is
- * the slot the next sample overwrites; `len` grows to `cap` and stays. A
- * zeroed struct is a valid empty ring that ignores samples until init. */
+#include "ring.h"
+
+/* A ring of the last `cap` samples (doubles, e.g. milliseconds); idx.len
+ * grows to `cap` and stays. A zeroed struct is a valid empty ring that
+ * ignores samples until init. */
 struct zstats_ring {
     double *samples;
-    size_t cap, len, next;
+    size_t cap;
+    struct zring idx;
 };
 
 /* Allocates room for `cap` samples. Refuses cap == 0 (a ring that can hold

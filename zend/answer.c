@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "metrics.h"
+#include "error_type.h"
 
 char *answer_error_body(const char *type, const char *message)
 {

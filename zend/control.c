@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -15,6 +16,7 @@
 #include "acceptor.h"
 #include "common.h"
 #include "log.h"
+#include "ring.h"
 #include "methods.h"
 #include "timeutil.h"
 
@@ -22,7 +24,7 @@
 
 struct control_conn {
     struct control_server *server;
-    struct control_conn *prev, *next;
+    LIST_ENTRY(control_conn) link; /* in control_server.conns, newest first */
     int fd;
     ev_io read_io;
     ev_io write_io;
@@ -36,7 +38,7 @@ struct control_conn {
     int log_min_level;
     json_t *log_events;             /* filter, or NULL */
     json_t *log_queue[CONTROL_LOG_QUEUE]; /* NULL entry: the log.end marker */
-    size_t log_head, log_len;
+    struct zring log_idx;      /* which log_queue slots are queued, oldest first */
     uint64_t log_dropped;
     /* periodic subscription (metrics.subscribe) */
     int ticks_active;
@@ -56,7 +58,7 @@ struct control_server {
     struct ev_loop *loop;
     int fd;                 /* listening socket; owned by whoever bound it */
     struct acceptor acceptor;
-    struct control_conn *conns;
+    LIST_HEAD(, control_conn) conns;
     size_t nconns;
     int64_t idle_timeout_ms, frame_timeout_ms;
 };
@@ -115,21 +117,20 @@ static void queue_output(struct control_conn *c)
 
 static void log_queue_push(struct control_conn *c, json_t *record)
 {
-    if (c->log_len == CONTROL_LOG_QUEUE) {
+    int evicted;
+    size_t slot = zring_push(&c->log_idx, CONTROL_LOG_QUEUE, &evicted);
+    if (evicted) {
         /* A slow subscriber loses its oldest records, never the daemon's time. */
-        json_decref(c->log_queue[c->log_head]);
-        c->log_head = (c->log_head + 1) % CONTROL_LOG_QUEUE;
-        c->log_len--;
+        json_decref(c->log_queue[slot]);
         c->log_dropped++;
     }
-    c->log_queue[(c->log_head + c->log_len) % CONTROL_LOG_QUEUE] = record;
-    c->log_len++;
+    c->log_queue[slot] = record;
 }
 
 /* Moves queued records into the output while it is below the bound. */
 static void pump_logs(struct control_conn *c)
 {
-    while (c->log_len > 0 && zbuf_len(&c->out) < CONTROL_SUB_OUTPUT_BYTES) {
+    while (c->log_idx.len > 0 && zbuf_len(&c->out) < CONTROL_SUB_OUTPUT_BYTES) {
         if (c->log_dropped) {
             json_t *note = json_pack("{s:s, s:I}", "event", "log_dropped", "count",
                                      (json_int_t)c->log_dropped);
@@ -137,9 +138,7 @@ static void pump_logs(struct control_conn *c)
             json_decref(note);
             c->log_dropped = 0;
         }
-        json_t *record = c->log_queue[c->log_head];
-        c->log_head = (c->log_head + 1) % CONTROL_LOG_QUEUE;
-        c->log_len--;
+        json_t *record = c->log_queue[zring_pop(&c->log_idx, CONTROL_LOG_QUEUE)];
         if (record) {
             rpc_encode_notification(&c->out, RPC_NOTIFY_LOG, record);
             json_decref(record);
@@ -151,11 +150,8 @@ static void pump_logs(struct control_conn *c)
 
 static void clear_log_subscription(struct control_conn *c)
 {
-    while (c->log_len > 0) {
-        json_decref(c->log_queue[c->log_head]);
-        c->log_head = (c->log_head + 1) % CONTROL_LOG_QUEUE;
-        c->log_len--;
-    }
+    while (c->log_idx.len > 0)
+        json_decref(c->log_queue[zring_pop(&c->log_idx, CONTROL_LOG_QUEUE)]);
     json_decref(c->log_events);
     c->log_events = NULL;
     c->log_active = 0;
@@ -166,7 +162,8 @@ void control_publish_log(struct control_server *s, int level, const char *event,
                          const char *line, size_t len)
 {
     json_t *record = NULL;
-    for (struct control_conn *c = s->conns; c; c = c->next) {
+    struct control_conn *c;
+    LIST_FOREACH(c, &s->conns, link) {
         if (!c->log_active || !c->log_follow)
             continue;
         struct log_filter f = {c->log_min_level, c->log_events};
@@ -230,7 +227,7 @@ void control_conn_subscribe_ticks(struct control_conn *c, const char *notificati
  * A log backlog still being sent counts as a subscription until it is out. */
 static int conn_subscribed(const struct control_conn *c)
 {
-    return c->log_active || c->log_len > 0 || c->ticks_active || c->want_shutdown_done;
+    return c->log_active || c->log_idx.len > 0 || c->ticks_active || c->want_shutdown_done;
 }
 
 /* The moment c is due to be closed, or 0 for never. */
@@ -361,12 +358,7 @@ static void conn_close(struct control_conn *c)
     close(c->fd);
     rpc_reader_free(&c->reader);
     zbuf_free(&c->out);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        s->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    LIST_REMOVE(c, link);
     s->nconns--;
     free(c);
 }
@@ -395,8 +387,8 @@ static int peer_allowed(int fd, struct ucred *cred)
  * now -- likely zenctl -- gets in. ZEN_ERR when every one is a subscriber. */
 static int evict_one(struct control_server *s)
 {
-    struct control_conn *victim = NULL;
-    for (struct control_conn *c = s->conns; c; c = c->next)
+    struct control_conn *victim = NULL, *c;
+    LIST_FOREACH(c, &s->conns, link)
         /* <=: the list is newest first, so ties go to the older peer */
         if (!conn_subscribed(c) && (!victim || c->last_frame_ms <= victim->last_frame_ms))
             victim = c;
@@ -438,10 +430,7 @@ static void on_accept(void *ctx, int fd)
     ev_timer_init(&c->deadline_timer, deadline_cb, 0., 0.);
     c->read_io.data = c->write_io.data = c->deadline_timer.data = c;
     c->last_frame_ms = ztime_mono_ms();
-    c->next = s->conns;
-    if (s->conns)
-        s->conns->prev = c;
-    s->conns = c;
+    LIST_INSERT_HEAD(&s->conns, c, link);
     s->nconns++;
     ev_io_start(s->loop, &c->read_io);
     conn_arm_deadline(c);
@@ -549,9 +538,10 @@ void control_close(struct control_server *s)
     if (!s)
         return;
     int64_t deadline = ztime_mono_ms() + CONTROL_EXIT_FLUSH_MS;
-    while (s->conns) {
-        flush_before_exit(s->conns, deadline);
-        conn_close(s->conns);
+    struct control_conn *c;
+    while ((c = LIST_FIRST(&s->conns))) {
+        flush_before_exit(c, deadline);
+        conn_close(c);
     }
     if (s->loop)
         acceptor_stop(&s->acceptor);
@@ -562,7 +552,8 @@ void control_conn_want_shutdown_done(struct control_conn *c) { c->want_shutdown_
 
 void control_notify_shutdown_done(struct control_server *s, const json_t *summary)
 {
-    for (struct control_conn *c = s->conns; c; c = c->next)
+    struct control_conn *c;
+    LIST_FOREACH(c, &s->conns, link)
         if (c->want_shutdown_done)
             rpc_encode_notification(&c->out, RPC_NOTIFY_SHUTDOWN_DONE, summary);
 }

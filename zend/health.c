@@ -12,11 +12,10 @@
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
+#include "procself.h"
 #include "provider_state.h"
 #include "proxy.h"
 #include "timeutil.h"
-
-#define MIB (1024.0 * 1024.0)
 
 struct resources {
     int64_t rss_bytes, heap_bytes, open_fds, fd_limit, threads;
@@ -32,15 +31,7 @@ static void read_resources(struct resources *r)
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
         r->fd_limit = rl.rlim_cur == RLIM_INFINITY ? -1 : (int64_t)rl.rlim_cur;
-    FILE *f = fopen("/proc/self/status", "re");
-    if (f) {
-        char line[256];
-        long threads;
-        while (fgets(line, sizeof(line), f))
-            if (sscanf(line, "Threads: %ld", &threads) == 1)
-                r->threads = threads;
-        fclose(f);
-    }
+    procself_threads(&r->threads);
 }
 
 /* Is the provider used by any profile? Only those decide "unhealthy". */

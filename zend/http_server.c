@@ -1,3 +1,6 @@
+/* http_server.c -- connections of the inbound HTTP server: accepting,
+ * reading and handing requests over (the llhttp callbacks that build them
+ * are in http_parse.c), timeouts, output, the response API, closing. */
 #include "http_server.h"
 
 #include <errno.h>
@@ -15,6 +18,7 @@
 
 #include "acceptor.h"
 #include "common.h"
+#include "http_conn.h"
 #include "log.h"
 #include "secret.h"
 #include "timeutil.h"
@@ -29,282 +33,11 @@
  * taken to have only half-closed. */
 #define HTTP_EOF_PROBE_FIRST_S 0.005
 #define HTTP_EOF_PROBE_CHECKS 10
-/* Rough per-line overhead (": ", CRLF) counted towards max_header_bytes. */
-#define HTTP_HEADER_LINE_OVERHEAD 4
-
-enum conn_state {
-    CONN_IDLE,     /* between requests */
-    CONN_HEAD,     /* reading a request head */
-    CONN_BODY,     /* reading its body */
-    CONN_HANDLING, /* handed to the handler; response in progress */
-    CONN_CLOSING,  /* flushing output, then lingering, then closed */
-};
-
-struct http_conn {
-    struct http_server *srv;
-    struct http_conn *prev, *next;
-    int fd;
-    ev_io read_io, write_io;
-    ev_timer timer;  /* meaning depends on state: see arm_state_timer */
-    ev_timer defer;  /* zero-delay: resume parsing, or finish a dead connection */
-    ev_timer eof_probe; /* after EOF: is the client gone or only half-closed? */
-    llhttp_t parser;
-    zbuf in, out;
-    enum conn_state state;
-    int fresh;                 /* no request yet on this connection */
-    struct http_request *req;
-    size_t head_bytes;
-    zbuf hfield, hvalue;       /* the header being parsed (may arrive in pieces) */
-    int in_value;
-    int reject_status;         /* set by a parser callback: answer this and close */
-    const char *reject_msg;    /* its message when the status alone says too little */
-    int message_done;
-    int upgrade;
-    /* response */
-    int handler_active;
-    void *handler_data;
-    int resp_started;
-    int resp_chunked;
-    int resp_no_body;          /* 1xx, 204, 304: body writes are dropped */
-    int resp_keep_alive;
-    uint64_t resp_bytes;
-    int want_writable;
-    int dead;                  /* client gone; finish from the loop */
-    int peer_eof;              /* the client half-closed: answer what it sent, then close */
-    int eof_probed;            /* the interim response that tells closed from half-closed went out */
-    int eof_checks;
-    size_t linger_bytes;
-    /* this request's share of the server's body budget (body_charge) */
-    size_t body_charged;
-    double body_deadline_s;    /* monotonic: the whole body is due by then */
-};
-
-struct http_server {
-    struct ev_loop *loop;
-    int listen_fd;
-    struct http_limits limits;
-    struct http_callbacks cb;
-    void *ctx;
-    struct acceptor acceptor;
-    struct http_conn *conns;
-    size_t nconns;
-    int draining;
-    llhttp_settings_t settings;
-    size_t body_bytes_held;    /* sum of every connection's body_charged */
-};
 
 static void conn_free(struct http_conn *c);
 static void conn_mark_dead(struct http_conn *c);
-static void conn_send(struct http_conn *c);
 static void process_input(struct http_conn *c);
 static void start_closing(struct http_conn *c);
-
-/* ---- requests ---- */
-
-const char *http_request_header(const struct http_request *r, const char *name)
-{
-    for (size_t i = 0; i < r->n_headers; i++)
-        if (strcasecmp(r->headers[i].name, name) == 0)
-            return r->headers[i].value;
-    return NULL;
-}
-
-static void request_free(struct http_request *r)
-{
-    if (!r)
-        return;
-    free(r->target);
-    for (size_t i = 0; i < r->n_headers; i++) {
-        free(r->headers[i].name);
-        free(r->headers[i].value);
-    }
-    free(r->headers);
-    zbuf_free(&r->body);
-    free(r);
-}
-
-/* ---- the body budget ---- */
-
-/* Charges n more body bytes to the server-wide budget for c's request.
- * Refuses (nothing charged) when that would pass max_body_bytes_total. */
-static int body_charge(struct http_conn *c, size_t n)
-{
-    struct http_server *s = c->srv;
-    if (n > s->limits.max_body_bytes_total ||
-        s->body_bytes_held > s->limits.max_body_bytes_total - n)
-        return -1;
-    s->body_bytes_held += n;
-    c->body_charged += n;
-    return 0;
-}
-
-/* The request's body is gone (request freed, or refused and discarded). */
-static void body_release(struct http_conn *c)
-{
-    c->srv->body_bytes_held -= c->body_charged;
-    c->body_charged = 0;
-}
-
-/* ---- parser callbacks ---- */
-
-static int count_head(struct http_conn *c, size_t n)
-{
-    c->head_bytes += n;
-    if (c->head_bytes > c->srv->limits.max_header_bytes) {
-        c->reject_status = 431;
-        return -1;
-    }
-    return 0;
-}
-
-static int on_url(llhttp_t *p, const char *at, size_t len)
-{
-    struct http_conn *c = p->data;
-    if (count_head(c, len) != 0)
-        return -1;
-    size_t old = c->req->target ? strlen(c->req->target) : 0;
-    char *t = realloc(c->req->target, old + len + 1);
-    if (!t)
-        return -1;
-    memcpy(t + old, at, len);
-    t[old + len] = '\0';
-    c->req->target = t;
-    return 0;
-}
-
-/* Moves the header collected in hfield/hvalue into the request. */
-static int finish_header(struct http_conn *c)
-{
-    if (zbuf_len(&c->hfield) == 0)
-        return 0;
-    struct http_request *r = c->req;
-    if (r->n_headers >= HTTP_MAX_HEADERS) {
-        c->reject_status = 431;
-        return -1;
-    }
-    if (!r->headers) {
-        r->headers = calloc(HTTP_MAX_HEADERS, sizeof(*r->headers));
-        if (!r->headers)
-            return -1;
-    }
-    struct http_header *h = &r->headers[r->n_headers];
-    h->name = strndup((const char *)zbuf_head(&c->hfield), zbuf_len(&c->hfield));
-    /* An empty value may never have touched hvalue: its head is NULL then. */
-    h->value = zbuf_len(&c->hvalue)
-                   ? strndup((const char *)zbuf_head(&c->hvalue), zbuf_len(&c->hvalue))
-                   : strdup("");
-    if (!h->name || !h->value) {
-        free(h->name);
-        free(h->value);
-        return -1;
-    }
-    r->n_headers++;
-    zbuf_clear(&c->hfield);
-    zbuf_clear(&c->hvalue);
-    c->in_value = 0;
-    return 0;
-}
-
-static int on_header_field(llhttp_t *p, const char *at, size_t len)
-{
-    struct http_conn *c = p->data;
-    if (count_head(c, len + (c->in_value ? HTTP_HEADER_LINE_OVERHEAD : 0)) != 0)
-        return -1;
-    if (c->in_value && finish_header(c) != 0)
-        return -1;
-    return zbuf_append(&c->hfield, at, len) == ZEN_OK ? 0 : -1;
-}
-
-static int on_header_value(llhttp_t *p, const char *at, size_t len)
-{
-    struct http_conn *c = p->data;
-    if (count_head(c, len) != 0)
-        return -1;
-    c->in_value = 1;
-    return zbuf_append(&c->hvalue, at, len) == ZEN_OK ? 0 : -1;
-}
-
-/* A request-target with a space or control byte (llhttp lets a TAB
- * through) would reach curl and fail there as a provider's network error. */
-static int target_is_clean(const char *t)
-{
-    for (; *t; t++)
-        if ((unsigned char)*t <= 0x20 || (unsigned char)*t == 0x7f)
-            return 0;
-    return 1;
-}
-
-static int on_headers_complete(llhttp_t *p)
-{
-    struct http_conn *c = p->data;
-    if (finish_header(c) != 0)
-        return -1;
-    struct http_request *r = c->req;
-    if (!r->target)
-        return -1;
-    /* Only HTTP/1.0 and 1.1 are spoken here; llhttp parses "HTTP/2.0" too. */
-    if (llhttp_get_http_major(p) != 1 || llhttp_get_http_minor(p) > 1) {
-        c->reject_status = 505;
-        return -1;
-    }
-    if (!target_is_clean(r->target)) {
-        c->reject_status = 400;
-        c->reject_msg = "invalid character (space or control) in the request target";
-        return -1;
-    }
-    snprintf(r->method, sizeof(r->method), "%s", llhttp_method_name(llhttp_get_method(p)));
-    r->http_minor = llhttp_get_http_minor(p);
-    r->keep_alive = llhttp_should_keep_alive(p);
-    r->start_s = ztime_mono_s();
-    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > c->srv->limits.max_body_bytes) {
-        c->reject_status = 413;
-        return -1;
-    }
-    /* A declared length is charged whole, before a byte of it is read. */
-    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > 0 &&
-        body_charge(c, (size_t)p->content_length) != 0) {
-        c->reject_status = 503;
-        return -1;
-    }
-    c->body_deadline_s = r->start_s + c->srv->limits.body_total_timeout_s;
-    /* Answer Expect: 100-continue at once; curl and some SDKs otherwise
-     * wait a second before sending the body. */
-    const char *expect = http_request_header(r, "expect");
-    int has_body = (p->flags & F_CHUNKED) || ((p->flags & F_CONTENT_LENGTH) && p->content_length);
-    if (expect && strcasecmp(expect, "100-continue") == 0 && has_body && r->http_minor >= 1) {
-        zbuf_append_str(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
-        conn_send(c);
-    }
-    c->state = CONN_BODY;
-    return 0;
-}
-
-static int on_body(llhttp_t *p, const char *at, size_t len)
-{
-    struct http_conn *c = p->data;
-    size_t total = zbuf_len(&c->req->body) + len;
-    if (total > c->srv->limits.max_body_bytes) {
-        c->reject_status = 413;
-        return -1;
-    }
-    /* Chunked bodies are charged as they grow. */
-    if (total > c->body_charged && body_charge(c, total - c->body_charged) != 0) {
-        c->reject_status = 503;
-        return -1;
-    }
-    return zbuf_append(&c->req->body, at, len) == ZEN_OK ? 0 : -1;
-}
-
-static int on_message_complete(llhttp_t *p)
-{
-    struct http_conn *c = p->data;
-    c->message_done = 1;
-    /* Pausing here comes before llhttp's own upgrade pause, so the upgrade
-     * is noted now: such a connection closes after its response. */
-    c->upgrade = llhttp_get_upgrade(p);
-    /* Stop here: a pipelined request behind this one waits its turn. */
-    return HPE_PAUSED;
-}
 
 /* ---- timers ---- */
 
@@ -374,7 +107,7 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     struct http_conn *c = w->data;
-    conn_send(c);
+    http_conn_send(c);
     if (c->dead || c->state == CONN_CLOSING)
         return;
     if (c->want_writable && zbuf_len(&c->out) <= HTTP_OUTPUT_LOW_WATER && c->handler_active) {
@@ -385,7 +118,7 @@ static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 /* Sends what it can now; the write watcher does the rest. Never frees c,
  * except in CLOSING once everything is out (then nobody else holds c). */
-static void conn_send(struct http_conn *c)
+void http_conn_send(struct http_conn *c)
 {
     struct ev_loop *loop = c->srv->loop;
     while (zbuf_len(&c->out) > 0 && !c->dead) {
@@ -505,7 +238,7 @@ void http_response_begin(struct http_conn *c, int status, const struct http_head
     else if (!http11)
         zbuf_append_str(o, "Connection: keep-alive\r\n");
     zbuf_append(o, "\r\n", 2);
-    conn_send(c);
+    http_conn_send(c);
 }
 
 int http_response_write(struct http_conn *c, const void *data, size_t len)
@@ -520,7 +253,7 @@ int http_response_write(struct http_conn *c, const void *data, size_t len)
     if (c->resp_chunked)
         zbuf_append(&c->out, "\r\n", 2);
     c->resp_bytes += len;
-    conn_send(c);
+    http_conn_send(c);
     if (c->dead)
         return HTTP_WRITE_DEAD;
     if (zbuf_len(&c->out) > HTTP_OUTPUT_HIGH_WATER) {
@@ -558,9 +291,9 @@ static void conn_response_done(struct http_conn *c, int keep_alive)
     c->handler_active = 0;
     c->handler_data = NULL;
     c->want_writable = 0;
-    request_free(c->req);
+    http_request_free(c->req);
     c->req = NULL;
-    body_release(c);
+    http_body_release(c);
     c->resp_started = 0;
     c->resp_chunked = 0;
     c->resp_no_body = 0;
@@ -590,13 +323,13 @@ void http_response_end(struct http_conn *c)
 {
     if (c->resp_chunked && !c->dead)
         zbuf_append_str(&c->out, "0\r\n\r\n");
-    conn_send(c);
+    http_conn_send(c);
     conn_response_done(c, c->resp_keep_alive);
 }
 
 void http_response_abort(struct http_conn *c)
 {
-    conn_send(c);
+    http_conn_send(c);
     conn_response_done(c, 0);
 }
 
@@ -638,7 +371,7 @@ static void start_closing(struct http_conn *c)
     c->state = CONN_CLOSING;
     ev_io_stop(c->srv->loop, &c->read_io);
     arm_timer(c, c->srv->limits.write_stall_timeout_s);
-    conn_send(c);
+    http_conn_send(c);
 }
 
 /* The server's own refusals: answer, then close. */
@@ -646,7 +379,7 @@ static void reject(struct http_conn *c, int status)
 {
     const char *type = "invalid_request_error", *msg = "malformed HTTP request";
     /* The body will not be kept (what still arrives is discarded). */
-    body_release(c);
+    http_body_release(c);
     switch (status) {
     case 408: type = "timeout_error"; msg = "request body not received in time"; break;
     case 413: type = "request_too_large"; msg = "request body exceeds daemon.max_body_bytes"; break;
@@ -725,7 +458,7 @@ static void eof_probe_start(struct http_conn *c)
         return;
     c->eof_probed = 1;
     zbuf_append_str(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
-    conn_send(c);
+    http_conn_send(c);
     if (c->dead)
         return; /* the write failed already: gone */
     ev_timer_set(&c->eof_probe, HTTP_EOF_PROBE_FIRST_S, 0.);
@@ -868,18 +601,13 @@ static void conn_free(struct http_conn *c)
     ev_timer_stop(s->loop, &c->defer);
     ev_timer_stop(s->loop, &c->eof_probe);
     close(c->fd);
-    request_free(c->req);
-    body_release(c);
+    http_request_free(c->req);
+    http_body_release(c);
     zbuf_free(&c->in);
     zbuf_free(&c->out);
     zbuf_free(&c->hfield);
     zbuf_free(&c->hvalue);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        s->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    LIST_REMOVE(c, link);
     s->nconns--;
     free(c);
     if (s->cb.on_connections)
@@ -909,10 +637,7 @@ static void on_accept(void *ctx, int fd)
     ev_timer_init(&c->defer, defer_cb, 0., 0.);
     ev_timer_init(&c->eof_probe, eof_probe_cb, 0., 0.);
     c->read_io.data = c->write_io.data = c->timer.data = c->defer.data = c->eof_probe.data = c;
-    c->next = s->conns;
-    if (s->conns)
-        s->conns->prev = c;
-    s->conns = c;
+    LIST_INSERT_HEAD(&s->conns, c, link);
     s->nconns++;
     ev_io_start(s->loop, &c->read_io);
     arm_state_timer(c);
@@ -934,13 +659,7 @@ struct http_server *http_server_new(struct ev_loop *loop, int listen_fd,
     s->limits = *limits;
     s->cb = *cb;
     s->ctx = ctx;
-    llhttp_settings_init(&s->settings);
-    s->settings.on_url = on_url;
-    s->settings.on_header_field = on_header_field;
-    s->settings.on_header_value = on_header_value;
-    s->settings.on_headers_complete = on_headers_complete;
-    s->settings.on_body = on_body;
-    s->settings.on_message_complete = on_message_complete;
+    http_parse_settings_init(&s->settings);
     acceptor_init(&s->acceptor, loop, listen_fd, "proxy", on_accept, s);
     return s;
 }
@@ -963,8 +682,8 @@ void http_server_free(struct http_server *s)
         return;
     http_server_stop_accepting(s);
     s->cb.on_connections = NULL;
-    while (s->conns)
-        conn_free(s->conns);
+    while (!LIST_EMPTY(&s->conns))
+        conn_free(LIST_FIRST(&s->conns));
     free(s);
 }
 
@@ -976,9 +695,9 @@ void http_server_drain(struct http_server *s)
 {
     http_server_stop_accepting(s);
     s->draining = 1;
-    struct http_conn *c = s->conns, *next;
+    struct http_conn *c = LIST_FIRST(&s->conns), *next;
     for (; c; c = next) {
-        next = c->next;
+        next = LIST_NEXT(c, link);
         if (c->state == CONN_IDLE && zbuf_len(&c->in) == 0)
             conn_free(c);
     }

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "common.h"
+#include "ring.h"
 #include "log.h"
 
 /* Only this much of zend.log's tail is read to preload the ring. */
@@ -23,7 +24,8 @@ struct ring_record {
 
 struct logbus {
     struct ring_record *ring;
-    size_t cap, head, len; /* head: index of the oldest record */
+    size_t cap;
+    struct zring idx;
     zlog_sink_fn publish; /* live subscribers, wired by the worker */
     void *publish_ctx;
     int attached;
@@ -46,14 +48,11 @@ static void ring_push(struct logbus *b, const char *line, size_t len, int level,
         record_free(&rec);
         return;
     }
-    if (b->len == b->cap) {
-        record_free(&b->ring[b->head]);
-        b->ring[b->head] = rec;
-        b->head = (b->head + 1) % b->cap;
-    } else {
-        b->ring[(b->head + b->len) % b->cap] = rec;
-        b->len++;
-    }
+    int evicted;
+    size_t slot = zring_push(&b->idx, b->cap, &evicted);
+    if (evicted)
+        record_free(&b->ring[slot]);
+    b->ring[slot] = rec;
 }
 
 static void sink(void *ctx, int level, const char *event, const char *line, size_t len)
@@ -83,8 +82,8 @@ void logbus_free(struct logbus *b)
     if (!b)
         return;
     logbus_detach(b);
-    for (size_t i = 0; i < b->len; i++)
-        record_free(&b->ring[(b->head + i) % b->cap]);
+    for (size_t i = 0; i < b->idx.len; i++)
+        record_free(&b->ring[zring_slot(&b->idx, b->cap, i)]);
     free(b->ring);
     free(b);
 }
@@ -147,8 +146,8 @@ size_t logbus_backlog(const struct logbus *b, const struct log_filter *f, json_t
 {
     size_t found = 0;
     /* Walk back from the newest, then reverse into chronological order. */
-    for (size_t i = b->len; i > 0 && found < max; i--) {
-        const struct ring_record *r = &b->ring[(b->head + i - 1) % b->cap];
+    for (size_t i = b->idx.len; i > 0 && found < max; i--) {
+        const struct ring_record *r = &b->ring[zring_slot(&b->idx, b->cap, i - 1)];
         if (!log_filter_match(f, r->level, r->event))
             continue;
         json_t *record = json_loadb(r->line, r->len, 0, NULL);

@@ -17,6 +17,7 @@
 
 #include "common.h"
 #include "log.h"
+#include "procself.h"
 #include "stats.h"
 
 /* status_codes counts codes 1..999: HTTP status codes have three digits
@@ -32,25 +33,9 @@ _Static_assert((METRICS_PROVIDER_SLOTS & (METRICS_PROVIDER_SLOTS - 1)) == 0,
 _Static_assert(METRICS_PROVIDER_SLOTS >= 2 * (METRICS_MAX_PROVIDERS + 1),
                "provider hash table must stay at most half full");
 
-#define STATM_PATH "/proc/self/statm"
-#define FD_DIR_PATH "/proc/self/fd"
-
 /* Milliseconds in the JSON keep microsecond precision; beyond this magnitude
  * the scaled value would not fit an int64 and rounding is pointless anyway. */
 #define MS_ROUND_LIMIT 1e12
-
-static const char *const error_type_names[ZERR__COUNT] = {
-    [ZERR_NONE] = "none",
-    [ZERR_AUTH] = "auth",
-    [ZERR_RATE_LIMIT] = "rate_limit",
-    [ZERR_REQUEST] = "request",
-    [ZERR_SERVER] = "server",
-    [ZERR_NETWORK] = "network",
-    [ZERR_TIMEOUT] = "timeout",
-    [ZERR_CONCURRENCY] = "concurrency",
-    [ZERR_STREAM_INTERRUPTED] = "stream_interrupted",
-    [ZERR_CLIENT_CLOSED] = "client_closed",
-};
 
 /* The percentiles every latency window reports, and their key infixes. */
 static const double report_percentiles[] = {50, 95, 99};
@@ -87,13 +72,6 @@ struct metrics {
     /* Sort space for percentiles, sized for the largest window. */
     double *scratch;
 };
-
-const char *zen_error_type_name(int type)
-{
-    if (type < 0 || type >= ZERR__COUNT)
-        return "unknown";
-    return error_type_names[type];
-}
 
 /* True for a type that counts as an error; ZERR_NONE and values outside the
  * enum do not (they would index past errors_by_type). */
@@ -286,82 +264,28 @@ uint64_t metrics_requests_total(const struct metrics *m) { return m->requests_to
 
 /* ---- resources ---- */
 
-/* RSS in bytes from a statm-format file ("size resident shared ..." in
- * pages). ZEN_ERR when the file is missing or malformed. */
-static int read_statm_rss(const char *path, int64_t *bytes)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ZEN_ERR;
-    char buf[256];
-    ssize_t n;
-    do
-        n = read(fd, buf, sizeof(buf) - 1);
-    while (n < 0 && errno == EINTR);
-    close(fd);
-    if (n <= 0)
-        return ZEN_ERR;
-    buf[n] = '\0';
-
-    char *end;
-    errno = 0;
-    (void)strtoull(buf, &end, 10); /* total program size: skipped */
-    if (end == buf)
-        return ZEN_ERR;
-    const char *resident = end;
-    unsigned long long pages = strtoull(resident, &end, 10);
-    long page_size = sysconf(_SC_PAGESIZE);
-    if (end == resident || errno || page_size <= 0 ||
-        pages > (unsigned long long)INT64_MAX / (unsigned long long)page_size)
-        return ZEN_ERR;
-    *bytes = (int64_t)(pages * (unsigned long long)page_size);
-    return ZEN_OK;
-}
-
-/* Open descriptors of this process: the entries of /proc/self/fd, minus the
- * one opendir itself holds while listing. */
-static int count_open_fds(int64_t *count)
-{
-    DIR *d = opendir(FD_DIR_PATH);
-    if (!d)
-        return ZEN_ERR;
-    int own = dirfd(d);
-    int64_t n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        if (atoi(e->d_name) == own)
-            continue;
-        n++;
-    }
-    closedir(d);
-    *count = n;
-    return ZEN_OK;
-}
-
 int64_t metrics_process_rss(void)
 {
     int64_t v = 0;
-    read_statm_rss(STATM_PATH, &v);
+    procself_rss(&v);
     return v;
 }
 
 int64_t metrics_process_fds(void)
 {
     int64_t v = 0;
-    count_open_fds(&v);
+    procself_fds(&v, NULL, NULL);
     return v;
 }
 
 void metrics_sample_resources(struct metrics *m)
 {
     int64_t v;
-    if (read_statm_rss(STATM_PATH, &v) == ZEN_OK) {
+    if (procself_rss(&v) == ZEN_OK) {
         m->rss_bytes = v;
         raise_peak(&m->rss_peak_bytes, v);
     }
-    if (count_open_fds(&v) == ZEN_OK) {
+    if (procself_fds(&v, NULL, NULL) == ZEN_OK) {
         m->open_fds = v;
         raise_peak(&m->open_fds_peak, v);
     }

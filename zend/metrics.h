@@ -18,27 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Why an attempt or a request failed (docs/operations.md, "Failover"). The first six are
- * attempt outcomes; concurrency (refused by a limit before any provider),
- * stream_interrupted and client_closed belong to the request as a whole. */
-enum zen_error_type {
-    ZERR_NONE = 0,
-    ZERR_AUTH,
-    ZERR_RATE_LIMIT,
-    ZERR_REQUEST,
-    ZERR_SERVER,
-    ZERR_NETWORK,
-    ZERR_TIMEOUT,
-    ZERR_CONCURRENCY,
-    ZERR_STREAM_INTERRUPTED,
-    ZERR_CLIENT_CLOSED,
-    ZERR__COUNT
-};
-
-/* "auth", "rate_limit", "request", "server", "network", "timeout",
- * "concurrency", "stream_interrupted", "client_closed"; "none" for ZERR_NONE
- * and "unknown" for a value outside the enum. Never NULL. */
-const char *zen_error_type_name(int type);
+#include "error_type.h"
 
 /* Samples kept for each latency percentile (requests, ttfb, per provider). */
 #define METRICS_LATENCY_WINDOW 1000

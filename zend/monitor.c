@@ -1,6 +1,5 @@
 #include "monitor.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,37 +11,34 @@
 #include "health.h"
 #include "log.h"
 #include "metrics.h"
+#include "procself.h"
 #include "provider_state.h"
 #include "proxy.h"
 
-#define MIB (1024.0 * 1024.0)
+struct fd_dump {
+    json_t *table;
+    int64_t non_sockets;
+};
+
+static void fd_dump_one(void *ud, const char *fd, const char *target)
+{
+    struct fd_dump *d = ud;
+    if (!*target) /* closed between the listing and readlink */
+        return;
+    if (strncmp(target, "socket:", 7) != 0)
+        d->non_sockets++;
+    if (json_object_size(d->table) < MONITOR_FD_DUMP_MAX)
+        json_object_set_new(d->table, fd, json_string(target));
+}
 
 /* fd -> readlink target, and how many of them are not sockets. */
 static json_t *fd_table(int64_t *non_sockets)
 {
-    json_t *table = json_object();
-    *non_sockets = 0;
-    DIR *dir = opendir("/proc/self/fd");
-    if (!dir)
-        return table;
-    int own = dirfd(dir);
-    struct dirent *e;
-    while ((e = readdir(dir))) {
-        if (e->d_name[0] == '.' || atoi(e->d_name) == own)
-            continue;
-        char path[300], target[256];
-        snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
-        ssize_t n = readlink(path, target, sizeof(target) - 1);
-        if (n < 0)
-            continue;
-        target[n] = '\0';
-        if (strncmp(target, "socket:", 7) != 0)
-            (*non_sockets)++;
-        if (json_object_size(table) < MONITOR_FD_DUMP_MAX)
-            json_object_set_new(table, e->d_name, json_string(target));
-    }
-    closedir(dir);
-    return table;
+    struct fd_dump d = {json_object(), 0};
+    int64_t count;
+    procself_fds(&count, fd_dump_one, &d);
+    *non_sockets = d.non_sockets;
+    return d.table;
 }
 
 /* Logs resource_warning when value crosses limit; re-arms below 90 %. */

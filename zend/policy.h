@@ -12,8 +12,8 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "http_server.h"
-#include "metrics.h"
+#include "http_header.h"
+#include "error_type.h"
 
 /* The upstream body kept for an attempt's detail (error reports, logs). */
 #define POLICY_DETAIL_MAX 512

@@ -6,7 +6,7 @@
 
 #include "common.h"
 #include "log.h"
-#include "metrics.h"
+#include "error_type.h"
 #include "timeutil.h"
 
 /* The config refuses more providers, so every one has its state. */
@@ -65,28 +65,71 @@ static void log_change(const struct provider_state *s, enum circuit from, enum c
               (json_int_t)(to == CIRCUIT_OPEN ? s->cooldown_ms : 0), "reason", reason);
 }
 
-/* ---- probing ---- */
+/* ---- the HEAD prober (cooldown probe and health check) ---- */
+
+static void head_probe_head(void *ud, int status, const struct http_header *h, size_t n)
+{
+    struct pstate_head_probe *hp = ud;
+    hp->status = status;
+}
+
+static int head_probe_body(void *ud, const char *data, size_t len) { return UPSTREAM_CONTINUE; }
+
+static void head_probe_done(void *ud, int result, const char *detail)
+{
+    struct pstate_head_probe *hp = ud;
+    hp->t = NULL;
+    /* Any answer below 500 means the provider is there: a 401 or 404 to a
+     * HEAD on its base URL still proves the network path and the server. */
+    int up = result == UPSTREAM_OK && hp->status > 0 && hp->status < 500;
+    hp->done(hp->s, up, hp->status, (ztime_mono_s() - hp->started_s) * 1000.0);
+}
+
+/* Sends a HEAD to s's probe URL with every timeout set to timeout_ms; `done`
+ * learns later whether it answered below 500. ZEN_ERR (err filled, `done`
+ * not called) when the transfer could not be started. */
+static int head_probe_start(struct provider_state *s, struct pstate_head_probe *hp,
+                            long timeout_ms,
+                            void (*done)(struct provider_state *, int, int, double), char *err,
+                            size_t errlen)
+{
+    static const struct upstream_callbacks cb = {head_probe_head, head_probe_body,
+                                                 head_probe_done};
+    struct upstream_request req = {
+        .method = "HEAD",
+        .url = s->probe_url,
+        .proxy_url = s->proxy_url,
+        .ca_file = s->ca_file,
+        .connect_timeout_ms = timeout_ms,
+        .first_byte_timeout_ms = timeout_ms,
+        .idle_timeout_ms = timeout_ms,
+        .total_timeout_ms = timeout_ms,
+    };
+    hp->s = s;
+    hp->status = 0;
+    hp->done = done;
+    hp->started_s = ztime_mono_s();
+    hp->t = upstream_start(s->owner->up, &req, &cb, hp, err, errlen);
+    return hp->t ? ZEN_OK : ZEN_ERR;
+}
+
+static void head_probe_cancel(struct pstate_head_probe *hp)
+{
+    upstream_cancel(hp->t);
+    hp->t = NULL;
+}
+
+/* ---- the cooldown probe ---- */
 
 static void stop_probe(struct provider_state *s)
 {
     ev_timer_stop(s->owner->loop, &s->probe_timer);
-    upstream_cancel(s->probe);
-    s->probe = NULL;
+    head_probe_cancel(&s->probe);
 }
 
-static void probe_head(void *ud, int status, const struct http_header *h, size_t n)
+static void probe_done(struct provider_state *s, int up, int status, double latency_ms)
 {
-    struct provider_state *s = ud;
     s->last_status = status;
-}
-
-static int probe_body(void *ud, const char *data, size_t len) { return UPSTREAM_CONTINUE; }
-
-static void probe_done(void *ud, int result, const char *detail)
-{
-    struct provider_state *s = ud;
-    s->probe = NULL;
-    int up = result == UPSTREAM_OK && s->last_status > 0 && s->last_status < 500;
     if (up && s->open)
         pstate_success(s, "probe");
 }
@@ -99,22 +142,11 @@ static void probe_cb(struct ev_loop *loop, ev_timer *w, int revents)
         return;
     ev_timer_set(&s->probe_timer, (double)t->probe_interval_ms / 1000.0, 0.);
     ev_timer_start(loop, &s->probe_timer);
-    if (s->probe)
+    if (s->probe.t)
         return; /* the last one is still out; it has its own timeouts */
-    static const struct upstream_callbacks cb = {probe_head, probe_body, probe_done};
-    struct upstream_request req = {
-        .method = "HEAD",
-        .url = s->probe_url,
-        .proxy_url = s->proxy_url,
-        .ca_file = s->ca_file,
-        .connect_timeout_ms = (long)t->probe_interval_ms,
-        .first_byte_timeout_ms = (long)t->probe_interval_ms,
-        .idle_timeout_ms = (long)t->probe_interval_ms,
-        .total_timeout_ms = (long)t->probe_interval_ms,
-    };
     char err[256];
     s->last_status = 0;
-    s->probe = upstream_start(s->owner->up, &req, &cb, s, err, sizeof(err));
+    head_probe_start(s, &s->probe, (long)t->probe_interval_ms, probe_done, err, sizeof(err));
 }
 
 static void check_cb(struct ev_loop *loop, ev_timer *w, int revents);
@@ -124,18 +156,17 @@ static void start_check(struct provider_state *s);
 
 static void record_outcome(struct provider_state *s, int failed)
 {
-    if (s->recent_len == PSTATE_RECENT)
-        s->recent_errors -= s->recent[s->recent_next];
-    else
-        s->recent_len++;
-    s->recent[s->recent_next] = (uint8_t)failed;
+    int evicted;
+    size_t slot = zring_push(&s->recent_idx, PSTATE_RECENT, &evicted);
+    if (evicted)
+        s->recent_errors -= s->recent[slot];
+    s->recent[slot] = (uint8_t)failed;
     s->recent_errors += (size_t)failed;
-    s->recent_next = (s->recent_next + 1) % PSTATE_RECENT;
 }
 
 double pstate_success_rate(const struct provider_state *s)
 {
-    return s->recent_len ? 1.0 - (double)s->recent_errors / (double)s->recent_len : 1.0;
+    return s->recent_idx.len ? 1.0 - (double)s->recent_errors / (double)s->recent_idx.len : 1.0;
 }
 
 void pstate_success(struct provider_state *s, const char *reason)
@@ -190,7 +221,7 @@ void pstate_failure(struct provider_state *s, int error_type, int status, const 
         snprintf(reason, sizeof(reason), "%s", zen_error_type_name(error_type));
     log_change(s, from, CIRCUIT_OPEN, reason);
     ev_timer_stop(s->owner->loop, &s->probe_timer);
-    if (s->probe_enabled && !s->probe) {
+    if (s->probe_enabled && !s->probe.t) {
         ev_timer_set(&s->probe_timer, (double)t->probe_interval_ms / 1000.0, 0.);
         ev_timer_start(s->owner->loop, &s->probe_timer);
     }
@@ -212,8 +243,7 @@ static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 static void stop_check(struct provider_state *s)
 {
     ev_timer_stop(s->owner->loop, &s->check_timer);
-    upstream_cancel(s->check);
-    s->check = NULL;
+    head_probe_cancel(&s->check);
 }
 
 struct provider_state *pstate_ref(struct provider_state *s)
@@ -387,48 +417,26 @@ struct provider_state *pstates_at(struct provider_states *ps, size_t i)
 
 /* ---- the active health checker ---- */
 
-static void check_head(void *ud, int status, const struct http_header *h, size_t n)
+static void check_done(struct provider_state *s, int up, int status, double latency_ms)
 {
-    struct provider_state *s = ud;
-    s->last_check_ok = status > 0 && status < 500;
-}
-
-static void check_done(void *ud, int result, const char *detail)
-{
-    struct provider_state *s = ud;
-    s->check = NULL;
-    if (result != UPSTREAM_OK)
-        s->last_check_ok = 0;
+    s->last_check_ok = up;
     s->check_count++;
     s->check_fail_count += !s->last_check_ok;
     s->last_check_wall_ms = ztime_wall_ms();
-    s->check_latency_ms = (ztime_mono_s() - s->check_started_s) * 1000.0;
+    s->check_latency_ms = latency_ms;
 }
 
 static void check_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct provider_state *s = w->data;
     struct provider_states *ps = s->owner;
-    if (s->check || !s->probe_url)
+    if (s->check.t || !s->probe_url)
         return; /* the last check is still out (it has its own timeout) */
-    static const struct upstream_callbacks cb = {check_head, probe_body, check_done};
-    long timeout_ms = (long)(ps->check_timeout_s * 1000.0);
-    struct upstream_request req = {
-        .method = "HEAD",
-        .url = s->probe_url,
-        .proxy_url = s->proxy_url,
-        .ca_file = s->ca_file,
-        .connect_timeout_ms = timeout_ms,
-        .first_byte_timeout_ms = timeout_ms,
-        .idle_timeout_ms = timeout_ms,
-        .total_timeout_ms = timeout_ms,
-    };
     char err[256];
     s->last_check_ok = 0;
-    s->check_started_s = ztime_mono_s();
-    s->check = upstream_start(ps->up, &req, &cb, s, err, sizeof(err));
-    if (!s->check)
-        check_done(s, UPSTREAM_ERR_NETWORK, err);
+    if (head_probe_start(s, &s->check, (long)(ps->check_timeout_s * 1000.0), check_done, err,
+                         sizeof(err)) != ZEN_OK)
+        check_done(s, 0, 0, (ztime_mono_s() - s->check.started_s) * 1000.0);
 }
 
 static void start_check(struct provider_state *s)
@@ -465,7 +473,7 @@ size_t pstates_active_transfers(const struct provider_states *ps)
 {
     size_t n = 0;
     for (size_t i = 0; i < ps->n; i++)
-        n += (ps->v[i]->probe != NULL) + (ps->v[i]->check != NULL);
+        n += (ps->v[i]->probe.t != NULL) + (ps->v[i]->check.t != NULL);
     return n;
 }
 
@@ -491,7 +499,7 @@ static enum pstatus status_of(const struct provider_state *s, int disabled, enum
         return PSTATUS_DISABLED;
     if (c == CIRCUIT_OPEN)
         return PSTATUS_UNHEALTHY;
-    if (s->recent_len == 0 && s->check_count == 0)
+    if (s->recent_idx.len == 0 && s->check_count == 0)
         return PSTATUS_UNKNOWN;
     if (c == CIRCUIT_HALF_OPEN || pstate_success_rate(s) < 1.0 - PSTATE_DEGRADED_ERROR_RATE ||
         (s->check_count > 0 && !s->last_check_ok))

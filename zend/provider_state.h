@@ -26,12 +26,27 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "ring.h"
 #include "upstream.h"
 
 enum circuit { CIRCUIT_CLOSED, CIRCUIT_OPEN, CIRCUIT_HALF_OPEN };
 
 /* The window of the "recent error rate" health reports. */
 #define PSTATE_RECENT 100
+
+struct provider_state;
+
+/* One HEAD request to a provider's probe URL in flight: the cooldown probe
+ * and the active health check are both one of these (provider_state.c's
+ * head_probe_start), differing only in timeout and in what `done` makes of
+ * the answer. */
+struct pstate_head_probe {
+    struct provider_state *s;
+    struct upstream_transfer *t;  /* NULL when none is out */
+    int status;                   /* the HEAD's status, 0 until one came */
+    double started_s;             /* monotonic */
+    void (*done)(struct provider_state *s, int up, int status, double latency_ms);
+};
 
 struct provider_state {
     char *name;
@@ -47,21 +62,21 @@ struct provider_state {
     char *probe_url, *proxy_url, *ca_file;
     int probe_enabled;          /* this cooldown may be closed by a probe */
     ev_timer probe_timer;
-    struct upstream_transfer *probe;
+    struct pstate_head_probe probe;
     /* runtime disable (provider.disable; never written to zen.json) */
     int disabled;
     int64_t disabled_until_ms;  /* monotonic; 0 = until enabled */
     /* the active health checker (health_check.enabled) */
     ev_timer check_timer;
-    struct upstream_transfer *check;
-    double check_started_s;
+    struct pstate_head_probe check;
     uint64_t check_count, check_fail_count;
     int64_t last_check_wall_ms;   /* 0 = never */
     int last_check_ok;
     double check_latency_ms;
     /* outcomes of the last PSTATE_RECENT attempts, for the recent error rate */
     uint8_t recent[PSTATE_RECENT];
-    size_t recent_next, recent_len, recent_errors;
+    struct zring recent_idx;
+    size_t recent_errors;
     struct provider_states *owner;
     int refs;
     int detached;               /* no longer in the table: outcomes are ignored */

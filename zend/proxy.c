@@ -114,10 +114,7 @@ static void on_request(void *ctx, struct http_conn *c, struct http_request *req)
     zbuf_init(&pr->err_body);
     /* Stopped at the end whether or not it ran; attempt.c arms it for a retry. */
     ev_timer_init(&pr->retry_timer, NULL, 0., 0.);
-    pr->next = px->requests;
-    if (px->requests)
-        px->requests->prev = pr;
-    px->requests = pr;
+    LIST_INSERT_HEAD(&px->requests, pr, link);
     px->in_flight++;
     metrics_set_in_flight(px->metrics, (int64_t)px->in_flight);
     http_conn_set_handler_data(c, pr);
@@ -288,8 +285,8 @@ static void abort_for_drain(struct proxy_request *pr)
 static void drain_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct proxy *px = w->data;
-    while (px->requests)
-        abort_for_drain(px->requests);
+    while (!LIST_EMPTY(&px->requests))
+        abort_for_drain(LIST_FIRST(&px->requests));
 }
 
 static void drained_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -310,8 +307,9 @@ void proxy_drain(struct proxy *px, double timeout_s, proxy_drained_fn done, void
     px->draining = 1;
     px->on_drained = done;
     px->drained_ctx = ctx;
-    for (struct proxy_request *pr = px->requests; pr; pr = pr->next)
-        pr->drain = DRAIN_WAITED;
+    struct proxy_request *inflight;
+    LIST_FOREACH(inflight, &px->requests, link)
+        inflight->drain = DRAIN_WAITED;
     limiter_close(&px->limiter);
     http_server_drain(px->http);
     /* Requests still waiting for a slot never started: they get 503 now. */

@@ -12,6 +12,7 @@
 #include <ev.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include "buf.h"
 #include "config.h"
@@ -55,7 +56,7 @@ struct proxy {
     struct http_server *http;
     struct upstream *upstream;
     struct provider_states *states;
-    struct proxy_request *requests; /* in flight (holding a slot or queued) */
+    LIST_HEAD(, proxy_request) requests; /* in flight (holding a slot or queued) */
     size_t in_flight;
     /* the global limiter (docs/operations.md): it lives here, not in the
      * config, so a reload never resets it */
@@ -72,7 +73,7 @@ struct proxy {
 
 struct proxy_request {
     struct proxy *px;
-    struct proxy_request *prev, *next;
+    LIST_ENTRY(proxy_request) link; /* in proxy.requests, newest first */
     enum request_state state;
     enum drain_mark drain;
     struct http_conn *conn;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 
 #include "common.h"
 #include "log.h"
@@ -23,7 +24,7 @@ struct upstream {
     struct ev_loop *loop;
     CURLM *multi;
     ev_timer timer;                 /* curl's own timeout */
-    struct upstream_transfer *active;
+    LIST_HEAD(, upstream_transfer) active;
     size_t nactive;
     CURL *pool[UPSTREAM_POOL_MAX];  /* idle easy handles */
     size_t npool;
@@ -35,7 +36,7 @@ struct upstream {
 
 struct upstream_transfer {
     struct upstream *u;
-    struct upstream_transfer *prev, *next;
+    LIST_ENTRY(upstream_transfer) link; /* in upstream.active */
     CURL *easy;
     struct upstream_callbacks cb;
     void *ud;
@@ -185,12 +186,7 @@ static void transfer_free(struct upstream_transfer *t)
     curl_multi_remove_handle(u->multi, t->easy);
     release_easy(u, t->easy);
     free_headers(t);
-    if (t->prev)
-        t->prev->next = t->next;
-    else
-        u->active = t->next;
-    if (t->next)
-        t->next->prev = t->prev;
+    LIST_REMOVE(t, link);
     u->nactive--;
     free(t);
 }
@@ -468,9 +464,9 @@ static void check_multi_info(struct upstream *u)
 static void reap_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct upstream *u = w->data;
-    struct upstream_transfer *t = u->active, *next;
+    struct upstream_transfer *t = LIST_FIRST(&u->active), *next;
     for (; t; t = next) {
-        next = t->next;
+        next = LIST_NEXT(t, link);
         if (t->cancelled)
             transfer_free(t);
     }
@@ -506,8 +502,8 @@ void upstream_free(struct upstream *u)
 {
     if (!u)
         return;
-    while (u->active)
-        transfer_free(u->active);
+    while (!LIST_EMPTY(&u->active))
+        transfer_free(LIST_FIRST(&u->active));
     for (size_t i = 0; i < u->npool; i++)
         curl_easy_cleanup(u->pool[i]);
     ev_timer_stop(u->loop, &u->timer);
@@ -609,10 +605,7 @@ struct upstream_transfer *upstream_start(struct upstream *u, const struct upstre
         snprintf(err, errlen, "curl_multi_add_handle failed");
         return NULL;
     }
-    t->next = u->active;
-    if (u->active)
-        u->active->prev = t;
-    u->active = t;
+    LIST_INSERT_HEAD(&u->active, t, link);
     u->nactive++;
     start_timer(t, &t->first_byte_timer, req->first_byte_timeout_ms);
     start_timer(t, &t->total_timer, req->total_timeout_ms);

@@ -15,7 +15,7 @@
 #include <ev.h>
 #include <stddef.h>
 
-#include "http_server.h"
+#include "http_header.h"
 
 enum upstream_result {
     UPSTREAM_OK = 0,

@@ -105,7 +105,7 @@ static void fuzz_finish_later(struct fuzz_state *st)
 /* The server has nothing left to do until the client sends (or closes). */
 static int fuzz_server_idle(const struct http_server *s, const struct fuzz_state *st)
 {
-    const struct http_conn *c = s->conns;
+    const struct http_conn *c = LIST_FIRST(&s->conns);
     if (!c)
         return 1;
     if (st->later || c->dead || ev_is_active(&c->defer) || ev_is_pending((ev_timer *)&c->defer))
@@ -238,7 +238,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int i = 0; i < FUZZ_MAX_ITERATIONS && s->nconns > 0; i++)
         fuzz_step(sv[1], &resp, &st);
     if (s->nconns > 0) {
-        const struct http_conn *c = s->conns;
+        const struct http_conn *c = LIST_FIRST(&s->conns);
         fprintf(stderr, "fuzz_http: connection left behind after the client closed: state %d "
                 "dead %d in %zu out %zu later %d\n", (int)c->state, c->dead,
                 zbuf_len(&c->in), zbuf_len(&c->out), st.later != NULL);

@@ -369,6 +369,22 @@ class Health(OpsTestCase):
         wait_until(lambda: sum(p["check_count"] for p in self.health()["providers"]) > before,
                    what="checks after the last restart")
 
+    def test_active_checker_outcomes(self):
+        """The checker's outcome rule: an answer below 500 is a passed
+        check, a 5xx a failed one (fail_count grows, last check not ok)."""
+        self.start(health_check={"enabled": True, "interval_secs": 1, "timeout_secs": 1})
+
+        def p1():
+            return next(p for p in self.health()["providers"] if p["name"] == "p1")
+
+        wait_until(lambda: p1()["check_count"] >= 1, what="first check of p1")
+        self.assertEqual(p1()["fail_count"], 0)  # the mock answers 200
+        self.m1.default({"status": 503, "body": "down"})
+        before = p1()
+        wait_until(lambda: p1()["fail_count"] > before["fail_count"], what="a failed check")
+        after = p1()
+        self.assertGreater(after["check_count"], before["check_count"])
+
 
 if __name__ == "__main__":
     unittest.main()

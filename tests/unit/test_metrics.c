@@ -722,28 +722,6 @@ static void test_summaries_match_json(void)
     metrics_free(m);
 }
 
-static void test_statm_parsing(void)
-{
-    char path[4200];
-    int64_t bytes = -1;
-    long page = sysconf(_SC_PAGESIZE);
-
-    tu_write_file(tu_tmpdir, "statm", "12345 250 30 1 0 400 0\n", 0600, path, sizeof(path));
-    CU_ASSERT_EQUAL(read_statm_rss(path, &bytes), ZEN_OK);
-    CU_ASSERT_EQUAL(bytes, 250 * (int64_t)page);
-
-    bytes = -1;
-    tu_write_file(tu_tmpdir, "statm-bad", "12345\n", 0600, path, sizeof(path));
-    CU_ASSERT_EQUAL(read_statm_rss(path, &bytes), ZEN_ERR);
-    tu_write_file(tu_tmpdir, "statm-junk", "garbage\n", 0600, path, sizeof(path));
-    CU_ASSERT_EQUAL(read_statm_rss(path, &bytes), ZEN_ERR);
-    tu_write_file(tu_tmpdir, "statm-empty", "", 0600, path, sizeof(path));
-    CU_ASSERT_EQUAL(read_statm_rss(path, &bytes), ZEN_ERR);
-    snprintf(path, sizeof(path), "%s/absent", tu_tmpdir);
-    CU_ASSERT_EQUAL(read_statm_rss(path, &bytes), ZEN_ERR);
-    CU_ASSERT_EQUAL(bytes, -1); /* untouched on failure */
-}
-
 void register_tests(void)
 {
     tu_rng_seed(0xD1B54A32D192ED03ull);
@@ -764,5 +742,4 @@ void register_tests(void)
     TU_ADD(s, test_gauges_and_peaks);
     TU_ADD(s, test_resources_plausible);
     TU_ADD(s, test_open_fds_counts_exactly);
-    TU_ADD(s, test_statm_parsing);
 }

@@ -195,7 +195,7 @@ static void test_success_closes_and_resets(void)
     /* a probe closes it too, without counting as a request's outcome */
     pstate_success(s, "probe");
     CU_ASSERT_EQUAL(pstate_circuit(s, fake_now_ms), CIRCUIT_CLOSED);
-    CU_ASSERT_EQUAL(s->recent_len, 4);
+    CU_ASSERT_EQUAL(s->recent_idx.len, 4);
 }
 
 static void test_request_failure_does_not_cool(void)
@@ -204,7 +204,7 @@ static void test_request_failure_does_not_cool(void)
     pstate_failure(s, ZERR_REQUEST, 500, "prompt is too long", -1);
     CU_ASSERT_EQUAL(pstate_circuit(s, fake_now_ms), CIRCUIT_CLOSED);
     CU_ASSERT_EQUAL(s->consecutive_failures, 0);
-    CU_ASSERT_EQUAL(s->recent_len, 0);
+    CU_ASSERT_EQUAL(s->recent_idx.len, 0);
     CU_ASSERT_EQUAL(s->last_error_type, ZERR_REQUEST);
     CU_ASSERT_STRING_EQUAL(s->last_error, "prompt is too long");
     /* nor does it end a cooldown already running */

@@ -63,7 +63,7 @@ static void test_ring_init_refuses_zero_cap(void)
     CU_ASSERT_EQUAL(zstats_ring_init(&r, 0), ZEN_ERR);
     CU_ASSERT_PTR_NULL(r.samples);
     zstats_ring_add(&r, 1.0); /* ignored, must not crash */
-    CU_ASSERT_EQUAL(r.len, 0);
+    CU_ASSERT_EQUAL(r.idx.len, 0);
     zstats_ring_free(&r);
     zstats_ring_free(&r); /* a second free is harmless */
 }
@@ -167,10 +167,10 @@ static void test_nan_is_dropped(void)
     CU_ASSERT_EQUAL_FATAL(zstats_ring_init(&r, 4), ZEN_OK);
     volatile double zero = 0;
     zstats_ring_add(&r, zero / zero);
-    CU_ASSERT_EQUAL(r.len, 0);
+    CU_ASSERT_EQUAL(r.idx.len, 0);
     zstats_ring_add(&r, 3);
     zstats_ring_add(&r, zero / zero);
-    CU_ASSERT_EQUAL(r.len, 1);
+    CU_ASSERT_EQUAL(r.idx.len, 1);
     zstats_ring_free(&r);
 }
 
@@ -180,7 +180,7 @@ static void test_ring_keeps_last_cap(void)
     CU_ASSERT_EQUAL_FATAL(zstats_ring_init(&r, 10), ZEN_OK);
     for (int i = 1; i <= 25; i++)
         zstats_ring_add(&r, i);
-    CU_ASSERT_EQUAL(r.len, 10);
+    CU_ASSERT_EQUAL(r.idx.len, 10);
     const double p[] = {0.1, 50, 100};
     double out[3], max;
     zstats_ring_percentiles(&r, p, 3, out, &max);
@@ -217,7 +217,7 @@ static void test_random_invariants(void)
         }
         size_t window = adds < cap ? adds : cap;
         const double *last = all + (adds - window);
-        CU_ASSERT_EQUAL(r.len, window);
+        CU_ASSERT_EQUAL(r.idx.len, window);
 
         double out[NP], out2[NP], max, max2;
         zstats_ring_percentiles(&r, p, NP, out, &max);
