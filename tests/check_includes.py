@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
 """Fails when zend's modules include each other in a circle (issue 9).
 
-A module is a file stem: zend/health.c and zend/health.h are module
+A module is a file stem: zend/ops/health.c and zend/ops/health.h are module
 "health". An edge A -> B is an `#include "B.h"` in any file of module A
 that names a header found in the scanned folders (lib/ and proto/ headers
 are below zend and are not scanned; a .c including its own .h is no edge).
 Any cycle -- two modules including each other, or a longer ring -- is
 reported with its path and makes the exit status 1.
 
-    check_includes.py [DIR ...]   scan DIR (default: zend/ next to tests/)
+It also checks the layers the folders stand for: a module in serve/ may
+include only serve/ (and lib/, proto/); forward/ may include serve/ and
+forward/; ops/ and the top folder may include anything. So no arrow runs
+from the data path up into the control plane or the processes.
+
+    check_includes.py [DIR ...]   scan DIR and its sub-folders (default: zend/)
     check_includes.py --self-test prove the check finds a synthetic cycle
                                   and passes a synthetic acyclic tree
 """
@@ -20,14 +25,32 @@ import tempfile
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 
-def module_graph(dirs):
-    """{module: {modules it includes}} for the .c/.h files in dirs."""
+# Folder -> rank: a module may include modules of its own rank or lower.
+LAYERS = {"serve": 0, "forward": 1, "ops": 2, "": 2}
+
+
+def module_files(dirs):
+    """{module: [paths]} for the .c/.h files in dirs and below."""
     files = {}
     for d in dirs:
-        for name in sorted(os.listdir(d)):
-            stem, ext = os.path.splitext(name)
-            if ext in (".c", ".h"):
-                files.setdefault(stem, []).append(os.path.join(d, name))
+        for root, subdirs, names in os.walk(d):
+            subdirs.sort()
+            for name in sorted(names):
+                stem, ext = os.path.splitext(name)
+                if ext in (".c", ".h"):
+                    files.setdefault(stem, []).append(os.path.join(root, name))
+    return files
+
+
+def layer_of(path, top):
+    """The rank of the folder holding path, relative to the scanned top."""
+    rel = os.path.relpath(os.path.dirname(path), top)
+    return LAYERS.get("" if rel == "." else rel.split(os.sep)[0], 2)
+
+
+def module_graph(dirs):
+    """{module: {modules it includes}} for the .c/.h files in dirs."""
+    files = module_files(dirs)
     graph = {m: set() for m in files}
     for module, paths in files.items():
         for path in paths:
@@ -70,11 +93,32 @@ def find_cycles(graph):
     return cycles
 
 
+def layer_violations(dirs):
+    """["a (serve) includes b.h (ops)", ...] for includes that point up."""
+    out = []
+    for d in dirs:
+        files = module_files([d])
+        rank = {m: layer_of(paths[0], d) for m, paths in files.items()}
+        for module, paths in sorted(files.items()):
+            for path in paths:
+                with open(path, encoding="utf-8", errors="replace") as f:
+                    text = f.read()
+                for inc in INCLUDE.findall(text):
+                    target = os.path.splitext(os.path.basename(inc))[0]
+                    if target in rank and rank[target] > rank[module]:
+                        out.append("%s includes %s, a layer above it" %
+                                   (os.path.relpath(path, d), inc))
+    return out
+
+
 def check(dirs):
     cycles = find_cycles(module_graph(dirs))
     for c in cycles:
         print("include cycle: " + " -> ".join(c))
-    return 1 if cycles else 0
+    ups = layer_violations(dirs)
+    for v in ups:
+        print("layering: " + v)
+    return 1 if cycles or ups else 0
 
 
 def self_test():
@@ -89,13 +133,18 @@ def self_test():
                   "b.c": '#include "b.h"\n#include "c.h"\n#include "log.h"\n', "b.h": "",
                   "c.c": '#include "c.h"\n', "c.h": '#include <stdio.h>\n'}, 0),
     }
+    # Layers: serve/ including ops/ points up (caught); ops/ including
+    # serve/ points down (fine).
+    cases["up"] = ({"serve/a.c": '#include "b.h"\n', "ops/b.h": ""}, 1)
+    cases["down"] = ({"ops/b.c": '#include "a.h"\n', "serve/a.h": ""}, 0)
     ok = True
     for name, (tree, want) in cases.items():
         with tempfile.TemporaryDirectory() as d:
             for fname, text in tree.items():
+                os.makedirs(os.path.dirname(os.path.join(d, fname)), exist_ok=True)
                 with open(os.path.join(d, fname), "w") as f:
                     f.write(text)
-            got = 1 if find_cycles(module_graph([d])) else 0
+            got = 1 if find_cycles(module_graph([d])) or layer_violations([d]) else 0
         if got != want:
             print("self-test %s: expected %s, got %s" % (name, "a cycle" if want else
                                                          "no cycle", "a cycle" if got else
@@ -109,12 +158,12 @@ def main(argv):
         argv = [a for a in argv if a != "--self-test"]
         if not self_test():
             return 1
-        print("self-test passed: synthetic cycles are caught")
+        print("self-test passed: synthetic cycles and upward includes are caught")
     here = os.path.dirname(os.path.abspath(__file__))
     dirs = argv or [os.path.join(here, "..", "zend")]
     rc = check(dirs)
     if rc == 0:
-        print("no include cycle in %s" % ", ".join(dirs))
+        print("no include cycle and no upward include in %s" % ", ".join(dirs))
     return rc
 
 

@@ -1,4 +1,4 @@
-/* fuzz_http.c -- libFuzzer harness for the inbound HTTP path (zend/http_server.c).
+/* fuzz_http.c -- libFuzzer harness for the inbound HTTP path (zend/serve/http_server.c).
  *
  * Drives the real server, not the parser alone: one connection on a
  * socketpair is handed to the server's accept handler, the fuzz input is
@@ -17,7 +17,7 @@
  * Input layout: byte 0 chooses how many writes the rest is split into and
  * the first response mode; byte 1 where the splits fall; the rest is what
  * the client sends. */
-#include "../../zend/http_server.c"
+#include "../../zend/serve/http_server.c"
 
 #include <sys/ioctl.h>
 

@@ -1,4 +1,4 @@
-/* fuzz_sse.c -- libFuzzer harness for the SSE end-of-stream detector (zend/sse.c).
+/* fuzz_sse.c -- libFuzzer harness for the SSE end-of-stream detector (zend/forward/sse.c).
  *
  * The input is a response body. sse.h promises the detector is total (any
  * bytes are fine), sticky (once complete, always complete) and

@@ -1,4 +1,4 @@
-/* Unit tests for zend/forward_headers.c: which request headers go upstream,
+/* Unit tests for zend/forward/forward_headers.c: which request headers go upstream,
  * how the provider's token replaces the client's credentials, which response
  * headers are relayed, and what a failed allocation does.
  *

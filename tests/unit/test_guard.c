@@ -1,4 +1,4 @@
-/* Unit tests for zend/guard.c: the checks every proxied request passes first
+/* Unit tests for zend/serve/guard.c: the checks every proxied request passes first
  * (Host, Origin, Sec-Fetch-Site, access keys). Pure functions and
  * security-relevant: each refusal below is an attack someone can mount from
  * a web page or another host, each acceptance a client that must work. */

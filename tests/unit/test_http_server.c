@@ -1,4 +1,4 @@
-/* Unit tests for zend/http_server.c: regressions found by tests/fuzz/fuzz_http.
+/* Unit tests for zend/serve/http_server.c: regressions found by tests/fuzz/fuzz_http.
  *
  * Each test runs a real server on a private libev loop, accepting on a
  * loopback socket (port 0, read back), and talks to it as a client would.

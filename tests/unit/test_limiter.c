@@ -1,4 +1,4 @@
-/* Unit tests for zend/limiter.c: slots up to the limit, FIFO admission from
+/* Unit tests for zend/forward/limiter.c: slots up to the limit, FIFO admission from
  * the loop (never from inside the call that freed a slot), no newcomer
  * jumping the queue, the queue timeout, a raised limit applying from the next
  * admission, and a closed limiter (draining) admitting nobody. A randomised

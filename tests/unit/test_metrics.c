@@ -1,4 +1,4 @@
-/* Unit tests for zend/metrics.c: the counts add up over random records,
+/* Unit tests for zend/forward/metrics.c: the counts add up over random records,
  * the failover definition, tallies by type, provider and status, the JSON
  * carries every field of proto/PROTOCOL.md `metrics`, the provider table is capped,
  * resource sampling reads plausible values, and metrics_record allocates
@@ -28,7 +28,7 @@ COUNTING char *counting_strdup(const char *s) { alloc_calls++; return strdup(s);
 #define calloc(k, n) counting_calloc(k, n)
 #define realloc(p, n) counting_realloc(p, n)
 #define strdup(s) counting_strdup(s)
-#include "../../zend/metrics.c"
+#include "../../zend/forward/metrics.c"
 #undef malloc
 #undef calloc
 #undef realloc

@@ -1,4 +1,4 @@
-/* Unit tests for zend/policy.c, the forwarding policy: every row of the
+/* Unit tests for zend/forward/policy.c, the forwarding policy: every row of the
  * outcome table (docs/operations.md, "Failover"), the request-related 5xx
  * rules, Retry-After in each form, the same-provider retry rule, the cooling
  * skip, and the final answer when every attempt failed. A randomised test

@@ -1,4 +1,4 @@
-/* Unit tests for zend/provider_state.c: the cooldown doubling and its cap,
+/* Unit tests for zend/forward/provider_state.c: the cooldown doubling and its cap,
  * the auth pair, a 429's Retry-After (capped), half-open once a cooldown ran
  * out, success closing the circuit and resetting the backoff, a request-related
  * failure never cooling, and a reload that changes a provider's URL starting

@@ -1,4 +1,4 @@
-/* Unit tests for zend/rewrite.c: each mapping rule and their order, unset
+/* Unit tests for zend/forward/rewrite.c: each mapping rule and their order, unset
  * tiers falling through, and the body rewrite -- what it changes (only
  * `model`), what it refuses (and so forwards untouched), and that arbitrary
  * client JSON survives the round trip. Providers come from a real config. */

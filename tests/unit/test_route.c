@@ -1,4 +1,4 @@
-/* Unit tests for zend/route.c: the /<profile>/<session>/<rest> grammar, the
+/* Unit tests for zend/forward/route.c: the /<profile>/<session>/<rest> grammar, the
  * /v1 extension, refusals and their messages, the raw query kept verbatim,
  * and the upstream URL join. A randomised test checks that every accepted
  * target splits back into exactly what it was made of. */

@@ -1,4 +1,4 @@
-/* Unit tests for zend/sessions.c: distinct keys counted once, a key seen
+/* Unit tests for zend/forward/sessions.c: distinct keys counted once, a key seen
  * again refreshed, keys older than the two-hour window dropped. */
 #include "sessions.h"
 

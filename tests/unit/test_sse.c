@@ -1,4 +1,4 @@
-/* Unit tests for zend/sse.c: every end marker, every way of splitting it,
+/* Unit tests for zend/forward/sse.c: every end marker, every way of splitting it,
  * the look-alikes that must not count, long lines, and randomised streams
  * checked against a plain, non-incremental reference implementation. */
 #include "sse.h"
