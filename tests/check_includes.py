@@ -8,8 +8,9 @@ are below zend and are not scanned; a .c including its own .h is no edge).
 Any cycle -- two modules including each other, or a longer ring -- is
 reported with its path and makes the exit status 1.
 
-It also checks the layers the folders stand for: a module in serve/ may
-include only serve/ (and lib/, proto/); forward/ may include serve/ and
+It also checks the layers the folders stand for: translate/ may include
+only translate/ (and lib/, proto/); a module in serve/ may include serve/
+and translate/; forward/ may include serve/, translate/ and
 forward/; ops/ and the top folder may include anything. So no arrow runs
 from the data path up into the control plane or the processes.
 
@@ -26,7 +27,7 @@ INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 
 # Folder -> rank: a module may include modules of its own rank or lower.
-LAYERS = {"serve": 0, "forward": 1, "ops": 2, "": 2}
+LAYERS = {"translate": -1, "serve": 0, "forward": 1, "ops": 2, "": 2}
 
 
 def module_files(dirs):
