@@ -261,7 +261,7 @@ char *tr_join_text(const json_t *parts, const char *sep)
     json_array_foreach(parts, i, p) {
         const char *t = tr_ir_str(p, "text");
         const char *type = tr_ir_str(p, "type");
-        if (type && strcmp(type, "text") == 0 && t && *t)
+        if ((!type || strcmp(type, "text") == 0) && t && *t)
             total += strlen(t) + seplen;
     }
     char *out = malloc(total);
@@ -271,7 +271,7 @@ char *tr_join_text(const json_t *parts, const char *sep)
     json_array_foreach(parts, i, p) {
         const char *t = tr_ir_str(p, "text");
         const char *type = tr_ir_str(p, "type");
-        if (!(type && strcmp(type, "text") == 0 && t && *t))
+        if (!((!type || strcmp(type, "text") == 0) && t && *t))
             continue;
         if (at) {
             memcpy(out + at, sep, seplen);

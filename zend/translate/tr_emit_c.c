@@ -205,9 +205,12 @@ static void c_system(struct tr_emit *e, json_t *out)
     if (any_cache) {
         json_t *arr = json_array();
         json_array_foreach(sys, i, p) {
-            json_t *x = c_part(e, p);
-            if (x)
-                tr_emit_push(e, arr, x);
+            const char *t = tr_ir_str(p, "text");
+            if (!t || !*t)
+                continue;
+            json_t *x = c_text_part(json_string(t));
+            c_cache(e, x, p);
+            tr_emit_push(e, arr, x);
         }
         tr_emit_push(e, out, json_pack("{s:s, s:o}", "role", "system", "content", arr));
         return;

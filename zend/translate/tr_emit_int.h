@@ -83,7 +83,8 @@ json_t *tr_data_url(const char *media_type, const char *data);
 json_t *tr_omitted(const char *what, const char *id);
 /* A text document as one text: title + "\n\n" + data, or data alone. */
 json_t *tr_text_document(const json_t *part);
-/* The text parts of a list joined by sep (empty parts skipped). */
+/* The text parts of a list joined by sep (empty parts skipped); a part
+ * without "type" (a system part) is text. */
 char *tr_join_text(const json_t *parts, const char *sep);
 /* A tool schema with the emit fixes: missing -> {"type":"object",
  * "properties":{}}, no "type" -> "type":"object". A new reference. */
