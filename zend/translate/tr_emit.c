@@ -5,6 +5,7 @@
 #include "tr_emit_int.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,12 @@ void tr_emit_copy(struct tr_emit *e, json_t *dst, const json_t *src, const char 
 const char *tr_ir_str(const json_t *o, const char *key)
 {
     return json_string_value(json_object_get(o, key));
+}
+
+int tr_ir_is(const json_t *part, const char *type)
+{
+    const char *t = tr_ir_str(part, "type");
+    return t && strcmp(t, type) == 0;
 }
 
 int tr_ir_true(const json_t *o, const char *key)
@@ -206,52 +213,77 @@ const char *tr_emit_oa_effort(const json_t *ir)
 
 /* ---- content ---- */
 
-json_t *tr_data_url(const char *media_type, const char *data)
+json_t *tr_json_cat(const char *first, ...)
 {
-    if (!media_type)
-        media_type = "";
-    if (!data)
-        data = "";
-    size_t n = strlen(media_type) + strlen(data) + sizeof("data:;base64,");
-    char *s = malloc(n);
+    va_list ap;
+    size_t n = 1;
+    va_start(ap, first);
+    for (const char *p = first; p; p = va_arg(ap, const char *))
+        n += strlen(p);
+    va_end(ap);
+    char *s = malloc(n), *at = s;
     if (!s)
         return NULL;
-    snprintf(s, n, "data:%s;base64,%s", media_type, data);
+    va_start(ap, first);
+    for (const char *p = first; p; p = va_arg(ap, const char *)) {
+        size_t k = strlen(p);
+        memcpy(at, p, k);
+        at += k;
+    }
+    va_end(ap);
+    *at = '\0';
     json_t *j = json_string(s);
     free(s);
     return j;
 }
 
+static const char *or_empty(const char *s)
+{
+    return s ? s : "";
+}
+
+json_t *tr_data_url(const char *media_type, const char *data)
+{
+    return tr_json_cat("data:", or_empty(media_type), ";base64,", or_empty(data), NULL);
+}
+
 json_t *tr_omitted(const char *what, const char *id)
 {
-    if (!id)
-        id = "";
-    size_t n = strlen(what) + strlen(id) + sizeof("[ omitted: ]");
-    char *s = malloc(n);
-    if (!s)
-        return NULL;
-    snprintf(s, n, "[%s omitted: %s]", what, id);
-    json_t *j = json_string(s);
-    free(s);
-    return j;
+    return tr_json_cat("[", what, " omitted: ", or_empty(id), "]", NULL);
 }
 
 json_t *tr_text_document(const json_t *part)
 {
     const char *title = tr_ir_str(part, "title");
-    const char *data = tr_ir_str(part, "data");
-    if (!data)
-        data = "";
+    const char *data = or_empty(tr_ir_str(part, "data"));
     if (!title || !*title)
         return json_string(data);
-    size_t n = strlen(title) + strlen(data) + 3;
-    char *s = malloc(n);
-    if (!s)
-        return NULL;
-    snprintf(s, n, "%s\n\n%s", title, data);
-    json_t *j = json_string(s);
-    free(s);
-    return j;
+    return tr_json_cat(title, "\n\n", data, NULL);
+}
+
+json_t *tr_lone_text(json_t *content)
+{
+    json_t *only = json_array_get(content, 0);
+    if (json_array_size(content) != 1 || !tr_ir_is(only, "text") ||
+        json_object_get(only, "cache_control"))
+        return content;
+    json_t *s = json_incref(json_object_get(only, "text"));
+    json_decref(content);
+    return s;
+}
+
+void tr_emit_messages(struct tr_emit *e, json_t *out, tr_emit_msg_fn user,
+                      tr_emit_msg_fn assistant)
+{
+    const json_t *m;
+    size_t i;
+    json_array_foreach(json_object_get(e->ir, "messages"), i, m) {
+        const char *role = tr_ir_str(m, "role");
+        if (role && strcmp(role, "assistant") == 0)
+            assistant(e, m, out);
+        else
+            user(e, m, out);
+    }
 }
 
 char *tr_join_text(const json_t *parts, const char *sep)

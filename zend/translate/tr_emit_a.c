@@ -13,12 +13,6 @@ static int starts(const char *s, const char *prefix)
     return s && strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-static int is_type(const json_t *p, const char *type)
-{
-    const char *t = tr_ir_str(p, "type");
-    return t && strcmp(t, type) == 0;
-}
-
 /* tool_call args (a JSON text) as A's input object: "" and anything that is
  * not an object become {}; a JSON string holding an object is unwrapped
  * (double encoding by some clients). */
@@ -149,23 +143,15 @@ static json_t *a_tool_result(struct tr_emit *e, const json_t *p)
     const json_t *c;
     size_t i;
     json_array_foreach(json_object_get(p, "content"), i, c) {
-        json_t *x = is_type(c, "text") ? a_text(e, c) : is_type(c, "image") ? a_image(e, c)
+        json_t *x = tr_ir_is(c, "text") ? a_text(e, c) : tr_ir_is(c, "image") ? a_image(e, c)
                                                                              : NULL;
         if (x)
             tr_emit_push(e, content, x);
     }
-    size_t n = json_array_size(content);
-    if (n == 1 && is_type(json_array_get(content, 0), "text") &&
-        !json_object_get(json_array_get(content, 0), "cache_control")) {
-        /* one plain text: A's string form */
-        tr_emit_set(e, b, "content", json_incref(json_object_get(json_array_get(content, 0),
-                                                                 "text")));
-        json_decref(content);
-    } else if (n > 0) {
-        tr_emit_set(e, b, "content", content);
-    } else {
+    if (json_array_size(content) > 0)
+        tr_emit_set(e, b, "content", tr_lone_text(content));
+    else
         json_decref(content);   /* A takes a tool_result without content */
-    }
     if (tr_ir_true(p, "is_error"))
         tr_emit_set(e, b, "is_error", json_true());
     return b;
@@ -228,18 +214,12 @@ static json_t *a_message(struct tr_emit *e, const json_t *m)
             if (b)
                 tr_emit_push(e, content, b);
         }
-    size_t n = json_array_size(content);
-    if (n == 0) {
+    if (json_array_size(content) == 0) {
         json_decref(content);
         return NULL;
     }
-    json_t *only = json_array_get(content, 0);
-    if (n == 1 && is_type(only, "text") && !json_object_get(only, "cache_control")) {
-        json_t *s = json_incref(json_object_get(only, "text"));
-        json_decref(content);
-        content = s;
-    }
-    return json_pack("{s:s, s:o}", "role", assistant ? "assistant" : "user", "content", content);
+    return json_pack("{s:s, s:o}", "role", assistant ? "assistant" : "user", "content",
+                     tr_lone_text(content));
 }
 
 static void a_system(struct tr_emit *e, json_t *body)
@@ -296,7 +276,7 @@ static void a_tools(struct tr_emit *e, json_t *body)
     if (json_is_false(json_object_get(e->ir, "parallel"))) {
         if (!choice)
             choice = json_pack("{s:s}", "type", "auto");
-        if (!is_type(choice, "none"))
+        if (!tr_ir_is(choice, "none"))
             tr_emit_set(e, choice, "disable_parallel_tool_use", json_true());
     }
     if (choice)
@@ -317,11 +297,11 @@ int tr_a_thinking_allowed(const json_t *messages)
         return 1;
     int has_tool = 0;
     json_array_foreach(content, i, b)
-        has_tool |= is_type(b, "tool_use");
+        has_tool |= tr_ir_is(b, "tool_use");
     if (!has_tool)
         return 1;
     const json_t *first = json_array_get(content, 0);
-    return is_type(first, "thinking") || is_type(first, "redacted_thinking");
+    return tr_ir_is(first, "thinking") || tr_ir_is(first, "redacted_thinking");
 }
 
 /* Does the IR force a tool (tool_choice any or tool, with tools to force)?

@@ -6,15 +6,8 @@
  * shortened tool names; cache_control only for claude models. */
 #include "tr_emit_int.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int is_type(const json_t *p, const char *type)
-{
-    const char *t = tr_ir_str(p, "type");
-    return t && strcmp(t, type) == 0;
-}
 
 static void c_cache(struct tr_emit *e, json_t *x, const json_t *part)
 {
@@ -68,7 +61,7 @@ static json_t *c_document(const json_t *p)
 /* A user-side part in C form; NULL when C has no place for it. */
 static json_t *c_part(struct tr_emit *e, const json_t *p)
 {
-    if (is_type(p, "text")) {
+    if (tr_ir_is(p, "text")) {
         const char *t = tr_ir_str(p, "text");
         if (!t || !*t)
             return NULL;
@@ -76,9 +69,9 @@ static json_t *c_part(struct tr_emit *e, const json_t *p)
         c_cache(e, x, p);
         return x;
     }
-    if (is_type(p, "image"))
+    if (tr_ir_is(p, "image"))
         return c_image(e, p);
-    if (is_type(p, "document"))
+    if (tr_ir_is(p, "document"))
         return c_document(p);
     return NULL;
 }
@@ -89,7 +82,7 @@ static void c_user(struct tr_emit *e, const json_t *m, json_t *out)
     size_t i, j;
     /* Tool messages must directly follow the assistant's tool_calls. */
     json_array_foreach(parts, i, p) {
-        if (!is_type(p, "tool_result"))
+        if (!tr_ir_is(p, "tool_result"))
             continue;
         char *text = tr_join_text(json_object_get(p, "content"), "\n");
         const char *id = tr_ir_str(p, "call_id");
@@ -103,43 +96,30 @@ static void c_user(struct tr_emit *e, const json_t *m, json_t *out)
     }
     json_t *content = json_array();
     json_array_foreach(parts, i, p) {
-        json_t *x = is_type(p, "tool_result") ? NULL : c_part(e, p);
+        json_t *x = tr_ir_is(p, "tool_result") ? NULL : c_part(e, p);
         if (x)
             tr_emit_push(e, content, x);
     }
     json_array_foreach(parts, i, p) {
-        if (!is_type(p, "tool_result"))
+        if (!tr_ir_is(p, "tool_result"))
             continue;
         const char *id = tr_ir_str(p, "call_id");
         json_array_foreach(json_object_get(p, "content"), j, c) {
-            if (!is_type(c, "image"))
+            if (!tr_ir_is(c, "image"))
                 continue;
-            size_t n = strlen(id ? id : "") + sizeof("Image returned by tool call :");
-            char *label = malloc(n);
-            if (!label) {
-                e->oom = 1;
-                break;
-            }
-            snprintf(label, n, "Image returned by tool call %s:", id ? id : "");
-            tr_emit_push(e, content, c_text_part(json_string(label)));
-            free(label);
+            tr_emit_push(e, content, c_text_part(tr_json_cat("Image returned by tool call ",
+                                                             id ? id : "", ":", NULL)));
             json_t *img = c_image(e, c);
             if (img)
                 tr_emit_push(e, content, img);
         }
     }
-    size_t n = json_array_size(content);
-    if (n == 0) {
+    if (json_array_size(content) == 0) {
         json_decref(content);
         return;
     }
-    json_t *only = json_array_get(content, 0);
-    if (n == 1 && is_type(only, "text") && !json_object_get(only, "cache_control")) {
-        json_t *s = json_incref(json_object_get(only, "text"));
-        json_decref(content);
-        content = s;
-    }
-    tr_emit_push(e, out, json_pack("{s:s, s:o}", "role", "user", "content", content));
+    tr_emit_push(e, out, json_pack("{s:s, s:o}", "role", "user", "content",
+                                   tr_lone_text(content)));
 }
 
 /* Appends s to a growing malloc'd string. */
@@ -163,15 +143,15 @@ static void c_assistant(struct tr_emit *e, const json_t *m, json_t *out)
     json_t *calls = json_array();
     json_array_foreach(parts, i, p) {
         const char *t = tr_ir_str(p, "text");
-        if (is_type(p, "text") && t && *t) {
+        if (tr_ir_is(p, "text") && t && *t) {
             if (append(&text, &text_len, t) != 0)
                 e->oom = 1;
-        } else if (is_type(p, "thinking") && t) {
+        } else if (tr_ir_is(p, "thinking") && t) {
             /* only zend's own carrier of a C reasoning_content goes back */
             const char *sig = tr_ir_str(p, "signature");
             if (sig && strcmp(sig, "zend1.c") == 0 && append(&reason, &reason_len, t) != 0)
                 e->oom = 1;
-        } else if (is_type(p, "tool_call")) {
+        } else if (tr_ir_is(p, "tool_call")) {
             const char *args = tr_ir_str(p, "args"), *id = tr_ir_str(p, "id");
             json_t *fn = json_pack("{s:o, s:s}", "name",
                                    tr_emit_wire_name(e, tr_ir_str(p, "name")), "arguments",
@@ -314,19 +294,11 @@ static void c_params(struct tr_emit *e, json_t *body)
 
 json_t *tr_emit_c(struct tr_emit *e)
 {
-    const json_t *m;
-    size_t i;
     json_t *body = json_object();
     tr_emit_copy(e, body, e->ir, "model");
     json_t *messages = json_array();
     c_system(e, messages);
-    json_array_foreach(json_object_get(e->ir, "messages"), i, m) {
-        const char *role = tr_ir_str(m, "role");
-        if (role && strcmp(role, "assistant") == 0)
-            c_assistant(e, m, messages);
-        else
-            c_user(e, m, messages);
-    }
+    tr_emit_messages(e, messages, c_user, c_assistant);
     tr_emit_set(e, body, "messages", messages);
     c_tools(e, body);
     c_params(e, body);

@@ -48,6 +48,7 @@ void tr_emit_copy(struct tr_emit *e, json_t *dst, const json_t *src, const char 
 /* ---- reading the IR ---- */
 const char *tr_ir_str(const json_t *o, const char *key);   /* NULL unless a string */
 int tr_ir_true(const json_t *o, const char *key);          /* a JSON true */
+int tr_ir_is(const json_t *part, const char *type);        /* part["type"] == type */
 /* The IR's tools array when it holds at least one tool, else NULL. */
 const json_t *tr_ir_tools(const json_t *ir);
 /* Is the tool called `name` of kind custom? */
@@ -77,6 +78,9 @@ int64_t tr_effort_to_budget(const char *effort);
 const char *tr_emit_oa_effort(const json_t *ir);
 
 /* ---- content ---- */
+/* The concatenation of NUL-terminated pieces (the list ends with NULL) as a
+ * JSON string. */
+json_t *tr_json_cat(const char *first, ...);
 /* "data:<mt>;base64,<data>" as a JSON string. */
 json_t *tr_data_url(const char *media_type, const char *data);
 /* "[file omitted: <id>]" or "[document omitted: <url>]". */
@@ -96,7 +100,15 @@ int tr_is_claude(const char *model);
 /* An IR part's cache_control when the wire keeps it, else NULL. */
 const json_t *tr_emit_cache(const struct tr_emit *e, const json_t *part);
 
+/* A message content array that is one text part without cache_control
+ * becomes that text as a string (stealing content); else content itself. */
+json_t *tr_lone_text(json_t *content);
+
 /* ---- the three wires ---- */
+/* Emits each IR message through the function of its role, appending to out. */
+typedef void (*tr_emit_msg_fn)(struct tr_emit *e, const json_t *msg, json_t *out);
+void tr_emit_messages(struct tr_emit *e, json_t *out, tr_emit_msg_fn user,
+                      tr_emit_msg_fn assistant);
 json_t *tr_emit_a(struct tr_emit *e);
 json_t *tr_emit_c(struct tr_emit *e);
 json_t *tr_emit_r(struct tr_emit *e);

@@ -8,12 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int is_type(const json_t *p, const char *type)
-{
-    const char *t = tr_ir_str(p, "type");
-    return t && strcmp(t, type) == 0;
-}
-
 static json_t *r_input_text(json_t *text)
 {
     return json_pack("{s:s, s:o}", "type", "input_text", "text", text);
@@ -61,13 +55,13 @@ static json_t *r_document(const json_t *p)
 /* A user-side part as an R content part; NULL when R has no place for it. */
 static json_t *r_part(const json_t *p)
 {
-    if (is_type(p, "text")) {
+    if (tr_ir_is(p, "text")) {
         const char *t = tr_ir_str(p, "text");
         return t && *t ? r_input_text(json_string(t)) : NULL;
     }
-    if (is_type(p, "image"))
+    if (tr_ir_is(p, "image"))
         return r_image(p);
-    if (is_type(p, "document"))
+    if (tr_ir_is(p, "document"))
         return r_document(p);
     return NULL;
 }
@@ -89,7 +83,7 @@ static int r_result_is_custom(const json_t *ir, const json_t *result)
     json_array_foreach(json_object_get(ir, "messages"), i, m)
         json_array_foreach(json_object_get(m, "parts"), j, p) {
             const char *pid = tr_ir_str(p, "id");
-            if (is_type(p, "tool_call") && id && pid && strcmp(pid, id) == 0)
+            if (tr_ir_is(p, "tool_call") && id && pid && strcmp(pid, id) == 0)
                 return r_call_is_custom(ir, p);
         }
     return 0;
@@ -103,7 +97,7 @@ static json_t *r_output(struct tr_emit *e, const json_t *content)
     size_t i;
     int images = 0;
     json_array_foreach(content, i, c)
-        images |= is_type(c, "image");
+        images |= tr_ir_is(c, "image");
     if (!images) {
         char *s = tr_join_text(content, "\n");
         json_t *j = s ? json_string(s) : NULL;
@@ -124,7 +118,7 @@ static void r_user(struct tr_emit *e, const json_t *m, json_t *out)
     const json_t *parts = json_object_get(m, "parts"), *p;
     size_t i;
     json_array_foreach(parts, i, p) {
-        if (!is_type(p, "tool_result"))
+        if (!tr_ir_is(p, "tool_result"))
             continue;
         const char *type = r_result_is_custom(e->ir, p) ? "custom_tool_call_output"
                                                         : "function_call_output";
@@ -134,7 +128,7 @@ static void r_user(struct tr_emit *e, const json_t *m, json_t *out)
     }
     json_t *content = json_array();
     json_array_foreach(parts, i, p) {
-        json_t *x = is_type(p, "tool_result") ? NULL : r_part(p);
+        json_t *x = tr_ir_is(p, "tool_result") ? NULL : r_part(p);
         if (x)
             tr_emit_push(e, content, x);
     }
@@ -163,7 +157,7 @@ static void r_assistant(struct tr_emit *e, const json_t *m, json_t *out)
     json_t *content = json_array();
     json_array_foreach(parts, i, p) {
         const char *t = tr_ir_str(p, "text");
-        if (is_type(p, "text") && t && *t)
+        if (tr_ir_is(p, "text") && t && *t)
             tr_emit_push(e, content, json_pack("{s:s, s:s, s:[]}", "type", "output_text", "text",
                                                t, "annotations"));
     }
@@ -173,7 +167,7 @@ static void r_assistant(struct tr_emit *e, const json_t *m, json_t *out)
     else
         json_decref(content);
     json_array_foreach(parts, i, p) {
-        if (!is_type(p, "tool_call"))
+        if (!tr_ir_is(p, "tool_call"))
             continue;
         json_t *call_id = tr_r_call_id(tr_ir_str(p, "id"));
         json_t *name = tr_emit_wire_name(e, tr_ir_str(p, "name"));
@@ -274,8 +268,6 @@ static void r_params(struct tr_emit *e, json_t *body)
 
 json_t *tr_emit_r(struct tr_emit *e)
 {
-    const json_t *m;
-    size_t i;
     json_t *body = json_object();
     tr_emit_copy(e, body, e->ir, "model");
     char *instr = tr_join_text(json_object_get(e->ir, "system"), "\n\n");
@@ -285,13 +277,7 @@ json_t *tr_emit_r(struct tr_emit *e)
         tr_emit_set(e, body, "instructions", json_string(instr));
     free(instr);
     json_t *input = json_array();
-    json_array_foreach(json_object_get(e->ir, "messages"), i, m) {
-        const char *role = tr_ir_str(m, "role");
-        if (role && strcmp(role, "assistant") == 0)
-            r_assistant(e, m, input);
-        else
-            r_user(e, m, input);
-    }
+    tr_emit_messages(e, input, r_user, r_assistant);
     tr_emit_set(e, body, "input", input);
     r_tools(e, body);
     r_params(e, body);
