@@ -416,6 +416,33 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* ---- failures and errors ---- */
 
+void xlate_stream_error(struct xlate *x, const char *why)
+{
+    char msg[512];
+    snprintf(msg, sizeof(msg), "upstream stream interrupted: %.400s", why);
+    struct tr_event ev = {.kind = TR_EV_ERROR, .err_class = TR_ERR_API, .text = msg,
+                          .text_len = strlen(msg)};
+    if (x->enc && x->committed == 1 && xlate_client_stream(x) && !x->finished && !x->broken) {
+        x->broken = 1;
+        tr_encoder_event(x->enc, &ev, &x->out);
+        flush_out(x);
+        return;
+    }
+    if (x->active)
+        return; /* a translated answer that never committed: nothing was sent */
+    /* A passthrough stream: an encoder of the client's own format says it. */
+    struct tr_ctx ctx;
+    tr_ctx_init(&ctx, x->fmt.format, x->fmt.format);
+    ctx.client_stream = 1;
+    struct tr_encoder *enc = tr_encoder_new(&ctx, 1);
+    if (enc) {
+        tr_encoder_event(enc, &ev, &x->out);
+        tr_encoder_free(enc);
+        flush_out(x);
+    }
+    tr_ctx_fini(&ctx);
+}
+
 int xlate_fallback_wire(const struct xlate *x, const struct zcfg_provider *p, int status,
                         const char *body, size_t len)
 {

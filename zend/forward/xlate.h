@@ -146,6 +146,13 @@ const char *xlate_whole_body(const struct xlate *x, size_t *len);
 int xlate_fallback_wire(const struct xlate *x, const struct zcfg_provider *p, int status,
                         const char *body, size_t len);
 
+/* Ends a stream that broke after its head went out (a cut passthrough
+ * stream, a drain): writes the in-band error of the client's format,
+ * "upstream stream interrupted: <why>" (Anthropic `event: error`, Chat
+ * `data: {"error":...}`, Responses `response.failed`), through the live
+ * encoder of a translated stream so it follows what was sent. */
+void xlate_stream_error(struct xlate *x, const char *why);
+
 /* An upstream error answer relayed to the client in its own format when
  * the attempt crossed families; NULL when it is relayed unchanged.
  * *status may change (402 -> 429 for OpenAI clients). */
