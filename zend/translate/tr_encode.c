@@ -152,30 +152,48 @@ json_t *tr_jbuf(const zbuf *b)
     return tr_jstrn((const char *)zbuf_head(b), zbuf_len(b));
 }
 
-void tr_json_append(zbuf *out, json_t *obj)
+/* A NULL object (a json_pack that failed: out of memory) writes nothing
+ * rather than a malformed event. */
+static char *dump(json_t *obj)
 {
     char *s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+    json_decref(obj);
+    return s;
+}
+
+static void framed(zbuf *out, const char *head, const char *type, json_t *obj)
+{
+    char *s = dump(obj);
+    if (!s)
+        return;
+    if (type) {
+        zbuf_append_str(out, "event: ");
+        zbuf_append_str(out, type);
+        zbuf_append_str(out, "\n");
+    }
+    zbuf_append_str(out, head);
+    zbuf_append_str(out, s);
+    zbuf_append_str(out, "\n\n");
+    free(s);
+}
+
+void tr_json_append(zbuf *out, json_t *obj)
+{
+    char *s = dump(obj);
     if (s) {
         zbuf_append_str(out, s);
         free(s);
     }
-    json_decref(obj);
 }
 
 void tr_sse_event(zbuf *out, const char *type, json_t *obj)
 {
-    zbuf_append_str(out, "event: ");
-    zbuf_append_str(out, type);
-    zbuf_append_str(out, "\ndata: ");
-    tr_json_append(out, obj);
-    zbuf_append_str(out, "\n\n");
+    framed(out, "data: ", type, obj);
 }
 
 void tr_sse_data(zbuf *out, json_t *obj)
 {
-    zbuf_append_str(out, "data: ");
-    tr_json_append(out, obj);
-    zbuf_append_str(out, "\n\n");
+    framed(out, "data: ", NULL, obj);
 }
 
 json_t *tr_sanitized_id(const char *id)

@@ -15,7 +15,7 @@ static json_t *chunk(struct tr_encoder *e, json_t *choices)
 
 static void write_delta(struct tr_encoder *e, zbuf *out, json_t *delta, const char *finish)
 {
-    json_t *choice = json_pack("{siso sns?}", "index", 0, "delta", delta, "logprobs",
+    json_t *choice = json_pack("{s:i, s:o, s:n, s:s?}", "index", 0, "delta", delta, "logprobs",
                                "finish_reason", finish);
     tr_sse_data(out, chunk(e, json_pack("[o]", choice)));
 }
@@ -65,7 +65,7 @@ void tr_enc_c_event(struct tr_encoder *e, const struct tr_event *ev, struct tr_a
         zbuf_append_str(out, "data: [DONE]\n\n");
         break;
     case TR_EV_ERROR:
-        tr_sse_data(out, json_pack("{s{sosssns?}}", "error", "message",
+        tr_sse_data(out, json_pack("{s:{s:o, s:s, s:n, s:s?}}", "error", "message",
                                    tr_jstrn(ev->text, ev->text_len), "type",
                                    tr_enc_err_type(ev, TR_FORMAT_C), "param", "code",
                                    tr_err_class_c_code(ev->err_class)));

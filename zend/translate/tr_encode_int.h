@@ -10,7 +10,6 @@
 
 #include "buf.h"
 #include "tr_aggregate.h"
-#include "tr_encode.h"
 #include "tr_types.h"
 
 struct tr_encoder {
