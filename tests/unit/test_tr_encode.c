@@ -703,6 +703,7 @@ void register_tests(void)
     TU_ADD(r, test_r_stream_custom_tool);
     TU_ADD(r, test_r_stream_reasoning);
     TU_ADD(r, test_r_stream_interleaved);
+    TU_ADD(r, test_r_stream_empty_args);
     TU_ADD(r, test_r_checker_catches);
     CU_pSuite j = CU_add_suite("tr_encode_json", NULL, NULL);
     TU_ADD(j, test_json_a);

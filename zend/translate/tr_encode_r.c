@@ -137,6 +137,13 @@ static void on_close(struct tr_encoder *e, struct tr_agg_block *b, zbuf *out)
     case TR_BLOCK_REDACTED:
         break;
     case TR_BLOCK_TOOL:
+        if (!b->custom && !zbuf_len(&b->text)) {
+            /* No args at all: "{}" as a delta too, so that the done events
+             * (which carry "{}", parseable) repeat what the deltas built. */
+            zbuf_append_str(&b->text, "{}");
+            emit(e, out, "response.function_call_arguments.delta",
+                 with(scoped(b), "delta", json_string("{}")));
+        }
         if (!b->custom)
             emit(e, out, "response.function_call_arguments.done",
                  with(with(scoped(b), "name", tr_jstr(b->name)), "arguments",
