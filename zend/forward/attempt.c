@@ -372,8 +372,9 @@ static void on_translated_done(struct proxy_request *pr, int result, const char 
                  detail && *detail ? ": " : "", detail ? detail : "");
         st = xlate_on_end(&pr->xl, result == UPSTREAM_OK, result == UPSTREAM_OK ? NULL : why);
     }
-    pr->attempts[pr->n_attempts ? pr->n_attempts - 1 : 0].duration_ms =
-        proxy_request_elapsed_ms(pr->attempt_start_s);
+    if (pr->state == REQ_RELAY) /* committed: the served attempt runs until now */
+        pr->attempts[pr->n_attempts - 1].duration_ms =
+            proxy_request_elapsed_ms(pr->attempt_start_s);
     xlate_conclude(pr, st);
 }
 

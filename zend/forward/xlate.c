@@ -231,6 +231,18 @@ size_t xlate_head_headers(const struct xlate *x, struct http_header *out)
     return n;
 }
 
+/* XLATE_KEEPALIVE_MS, or the test override, in seconds (read once). */
+static double keepalive_s(void)
+{
+    static double s;
+    if (s == 0) {
+        const char *t = getenv(XLATE_KEEPALIVE_TEST_ENV);
+        long ms = t ? strtol(t, NULL, 10) : 0;
+        s = (ms > 0 ? (double)ms : XLATE_KEEPALIVE_MS) / 1000.0;
+    }
+    return s;
+}
+
 static void arm_timer(struct xlate *x, double after_s)
 {
     ev_timer_stop(x->loop, &x->timer);
@@ -299,7 +311,7 @@ static void commit(struct xlate *x)
     x->committed = 1;
     x->hooks->on_commit(x->hooks_ud);
     x->last_write_s = ztime_mono_s();
-    arm_timer(x, XLATE_KEEPALIVE_MS / 1000.0);
+    arm_timer(x, keepalive_s());
 }
 
 /* After the decoder ran: commit, write, and say what happened. */
@@ -404,13 +416,13 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
     }
     if (x->committed == 1 && !x->finished && !x->broken) {
         double idle = ztime_mono_s() - x->last_write_s;
-        if (idle * 1000.0 >= XLATE_KEEPALIVE_MS - 1) {
+        if (idle >= keepalive_s() - 0.001) {
             struct tr_event ka = {.kind = TR_EV_KEEPALIVE};
             tr_encoder_event(x->enc, &ka, &x->out);
             flush_out(x);
             idle = 0;
         }
-        arm_timer(x, XLATE_KEEPALIVE_MS / 1000.0 - idle);
+        arm_timer(x, keepalive_s() - idle);
     }
 }
 

@@ -40,6 +40,8 @@
 #define XLATE_HOLD_MAX (64u * 1024)
 #define XLATE_KEEPALIVE_MS 15000
 #define XLATE_END_GRACE_MS 2000
+/* Tests shorten the keep-alive interval (milliseconds) through this. */
+#define XLATE_KEEPALIVE_TEST_ENV "ZEND_TEST_XLATE_KEEPALIVE_MS"
 
 /* What an attempt does (xlate_begin_attempt). */
 enum xlate_plan {
