@@ -76,6 +76,26 @@ static void test_c_tool_messages_grouped(void)
               "{'role':'user','parts':[{'type':'tool_result','call_id':'t3','content':[]}]}]}");
 }
 
+/* Tool outputs hold text and images only, whatever else a client put in. */
+static void test_tool_output_content_filtered(void)
+{
+    expect_ir(TR_FORMAT_C,
+              "{'messages':[{'role':'tool','tool_call_id':'t','content':[{'type':'text',"
+              "'text':'a'},{'type':'file','file':{'file_data':'data:application/pdf;base64,JVBE'}},"
+              "{'type':'image_url',"
+              "'image_url':{'url':'https://h/i.png'}}]}]}",
+              "{'messages':[{'role':'user','parts':[{'type':'tool_result','call_id':'t',"
+              "'content':[{'type':'text','text':'a'},{'type':'image','source':'url',"
+              "'url':'https://h/i.png'}]}]}]}");
+    /* An image without a source does not split a run of texts. */
+    expect_ir(TR_FORMAT_R,
+              "{'input':[{'type':'function_call_output','call_id':'c','output':[{'type':"
+              "'input_text','text':'a'},{'type':'input_image'},{'type':'input_text','text':"
+              "'b'}]}]}",
+              "{'messages':[{'role':'user','parts':[{'type':'tool_result','call_id':'c',"
+              "'content':[{'type':'text','text':'a\\nb'}]}]}]}");
+}
+
 static void test_c_reasoning_content(void)
 {
     expect_ir(TR_FORMAT_C,
@@ -596,6 +616,7 @@ static void register_rule_tests(void)
     TU_ADD(s, test_r_reasoning_summary_join);
     TU_ADD(s, test_c_hoisting_anywhere);
     TU_ADD(s, test_c_tool_messages_grouped);
+    TU_ADD(s, test_tool_output_content_filtered);
     TU_ADD(s, test_c_reasoning_content);
     TU_ADD(s, test_a_blocks);
     TU_ADD(s, test_data_urls_c);

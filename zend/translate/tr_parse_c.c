@@ -44,6 +44,19 @@ static json_t *c_content(const json_t *content)
     return parts;
 }
 
+/* A tool message's content as a tool_result holds it: text and images
+ * only (a file part there has no place in any wire's tool output). */
+static json_t *c_tool_content(const json_t *content)
+{
+    json_t *parts = c_content(content);
+    for (size_t i = json_array_size(parts); i-- > 0;) {
+        const json_t *p = json_array_get(parts, i);
+        if (!trp_type_is(p, "text") && !trp_type_is(p, "image"))
+            json_array_remove(parts, i);
+    }
+    return parts;
+}
+
 static void c_tool_calls(json_t *parts, const json_t *calls)
 {
     size_t i;
@@ -101,7 +114,8 @@ static void c_messages(struct trp *b, const json_t *msgs)
             /* Consecutive tool messages answer one assistant turn: one
              * user message of tool results, in order. */
             json_t *res = json_array();
-            trp_add(res, trp_tool_result(trp_str(m, "tool_call_id"), c_content(content), 0, 0));
+            trp_add(res, trp_tool_result(trp_str(m, "tool_call_id"), c_tool_content(content),
+                                         0, 0));
             trp_push(b, TRP_TOOLS, 1, res);
         }
     }

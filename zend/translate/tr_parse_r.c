@@ -100,8 +100,11 @@ static json_t *r_output(const json_t *output)
         if (trp_type_is(p, "input_text") || trp_type_is(p, "output_text")) {
             add_joined(parts, trp_str(p, "text"), "\n", &run);
         } else if (trp_type_is(p, "input_image")) {
-            trp_add(parts, r_image(p));
-            run = 0;
+            json_t *img = r_image(p);
+            if (img) {
+                json_array_append_new(parts, img);
+                run = 0;
+            }
         }
     }
     return parts;
