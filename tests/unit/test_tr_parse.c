@@ -100,6 +100,25 @@ static void expect_refusal(enum tr_format f, const char *body, int raw, const ch
     free(t);
 }
 
+/* expect_ir once per signature, with @S in body and want replaced by it. */
+static void expect_ir_per_sig(enum tr_format f, const char *body, const char *want,
+                              const char *const *sigs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *bw[2];
+        const char *src[2] = {body, want};
+        for (int k = 0; k < 2; k++) {
+            const char *at = strstr(src[k], "@S");
+            size_t pre = (size_t)(at - src[k]), len = strlen(src[k]) + strlen(sigs[i]);
+            bw[k] = malloc(len + 1);
+            snprintf(bw[k], len + 1, "%.*s%s%s", (int)pre, src[k], sigs[i], at + 2);
+        }
+        expect_ir(f, bw[0], bw[1]);
+        free(bw[0]);
+        free(bw[1]);
+    }
+}
+
 /* ---- docs/translate.md test cases (client bodies) ---- */
 
 static void test_case01_a_minimal(void)
@@ -147,22 +166,19 @@ static void test_case07_tool_result_image(void)
               "{'type':'image','source':'base64','media_type':'image/png','data':'AAA'}]}]}]}");
 }
 
-#define CASE08_BODY "{'messages':[{'role':'assistant','content':[{'type':'thinking',"\
-                       "'thinking':'x','signature':'%s'},{'type':'tool_use','id':'toolu_1',"\
-                       "'name':'Read','input':{'p':'a'}}]}]}"
-#define CASE08_WANT "{'messages':[{'role':'assistant','parts':[{'type':'thinking','text':'x',"\
-                       "'signature':'%s','origin':'A'},{'type':'tool_call','id':'toolu_1',"\
-                       "'name':'Read','args':'{\\'p\\':\\'a\\'}'}]}]}"
+#define CASE08_BODY                                                                          \
+    "{'messages':[{'role':'assistant','content':[{'type':'thinking',"                        \
+    "'thinking':'x','signature':'@S'},{'type':'tool_use','id':'toolu_1',"                    \
+    "'name':'Read','input':{'p':'a'}}]}]}"
+#define CASE08_WANT                                                                          \
+    "{'messages':[{'role':'assistant','parts':[{'type':'thinking','text':'x',"               \
+    "'signature':'@S','origin':'A'},{'type':'tool_call','id':'toolu_1',"                     \
+    "'name':'Read','args':'{\\'p\\':\\'a\\'}'}]}]}"
 
 static void test_case08_thinking_tool_use(void)
 {
-    const char *sigs[] = {"Sreal", "zend1.c"};
-    for (int i = 0; i < 2; i++) {
-        char b[512], w[512];
-        snprintf(b, sizeof(b), CASE08_BODY, sigs[i]);
-        snprintf(w, sizeof(w), CASE08_WANT, sigs[i]);
-        expect_ir(TR_FORMAT_A, b, w);
-    }
+    static const char *const sigs[] = {"Sreal", "zend1.c"};
+    expect_ir_per_sig(TR_FORMAT_A, CASE08_BODY, CASE08_WANT, sigs, 2);
 }
 
 static void test_case09_tool_choice_any(void)
@@ -334,30 +350,25 @@ static void test_case21_r_previous_response_id(void)
     json_decref(ir);
 }
 
-#define CASE22_BODY\
-        "{'reasoning':{'effort':'medium'},'input':[{'role':'user','content':'q'},"\
-        "{'type':'reasoning','summary':[{'type':'summary_text','text':'t'}],"\
-        "'encrypted_content':'%s'},{'type':'function_call','call_id':'c','name':'f',"\
-        "'arguments':'{}'},{'type':'function_call_output','call_id':'c','output':'r'}]}"
-#define CASE22_WANT\
-        "{'reasoning':{'mode':'effort','effort':'medium'},'messages':["\
-        "{'role':'user','parts':[{'type':'text','text':'q'}]},"\
-        "{'role':'assistant','parts':[{'type':'thinking','text':'t','signature':'%s',"\
-        "'origin':'R'},{'type':'tool_call','id':'c','name':'f','args':'{}'}]},"\
-        "{'role':'user','parts':[{'type':'tool_result','call_id':'c','content':["\
-        "{'type':'text','text':'r'}]}]}]}"
+#define CASE22_BODY                                                                          \
+    "{'reasoning':{'effort':'medium'},'input':[{'role':'user','content':'q'},"               \
+    "{'type':'reasoning','summary':[{'type':'summary_text','text':'t'}],"                    \
+    "'encrypted_content':'@S'},{'type':'function_call','call_id':'c','name':'f',"            \
+    "'arguments':'{}'},{'type':'function_call_output','call_id':'c','output':'r'}]}"
+#define CASE22_WANT                                                                          \
+    "{'reasoning':{'mode':'effort','effort':'medium'},'messages':["                          \
+    "{'role':'user','parts':[{'type':'text','text':'q'}]},"                                  \
+    "{'role':'assistant','parts':[{'type':'thinking','text':'t','signature':'@S',"           \
+    "'origin':'R'},{'type':'tool_call','id':'c','name':'f','args':'{}'}]},"                  \
+    "{'role':'user','parts':[{'type':'tool_result','call_id':'c','content':["                \
+    "{'type':'text','text':'r'}]}]}]}"
 
 static void test_case22_r_reasoning_items(void)
 {
     /* The carrier zend minted and OpenAI's own: both kept for the emitter,
      * which decodes the first and drops the second. */
-    const char *sigs[] = {"zend1.a.SIG", "gAAAAB"};
-    for (int i = 0; i < 2; i++) {
-        char b[768], w[768];
-        snprintf(b, sizeof(b), CASE22_BODY, sigs[i]);
-        snprintf(w, sizeof(w), CASE22_WANT, sigs[i]);
-        expect_ir(TR_FORMAT_R, b, w);
-    }
+    static const char *const sigs[] = {"zend1.a.SIG", "gAAAAB"};
+    expect_ir_per_sig(TR_FORMAT_R, CASE22_BODY, CASE22_WANT, sigs, 2);
 }
 
 static void test_case23_a_history_for_r(void)

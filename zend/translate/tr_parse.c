@@ -348,6 +348,20 @@ json_t *trp_tool_result(const char *call_id, json_t *content, int is_error, int 
     return p;
 }
 
+json_t *trp_content(const json_t *content, json_t *(*part)(const json_t *))
+{
+    json_t *parts = json_array();
+    if (json_is_string(content)) {
+        trp_add(parts, trp_text(json_string_value(content), NULL));
+        return parts;
+    }
+    size_t i;
+    const json_t *p;
+    json_array_foreach(content, i, p)
+        trp_add(parts, part(p));
+    return parts;
+}
+
 /* ---- tools and parameters ---- */
 
 json_t *trp_custom_schema(void)

@@ -102,17 +102,8 @@ static void a_messages(struct trp *b, const json_t *msgs)
         const char *role = trp_str(m, "role");
         if (!role || (strcmp(role, "user") && strcmp(role, "assistant")))
             continue;
-        const json_t *content = json_object_get(m, "content");
-        json_t *parts = json_array();
-        if (json_is_string(content)) {
-            trp_add(parts, trp_text(json_string_value(content), NULL));
-        } else {
-            size_t k;
-            const json_t *blk;
-            json_array_foreach(content, k, blk)
-                trp_add(parts, a_part(blk));
-        }
-        trp_push(b, strcmp(role, "user") ? TRP_ASSISTANT : TRP_USER, 0, parts);
+        trp_push(b, strcmp(role, "user") ? TRP_ASSISTANT : TRP_USER, 0,
+                 trp_content(json_object_get(m, "content"), a_part));
     }
 }
 

@@ -32,16 +32,7 @@ static json_t *c_part(const json_t *p)
 
 static json_t *c_content(const json_t *content)
 {
-    json_t *parts = json_array();
-    if (json_is_string(content)) {
-        trp_add(parts, trp_text(json_string_value(content), NULL));
-        return parts;
-    }
-    size_t i;
-    const json_t *p;
-    json_array_foreach(content, i, p)
-        trp_add(parts, c_part(p));
-    return parts;
+    return trp_content(content, c_part);
 }
 
 /* A tool message's content as a tool_result holds it: text and images

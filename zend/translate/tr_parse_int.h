@@ -55,6 +55,9 @@ const json_t *trp_arr(const json_t *o, const char *key);
 int trp_type_is(const json_t *o, const char *type);
 
 /* ---- parts ---- */
+/* A message's content: a string (one text part) or an array whose
+ * elements `part` turns into parts (NULL: dropped). A new array. */
+json_t *trp_content(const json_t *content, json_t *(*part)(const json_t *));
 /* Appends p (stolen, may be NULL) to arr. */
 void trp_add(json_t *arr, json_t *p);
 json_t *trp_text(const char *text, const json_t *cache_control);

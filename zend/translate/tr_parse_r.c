@@ -74,16 +74,7 @@ static json_t *r_part(const json_t *p)
 
 static json_t *r_content(const json_t *content)
 {
-    json_t *parts = json_array();
-    if (json_is_string(content)) {
-        trp_add(parts, trp_text(json_string_value(content), NULL));
-        return parts;
-    }
-    size_t i;
-    const json_t *p;
-    json_array_foreach(content, i, p)
-        trp_add(parts, r_part(p));
-    return parts;
+    return trp_content(content, r_part);
 }
 
 /* function_call_output.output: a string, or input_text / input_image parts
