@@ -442,6 +442,23 @@ static void test_unknown_parts_dropped(void)
               "{'messages':[{'role':'user','parts':[{'type':'text','text':'x'}]}]}");
 }
 
+/* A block type no API defines is a malformed request, not something to
+ * drop quietly: 400 naming it (the known ones above are dropped). */
+static void test_unknown_block_type_refused(void)
+{
+    expect_refusal(TR_FORMAT_A,
+                   "{'messages':[{'role':'user','content':[{'type':'text','text':'a'},"
+                   "{'type':'hologram','data':'x'}]}]}",
+                   0, "unknown content block type \"hologram\" in the request's messages");
+    expect_refusal(TR_FORMAT_C,
+                   "{'messages':[{'role':'user','content':[{'type':'txet','text':'a'}]}]}",
+                   0, "unknown content block type \"txet\" in the request's messages");
+    expect_refusal(TR_FORMAT_R,
+                   "{'input':[{'type':'message','role':'user','content':[{'type':'input_txt',"
+                   "'text':'x'}]}]}",
+                   0, "unknown content block type \"input_txt\" in the request's messages");
+}
+
 static void test_item_reference_refused(void)
 {
     expect_refusal(TR_FORMAT_R,
@@ -633,6 +650,7 @@ static void register_rule_tests(void)
     TU_ADD(s, test_r_params);
     TU_ADD(s, test_response_format);
     TU_ADD(s, test_unknown_parts_dropped);
+    TU_ADD(s, test_unknown_block_type_refused);
     TU_ADD(s, test_item_reference_refused);
     TU_ADD(s, test_refusals);
     TU_ADD(s, test_count_estimate);

@@ -15,6 +15,62 @@ json_t *tr_parse_a(struct trp *b, const json_t *body);
 json_t *tr_parse_c(struct trp *b, const json_t *body);
 json_t *tr_parse_r(struct trp *b, const json_t *body);
 
+/* Every content-block type the three APIs define. A block of one of these
+ * that zend cannot carry across (server_tool_use, input_audio ...) is
+ * dropped by the parsers; a type outside the list is a malformed request
+ * and is refused, so a typo never silently vanishes from a conversation. */
+static const char *const known_block_types[] = {
+    /* Anthropic */
+    "text", "image", "document", "thinking", "redacted_thinking", "tool_use", "tool_result",
+    "server_tool_use", "web_search_tool_result", "web_fetch_tool_result",
+    "code_execution_tool_result", "bash_code_execution_tool_result",
+    "text_editor_code_execution_tool_result", "mcp_tool_use", "mcp_tool_result",
+    "search_result", "container_upload", "tool_reference",
+    /* OpenAI Chat */
+    "image_url", "input_audio", "file", "refusal",
+    /* OpenAI Responses */
+    "input_text", "input_image", "input_file", "output_text", "summary_text",
+    "reasoning_text",
+};
+
+static int known_block_type(const char *t)
+{
+    for (size_t i = 0; i < sizeof(known_block_types) / sizeof(known_block_types[0]); i++)
+        if (strcmp(t, known_block_types[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* The first block of `content` (an array) whose type is unknown, else NULL. */
+static const char *unknown_block_in(const json_t *content)
+{
+    size_t i;
+    const json_t *part;
+    json_array_foreach(content, i, part) {
+        const char *t = json_string_value(json_object_get(part, "type"));
+        if (t && !known_block_type(t))
+            return t;
+    }
+    return NULL;
+}
+
+/* The first unknown content-block type of the request's messages (A, C
+ * `messages`, R `input` message items), else NULL. */
+static const char *unknown_block(const json_t *doc)
+{
+    const json_t *list = json_object_get(doc, "messages");
+    if (!list)
+        list = json_object_get(doc, "input");
+    size_t i;
+    const json_t *msg;
+    json_array_foreach(list, i, msg) {
+        const char *t = unknown_block_in(json_object_get(msg, "content"));
+        if (t)
+            return t;
+    }
+    return NULL;
+}
+
 json_t *tr_request_parse(enum tr_format f, const char *body, size_t len, char *err,
                          size_t errlen)
 {
@@ -35,6 +91,13 @@ json_t *tr_request_parse(enum tr_format f, const char *body, size_t len, char *e
     if (!json_is_object(doc)) {
         json_decref(doc);
         snprintf(err, errlen, "request body must be a JSON object");
+        return NULL;
+    }
+    const char *unknown = unknown_block(doc);
+    if (unknown) {
+        snprintf(err, errlen, "unknown content block type \"%.64s\" in the request's messages",
+                 unknown);
+        json_decref(doc);
         return NULL;
     }
     struct trp b;
