@@ -180,17 +180,30 @@ static void block_delta(struct tr_decoder *d, const json_t *root)
     const json_t *delta = json_object_get(root, "delta");
     const char *type = tr_dec_str(delta, "type", NULL);
     enum tr_block_kind k = d->blks[b].kind;
-    size_t n = 0;
+    /* each delta type, the block kind it belongs to and the member it carries */
+    static const struct {
+        const char *type;
+        enum tr_block_kind kind;
+        const char *key;
+        int sig;
+    } kinds[] = {
+        {"text_delta", TR_BLOCK_TEXT, "text", 0},
+        {"input_json_delta", TR_BLOCK_TOOL, "partial_json", 0},
+        {"thinking_delta", TR_BLOCK_THINKING, "thinking", 0},
+        {"signature_delta", TR_BLOCK_THINKING, "signature", 1},
+    };
     if (!type)
         return;
-    if (!strcmp(type, "text_delta") && k == TR_BLOCK_TEXT)
-        tr_dec_delta(d, b, tr_dec_str(delta, "text", &n), n);
-    else if (!strcmp(type, "input_json_delta") && k == TR_BLOCK_TOOL)
-        tr_dec_delta(d, b, tr_dec_str(delta, "partial_json", &n), n);
-    else if (!strcmp(type, "thinking_delta") && k == TR_BLOCK_THINKING)
-        tr_dec_delta(d, b, tr_dec_str(delta, "thinking", &n), n);
-    else if (!strcmp(type, "signature_delta") && k == TR_BLOCK_THINKING)
-        tr_dec_sig(d, b, tr_dec_str(delta, "signature", &n), n);
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        if (strcmp(type, kinds[i].type) != 0 || k != kinds[i].kind)
+            continue;
+        size_t n = 0;
+        const char *s = tr_dec_str(delta, kinds[i].key, &n);
+        if (kinds[i].sig)
+            tr_dec_sig(d, b, s, n);
+        else
+            tr_dec_delta(d, b, s, n);
+    }
     /* citations_delta and unknown deltas carry nothing the IR holds */
 }
 

@@ -230,6 +230,7 @@ static void item_content(struct tr_decoder *d, struct rst *st, struct ritem *it,
             s = part_text(st, p, &n);
             int b = part_block(d, it, (int64_t)i, 1);
             tr_dec_delta(d, b, s, n);
+            tr_dec_close(d, b); /* as its content_part.done would */
         }
         break;
     }
