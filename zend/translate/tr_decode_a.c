@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tr_decode.h"
 #include "tr_decode_int.h"
 
 /* Anthropic's own counts: input excludes the cache, so the IR total is the sum. */
@@ -44,9 +45,16 @@ static int a_usage_merge(struct a_usage *u, const json_t *v)
     return 1;
 }
 
+/* Saturating: a hostile count must not overflow. */
+static int64_t add_sat(int64_t a, int64_t b)
+{
+    int64_t r;
+    return __builtin_add_overflow(a, b, &r) ? (b > 0 ? INT64_MAX : INT64_MIN) : r;
+}
+
 static struct tr_usage a_usage_ir(const struct a_usage *u)
 {
-    return (struct tr_usage){.input_total = u->in + u->cr + u->cw,
+    return (struct tr_usage){.input_total = add_sat(add_sat(u->in, u->cr), u->cw),
                              .cache_read = u->cr,
                              .cache_write = u->cw,
                              .output = u->out,

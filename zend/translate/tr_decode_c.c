@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tr_decode.h"
 #include "tr_decode_int.h"
 
 enum { SLOT_PENDING, SLOT_OPEN, SLOT_CLOSED };

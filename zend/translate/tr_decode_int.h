@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tr_decode.h"
 #include "tr_sse.h"
+#include "tr_types.h"
 
 /* Blocks one answer may open: more is an error, never unbounded state (the
  * invariant checker watches as many). */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tr_decode.h"
 #include "tr_decode_int.h"
 
 enum { IT_OTHER, IT_MESSAGE, IT_FUNCTION, IT_CUSTOM, IT_REASONING };
