@@ -96,7 +96,7 @@ int tr_dec_is_open(const struct tr_decoder *d, int b)
 
 static void emit_text(struct tr_decoder *d, enum tr_ev_kind kind, int b, const char *s, size_t n)
 {
-    if (n == 0 || !tr_dec_is_open(d, b))
+    if (!s || n == 0 || !tr_dec_is_open(d, b))
         return;
     struct tr_event ev = {.kind = kind, .block = b, .text = s, .text_len = n};
     emit(d, &ev);
@@ -191,6 +191,8 @@ int tr_dec_buf_add(struct tr_dec_buf *b, const char *s, size_t n, size_t max)
         size_t cap = b->cap ? b->cap : 64;
         while (cap < b->len + n + 1)
             cap *= 2;
+        if (cap > max + 1)
+            cap = max + 1; /* a body at the limit does not cost twice the limit */
         char *p = realloc(b->p, cap);
         if (!p)
             return -1;
@@ -215,22 +217,18 @@ void tr_dec_buf_free(struct tr_dec_buf *b)
 const char *tr_dec_str(const json_t *o, const char *key, size_t *len)
 {
     json_t *v = json_is_object(o) ? json_object_get(o, key) : NULL;
-    if (!json_is_string(v))
-        return NULL;
     if (len)
-        *len = json_string_length(v);
-    return json_string_value(v);
+        *len = json_is_string(v) ? json_string_length(v) : 0;
+    return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
 const char *tr_dec_str_ne(const json_t *o, const char *key, size_t *len)
 {
     size_t n = 0;
     const char *s = tr_dec_str(o, key, &n);
-    if (!s || n == 0)
-        return NULL;
     if (len)
         *len = n;
-    return s;
+    return n ? s : NULL;
 }
 
 int tr_dec_int(const json_t *o, const char *key, int64_t *out)

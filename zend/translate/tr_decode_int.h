@@ -99,7 +99,7 @@ void tr_dec_error_ended(struct tr_decoder *d, int transport_ok, const char *why)
 
 
 /* ---- JSON helpers ---- */
-/* A string member (NULL when absent or not a string); *len its length. */
+/* A string member (NULL when absent or not a string); *len its length (0 then). */
 const char *tr_dec_str(const json_t *o, const char *key, size_t *len);
 /* A non-empty string member, else NULL. */
 const char *tr_dec_str_ne(const json_t *o, const char *key, size_t *len);
