@@ -58,15 +58,9 @@ int tr_dec_open(struct tr_decoder *d, enum tr_block_kind kind, const char *id, s
         tr_dec_error(d, TR_ERR_API, NULL, "upstream answer has too many content blocks");
         return -1;
     }
-    if (d->n_blks == d->cap_blks) {
-        size_t cap = d->cap_blks ? d->cap_blks * 2 : 16;
-        struct tr_dec_blk *v = realloc(d->blks, cap * sizeof(*v));
-        if (!v) {
-            tr_dec_error(d, TR_ERR_API, NULL, "out of memory decoding the upstream answer");
-            return -1;
-        }
-        d->blks = v;
-        d->cap_blks = cap;
+    if (tr_dec_room(&d->blks, &d->cap_blks, d->n_blks, sizeof(*d->blks)) < 0) {
+        tr_dec_error(d, TR_ERR_API, NULL, "out of memory decoding the upstream answer");
+        return -1;
     }
     tr_dec_start(d, NULL, NULL, NULL);
     int b = (int)d->n_blks++;
@@ -210,6 +204,23 @@ void tr_dec_buf_free(struct tr_dec_buf *b)
 {
     free(b->p);
     *b = (struct tr_dec_buf){0};
+}
+
+int tr_dec_room(void *arrp, size_t *cap, size_t n, size_t elem)
+{
+    if (n >= TR_DEC_MAX_BLOCKS)
+        return -1;
+    if (n < *cap)
+        return 0;
+    void *old;
+    memcpy(&old, arrp, sizeof(old));
+    size_t want = *cap ? *cap * 2 : 8;
+    void *v = realloc(old, want * elem);
+    if (!v)
+        return -1;
+    memcpy(arrp, &v, sizeof(v));
+    *cap = want;
+    return 0;
 }
 
 /* ---- JSON helpers ---- */

@@ -164,16 +164,8 @@ static void block_start(struct tr_decoder *d, struct ast *st, const json_t *root
     if (m >= 0 && tr_dec_is_open(d, st->map[m].b))
         return; /* a repeated start of an open block */
     if (m < 0) {
-        if (st->n_map >= TR_DEC_MAX_BLOCKS)
+        if (tr_dec_room(&st->map, &st->cap_map, st->n_map, sizeof(*st->map)) < 0)
             return;
-        if (st->n_map == st->cap_map) {
-            size_t cap = st->cap_map ? st->cap_map * 2 : 8;
-            struct a_map *v = realloc(st->map, cap * sizeof(*v));
-            if (!v)
-                return;
-            st->map = v;
-            st->cap_map = cap;
-        }
         m = (int)st->n_map++;
         st->map[m].idx = idx;
     }

@@ -161,16 +161,9 @@ static int find_id(const struct cst *st, const char *id, size_t n)
 
 static int new_slot(struct cst *st, int64_t key)
 {
-    if (st->n_slots >= TR_DEC_MAX_BLOCKS)
-        return -1; /* an upstream inventing calls without end: later ones are dropped */
-    if (st->n_slots == st->cap_slots) {
-        size_t cap = st->cap_slots ? st->cap_slots * 2 : 8;
-        struct slot *v = realloc(st->slots, cap * sizeof(*v));
-        if (!v)
-            return -1;
-        st->slots = v;
-        st->cap_slots = cap;
-    }
+    /* an upstream inventing calls without end: later ones are dropped */
+    if (tr_dec_room(&st->slots, &st->cap_slots, st->n_slots, sizeof(*st->slots)) < 0)
+        return -1;
     st->slots[st->n_slots] = (struct slot){.key = key, .state = SLOT_PENDING, .b = -1};
     return (int)st->n_slots++;
 }

@@ -98,6 +98,10 @@ void tr_dec_error_upstream(struct tr_decoder *d, const char *type, const char *m
 void tr_dec_error_ended(struct tr_decoder *d, int transport_ok, const char *why);
 
 
+/* Room for element n of a growing array (*arrp: its pointer, *cap: its
+ * size): -1 past TR_DEC_MAX_BLOCKS elements or out of memory. */
+int tr_dec_room(void *arrp, size_t *cap, size_t n, size_t elem);
+
 /* ---- JSON helpers ---- */
 /* A string member (NULL when absent or not a string); *len its length (0 then). */
 const char *tr_dec_str(const json_t *o, const char *key, size_t *len);

@@ -99,16 +99,8 @@ static struct ritem *find_item(struct rst *st, const char *id, size_t id_len, in
 static struct ritem *new_item(struct rst *st, const char *id, size_t id_len, int64_t oi,
                               int type)
 {
-    if (st->n_items >= TR_DEC_MAX_BLOCKS)
+    if (tr_dec_room(&st->items, &st->cap_items, st->n_items, sizeof(*st->items)) < 0)
         return NULL;
-    if (st->n_items == st->cap_items) {
-        size_t cap = st->cap_items ? st->cap_items * 2 : 8;
-        struct ritem *v = realloc(st->items, cap * sizeof(*v));
-        if (!v)
-            return NULL;
-        st->items = v;
-        st->cap_items = cap;
-    }
     struct ritem *it = &st->items[st->n_items++];
     *it = (struct ritem){.oi = oi, .type = type, .b = -1, .last_summary = -1};
     if (id && (it->id = malloc(id_len + 1))) {
@@ -160,16 +152,8 @@ static int part_block(struct tr_decoder *d, struct ritem *it, int64_t ci, int cr
     for (size_t i = 0; i < it->n_parts; i++)
         if (it->parts[i].ci == ci)
             return it->parts[i].b;
-    if (!create || it->n_parts >= TR_DEC_MAX_BLOCKS)
+    if (!create || tr_dec_room(&it->parts, &it->cap_parts, it->n_parts, sizeof(*it->parts)) < 0)
         return -1;
-    if (it->n_parts == it->cap_parts) {
-        size_t cap = it->cap_parts ? it->cap_parts * 2 : 4;
-        struct rpart *v = realloc(it->parts, cap * sizeof(*v));
-        if (!v)
-            return -1;
-        it->parts = v;
-        it->cap_parts = cap;
-    }
     int b = tr_dec_open(d, TR_BLOCK_TEXT, NULL, 0, NULL, 0, NULL);
     it->parts[it->n_parts++] = (struct rpart){ci, b};
     return b;
