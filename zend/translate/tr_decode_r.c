@@ -246,19 +246,27 @@ static void on_item(struct tr_decoder *d, struct rst *st, const json_t *root, in
     close_item(d, it);
 }
 
+/* The text block of a message part (item, content_index); -1 when the
+ * event is about another kind of item (reasoning has parts too). */
+static int message_part(struct tr_decoder *d, const json_t *root, int create)
+{
+    struct ritem *it = event_item(d, root, create ? IT_MESSAGE : IT_OTHER);
+    int64_t ci = 0;
+    if (!it || it->type != IT_MESSAGE)
+        return -1;
+    tr_dec_int(root, "content_index", &ci);
+    return part_block(d, it, ci, create);
+}
+
 static void on_text_delta(struct tr_decoder *d, const json_t *root, int refusal)
 {
     struct rst *st = d->st;
-    struct ritem *it = event_item(d, root, IT_MESSAGE);
-    int64_t ci = 0;
-    if (!it)
-        return;
-    tr_dec_int(root, "content_index", &ci);
     size_t n = 0;
     const char *s = tr_dec_str(root, "delta", &n);
-    if (refusal)
+    int b = message_part(d, root, 1);
+    if (refusal && b >= 0)
         st->refusal = 1;
-    tr_dec_delta(d, part_block(d, it, ci, 1), s, n);
+    tr_dec_delta(d, b, s, n);
 }
 
 static void on_reasoning_delta(struct tr_decoder *d, const json_t *root)
@@ -342,19 +350,12 @@ static void r_sse_event(struct tr_decoder *d, const char *name, const char *data
     } else if (!strcmp(t, "output_item.added") || !strcmp(t, "output_item.done")) {
         on_item(d, st, root, t[12] == 'd');
     } else if (!strcmp(t, "content_part.added")) {
-        struct ritem *it = event_item(d, root, IT_MESSAGE);
-        int64_t ci = 0;
-        tr_dec_int(root, "content_index", &ci);
+        int b = message_part(d, root, 1);
         size_t n = 0;
-        const char *s = part_text(st, json_object_get(root, "part"), &n);
-        if (it)
-            tr_dec_delta(d, part_block(d, it, ci, 1), s, n);
+        const char *s = b >= 0 ? part_text(st, json_object_get(root, "part"), &n) : NULL;
+        tr_dec_delta(d, b, s, n);
     } else if (!strcmp(t, "content_part.done")) {
-        struct ritem *it = event_item(d, root, IT_OTHER);
-        int64_t ci = 0;
-        tr_dec_int(root, "content_index", &ci);
-        if (it)
-            tr_dec_close(d, part_block(d, it, ci, 0));
+        tr_dec_close(d, message_part(d, root, 0));
     } else if (!strcmp(t, "output_text.delta") || !strcmp(t, "refusal.delta")) {
         on_text_delta(d, root, t[0] == 'r');
     } else if (!strcmp(t, "reasoning_summary_text.delta") || !strcmp(t, "reasoning_text.delta")) {
