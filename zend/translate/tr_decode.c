@@ -223,6 +223,26 @@ int tr_dec_room(void *arrp, size_t *cap, size_t n, size_t elem)
     return 0;
 }
 
+int tr_dec_keep(struct tr_decoder *d, size_t n)
+{
+    if (n > TR_DEC_KEEP_MAX - d->kept) {
+        tr_dec_error(d, TR_ERR_API, NULL, "upstream answer keeps too much state to decode");
+        return -1;
+    }
+    d->kept += n;
+    return 0;
+}
+
+char *tr_dec_dup(struct tr_decoder *d, const char *s, size_t n)
+{
+    char *p = tr_dec_keep(d, n) < 0 ? NULL : malloc(n + 1);
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = 0;
+    }
+    return p;
+}
+
 /* ---- JSON helpers ---- */
 
 const char *tr_dec_str(const json_t *o, const char *key, size_t *len)

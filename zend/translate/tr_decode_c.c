@@ -168,15 +168,6 @@ static int new_slot(struct cst *st, int64_t key)
     return (int)st->n_slots++;
 }
 
-static char *dup_n(const char *s, size_t n)
-{
-    char *p = malloc(n + 1);
-    if (p) {
-        memcpy(p, s, n);
-        p[n] = 0;
-    }
-    return p;
-}
 
 /* Which slot a tool_calls entry belongs to (decoder C, slot rules). */
 static int slot_for(struct cst *st, const json_t *e, const char *id, size_t id_len)
@@ -218,9 +209,9 @@ static void tool_entry(struct tr_decoder *d, struct cst *st, const json_t *e)
     if (s->state == SLOT_CLOSED)
         return; /* a fragment for a call already closed cannot be placed */
     if (!s->id && id)
-        s->id = dup_n(id, s->id_len = id_len);
+        s->id = tr_dec_dup(d, id, s->id_len = id_len);
     if (!s->name && name)
-        s->name = dup_n(name, s->name_len = name_len);
+        s->name = tr_dec_dup(d, name, s->name_len = name_len);
     char *owned;
     const char *args = c_args(fn, &owned, &args_len);
     kind_switch(d, st, TR_BLOCK_TOOL);
@@ -230,13 +221,14 @@ static void tool_entry(struct tr_decoder *d, struct cst *st, const json_t *e)
         if (s->b >= 0) {
             s->state = SLOT_OPEN;
             tr_dec_delta(d, s->b, s->args.p, s->args.len);
+            d->kept -= s->args.len;
             tr_dec_buf_free(&s->args);
         }
     }
     if (s->state == SLOT_OPEN)
         tr_dec_delta(d, s->b, args, args_len);
-    else if (args)
-        tr_dec_buf_add(&s->args, args, args_len, TR_SSE_EVENT_MAX);
+    else if (args && tr_dec_keep(d, args_len) == 0)
+        tr_dec_buf_add(&s->args, args, args_len, TR_DEC_KEEP_MAX);
     free(owned);
 }
 

@@ -11,6 +11,10 @@
 #include "tr_sse.h"
 #include "tr_types.h"
 
+/* What a decoder keeps across events (tool ids and names, arguments that
+ * wait for their name, item ids) stays under this, however long the stream. */
+#define TR_DEC_KEEP_MAX (16u * 1024 * 1024)
+
 /* Blocks one answer may open: more is an error, never unbounded state (the
  * invariant checker watches as many). */
 #define TR_DEC_MAX_BLOCKS 4096
@@ -60,6 +64,7 @@ struct tr_decoder {
     struct tr_dec_blk *blks;      /* by block number, 0.. in OPEN order */
     size_t n_blks, cap_blks;
     int n_tools;                  /* tool blocks opened: call_zend_<n> */
+    size_t kept;                  /* bytes kept across events (TR_DEC_KEEP_MAX) */
 };
 
 extern const struct tr_dec_ops tr_dec_ops_a, tr_dec_ops_c, tr_dec_ops_r;
@@ -101,6 +106,11 @@ void tr_dec_error_ended(struct tr_decoder *d, int transport_ok, const char *why)
 /* Room for element n of a growing array (*arrp: its pointer, *cap: its
  * size): -1 past TR_DEC_MAX_BLOCKS elements or out of memory. */
 int tr_dec_room(void *arrp, size_t *cap, size_t n, size_t elem);
+
+/* Counts n more bytes kept across events: 0, or -1 (and an ERROR) past the
+ * budget. tr_dec_dup: a NUL-terminated copy so counted, or NULL. */
+int tr_dec_keep(struct tr_decoder *d, size_t n);
+char *tr_dec_dup(struct tr_decoder *d, const char *s, size_t n);
 
 /* ---- JSON helpers ---- */
 /* A string member (NULL when absent or not a string); *len its length (0 then). */

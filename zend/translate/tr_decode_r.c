@@ -96,18 +96,16 @@ static struct ritem *find_item(struct rst *st, const char *id, size_t id_len, in
     return NULL;
 }
 
-static struct ritem *new_item(struct rst *st, const char *id, size_t id_len, int64_t oi,
+static struct ritem *new_item(struct tr_decoder *d, const char *id, size_t id_len, int64_t oi,
                               int type)
 {
+    struct rst *st = d->st;
     if (tr_dec_room(&st->items, &st->cap_items, st->n_items, sizeof(*st->items)) < 0)
         return NULL;
     struct ritem *it = &st->items[st->n_items++];
     *it = (struct ritem){.oi = oi, .type = type, .b = -1, .last_summary = -1};
-    if (id && (it->id = malloc(id_len + 1))) {
-        memcpy(it->id, id, id_len);
-        it->id[id_len] = 0;
+    if (id && (it->id = tr_dec_dup(d, id, id_len)))
         it->id_len = id_len;
-    }
     return it;
 }
 
@@ -142,7 +140,7 @@ static struct ritem *event_item(struct tr_decoder *d, const json_t *root, int ty
     int64_t oi = -1;
     tr_dec_int(root, "output_index", &oi);
     struct ritem *it = find_item(st, id, n, oi);
-    if (!it && type != IT_OTHER && (it = new_item(st, id, n, oi, type)))
+    if (!it && type != IT_OTHER && (it = new_item(d, id, n, oi, type)))
         open_item(d, it, NULL);
     return it;
 }
@@ -236,7 +234,7 @@ static void on_item(struct tr_decoder *d, struct rst *st, const json_t *root, in
     if (!it && id)
         it = find_item(st, NULL, 0, oi); /* added without an id, done with one */
     if (!it) {
-        if (type == IT_OTHER || !(it = new_item(st, id, n, oi, type)))
+        if (type == IT_OTHER || !(it = new_item(d, id, n, oi, type)))
             return;
         open_item(d, it, item);
     }
@@ -408,7 +406,7 @@ static void r_json(struct tr_decoder *d, json_t *root)
     size_t i;
     json_array_foreach(output, i, item) {
         int type = item_type(tr_dec_str(item, "type", NULL));
-        struct ritem *it = type == IT_OTHER ? NULL : new_item(st, NULL, 0, (int64_t)i, type);
+        struct ritem *it = type == IT_OTHER ? NULL : new_item(d, NULL, 0, (int64_t)i, type);
         if (!it)
             continue;
         open_item(d, it, item);
