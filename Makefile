@@ -58,12 +58,12 @@ check-deps:
 test-sanitize:
 	$(MAKE) test BUILD=build-asan BUILD_TYPE=Debug CMAKE_FLAGS=-DZEN_SANITIZE=ON
 
-# The proxy integration tests with zend under valgrind memcheck: a memory
+# The proxy and translation integration tests with zend under valgrind memcheck: a memory
 # error or a leak makes zend exit 99 and the test's clean-shutdown check fail.
 test-valgrind: check-deps build
 	cd tests/integration && PYTHONDONTWRITEBYTECODE=1 \
 	  ZEND_REAL_BIN=$(abspath $(BUILD))/bin/zend ZEND_BIN=$(CURDIR)/tests/integration/valgrind_zend.sh \
-	  ZENCTL_BIN=$(abspath $(BUILD))/bin/zenctl python3 -m unittest test_proxy
+	  ZENCTL_BIN=$(abspath $(BUILD))/bin/zenctl python3 -m unittest test_proxy test_translate
 
 # Line coverage of lib/, proto/ and zend/ over the whole suite (gcovr).
 coverage: check-deps
