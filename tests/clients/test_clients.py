@@ -254,6 +254,11 @@ class ClaudeCodeTest(ClientTestCase):
         self.assertIs(main["stream"], True)
         self.assertEqual(main["stream_options"], {"include_usage": True})
         self.assertEqual(main["messages"][0]["role"], "system")
+        # Claude Code sends its environment (working directory, platform ...)
+        # as a role "system" entry inside `messages`: it must not be lost.
+        system_text = json.dumps([m["content"] for m in main["messages"]
+                                  if m["role"] in ("system", "developer")])
+        self.assertIn("Primary working directory", system_text)
         self.assertIn("say hi", json.dumps(main["messages"]))
         self.assertIn("Read", [t["function"]["name"] for t in main["tools"]])
 
