@@ -117,7 +117,7 @@ clean:
 # Fails if any harness found something.
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_HARNESSES ?= http rpc config sse
+FUZZ_HARNESSES ?= http rpc config sse tr_request
 FUZZ_ARGS ?=
 FUZZ_PACKAGES := clang libclang-rt-14-dev
 
@@ -149,7 +149,7 @@ fuzz: fuzz-build
 	    echo "fuzz_$$h: ok, $${runs:-?} runs, $${rate:-?} execs/s"; \
 	  else \
 	    echo "fuzz_$$h: FAILED (exit $$rc), $${runs:-?} runs, $${rate:-?} execs/s"; \
-	    grep -E "ERROR|SUMMARY|invariant|^fuzz_[a-z]+:" $$work/log | head -5; \
+	    grep -E "ERROR|SUMMARY|invariant|^fuzz_[a-z_]+:" $$work/log | head -5; \
 	    for a in $$work/artifacts/*; do [ -e "$$a" ] && echo "  reproduce: $(FUZZ_BUILD)/bin/fuzz_$$h $$a"; done; \
 	    failed="$$failed $$h"; \
 	  fi; \

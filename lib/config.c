@@ -135,6 +135,54 @@ static int load_token(struct zcfg_loader *L, struct zcfg_provider *p, const json
     return ZEN_OK;
 }
 
+/* An optional string key that must be one of `names`; its index goes to
+ * *out (left alone when the key is absent). */
+static int load_choice(struct zcfg_loader *L, const json_t *obj, const char *key,
+                       const char *parent, const char *const *names, size_t n, int *out)
+{
+    char *v = NULL;
+    if (zcfgl_opt_nonempty_string(L, obj, key, parent, &v) != ZEN_OK)
+        return ZEN_ERR;
+    if (!v)
+        return ZEN_OK;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(v, names[i]) == 0) {
+            *out = (int)i;
+            free(v);
+            return ZEN_OK;
+        }
+    }
+    free(v);
+    char kpath[ZCFG_PATH_LEN], list[160] = "";
+    zcfgl_subpath(kpath, parent, key);
+    for (size_t i = 0; i < n; i++)
+        snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s\"%s\"",
+                 i == 0 ? "" : i + 1 == n ? " or " : ", ", names[i]);
+    return zcfgl_fail(L, kpath, "must be %s", list);
+}
+
+/* The keys of format translation (docs/translate.md, provider keys). */
+static int load_translation_keys(struct zcfg_loader *L, struct zcfg_provider *p,
+                                 const json_t *obj, const char *path)
+{
+    /* Indexed by the enums of config.h. */
+    static const char *const openai_apis[] = {"auto", "chat", "responses"};
+    static const char *const max_tokens_fields[] = {"max_completion_tokens", "max_tokens"};
+    static const char *const thinking_modes[] = {"budget", "adaptive"};
+    p->default_max_tokens = ZCFG_DEFAULT_MAX_TOKENS;
+    if (load_choice(L, obj, "openai_api", path, openai_apis, ZEN_ARRAY_LEN(openai_apis),
+                    &p->openai_api) != ZEN_OK ||
+        load_choice(L, obj, "max_tokens_field", path, max_tokens_fields,
+                    ZEN_ARRAY_LEN(max_tokens_fields), &p->max_tokens_legacy) != ZEN_OK ||
+        load_choice(L, obj, "thinking_mode", path, thinking_modes, ZEN_ARRAY_LEN(thinking_modes),
+                    &p->thinking_mode) != ZEN_OK ||
+        zcfgl_opt_int(L, obj, "default_max_tokens", path, &p->default_max_tokens, 1,
+                      ZCFG_MAX_DEFAULT_MAX_TOKENS) != ZEN_OK ||
+        zcfgl_opt_bool(L, obj, "drop_sampling", path, &p->drop_sampling) != ZEN_OK)
+        return ZEN_ERR;
+    return ZEN_OK;
+}
+
 static int load_provider(struct zcfg_loader *L, struct zcfg_provider *p, const char *name,
                          const json_t *obj)
 {
@@ -155,9 +203,6 @@ static int load_provider(struct zcfg_loader *L, struct zcfg_provider *p, const c
     p->type = ZCFG_TYPE_ANTHROPIC;
     if (type && strcmp(type, "openai") == 0) {
         p->type = ZCFG_TYPE_OPENAI;
-        zcfgl_note(L, ZLOG_INFO, "provider_format_passthrough",
-                   json_pack("{s:s, s:s}", "provider", name, "detail",
-                             "openai provider receives requests unchanged"));
     } else if (type && strcmp(type, "anthropic") != 0) {
         char tpath[ZCFG_PATH_LEN];
         zcfgl_subpath(tpath, path, "type");
@@ -215,6 +260,8 @@ static int load_provider(struct zcfg_loader *L, struct zcfg_provider *p, const c
         zcfgl_subpath(upath, path, "ca_file");
         return zcfgl_fail(L, upath, "cannot read %s: %s", p->ca_file, strerror(errno));
     }
+    if (load_translation_keys(L, p, obj, path) != ZEN_OK)
+        return ZEN_ERR;
     return load_env_headers(L, p, obj, path);
 }
 

@@ -29,6 +29,12 @@
 
 enum zcfg_provider_type { ZCFG_TYPE_ANTHROPIC, ZCFG_TYPE_OPENAI };
 enum zcfg_auth_header { ZCFG_AUTH_BOTH, ZCFG_AUTH_X_API_KEY, ZCFG_AUTH_BEARER };
+/* Which OpenAI API an openai provider is spoken to in (docs/translate.md). */
+enum zcfg_openai_api { ZCFG_OPENAI_AUTO, ZCFG_OPENAI_CHAT, ZCFG_OPENAI_RESPONSES };
+/* What a request translated to Anthropic asks for when its client wants reasoning. */
+enum zcfg_thinking_mode { ZCFG_THINKING_BUDGET, ZCFG_THINKING_ADAPTIVE };
+#define ZCFG_DEFAULT_MAX_TOKENS 32000
+#define ZCFG_MAX_DEFAULT_MAX_TOKENS 1000000
 
 struct zcfg_header {
     char *name;  /* already lowercased: x-env-claude-code-max-output-tokens */
@@ -48,6 +54,12 @@ struct zcfg_provider {
     char *ca_file;     /* NULL = system store */
     struct zcfg_header *env_headers;
     size_t n_env_headers;
+    /* translation (docs/translate.md) */
+    int openai_api;            /* enum zcfg_openai_api */
+    int max_tokens_legacy;     /* max_tokens_field "max_tokens" (else max_completion_tokens) */
+    int64_t default_max_tokens; /* max_tokens sent to Anthropic when the client set none */
+    int thinking_mode;         /* enum zcfg_thinking_mode */
+    int drop_sampling;         /* never send temperature/top_p/top_k to Anthropic */
 };
 
 struct zcfg_profile {

@@ -112,11 +112,11 @@ int zc_cmd_providers(struct zc_ctx *ctx)
         return ZEN_EXIT_OK;
     }
     res = zv_escaped_take(res);
-    static const char *const head[] = {"NAME", "STATUS", "CIRCUIT", "COOLDOWN", "REQUESTS",
-                                       "ERR%", "P50", "P95", "P99", "LAST ERROR"};
+    static const char *const head[] = {"NAME", "WIRE", "STATUS", "CIRCUIT", "COOLDOWN",
+                                       "REQUESTS", "ERR%", "P50", "P95", "P99", "LAST ERROR"};
     struct zv_table t;
-    /* REQUESTS..P99 (columns 4..8) are numbers: right-aligned. */
-    zv_table_init(&t, (int)ZEN_ARRAY_LEN(head), 0x1F0u);
+    /* REQUESTS..P99 (columns 5..9) are numbers: right-aligned. */
+    zv_table_init(&t, (int)ZEN_ARRAY_LEN(head), 0x3E0u);
     for (size_t i = 0; i < ZEN_ARRAY_LEN(head); i++)
         zv_table_cell(&t, NULL, "%s", head[i]);
     size_t i;
@@ -131,6 +131,9 @@ int zc_cmd_providers(struct zc_ctx *ctx)
         zv_ms(zv_num(p, "latency_p99_ms"), p99, sizeof(p99));
         last_error_text(p, last, sizeof(last));
         zv_table_cell(&t, NULL, "%s", zv_str(p, "name", "?"));
+        /* A wire learned from a fallback is marked: it lasts until the next reload. */
+        zv_table_cell(&t, NULL, "%s%s", zv_str(p, "wire", "-"),
+                      json_is_true(json_object_get(p, "wire_learned")) ? " (learned)" : "");
         zv_table_cell(&t, zv_status_color(status), "%s", status);
         zv_table_cell(&t, zv_status_color(circuit), "%s", circuit);
         zv_table_cell(&t, NULL, "%s", cooldown);

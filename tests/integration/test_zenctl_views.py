@@ -735,8 +735,8 @@ class HealthAndProviders(ViewsTestCase):
         r = self.zenctl("providers")
         self.assertEqual(r.returncode, 0, r.stderr)
         lines = r.stdout.splitlines()
-        self.assertEqual(lines[0].split()[:9], ["NAME", "STATUS", "CIRCUIT", "COOLDOWN",
-                                                "REQUESTS", "ERR%", "P50", "P95", "P99"])
+        self.assertEqual(lines[0].split()[:10], ["NAME", "WIRE", "STATUS", "CIRCUIT", "COOLDOWN",
+                                                 "REQUESTS", "ERR%", "P50", "P95", "P99"])
         self.assertTrue(lines[0].rstrip().endswith("LAST ERROR"))
         self.assertEqual(sorted(line.split()[0] for line in lines[1:]), ["p1", "p2"])
         col = lines[0].index("REQUESTS") + len("REQUESTS")  # numbers align right
@@ -744,6 +744,10 @@ class HealthAndProviders(ViewsTestCase):
         doc = json.loads(self.zenctl("-o", "json", "providers").stdout)
         names = sorted(p["name"] for p in doc["providers"])
         self.assertEqual(names, ["p1", "p2"])
+        # anthropic-type providers speak the Anthropic wire, configured not learned
+        self.assertEqual({(p["wire"], p["wire_learned"]) for p in doc["providers"]},
+                         {("anthropic", False)})
+        self.assertTrue(all(line.split()[1] == "anthropic" for line in lines[1:]), lines)
         r = self.zenctl("provider", "disable", "p2", "--for", "60")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("p2 disabled for 1m 00s", r.stdout)

@@ -117,7 +117,6 @@ static void test_gozen_config_loads(void)
     CU_ASSERT_EQUAL(cfg->daemon.n_allowed_hosts, 3);
 
     CU_ASSERT_TRUE(has_note(cfg, "config_ignored_keys"));
-    CU_ASSERT_TRUE(has_note(cfg, "provider_format_passthrough"));
     CU_ASSERT_EQUAL(strlen(cfg->hash), 16);
     zcfg_unref(cfg);
 }
@@ -362,6 +361,41 @@ static void test_body_budget_keys(void)
                  "daemon.client_body_total_timeout_ms:");
 }
 
+/* The provider keys of format translation: defaults, every value, and a
+ * clear error for a wrong one. */
+static void test_translation_keys(void)
+{
+    struct zcfg *cfg = load_str("{\"providers\": {\"p\": {\"base_url\": \"http://x\"}}}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    const struct zcfg_provider *p = zcfg_find_provider(cfg, "p");
+    CU_ASSERT_EQUAL(p->openai_api, ZCFG_OPENAI_AUTO);
+    CU_ASSERT_EQUAL(p->max_tokens_legacy, 0);
+    CU_ASSERT_EQUAL(p->default_max_tokens, 32000);
+    CU_ASSERT_EQUAL(p->thinking_mode, ZCFG_THINKING_BUDGET);
+    CU_ASSERT_EQUAL(p->drop_sampling, 0);
+    zcfg_unref(cfg);
+    cfg = load_str("{\"providers\": {\"p\": {\"base_url\": \"http://x\", \"type\": \"openai\","
+                   " \"openai_api\": \"responses\", \"max_tokens_field\": \"max_tokens\","
+                   " \"default_max_tokens\": 4096, \"thinking_mode\": \"adaptive\","
+                   " \"drop_sampling\": true}}}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    p = zcfg_find_provider(cfg, "p");
+    CU_ASSERT_EQUAL(p->openai_api, ZCFG_OPENAI_RESPONSES);
+    CU_ASSERT_EQUAL(p->max_tokens_legacy, 1);
+    CU_ASSERT_EQUAL(p->default_max_tokens, 4096);
+    CU_ASSERT_EQUAL(p->thinking_mode, ZCFG_THINKING_ADAPTIVE);
+    CU_ASSERT_EQUAL(p->drop_sampling, 1);
+    zcfg_unref(cfg);
+    expect_error("{\"providers\": {\"r\": {\"base_url\": \"http://x\", \"openai_api\": \"rest\"}}}",
+                 "providers.r.openai_api: must be \"auto\", \"chat\" or \"responses\"");
+    expect_error("{\"providers\": {\"r\": {\"base_url\": \"http://x\", \"max_tokens_field\": 1}}}",
+                 "providers.r.max_tokens_field: must be a string");
+    expect_error("{\"providers\": {\"r\": {\"base_url\": \"http://x\", \"default_max_tokens\": 0}}}",
+                 "providers.r.default_max_tokens: must be between 1 and 1000000");
+    expect_error("{\"providers\": {\"r\": {\"base_url\": \"http://x\", \"drop_sampling\": 1}}}",
+                 "providers.r.drop_sampling: must be true or false");
+}
+
 static void test_file_errors_and_permissions(void)
 {
     char path[4200];
@@ -548,6 +582,7 @@ void register_tests(void)
     TU_ADD(s, test_validation_errors_have_json_path);
     TU_ADD(s, test_provider_limits);
     TU_ADD(s, test_body_budget_keys);
+    TU_ADD(s, test_translation_keys);
     TU_ADD(s, test_file_errors_and_permissions);
     TU_ADD(s, test_secrets_wiped_in_parse_tree);
     TU_ADD(s, test_syntax_error_in_token_not_echoed);

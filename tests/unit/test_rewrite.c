@@ -280,6 +280,17 @@ static void test_body_thinking(void)
                 "{\"model\":\"m-sonnet\",\"thinking\":\"enabled\"}");
     expect_body("all", "{\"model\":\"claude-sonnet-4-5\",\"thinking\":{\"type\":\"ENABLED\"}}",
                 "{\"model\":\"m-sonnet\",\"thinking\":{\"type\":\"ENABLED\"}}");
+    expect_body("all", "{\"model\":\"claude-sonnet-4-5\",\"thinking\":{\"type\":\"adaptive\"}}",
+                "{\"model\":\"m-reason\",\"thinking\":{\"type\":\"adaptive\"}}");
+    /* OpenAI efforts select the reasoning tier too, except none and minimal */
+    expect_body("all", "{\"model\":\"gpt-4o\",\"reasoning_effort\":\"high\"}",
+                "{\"model\":\"m-reason\",\"reasoning_effort\":\"high\"}");
+    expect_body("all", "{\"model\":\"gpt-4o\",\"reasoning_effort\":\"minimal\"}",
+                "{\"model\":\"m-sonnet\",\"reasoning_effort\":\"minimal\"}");
+    expect_body("all", "{\"model\":\"gpt-4o\",\"reasoning\":{\"effort\":\"low\"}}",
+                "{\"model\":\"m-reason\",\"reasoning\":{\"effort\":\"low\"}}");
+    expect_body("all", "{\"model\":\"gpt-4o\",\"reasoning\":{\"effort\":\"none\"}}",
+                "{\"model\":\"m-sonnet\",\"reasoning\":{\"effort\":\"none\"}}");
 }
 
 static void test_body_refusals(void)
@@ -442,6 +453,35 @@ static int suite_init(void)
     return cfg ? 0 : 1;
 }
 
+/* Translated requests: a configured tier wins; into Anthropic with none
+ * configured, the Claude default of the same rule; into OpenAI, the client's
+ * model (docs/translate.md, "Model mapping"). */
+static void test_translated_defaults(void)
+{
+    int defaulted = -1;
+    CU_ASSERT_STRING_EQUAL(rewrite_pick_model_translated(prov("none"), "gpt-5-codex", 0, 1,
+                                                         &defaulted), "claude-sonnet-4-5");
+    CU_ASSERT_EQUAL(defaulted, 1);
+    CU_ASSERT_STRING_EQUAL(rewrite_pick_model_translated(prov("none"), "gpt-4o-mini", 0, 1,
+                                                         &defaulted), "claude-haiku-4-5");
+    CU_ASSERT_STRING_EQUAL(rewrite_pick_model_translated(prov("none"), "x-opus", 0, 1,
+                                                         &defaulted), "claude-opus-4-5");
+    CU_ASSERT_STRING_EQUAL(rewrite_pick_model_translated(prov("none"), "o3", 0, 1, &defaulted),
+                           "claude-sonnet-4-5");
+    CU_ASSERT_STRING_EQUAL(rewrite_pick_model_translated(prov("haiku_only"), "gpt-4o-mini", 0,
+                                                         1, &defaulted), "m-haiku");
+    CU_ASSERT_EQUAL(defaulted, 0);
+    /* haiku_only has no tier for a sonnet-class name: the default fills in */
+    CU_ASSERT_STRING_EQUAL(rewrite_pick_model_translated(prov("haiku_only"), "gpt-4o", 0, 1,
+                                                         &defaulted), "claude-sonnet-4-5");
+    CU_ASSERT_EQUAL(defaulted, 1);
+    CU_ASSERT_STRING_EQUAL(rewrite_pick_model_translated(prov("none"), "claude-opus-4-5", 0, 0,
+                                                         &defaulted), "claude-opus-4-5");
+    CU_ASSERT_EQUAL(defaulted, 0);
+    CU_ASSERT_STRING_EQUAL(rewrite_pick_model_translated(prov("all"), "claude-opus-4-5", 0, 0,
+                                                         &defaulted), "m-opus");
+}
+
 static int suite_clean(void)
 {
     zcfg_unref(cfg);
@@ -470,4 +510,5 @@ void register_tests(void)
     TU_ADD(s, test_body_duplicate_keys);
     TU_ADD(s, test_body_big);
     TU_ADD(s, test_body_deep_nesting);
+    TU_ADD(s, test_translated_defaults);
 }

@@ -1,23 +1,13 @@
 #include "answer.h"
 
-#include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "error_type.h"
 
-char *answer_error_body(const char *type, const char *message)
-{
-    json_t *doc = json_pack("{s:s, s:{s:s, s:s}}", "type", "error", "error", "type", type,
-                            "message", message);
-    char *body = json_dumps(doc, JSON_COMPACT);
-    json_decref(doc);
-    return body;
-}
-
 double answer_round_ms(double ms) { return (double)(int64_t)(ms * 1000.0 + 0.5) / 1000.0; }
 
-static json_t *attempts_json(const struct policy_attempt *a, size_t n)
+json_t *answer_attempts(const struct policy_attempt *a, size_t n)
 {
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
@@ -26,10 +16,10 @@ static json_t *attempts_json(const struct policy_attempt *a, size_t n)
                            "status", a[i].status, "error_type",
                            a[i].error_type ? zen_error_type_name(a[i].error_type) : "none",
                            "duration_ms", answer_round_ms(a[i].duration_ms), "detail", a[i].detail));
-    return arr;
+    return json_pack("{s:o}", "attempts", arr);
 }
 
-char *answer_exhausted_body(const struct policy_attempt *a, size_t n, zbuf *msg)
+void answer_exhausted_message(const struct policy_attempt *a, size_t n, zbuf *msg)
 {
     zbuf_append_str(msg, "all providers failed:");
     for (size_t i = 0; i < n; i++) {
@@ -43,10 +33,4 @@ char *answer_exhausted_body(const struct policy_attempt *a, size_t n, zbuf *msg)
         zbuf_append_str(msg, part);
     }
     zbuf_append(msg, "", 1);
-    json_t *doc = json_pack("{s:s, s:{s:s, s:s}, s:o}", "type", "error", "error", "type",
-                            "all_providers_failed", "message", (const char *)zbuf_head(msg),
-                            "attempts", attempts_json(a, n));
-    char *body = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(10));
-    json_decref(doc);
-    return body;
 }

@@ -13,6 +13,7 @@
 #include "relay.h"
 #include "rewrite.h"
 #include "timeutil.h"
+#include "tr_ctx.h"
 #include "upstream.h"
 
 static void start_attempt(struct proxy_request *pr);
@@ -27,22 +28,59 @@ static void relay_head(struct proxy_request *pr, int status, const struct http_h
     pr->ttfb_ms = proxy_request_elapsed_ms(pr->req->start_s);
 }
 
-/* Every candidate failed: the final answer (docs/operations.md, "Failover",
- * last bullet). */
-static void answer_exhausted(struct proxy_request *pr)
+/* The headers kept when an upstream error is relayed translated. */
+static size_t kept_error_headers(const struct proxy_request *pr, struct http_header *out,
+                                 size_t max)
+{
+    static const char *const kept[] = {"retry-after", "request-id", "x-request-id"};
+    size_t n = 0;
+    for (size_t i = 0; i < ZEN_ARRAY_LEN(kept) && n < max; i++) {
+        const char *v = fwdh_find(pr->resp_headers, pr->n_resp_headers, kept[i]);
+        if (v)
+            out[n++] = (struct http_header){(char *)kept[i], (char *)v};
+    }
+    return n;
+}
+
+/* The provider's own error answer, in the client's format when the attempt
+ * crossed families (docs/translate.md, "Errors"), else byte for byte. */
+static void relay_own_answer(struct proxy_request *pr)
 {
     const struct policy_attempt *last = &pr->attempts[pr->n_attempts - 1];
-    int own_answer;
-    int status = policy_exhausted_status(pr->attempts, pr->n_attempts, &own_answer);
-    if (own_answer) {
+    int status = last->status;
+    char *translated = xlate_error_body(&pr->xl, &status, (const char *)zbuf_head(&pr->err_body),
+                                        zbuf_len(&pr->err_body));
+    if (!translated) {
         /* Stay transparent: the client sees the provider's own answer. */
-        struct http_conn *c = pr->conn;
         relay_head(pr, last->status, pr->resp_headers, pr->n_resp_headers,
                    (int64_t)zbuf_len(&pr->err_body));
-        http_response_write(c, zbuf_head(&pr->err_body), zbuf_len(&pr->err_body));
+        http_response_write(pr->conn, zbuf_head(&pr->err_body), zbuf_len(&pr->err_body));
         pr->bytes_out = zbuf_len(&pr->err_body);
         proxy_request_end(pr, last->status, 0, ZERR_NONE, last->detail,
                           &(struct reply){.kind = REPLY_END});
+        return;
+    }
+    struct http_header h[8] = {{"Content-Type", "application/json"}};
+    size_t nh = 1 + kept_error_headers(pr, &h[1], 3);
+    char attempts[16];
+    relay_zen_headers(pr->provider->name, pr->n_attempts, attempts, sizeof(attempts), &h[nh]);
+    nh += 2;
+    pr->bytes_out = strlen(translated);
+    proxy_request_end(pr, status, 0, ZERR_NONE, last->detail,
+                      &(struct reply){.kind = REPLY_WHOLE, .status = status, .headers = h,
+                                      .n_headers = nh, .body = translated,
+                                      .body_len = strlen(translated)});
+    free(translated);
+}
+
+/* Every candidate failed: the final answer (docs/operations.md, "Failover",
+ * last bullet), in the client's format. */
+static void answer_exhausted(struct proxy_request *pr)
+{
+    int own_answer;
+    int status = policy_exhausted_status(pr->attempts, pr->n_attempts, &own_answer);
+    if (own_answer) {
+        relay_own_answer(pr);
         return;
     }
     char retry_after[32] = "";
@@ -52,7 +90,11 @@ static void answer_exhausted(struct proxy_request *pr)
     }
     zbuf msg;
     zbuf_init(&msg);
-    char *body = answer_exhausted_body(pr->attempts, pr->n_attempts, &msg);
+    answer_exhausted_message(pr->attempts, pr->n_attempts, &msg);
+    json_t *attempts_extra = answer_attempts(pr->attempts, pr->n_attempts);
+    char *body = xlate_own_error(&pr->xl, "all_providers_failed", (const char *)zbuf_head(&msg),
+                                 attempts_extra);
+    json_decref(attempts_extra);
     struct http_header h[4] = {{"Content-Type", "application/json"}};
     size_t nh = 1;
     if (retry_after[0])
@@ -111,6 +153,7 @@ static int next_candidate(struct proxy_request *pr, size_t *idx)
 static void after_failure(struct proxy_request *pr)
 {
     size_t idx;
+    pr->xl.fallback = 0; /* a wire fallback is one retry on its provider, no more */
     if (pr->n_attempts < PROXY_MAX_ATTEMPTS && next_candidate(pr, &idx)) {
         pr->provider = &pr->cfg->providers[idx];
         start_attempt(pr);
@@ -142,12 +185,131 @@ static void fail_attempt(struct proxy_request *pr, int status, int error_type,
               "request_id", pr->req->request_id, "session", pr->route.session_key, "provider",
               pr->provider->name, "error_type", zen_error_type_name(error_type), "status",
               status, "duration_ms", answer_round_ms(a->duration_ms), "detail", a->detail);
-    if (pr->pstate)
+    /* A wire fallback that failed moves on without marking the provider
+     * (docs/translate.md, "Choosing the OpenAI wire"). */
+    if (pr->pstate && !pr->xl.fallback)
         pstate_failure(pr->pstate, error_type, status, a->detail,
                        error_type == ZERR_RATE_LIMIT ? pr->retry_after_ms : -1);
+    if (pr->transfer) {
+        upstream_cancel(pr->transfer);
+        pr->transfer = NULL;
+    }
     proxy_request_release_attempt(pr);
     after_failure(pr);
 }
+
+/* ---- a translated answer (xlate.h) ---- */
+
+/* The attempt is served: the one place a success is recorded. */
+static void attempt_served(struct proxy_request *pr)
+{
+    if (pr->pstate) {
+        pstate_success(pr->pstate, "success");
+        if (pr->xl.fallback && pr->pstate->learned_wire != (int)pr->xl.wire) {
+            /* Sticky until the next reload: the next request costs one call. */
+            pr->pstate->learned_wire = (int)pr->xl.wire;
+            zlog_pack(ZLOG_INFO, "provider_wire_learned", "{s:s, s:s}", "provider",
+                      pr->provider->name, "wire", tr_format_name(pr->xl.wire));
+        }
+    }
+    record_attempt(pr, pr->status, ZERR_NONE, "");
+    pr->state = REQ_RELAY;
+}
+
+/* xlate's commit point: the translated stream's head goes out. */
+static void on_xlate_commit(void *ud)
+{
+    struct proxy_request *pr = ud;
+    attempt_served(pr);
+    struct http_header h[6];
+    size_t n = xlate_head_headers(&pr->xl, h);
+    char attempts[16];
+    relay_zen_headers(pr->provider->name, pr->n_attempts, attempts, sizeof(attempts), &h[n]);
+    http_response_begin(pr->conn, 200, h, n + 2, -1);
+    pr->ttfb_ms = proxy_request_elapsed_ms(pr->req->start_s);
+}
+
+/* The error type of a translated answer that failed before its commit
+ * point, from what the upstream said (its error class). */
+static int xlate_failure_type(enum tr_err_class c)
+{
+    switch (c) {
+    case TR_ERR_RATE_LIMIT: return ZERR_RATE_LIMIT;
+    case TR_ERR_AUTHENTICATION:
+    case TR_ERR_BILLING:
+    case TR_ERR_PERMISSION: return ZERR_AUTH;
+    case TR_ERR_INVALID_REQUEST:
+    case TR_ERR_TOO_LARGE:
+    case TR_ERR_NOT_FOUND: return ZERR_REQUEST;
+    case TR_ERR_TIMEOUT: return ZERR_TIMEOUT;
+    default: return ZERR_SERVER;
+    }
+}
+
+static void end_interrupted(struct proxy_request *pr, const char *why)
+{
+    zlog_pack(ZLOG_WARN, "stream_interrupted", "{s:s, s:s, s:s, s:I}", "request_id",
+              pr->req->request_id, "provider", pr->provider->name, "detail", why,
+              "bytes_out", (json_int_t)http_response_bytes(pr->conn));
+    pr->bytes_out = http_response_bytes(pr->conn);
+    /* No terminating chunk: the client must not take it as complete. */
+    proxy_request_end(pr, pr->status, 0, ZERR_STREAM_INTERRUPTED, why,
+                      &(struct reply){.kind = REPLY_ABORT});
+}
+
+/* Acts on what the translated answer said at its end (or a timer's). */
+static void xlate_conclude(struct proxy_request *pr, enum xlate_step st)
+{
+    switch (st) {
+    case XLATE_FINISHED:
+        if (xlate_client_stream(&pr->xl)) {
+            pr->bytes_out = http_response_bytes(pr->conn);
+            proxy_request_end(pr, pr->status, 1, ZERR_NONE, NULL,
+                              &(struct reply){.kind = REPLY_END});
+            return;
+        }
+        attempt_served(pr);
+        pr->ttfb_ms = proxy_request_elapsed_ms(pr->req->start_s);
+        size_t len;
+        const char *body = xlate_whole_body(&pr->xl, &len);
+        struct http_header h[6];
+        size_t n = xlate_head_headers(&pr->xl, h);
+        char attempts[16];
+        relay_zen_headers(pr->provider->name, pr->n_attempts, attempts, sizeof(attempts), &h[n]);
+        pr->bytes_out = len;
+        proxy_request_end(pr, pr->status, 1, ZERR_NONE, NULL,
+                          &(struct reply){.kind = REPLY_WHOLE, .status = pr->status,
+                                          .headers = h, .n_headers = n + 2,
+                                          .body = body ? body : "", .body_len = len});
+        return;
+    case XLATE_FAILED: {
+        char detail[PROXY_DETAIL_MAX];
+        snprintf(detail, sizeof(detail), "%s", pr->xl.err_msg);
+        fail_attempt(pr, 0, xlate_failure_type(pr->xl.err_class), detail);
+        return;
+    }
+    case XLATE_CLIENT_GONE:
+        return; /* on_abort follows */
+    case XLATE_BROKEN:
+    default:
+        end_interrupted(pr, pr->xl.err_msg[0] ? pr->xl.err_msg : "stream ended early");
+        return;
+    }
+}
+
+static void on_xlate_timer_step(void *ud, enum xlate_step st)
+{
+    xlate_conclude(ud, st);
+}
+
+const struct xlate_hooks attempt_xlate_hooks = {on_xlate_commit, on_xlate_timer_step};
+
+static int translating_answer(const struct proxy_request *pr)
+{
+    return pr->xl.active && pr->status >= 200 && pr->status < 300;
+}
+
+/* ---- upstream callbacks ---- */
 
 static void on_up_head(void *ud, int status, const struct http_header *h, size_t n)
 {
@@ -155,18 +317,24 @@ static void on_up_head(void *ud, int status, const struct http_header *h, size_t
     pr->status = status;
     proxy_request_free_resp_headers(pr);
     zbuf_clear(&pr->err_body);
-    if (policy_is_failure_status(status)) {
-        /* Keep the head: with a single provider it is relayed as it is. */
+    if (policy_is_failure_status(status) || (pr->xl.active && !translating_answer(pr)) ||
+        xlate_fallback_wire(&pr->xl, pr->provider, status, NULL, 0) >= 0) {
+        /* Keep the head: with a single provider it is relayed as it is (or
+         * translated, when the attempt was). */
         fwdh_copy(h, n, &pr->resp_headers, &pr->n_resp_headers);
         pr->retry_after_ms = status == 429 ? policy_retry_after_ms(h, n, ztime_wall_ms()) : -1;
         return;
     }
-    if (pr->pstate)
-        pstate_success(pr->pstate, "success");
-    record_attempt(pr, status, ZERR_NONE, "");
+    if (pr->xl.active) {
+        /* Nothing reaches the client before the commit point (xlate.h). */
+        pr->xl_step = xlate_on_head(&pr->xl, h, n) == 0 ? XLATE_GOING : XLATE_FAILED;
+        if (pr->xl_step == XLATE_FAILED)
+            snprintf(pr->xl.err_msg, sizeof(pr->xl.err_msg), "out of memory");
+        return;
+    }
+    attempt_served(pr);
     pr->is_stream = relay_is_stream(h, n);
     sse_detector_init(&pr->sse);
-    pr->state = REQ_RELAY;
     relay_head(pr, status, h, n,
                relay_content_length(h, n, pr->req->method, status, pr->is_stream));
 }
@@ -174,6 +342,18 @@ static void on_up_head(void *ud, int status, const struct http_header *h, size_t
 static int on_up_body(void *ud, const char *data, size_t len)
 {
     struct proxy_request *pr = ud;
+    if (translating_answer(pr)) {
+        if (pr->xl_step != XLATE_GOING && pr->xl_step != XLATE_PAUSE &&
+            pr->xl_step != XLATE_FINISHED)
+            return UPSTREAM_ABORT;
+        pr->xl_step = xlate_on_body(&pr->xl, data, len);
+        switch (pr->xl_step) {
+        case XLATE_GOING:
+        case XLATE_FINISHED: return UPSTREAM_CONTINUE; /* the end comes with on_done */
+        case XLATE_PAUSE: return UPSTREAM_PAUSE;
+        default: return UPSTREAM_ABORT;               /* concluded in on_done */
+        }
+    }
     if (pr->state != REQ_RELAY) {
         size_t room = PROXY_ERROR_BODY_MAX - zbuf_len(&pr->err_body);
         zbuf_append(&pr->err_body, data, len < room ? len : room);
@@ -183,10 +363,47 @@ static int on_up_body(void *ud, const char *data, size_t len)
     return relay_write(pr->conn, pr->is_stream ? &pr->sse : NULL, data, len);
 }
 
+static void on_translated_done(struct proxy_request *pr, int result, const char *detail)
+{
+    enum xlate_step st = pr->xl_step;
+    if (st == XLATE_GOING || st == XLATE_PAUSE || st == XLATE_FINISHED) {
+        char why[300];
+        snprintf(why, sizeof(why), "%s%s%s", upstream_result_name(result),
+                 detail && *detail ? ": " : "", detail ? detail : "");
+        st = xlate_on_end(&pr->xl, result == UPSTREAM_OK, result == UPSTREAM_OK ? NULL : why);
+    }
+    if (pr->state == REQ_RELAY) /* committed: the served attempt runs until now */
+        pr->attempts[pr->n_attempts - 1].duration_ms =
+            proxy_request_elapsed_ms(pr->attempt_start_s);
+    xlate_conclude(pr, st);
+}
+
+/* A wire fallback (docs/translate.md, "Choosing the OpenAI wire"): the same
+ * provider once more in its other OpenAI API, the failure not recorded. */
+static int try_wire_fallback(struct proxy_request *pr)
+{
+    int wire = xlate_fallback_wire(&pr->xl, pr->provider, pr->status,
+                                   (const char *)zbuf_head(&pr->err_body), zbuf_len(&pr->err_body));
+    if (wire < 0)
+        return 0;
+    zlog_pack(ZLOG_INFO, "provider_wire_fallback", "{s:s, s:s, s:i, s:s}", "request_id",
+              pr->req->request_id, "provider", pr->provider->name, "status", pr->status, "wire",
+              tr_format_name((enum tr_format)wire));
+    pr->xl.fallback = 1;
+    pr->xl.fallback_wire = (enum tr_format)wire;
+    proxy_request_release_attempt(pr);
+    start_attempt(pr);
+    return 1;
+}
+
 static void on_up_done(void *ud, int result, const char *detail)
 {
     struct proxy_request *pr = ud;
     pr->transfer = NULL;
+    if (translating_answer(pr)) {
+        on_translated_done(pr, result, detail);
+        return;
+    }
     if (pr->state == REQ_RELAY) {
         pr->attempts[pr->n_attempts - 1].duration_ms =
             proxy_request_elapsed_ms(pr->attempt_start_s);
@@ -206,19 +423,23 @@ static void on_up_done(void *ud, int result, const char *detail)
         else
             snprintf(why, sizeof(why), "%s%s%s", upstream_result_name(result),
                      detail && *detail ? ": " : "", detail ? detail : "");
-        zlog_pack(ZLOG_WARN, "stream_interrupted", "{s:s, s:s, s:s, s:I}", "request_id",
-                  pr->req->request_id, "provider", pr->provider->name, "detail", why,
-                  "bytes_out", (json_int_t)http_response_bytes(pr->conn));
         if (pr->is_stream)
-            relay_stream_error(pr->conn, why);
-        /* No terminating chunk: the client must not take it as complete. */
-        proxy_request_end(pr, pr->status, 0, ZERR_STREAM_INTERRUPTED, why,
-                          &(struct reply){.kind = REPLY_ABORT});
+            xlate_stream_error(&pr->xl, why);
+        end_interrupted(pr, why);
         return;
     }
     if (pr->status > 0) {
+        if (try_wire_fallback(pr))
+            return;
         int type = policy_classify_status(pr->status, (const char *)zbuf_head(&pr->err_body),
                                           zbuf_len(&pr->err_body));
+        if (!policy_is_failure_status(pr->status)) {
+            /* A translated attempt's non-2xx answer that is not a failure
+             * (400, 404 ...) is the answer: relayed, in the client's format. */
+            record_attempt(pr, pr->status, ZERR_NONE, "");
+            relay_own_answer(pr);
+            return;
+        }
         char detail_body[PROXY_DETAIL_MAX];
         size_t n = zbuf_len(&pr->err_body) < sizeof(detail_body) - 1 ? zbuf_len(&pr->err_body)
                                                                      : sizeof(detail_body) - 1;
@@ -231,6 +452,84 @@ static void on_up_done(void *ud, int result, const char *detail)
                                                                    : upstream_result_name(result));
 }
 
+/* ---- starting an attempt ---- */
+
+static void log_model(struct proxy_request *pr, const char *from, const char *to, int defaulted)
+{
+    if (!from || !to || strcmp(from, to) == 0)
+        return;
+    zlog_pack(ZLOG_DEBUG, "model_mapped", "{s:s, s:s, s:s, s:s}", "request_id",
+              pr->req->request_id, "provider", pr->provider->name, "from", from, "to", to);
+    if (defaulted && pr->pstate && !pr->pstate->model_default_logged) {
+        pr->pstate->model_default_logged = 1;
+        zlog_pack(ZLOG_INFO, "model_default_applied", "{s:s, s:s, s:s}", "provider",
+                  pr->provider->name, "from", from, "to", to);
+    }
+}
+
+/* An answer zend gives without the provider: a translated request that is
+ * bad (400, no failover: every provider of that type would refuse it), or
+ * the local count_tokens estimate. */
+static void answer_locally(struct proxy_request *pr, const struct xlate_attempt *xa)
+{
+    int ok = xa->plan == XLATE_LOCAL_ANSWER;
+    struct http_header h[4] = {{"Content-Type", "application/json"}};
+    size_t nh = 1;
+    if (ok)
+        h[nh++] = (struct http_header){"x-zen-token-estimate", "1"};
+    const char *body = xa->body ? xa->body : "{}";
+    if (ok)
+        record_attempt(pr, 200, ZERR_NONE, "local estimate");
+    pr->bytes_out = strlen(body);
+    proxy_request_end(pr, xa->status, ok, ZERR_NONE, ok ? NULL : body,
+                      &(struct reply){.kind = REPLY_WHOLE, .status = xa->status, .headers = h,
+                                      .n_headers = nh, .body = body, .body_len = strlen(body)});
+}
+
+/* The URL and body of a passthrough attempt: the client's path and query,
+ * the body model-mapped (and stripped of zend's carriers: xa->body). */
+static int passthrough_request(struct proxy_request *pr, struct xlate_attempt *xa)
+{
+    const struct zcfg_provider *p = pr->provider;
+    size_t url_len = strlen(p->base_url) + strlen(pr->route.upstream_path) + 2;
+    pr->url = malloc(url_len);
+    if (!pr->url || route_upstream_url(p->base_url, pr->route.upstream_path, pr->url,
+                                       url_len) != ZEN_OK)
+        return -1;
+    const char *src = xa->body ? xa->body : (const char *)zbuf_head(&pr->req->body);
+    size_t src_len = xa->body ? xa->body_len : zbuf_len(&pr->req->body);
+    char from[PROXY_MODEL_NAME_MAX], to[PROXY_MODEL_NAME_MAX];
+    pr->body = rewrite_model_body(p, src, src_len, &pr->body_len, from, sizeof(from), to,
+                                  sizeof(to));
+    if (pr->body) {
+        log_model(pr, from, to, 0);
+        free(xa->body);
+    } else {
+        pr->body = xa->body;
+        pr->body_len = xa->body_len;
+    }
+    xa->body = NULL;
+    pr->up_headers = fwdh_upstream_request(pr->req, pr->cfg, p, pr->key_header);
+    return 0;
+}
+
+static int translated_request(struct proxy_request *pr, struct xlate_attempt *xa)
+{
+    const struct zcfg_provider *p = pr->provider;
+    size_t url_len = strlen(p->base_url) + strlen(xa->path) + 2;
+    pr->url = malloc(url_len);
+    if (!pr->url || route_upstream_url(p->base_url, xa->path, pr->url, url_len) != ZEN_OK)
+        return -1;
+    log_model(pr, xa->model_from, xa->model_to, xa->model_defaulted);
+    pr->body = xa->body;
+    pr->body_len = xa->body_len;
+    xa->body = NULL;
+    pr->up_headers = fwdh_translated_request(pr->req, pr->cfg, p, pr->key_header,
+                                             pr->xl.wire == TR_FORMAT_A,
+                                             pr->xl.ctx.client_stream);
+    return 0;
+}
+
 static void start_attempt(struct proxy_request *pr)
 {
     static const struct upstream_callbacks cb = {on_up_head, on_up_body, on_up_done};
@@ -239,23 +538,24 @@ static void start_attempt(struct proxy_request *pr)
     pr->state = REQ_ATTEMPT;
     pr->status = 0;
     pr->retry_after_ms = -1;
+    pr->xl_step = XLATE_GOING;
     pr->attempt_start_s = ztime_mono_s();
     pr->pstate = pstate_ref(pstates_lookup(pr->px->states, p));
-    size_t url_len = strlen(p->base_url) + strlen(pr->route.upstream_path) + 2;
-    pr->url = malloc(url_len);
-    if (!pr->url || route_upstream_url(p->base_url, pr->route.upstream_path, pr->url,
-                                       url_len) != ZEN_OK) {
+    struct xlate_attempt xa;
+    xlate_begin_attempt(&pr->xl, p, pr->pstate ? pr->pstate->learned_wire : -1,
+                        (const char *)zbuf_head(&pr->req->body), zbuf_len(&pr->req->body), &xa);
+    if (xa.plan == XLATE_REJECT || xa.plan == XLATE_LOCAL_ANSWER) {
+        answer_locally(pr, &xa);
+        free(xa.body);
+        return;
+    }
+    int rc = xa.plan == XLATE_TRANSLATE ? translated_request(pr, &xa)
+                                        : passthrough_request(pr, &xa);
+    free(xa.body);
+    if (rc != 0) {
         fail_attempt(pr, 0, ZERR_NETWORK, "upstream URL too long");
         return;
     }
-    char from[PROXY_MODEL_NAME_MAX], to[PROXY_MODEL_NAME_MAX];
-    pr->body = rewrite_model_body(p, (const char *)zbuf_head(&pr->req->body),
-                                  zbuf_len(&pr->req->body), &pr->body_len, from, sizeof(from),
-                                  to, sizeof(to));
-    if (pr->body)
-        zlog_pack(ZLOG_DEBUG, "model_mapped", "{s:s, s:s, s:s, s:s}", "request_id",
-                  pr->req->request_id, "provider", p->name, "from", from, "to", to);
-    pr->up_headers = fwdh_upstream_request(pr->req, pr->cfg, p, pr->key_header);
     if (!pr->up_headers) {
         /* Never send the request short of a header (its credentials, say).
          * Our memory, not the provider's fault: it is not cooled. */
@@ -264,12 +564,13 @@ static void start_attempt(struct proxy_request *pr)
         fail_attempt(pr, 0, ZERR_NETWORK, "out of memory building the upstream request headers");
         return;
     }
+    int translated_get = xa.plan == XLATE_TRANSLATE && pr->xl.models;
     struct upstream_request ureq = {
         .method = pr->req->method,
         .url = pr->url,
         .headers = pr->up_headers,
-        .body = pr->body ? pr->body : (const char *)zbuf_head(&pr->req->body),
-        .body_len = pr->body ? pr->body_len : zbuf_len(&pr->req->body),
+        .body = pr->body ? pr->body : (translated_get ? "" : (const char *)zbuf_head(&pr->req->body)),
+        .body_len = pr->body ? pr->body_len : (translated_get ? 0 : zbuf_len(&pr->req->body)),
         .proxy_url = p->proxy_url,
         .ca_file = p->ca_file,
         .connect_timeout_ms = (long)d->connect_timeout_ms,

@@ -7,6 +7,10 @@
 
 #include "proxy_request.h"
 
+/* What the translation of an answer tells the attempt loop (xlate.h);
+ * proxy.c hands it to each request's xlate. */
+extern const struct xlate_hooks attempt_xlate_hooks;
+
 /* pr holds a slot of the limiter: runs its first attempt. */
 void attempt_begin(struct proxy_request *pr);
 

@@ -114,18 +114,66 @@ static int forwarded_request_header(const struct zcfg *cfg, const struct zcfg_pr
     return 1;
 }
 
-struct curl_slist *fwdh_upstream_request(const struct http_request *req,
-                                         const struct zcfg *cfg,
-                                         const struct zcfg_provider *p,
-                                         const char *key_header)
+/* How a translated request's headers differ (NULL: not translated). */
+struct translation_headers {
+    int to_anthropic;
+    int stream;
+};
+
+/* A client header a translated request leaves behind: the body's format
+ * changed (Content-Type, Accept are zend's) and the other family's
+ * headers mean nothing to this provider. */
+static int dropped_by_translation(const struct translation_headers *t, const char *name)
+{
+    static const char *const always[] = {"content-type", "accept"};
+    static const char *const to_anthropic[] = {"chatgpt-account-id", "originator", "session_id"};
+    static const char *const to_openai[] = {"anthropic-version", "anthropic-beta",
+                                            "anthropic-dangerous-direct-browser-access"};
+    for (size_t i = 0; i < ZEN_ARRAY_LEN(always); i++)
+        if (strcasecmp(name, always[i]) == 0)
+            return 1;
+    if (t->to_anthropic) {
+        if (strncasecmp(name, "openai-", 7) == 0)
+            return 1;
+        for (size_t i = 0; i < ZEN_ARRAY_LEN(to_anthropic); i++)
+            if (strcasecmp(name, to_anthropic[i]) == 0)
+                return 1;
+        return 0;
+    }
+    for (size_t i = 0; i < ZEN_ARRAY_LEN(to_openai); i++)
+        if (strcasecmp(name, to_openai[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static int add_translation_headers(struct curl_slist **list, const struct http_request *req,
+                                   const struct translation_headers *t)
+{
+    if (t->to_anthropic && !http_request_header(req, "anthropic-version") &&
+        add_header(list, "anthropic-version", "2023-06-01") < 0)
+        return -1;
+    if (add_header(list, "Content-Type", "application/json") < 0 ||
+        add_header(list, "Accept", t->stream ? "text/event-stream" : "application/json") < 0)
+        return -1;
+    return 0;
+}
+
+static struct curl_slist *upstream_headers(const struct http_request *req,
+                                           const struct zcfg *cfg,
+                                           const struct zcfg_provider *p,
+                                           const char *key_header,
+                                           const struct translation_headers *t)
 {
     const char *connection = http_request_header(req, "connection");
     struct curl_slist *list = NULL;
     for (size_t i = 0; i < req->n_headers; i++)
         if (forwarded_request_header(cfg, p, key_header, req->headers[i].name,
                                      req->headers[i].value, connection) &&
+            !(t && dropped_by_translation(t, req->headers[i].name)) &&
             add_header(&list, req->headers[i].name, req->headers[i].value) < 0)
             goto oom;
+    if (t && add_translation_headers(&list, req, t) < 0)
+        goto oom;
     if (p->auth_token && add_provider_token(&list, p) < 0)
         goto oom;
     /* identity: zend must see stream events to know when a stream is whole. */
@@ -136,14 +184,33 @@ struct curl_slist *fwdh_upstream_request(const struct http_request *req,
             goto oom;
     /* Keep curl from adding headers the client did not send. */
     if (append_line(&list, "Expect:") < 0 ||
-        (!http_request_header(req, "accept") && append_line(&list, "Accept:") < 0) ||
-        (!http_request_header(req, "content-type") && append_line(&list, "Content-Type:") < 0))
+        (!t && !http_request_header(req, "accept") && append_line(&list, "Accept:") < 0) ||
+        (!t && !http_request_header(req, "content-type") &&
+         append_line(&list, "Content-Type:") < 0))
         goto oom;
     return list;
 oom:
     /* A list missing a line could be missing the provider's credentials. */
     curl_slist_free_all(list);
     return NULL;
+}
+
+struct curl_slist *fwdh_upstream_request(const struct http_request *req,
+                                         const struct zcfg *cfg,
+                                         const struct zcfg_provider *p,
+                                         const char *key_header)
+{
+    return upstream_headers(req, cfg, p, key_header, NULL);
+}
+
+struct curl_slist *fwdh_translated_request(const struct http_request *req,
+                                           const struct zcfg *cfg,
+                                           const struct zcfg_provider *p,
+                                           const char *key_header, int to_anthropic,
+                                           int stream)
+{
+    const struct translation_headers t = {to_anthropic, stream};
+    return upstream_headers(req, cfg, p, key_header, &t);
 }
 
 size_t fwdh_relay_response(const struct http_header *h, size_t n, struct http_header *out,

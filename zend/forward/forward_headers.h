@@ -32,6 +32,19 @@ struct curl_slist *fwdh_upstream_request(const struct http_request *req,
                                          const struct zcfg_provider *p,
                                          const char *key_header);
 
+/* The header list of a translated attempt (docs/translate.md, "Requests"):
+ * as fwdh_upstream_request, then towards the Anthropic wire (to_anthropic)
+ * anthropic-version 2023-06-01 is added when absent and OpenAI's own headers
+ * (openai-*, chatgpt-account-id, originator, session_id) are dropped;
+ * towards OpenAI the anthropic-version, anthropic-beta and
+ * anthropic-dangerous-direct-browser-access headers are dropped; always
+ * Content-Type: application/json and Accept for a stream or JSON. */
+struct curl_slist *fwdh_translated_request(const struct http_request *req,
+                                           const struct zcfg *cfg,
+                                           const struct zcfg_provider *p,
+                                           const char *key_header, int to_anthropic,
+                                           int stream);
+
 /* Copies into out (room for max) the upstream response headers that are
  * relayed to the client; returns how many. The strings stay h's. */
 size_t fwdh_relay_response(const struct http_header *h, size_t n, struct http_header *out,

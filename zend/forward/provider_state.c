@@ -8,6 +8,7 @@
 #include "log.h"
 #include "error_type.h"
 #include "timeutil.h"
+#include "wire.h"
 
 /* The config refuses more providers, so every one has its state. */
 #define PSTATES_MAX ZCFG_MAX_PROVIDERS
@@ -376,6 +377,7 @@ void pstates_apply_config(struct provider_states *ps, const struct zcfg *cfg)
             id = NULL;
             s->owner = ps;
             s->refs = 1; /* the table's */
+            s->learned_wire = -1;
             ev_timer_init(&s->probe_timer, probe_cb, 0., 0.);
             s->probe_timer.data = s;
             ev_timer_init(&s->check_timer, check_cb, 0., 0.);
@@ -384,8 +386,10 @@ void pstates_apply_config(struct provider_states *ps, const struct zcfg *cfg)
             start_check(s);
         }
         free(id);
-        if (s)
+        if (s) {
             refresh_target(s, p);
+            s->learned_wire = -1; /* a reload may have changed what the provider speaks */
+        }
     }
 }
 
@@ -524,6 +528,8 @@ void pstate_report(const struct provider_state *s, const struct zcfg *cfg, int64
     r->success_rate = pstate_success_rate(s);
     r->check_count = s->check_count;
     r->check_fail_count = s->check_fail_count;
+    const struct zcfg_provider *p = zcfg_find_provider(cfg, s->name);
+    r->wire = p ? wire_name(p, s->learned_wire, &r->wire_learned) : "?";
 }
 
 const char *pstatus_name(enum pstatus st)

@@ -77,6 +77,10 @@ struct provider_state {
     uint8_t recent[PSTATE_RECENT];
     struct zring recent_idx;
     size_t recent_errors;
+    /* the openai wire that worked after a fallback (openai_api "auto"):
+     * enum tr_format, or -1 for none; forgotten at every reload */
+    int learned_wire;
+    int model_default_logged;   /* model_default_applied was logged for it */
     struct provider_states *owner;
     int refs;
     int detached;               /* no longer in the table: outcomes are ignored */
@@ -156,6 +160,8 @@ struct pstate_report {
     double check_latency_ms;
     double success_rate;
     uint64_t check_count, check_fail_count;
+    const char *wire;        /* "anthropic", "chat", "responses" or "auto" (wire.h) */
+    int wire_learned;        /* wire was learned from a fallback, not configured */
 };
 
 /* The one rule for "disabled": listed in cfg's disabled_providers and not

@@ -28,7 +28,7 @@ static void respond_overloaded(struct proxy_request *pr, const char *msg)
 {
     const struct http_header h[] = {{"Content-Type", "application/json"},
                                     {"retry-after", "1"}};
-    char *body = answer_error_body("overloaded_error", msg);
+    char *body = xlate_own_error(&pr->xl, "overloaded_error", msg, NULL);
     const char *text = body ? body : "{}";
     pr->bytes_out = strlen(text);
     proxy_request_end(pr, 503, 0, ZERR_CONCURRENCY, msg,
@@ -88,14 +88,24 @@ static void refuse_draining(struct proxy_request *pr)
     respond_overloaded(pr, "zend is shutting down");
 }
 
-/* Answers before any attempt (guards, routing, nothing to try). */
+/* Answers before any attempt (guards, routing, nothing to try), in the
+ * client's format once it is known (Anthropic's before). */
 static void refuse_before_attempt(struct proxy_request *pr, int status, const char *type,
                                   const char *msg)
 {
     metrics_note_rejected(pr->px->metrics);
+    char *body = xlate_own_error(&pr->xl, type, msg, NULL);
+    if (!body) {
+        proxy_request_end(pr, status, 0, ZERR_NONE, msg,
+                          &(struct reply){.kind = REPLY_ERROR, .status = status, .type = type,
+                                          .message = msg});
+        return;
+    }
+    const struct http_header h[] = {{"Content-Type", "application/json"}};
     proxy_request_end(pr, status, 0, ZERR_NONE, msg,
-                      &(struct reply){.kind = REPLY_ERROR, .status = status, .type = type,
-                                      .message = msg});
+                      &(struct reply){.kind = REPLY_WHOLE, .status = status, .headers = h,
+                                      .n_headers = 1, .body = body, .body_len = strlen(body)});
+    free(body);
 }
 
 static void on_request(void *ctx, struct http_conn *c, struct http_request *req)
@@ -112,6 +122,7 @@ static void on_request(void *ctx, struct http_conn *c, struct http_request *req)
     pr->cfg = zcfg_ref(px->cfg);
     pr->ttfb_ms = -1;
     zbuf_init(&pr->err_body);
+    xlate_init(&pr->xl, px->loop, c, &attempt_xlate_hooks, pr);
     /* Stopped at the end whether or not it ran; attempt.c arms it for a retry. */
     ev_timer_init(&pr->retry_timer, NULL, 0., 0.);
     LIST_INSERT_HEAD(&px->requests, pr, link);
@@ -138,6 +149,7 @@ static void on_request(void *ctx, struct http_conn *c, struct http_request *req)
                               err);
         return;
     }
+    xlate_detect(&pr->xl, req, pr->route.upstream_path);
     const struct zcfg_profile *prof = pr->route.profile;
     int64_t now_s = ztime_wall_ms() / 1000;
     zbuf disabled;
@@ -176,6 +188,8 @@ static void on_abort(void *ctx, struct http_conn *c, void *handler_data)
 static void on_writable(void *ctx, struct http_conn *c, void *handler_data)
 {
     struct proxy_request *pr = handler_data;
+    if (pr && pr->xl.committed == 1 && xlate_on_writable(&pr->xl) != XLATE_GOING)
+        return; /* still full, or the client is gone (on_abort follows) */
     if (pr && pr->transfer)
         upstream_resume(pr->transfer);
 }
@@ -273,8 +287,8 @@ static void abort_for_drain(struct proxy_request *pr)
     struct http_conn *c = pr->conn;
     pr->drain = DRAIN_ABORTED;
     if (pr->state == REQ_RELAY && http_response_started(c)) {
-        if (pr->is_stream)
-            relay_stream_error(pr->conn, "zend is shutting down");
+        if (pr->is_stream || xlate_client_stream(&pr->xl))
+            xlate_stream_error(&pr->xl, "zend is shutting down");
         proxy_request_end(pr, pr->status, 0, ZERR_STREAM_INTERRUPTED, "drain timeout",
                           &(struct reply){.kind = REPLY_ABORT});
         return;

@@ -115,6 +115,7 @@ void proxy_request_end(struct proxy_request *pr, int status, int success, int er
     else if (pr->drain == DRAIN_ABORTED)
         px->aborted++;
     proxy_request_release_attempt(pr);
+    xlate_fini(&pr->xl);
     proxy_request_free_resp_headers(pr);
     zbuf_free(&pr->err_body);
     zcfg_unref(pr->cfg);

@@ -22,6 +22,7 @@
 #include "policy.h"
 #include "route.h"
 #include "sse.h"
+#include "xlate.h"
 
 /* The config refuses longer profiles, so every listed provider gets a turn. */
 #define PROXY_MAX_ATTEMPTS ZCFG_MAX_PROFILE_PROVIDERS
@@ -102,6 +103,8 @@ struct proxy_request {
     int64_t retry_after_ms;
     int is_stream;
     struct sse_detector sse;
+    struct xlate xl;                /* format translation (xlate.h) */
+    enum xlate_step xl_step;        /* what the translated answer said last */
     double ttfb_ms;
     uint64_t bytes_out;             /* body bytes sent to the client */
     ev_timer retry_timer;

@@ -148,14 +148,46 @@ const char *rewrite_pick_model(const struct zcfg_provider *p, const char *model,
     return NULL;
 }
 
-/* "thinking": true, or "thinking": {"type": "enabled", ...}. */
+/* The Claude defaults of a translated request (docs/translate.md). */
+static const struct zcfg_provider claude_defaults = {
+    .model = "claude-sonnet-4-5",
+    .sonnet_model = "claude-sonnet-4-5",
+    .opus_model = "claude-opus-4-5",
+    .haiku_model = "claude-haiku-4-5",
+    .reasoning_model = "claude-sonnet-4-5",
+};
+
+const char *rewrite_pick_model_translated(const struct zcfg_provider *p, const char *model,
+                                          int thinking, int to_anthropic, int *defaulted)
+{
+    *defaulted = 0;
+    const char *picked = rewrite_pick_model(p, model, thinking);
+    if (picked || !to_anthropic || !model)
+        return picked ? picked : model;
+    *defaulted = 1;
+    return rewrite_pick_model(&claude_defaults, model, thinking);
+}
+
+/* An OpenAI effort that asks for reasoning: anything but none/minimal. */
+static int effort_wants_thinking(const json_t *effort)
+{
+    const char *e = json_string_value(effort);
+    return e && strcmp(e, "none") != 0 && strcmp(e, "minimal") != 0;
+}
+
+/* "thinking": true, or "thinking": {"type": "enabled"|"adaptive", ...}
+ * (Anthropic); "reasoning_effort" (Chat) or "reasoning": {"effort"}
+ * (Responses) other than none/minimal (docs/translate.md, "Model mapping"). */
 static int body_wants_thinking(const json_t *root)
 {
     const json_t *t = json_object_get(root, "thinking");
     if (json_is_true(t))
         return 1;
     const char *type = json_string_value(json_object_get(t, "type"));
-    return type && strcmp(type, REWRITE_THINKING_ENABLED) == 0;
+    if (type && (strcmp(type, REWRITE_THINKING_ENABLED) == 0 || strcmp(type, "adaptive") == 0))
+        return 1;
+    return effort_wants_thinking(json_object_get(root, "reasoning_effort")) ||
+           effort_wants_thinking(json_object_get(json_object_get(root, "reasoning"), "effort"));
 }
 
 /* Copies n bytes of src as a C string, truncated to fit dst. */

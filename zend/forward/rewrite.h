@@ -25,10 +25,21 @@
  *   4. contains "opus" -> opus_model;
  *   5. contains "sonnet", or starts gpt-4o / gpt-4.1 / gpt-4-turbo / gpt-4.5 -> sonnet_model;
  *   6. model.
- * `thinking` is non-zero when the request has "thinking": true or
- * thinking.type == "enabled". The result may equal `model`; it points into
+ * `thinking` is non-zero when the request has "thinking": true,
+ * thinking.type "enabled" or "adaptive", or an OpenAI reasoning_effort /
+ * reasoning.effort other than "none" and "minimal". The result may equal `model`; it points into
  * the provider (lives as long as the config). NULL p or model -> NULL. */
 const char *rewrite_pick_model(const struct zcfg_provider *p, const char *model, int thinking);
+
+/* The model for a request translated to provider p (docs/translate.md,
+ * "Model mapping"): rewrite_pick_model first; when that finds no tier and the
+ * request crosses into Anthropic (to_anthropic), the Claude default of the
+ * same rules (sonnet and plain models -> claude-sonnet-4-5, haiku ->
+ * claude-haiku-4-5, opus -> claude-opus-4-5, reasoning -> claude-sonnet-4-5),
+ * with *defaulted set: a gpt-* name means nothing to an Anthropic endpoint.
+ * Otherwise the client's model (may be NULL). */
+const char *rewrite_pick_model_translated(const struct zcfg_provider *p, const char *model,
+                                          int thinking, int to_anthropic, int *defaulted);
 
 /* The body to send provider p for this attempt, or NULL to forward the
  * original bytes unchanged. NULL when: p configures no tier, the body is not

@@ -65,7 +65,8 @@ static json_t *report_json(const struct pstate_report *r)
     char last_check[ZTIME_RFC3339_LEN] = "";
     if (r->last_check_wall_ms)
         ztime_format_rfc3339_ms(r->last_check_wall_ms, last_check);
-    return json_pack("{s:s, s:s, s:s, s:I, s:i, s:s, s:s, s:s?, s:f, s:f, s:I, s:I, s:b}",
+    return json_pack("{s:s, s:s, s:s, s:I, s:i, s:s, s:s, s:s?, s:f, s:f, s:I, s:I, s:b, s:s, "
+                     "s:b}",
                      "name", r->name, "status", pstatus_name(r->status), "circuit",
                      pstate_circuit_name(r->circuit), "cooldown_remaining_ms",
                      (json_int_t)r->cooldown_remaining_ms, "consecutive_failures",
@@ -75,7 +76,7 @@ static json_t *report_json(const struct pstate_report *r)
                      last_check[0] ? last_check : NULL, "latency_ms", r->check_latency_ms,
                      "success_rate", r->success_rate, "check_count",
                      (json_int_t)r->check_count, "fail_count", (json_int_t)r->check_fail_count,
-                     "disabled", r->disabled);
+                     "disabled", r->disabled, "wire", r->wire, "wire_learned", r->wire_learned);
 }
 
 static json_t *reports_json(const struct pstate_report *reports, size_t n)

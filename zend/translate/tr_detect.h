@@ -35,7 +35,8 @@ void tr_detect(const char *path, const char *method, const char *zen_client,
 
 /* The upstream path of a translated request to `wire` for this endpoint:
  * "/v1/messages", "/v1/messages/count_tokens", "/v1/chat/completions",
- * "/v1/responses", "/v1/models". */
+ * "/v1/responses", "/v1/models"; NULL when the endpoint is never sent
+ * translated (other, responses-other, count_tokens to a non-A wire). */
 const char *tr_wire_path(enum tr_format wire, enum tr_endpoint ep);
 
 #endif

@@ -15,6 +15,8 @@
 #ifndef ZEND_TR_ENCODE_H
 #define ZEND_TR_ENCODE_H
 
+#include <stdint.h>
+
 #include "buf.h"
 #include "tr_types.h"
 
@@ -27,5 +29,12 @@ void tr_encoder_free(struct tr_encoder *e);
 
 /* Appends to out the client bytes this event produces (possibly none). */
 void tr_encoder_event(struct tr_encoder *e, const struct tr_event *ev, zbuf *out);
+
+/* Test hook: the ids the encoder invents (msg_/chatcmpl-/resp_ response ids
+ * when the upstream sent none; Responses item ids msg_/rs_/fc_/ctc_) are
+ * prefix + 24 hex from a generator seeded from the kernel's entropy. Seeding
+ * it makes them deterministic (same seed, same ids) so tests can compare
+ * bytes. Call before the first event. */
+void tr_encoder_set_id_seed(struct tr_encoder *e, uint64_t seed);
 
 #endif

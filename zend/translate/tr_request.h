@@ -105,4 +105,10 @@ int64_t tr_count_tokens_estimate(const json_t *ir);
  * none/minimal)? Selects the reasoning_model tier. */
 int tr_request_wants_reasoning(const json_t *ir);
 
+/* Is ir exactly of the shape above (every member's type, enum strings, part
+ * types, no other member)? Returns 1, or 0 with err naming the first
+ * offending member ("messages[1].parts[0].text: wrong type"). For tests and
+ * the fuzzer: a parse result always passes (tr_ir_check.c). */
+int tr_ir_valid(const json_t *ir, char *err, size_t errlen);
+
 #endif
