@@ -103,6 +103,33 @@ def anthropic_sse(blocks, stop, usage=(9, 20)):
     return {"sse": events}
 
 
+def responses_sse(text):
+    """An OpenAI Responses stream with one message item, every event with
+    its full field set (docs/translate.md)."""
+    resp = {"id": "resp_mock", "object": "response", "created_at": 1700000000,
+            "status": "in_progress", "model": "gpt-test", "output": [], "error": None,
+            "incomplete_details": None, "tools": [], "usage": None}
+    part = {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+    item = {"id": "msg_mock", "type": "message", "status": "completed", "role": "assistant",
+            "content": [part]}
+    where = {"item_id": "msg_mock", "output_index": 0, "content_index": 0}
+    events = [
+        {"type": "response.created", "response": resp},
+        {"type": "response.output_item.added", "output_index": 0,
+         "item": dict(item, status="in_progress", content=[])},
+        dict(where, type="response.content_part.added", part=dict(part, text="")),
+        dict(where, type="response.output_text.delta", delta=text, logprobs=[]),
+        dict(where, type="response.output_text.done", text=text, logprobs=[]),
+        dict(where, type="response.content_part.done", part=part),
+        {"type": "response.output_item.done", "output_index": 0, "item": item},
+        {"type": "response.completed", "response": dict(resp, status="completed", output=[item], usage={
+            "input_tokens": 7, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": 5,
+            "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 12})},
+    ]
+    return {"sse": ["event: %s\ndata: %s\n\n" % (e["type"], json.dumps(dict(e, sequence_number=i)))
+                    for i, e in enumerate(events)]}
+
+
 def headers_of(record):
     return {k.lower(): v for k, v in record["headers"]}
 
@@ -262,6 +289,31 @@ class ClaudeCodeTest(ClientTestCase):
         self.assertIn("say hi", json.dumps(main["messages"]))
         self.assertIn("Read", [t["function"]["name"] for t in main["tools"]])
 
+    def test_print_mode_via_responses_wire(self):
+        """An openai provider told to speak Responses: Messages -> Responses
+        -> Messages."""
+        self.start({"base_url": self.mock.url + "/v1", "type": "openai", "model": "gpt-test",
+                    "openai_api": "responses"})
+        self.mock.default(responses_sse("Hello from mock"))
+        rc, out, err = self.claude("say hi")
+        self.assertEqual(rc, 0, self.explain(rc, out, err))
+        self.assertIn("Hello from mock", out)
+        reqs = self.upstream()
+        self.assertEqual(len(reqs), 1, [r["json"].get("stream") for r in reqs])
+        r = reqs[0]
+        self.assertEqual((r["method"], r["path"]), ("POST", "/v1/responses"))
+        body = r["json"]
+        self.assertEqual(body["model"], "gpt-test")
+        self.assertIs(body["stream"], True)
+        self.assertIs(body["store"], False)
+        self.assertFalse(set(body) & ANTHROPIC_ONLY, sorted(body))
+        self.assertNotIn("messages", body)
+        self.assertIn("Primary working directory", json.dumps(body.get("instructions")))
+        self.assertIn("say hi", json.dumps(body["input"]))
+        for t in body["tools"]:
+            self.assertEqual(t["type"], "function", t)
+        self.assertNotIn("anthropic-version", headers_of(r))
+
     def test_tool_call_round_trip(self):
         """The mock asks for Claude Code's Read tool; Claude Code runs it and
         sends the file back as a Chat `tool` message."""
@@ -356,13 +408,12 @@ class OpenAISdkTest(ClientTestCase):
 
 
 class CodexTest(ClientTestCase):
-    """Codex speaks OpenAI Responses; the provider speaks Anthropic Messages."""
+    """Codex speaks OpenAI Responses; the provider speaks Anthropic Messages
+    or, with openai_api "chat", Chat Completions."""
 
-    def test_exec_says_hi(self):
-        self.start({"base_url": self.mock.url, "type": "anthropic", "model": "claude-test"})
-        self.mock.default(anthropic_sse([("text", "Hello from mock")], stop="end_turn"))
+    def codex(self, prompt, *args):
         codex_home = os.path.join(self.home, "codex-home")
-        os.makedirs(codex_home)
+        os.makedirs(codex_home, exist_ok=True)
         with open(os.path.join(codex_home, "config.toml"), "w") as f:
             f.write('model = "gpt-5-codex"\n'
                     'model_provider = "zen"\n'
@@ -376,23 +427,79 @@ class CodexTest(ClientTestCase):
                     'request_max_retries = 0\n'
                     'stream_max_retries = 0\n' % self.base)
         work = os.path.join(self.home, "work")
-        os.makedirs(work)
+        os.makedirs(work, exist_ok=True)
         env = self.client_env(CODEX_HOME=codex_home, ZEN_TEST_KEY="dummy")
-        rc, out, err = self.run_client(
-            [CODEX, "exec", "--skip-git-repo-check", "say hi"], env, cwd=work)
+        return self.run_client([CODEX, "exec", "--skip-git-repo-check", *args, prompt], env,
+                               cwd=work)
+
+    def assert_codex_messages_request(self, r):
+        body = self.assert_messages_request(r)
+        h = headers_of(r)
+        self.assertNotIn("originator", h)
+        self.assertFalse([k for k in h if k.startswith("openai-")], h)
+        # Codex's developer instructions become the Anthropic system prompt.
+        self.assertIn("Codex", json.dumps(body.get("system")))
+        return body
+
+    def test_exec_says_hi(self):
+        self.start({"base_url": self.mock.url, "type": "anthropic", "model": "claude-test"})
+        self.mock.default(anthropic_sse([("text", "Hello from mock")], stop="end_turn"))
+        rc, out, err = self.codex("say hi")
         self.assertEqual(rc, 0, self.explain(rc, out, err))
         self.assertIn("Hello from mock", out)
         reqs = self.upstream()
-        self.assertGreaterEqual(len(reqs), 1)
-        for r in reqs:
-            body = self.assert_messages_request(r)
-            h = headers_of(r)
-            self.assertNotIn("originator", h)
-            self.assertFalse([k for k in h if k.startswith("openai-")], h)
+        self.assertEqual(len(reqs), 1, [r["path"] for r in reqs])
+        body = self.assert_codex_messages_request(reqs[0])
         self.assertIs(body["stream"], True)
-        self.assertIn("say hi", json.dumps(body["messages"]))
-        # Codex's developer instructions become the Anthropic system prompt.
-        self.assertIn("Codex", json.dumps(body.get("system")))
+        self.assertEqual(body["messages"][-1]["role"], "user")
+        self.assertIn("say hi", json.dumps(body["messages"][-1]))
+        self.assertIn("exec_command", [t["name"] for t in body["tools"]])
+
+    def test_exec_runs_a_command_and_sends_its_output_back(self):
+        """The mock asks for Codex's exec_command tool; Codex runs it and the
+        output comes back as an Anthropic tool_result."""
+        self.start({"base_url": self.mock.url, "type": "anthropic", "model": "claude-test"})
+        self.mock.script(
+            anthropic_sse([("text", "Running it."),
+                           ("tool_use", "toolu_exec1", "exec_command",
+                            ['{"cmd": "echo zebra-', '42"}'])], stop="tool_use"),
+            anthropic_sse([("text", "The command said zebra-42")], stop="end_turn"))
+        rc, out, err = self.codex("run echo", "--dangerously-bypass-approvals-and-sandbox")
+        self.assertEqual(rc, 0, self.explain(rc, out, err))
+        self.assertIn("The command said zebra-42", out)
+        reqs = self.upstream()
+        self.assertEqual(len(reqs), 2, [r["path"] for r in reqs])
+        for r in reqs:
+            self.assert_codex_messages_request(r)
+        msgs = reqs[1]["json"]["messages"]
+        uses = [b for m in msgs if m["role"] == "assistant" and isinstance(m["content"], list)
+                for b in m["content"] if b.get("type") == "tool_use"]
+        self.assertEqual(len(uses), 1, msgs[-2:])
+        self.assertEqual((uses[0]["id"], uses[0]["name"]), ("toolu_exec1", "exec_command"))
+        self.assertEqual(uses[0]["input"], {"cmd": "echo zebra-42"})
+        results = [b for m in msgs if m["role"] == "user" and isinstance(m["content"], list)
+                   for b in m["content"] if b.get("type") == "tool_result"]
+        self.assertEqual(len(results), 1, msgs[-2:])
+        self.assertEqual(results[0]["tool_use_id"], "toolu_exec1")
+        # The command's output, not just its text: "zebra-42" on a line of its own.
+        self.assertRegex(json.dumps(results[0].get("content")), r"(\\n|\")zebra-42\\n")
+
+    def test_exec_via_chat_wire(self):
+        """An openai provider told to speak Chat: Responses -> Chat -> Responses."""
+        self.start({"base_url": self.mock.url + "/v1", "type": "openai", "model": "gpt-test",
+                    "openai_api": "chat"})
+        self.mock.default(chat_sse(text="Hello from mock"))
+        rc, out, err = self.codex("say hi")
+        self.assertEqual(rc, 0, self.explain(rc, out, err))
+        self.assertIn("Hello from mock", out)
+        reqs = self.upstream()
+        self.assertEqual(len(reqs), 1, [r["path"] for r in reqs])
+        self.assert_chat_request(reqs[0])
+        body = reqs[0]["json"]
+        self.assertFalse(set(body) & RESPONSES_ONLY - {"parallel_tool_calls"}, sorted(body))
+        self.assertEqual(body["stream_options"], {"include_usage": True})
+        self.assertEqual(body["messages"][0]["role"], "system")
+        self.assertIn("say hi", json.dumps(body["messages"][-1]))
 
 
 if __name__ == "__main__":
