@@ -52,9 +52,10 @@ RESPONSES_ONLY = {"input", "instructions", "store", "reasoning", "include", "tex
 
 # ---- upstream answers, in the provider's own format ----
 
-def chat_sse(text=None, tool_calls=(), finish="stop", usage=(7, 5)):
-    """An OpenAI Chat Completions stream: role chunk, content, tool-call
-    pieces, the finish chunk, the usage chunk, [DONE]."""
+def chat_sse(text=None, tool_calls=(), finish="stop", usage=(7, 5), reasoning=None):
+    """An OpenAI Chat Completions stream: role chunk, reasoning (DeepSeek's
+    reasoning_content), content, tool-call pieces, the finish chunk, the
+    usage chunk, [DONE]."""
     base = {"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1700000000,
             "model": "gpt-test"}
 
@@ -63,6 +64,8 @@ def chat_sse(text=None, tool_calls=(), finish="stop", usage=(7, 5)):
             dict(base, choices=[{"index": 0, "delta": delta, "finish_reason": reason}]))
 
     events = [chunk({"role": "assistant", "content": ""})]
+    if reasoning is not None:
+        events.append(chunk({"reasoning_content": reasoning}))
     if text is not None:
         events.append(chunk({"content": text}))
     for i, (call_id, name, args) in enumerate(tool_calls):
@@ -315,8 +318,10 @@ class ClaudeCodeTest(ClientTestCase):
         self.assertNotIn("anthropic-version", headers_of(r))
 
     def test_tool_call_round_trip(self):
-        """The mock asks for Claude Code's Read tool; Claude Code runs it and
-        sends the file back as a Chat `tool` message."""
+        """The mock reasons (DeepSeek's reasoning_content), then asks for
+        Claude Code's Read tool; Claude Code runs it and sends the file back
+        as a Chat `tool` message, with the reasoning on the assistant turn
+        (DeepSeek requires it back on tool-call turns)."""
         self.start({"base_url": self.mock.url + "/v1", "type": "openai", "model": "gpt-test"})
         work = os.path.join(self.home, "work")
         os.makedirs(work)
@@ -325,7 +330,7 @@ class ClaudeCodeTest(ClientTestCase):
             f.write("marker-zebra-42\n")
         self.mock.script(
             chat_sse(tool_calls=[("call_read1", "Read", json.dumps({"file_path": note}))],
-                     finish="tool_calls"),
+                     finish="tool_calls", reasoning="I should read the note."),
             chat_sse(text="The note says zebra"))
         rc, out, err = self.claude("read note.txt", "--allowedTools", "Read", cwd=work)
         self.assertEqual(rc, 0, self.explain(rc, out, err))
@@ -341,6 +346,7 @@ class ClaudeCodeTest(ClientTestCase):
         self.assertEqual((call["id"], call["type"], call["function"]["name"]),
                          ("call_read1", "function", "Read"))
         self.assertEqual(json.loads(call["function"]["arguments"]), {"file_path": note})
+        self.assertEqual(calls[0].get("reasoning_content"), "I should read the note.")
         results = [m for m in msgs if m["role"] == "tool"]
         self.assertEqual(len(results), 1, msgs[-3:])
         self.assertEqual(results[0]["tool_call_id"], "call_read1")
