@@ -14,15 +14,4 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     echo "clients: node and npm are needed (make test-clients installs them as root)" >&2
     exit 1
 fi
-have() {  # have NAME@VERSION: is exactly that version installed in DIR?
-    name=${1%@*}; version=${1##*@}
-    f="$DIR/node_modules/$name/package.json"
-    [ -f "$f" ] && node -e 'process.exit(require(process.argv[1]).version === process.argv[2] ? 0 : 1)' "$f" "$version"
-}
-if have "$CLAUDE" && have "$OPENAI" && have "$CODEX"; then
-    exit 0
-fi
-mkdir -p "$DIR"
-echo "clients: npm install $CLAUDE $OPENAI $CODEX into $DIR/node_modules"
-npm install --prefix "$DIR" --no-audit --no-fund --no-update-notifier --loglevel=error \
-    "$CLAUDE" "$OPENAI" "$CODEX"
+exec sh "$(dirname "$0")/../npm_pinned.sh" "$DIR" "$CLAUDE" "$OPENAI" "$CODEX"
