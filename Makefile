@@ -2,6 +2,7 @@
 #   make run    install missing Debian packages, build, start zend in the foreground
 #   make test   install missing Debian packages, build, run the whole suite (ctest)
 #   make fuzz   build the libFuzzer harnesses with clang and run each FUZZ_SECONDS
+#   make test-clients  Claude Code, the openai SDK and Codex through zend (tests/clients)
 BUILD ?= build
 BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
