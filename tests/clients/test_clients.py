@@ -196,9 +196,14 @@ class ClientTestCase(ZenTestCase):
         try:
             rc = p.wait(timeout=CLIENT_TIMEOUT_S)
         except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
             rc = "timeout after %d s" % CLIENT_TIMEOUT_S
+        # Whatever the client left behind in its group (a shell Codex
+        # started, say) goes with it.
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        p.wait()
         with open(out_path) as f:
             stdout = f.read()
         with open(err_path) as f:
