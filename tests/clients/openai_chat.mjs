@@ -52,10 +52,10 @@ async function stream() {
   });
   const doneArgs = [];
   s.on('tool_calls.function.arguments.done', (e) => {
-    doneArgs.push({ name: e.name, index: e.index, parsed: e.parsed_arguments });
+    doneArgs.push({ name: e.name, index: e.index, arguments: JSON.parse(e.arguments) });
   });
   let chunks = 0;
-  let usageChunks = [];
+  const usageChunks = [];
   for await (const chunk of s) {
     chunks += 1;
     if (chunk.usage) usageChunks.push({ choices: chunk.choices.length, usage: chunk.usage });

@@ -402,8 +402,10 @@ class OpenAISdkTest(ClientTestCase):
              "arguments": {"city": "Paris"}},
             {"id": "toolu_01B", "type": "function", "name": "get_time",
              "arguments": {"city": "Paris"}}])
-        self.assertEqual([(d["name"], d["index"]) for d in got["done_args"]],
-                         [("get_weather", 0), ("get_time", 1)])
+        # The SDK's per-call "arguments done" events: one per call, in order.
+        self.assertEqual(got["done_args"], [
+            {"name": "get_weather", "index": 0, "arguments": {"city": "Paris"}},
+            {"name": "get_time", "index": 1, "arguments": {"city": "Paris"}}])
         # include_usage: exactly one usage chunk, with no choices.
         self.assertEqual(len(got["usage_chunks"]), 1, got["usage_chunks"])
         chunk = got["usage_chunks"][0]
