@@ -2,6 +2,7 @@
 #   make run    install missing Debian packages, build, start zend in the foreground
 #   make test   install missing Debian packages, build, run the whole suite (ctest)
 #   make fuzz   build the libFuzzer harnesses with clang and run each FUZZ_SECONDS
+#   make test-clients  Claude Code, the openai SDK and Codex through zend (tests/clients)
 BUILD ?= build
 BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
@@ -18,9 +19,14 @@ CHECK_PACKAGES := valgrind gcovr
 # What `make bench` needs besides the build (tests/bench/README.md). The Node
 # gateways it compares with go into $(BUILD)/bench/node_modules through npm.
 BENCH_PACKAGES := wrk nginx
+
+# What `make test-clients` needs when node or npm is missing. The clients
+# themselves (Claude Code, the openai SDK, Codex) go into $(BUILD)/clients/
+# node_modules through npm, at the versions pinned in tests/clients/install_clients.sh.
+CLIENT_PACKAGES := nodejs npm
 SOAK_SECONDS ?= 600
 
-.PHONY: all deps build run test clean test-sanitize test-valgrind coverage check-deps
+.PHONY: all deps build run test clean test-sanitize test-valgrind coverage check-deps test-clients
 
 all: build
 
@@ -64,6 +70,18 @@ test-valgrind: check-deps build
 	cd tests/integration && PYTHONDONTWRITEBYTECODE=1 \
 	  ZEND_REAL_BIN=$(abspath $(BUILD))/bin/zend ZEND_BIN=$(CURDIR)/tests/integration/valgrind_zend.sh \
 	  ZENCTL_BIN=$(abspath $(BUILD))/bin/zenctl python3 -m unittest test_proxy test_translate
+
+# Real clients through zend's format translation (tests/clients/test_clients.py):
+# Claude Code, the openai Node SDK and Codex, each against a mock provider of
+# the other format.
+test-clients: build
+	@if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
+	  $(MAKE) --no-print-directory deps DEBIAN_PACKAGES="$(CLIENT_PACKAGES)"; \
+	fi
+	@sh tests/clients/install_clients.sh $(BUILD)/clients
+	cd tests/clients && PYTHONDONTWRITEBYTECODE=1 ZEN_CLIENTS_DIR=$(abspath $(BUILD))/clients \
+	  ZEND_BIN=$(abspath $(BUILD))/bin/zend ZENCTL_BIN=$(abspath $(BUILD))/bin/zenctl \
+	  python3 -m unittest -v test_clients
 
 # Line coverage of lib/, proto/ and zend/ over the whole suite (gcovr).
 coverage: check-deps

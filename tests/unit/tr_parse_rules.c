@@ -57,6 +57,19 @@ static void test_c_hoisting_anywhere(void)
               "{'role':'user','parts':[{'type':'text','text':'u3'}]}]}");
 }
 
+/* Claude Code's in-conversation system entries join the system prompt
+ * after the top-level one, in order, cache_control kept. */
+static void test_a_system_in_messages_hoisted(void)
+{
+    expect_ir(TR_FORMAT_A,
+              "{'system':'top','messages':[{'role':'user','content':'u1'},{'role':'system',"
+              "'content':[{'type':'text','text':'env','cache_control':{'type':'ephemeral'}}]},"
+              "{'role':'assistant','content':'a1'},{'role':'system','content':'later'}]}",
+              "{'system':[{'text':'top'},{'text':'env','cache_control':{'type':'ephemeral'}},"
+              "{'text':'later'}],'messages':[{'role':'user','parts':[{'type':'text','text':'u1'}]},"
+              "{'role':'assistant','parts':[{'type':'text','text':'a1'}]}]}");
+}
+
 static void test_c_tool_messages_grouped(void)
 {
     expect_ir(TR_FORMAT_C,
@@ -426,7 +439,7 @@ static void test_unknown_parts_dropped(void)
               "{'type':'container_upload','file_id':'f'},{'text':'typeless'}]},"
               "{'role':'assistant','content':[{'type':'server_tool_use','id':'s','name':'w'},"
               "{'type':'web_search_tool_result','tool_use_id':'s','content':[]}]},"
-              "{'role':'system','content':'not a role'},{'role':'user','content':'','x':1}]}",
+              "{'role':'user','content':'','x':1}]}",
               "{'system':[{'text':'s'}],'messages':[{'role':'user','parts':[{'type':'text',"
               "'text':'a'}]}]}");
     expect_ir(TR_FORMAT_C,
@@ -632,6 +645,7 @@ static void register_rule_tests(void)
     TU_ADD(s, test_r_grouping);
     TU_ADD(s, test_r_reasoning_summary_join);
     TU_ADD(s, test_c_hoisting_anywhere);
+    TU_ADD(s, test_a_system_in_messages_hoisted);
     TU_ADD(s, test_c_tool_messages_grouped);
     TU_ADD(s, test_tool_output_content_filtered);
     TU_ADD(s, test_c_reasoning_content);

@@ -94,12 +94,21 @@ static json_t *a_part(const json_t *blk)
     return NULL;
 }
 
+/* Claude Code (2.1.3xx) also sends role "system" entries inside `messages`
+ * (its environment: working directory, platform, deferred tools). The IR has
+ * no such role: they are hoisted into the system prompt in order, as Chat's
+ * system/developer messages are, rather than lost. */
 static void a_messages(struct trp *b, const json_t *msgs)
 {
+    static const char *const text_types[] = {"text", NULL};
     size_t i;
     const json_t *m;
     json_array_foreach(msgs, i, m) {
         const char *role = trp_str(m, "role");
+        if (role && !strcmp(role, "system")) {
+            trp_system_content(b, json_object_get(m, "content"), text_types);
+            continue;
+        }
         if (!role || (strcmp(role, "user") && strcmp(role, "assistant")))
             continue;
         trp_push(b, strcmp(role, "user") ? TRP_ASSISTANT : TRP_USER, 0,
