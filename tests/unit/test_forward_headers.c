@@ -203,6 +203,59 @@ static void test_access_key_never_forwarded(void)
     curl_slist_free_all(l);
 }
 
+static struct curl_slist *build_translated(const char *provider, struct http_header *h,
+                                           size_t n, const char *key_header, int to_anthropic,
+                                           int stream)
+{
+    struct http_request r = make_request(h, n);
+    return fwdh_translated_request(&r, cfg, zcfg_find_provider(cfg, provider), key_header,
+                                   to_anthropic, stream);
+}
+
+/* A translated request: the other family's headers go, the format's own
+ * come in, and a passthrough x-api-key becomes OpenAI's Bearer. */
+static void test_translated_request_headers(void)
+{
+    fail_allocation(0);
+    struct http_header to_openai[] = {
+        {"x-api-key", "client-key"}, {"anthropic-version", "2023-06-01"},
+        {"anthropic-beta", "x"}, {"Content-Type", "text/plain"}, {"Accept", "*/*"},
+        {"User-Agent", "claude-cli"}};
+    struct curl_slist *l = build_translated("pass", to_openai, ZEN_ARRAY_LEN(to_openai), NULL,
+                                            0, 1);
+    CU_ASSERT_FALSE(has_name(l, "anthropic-version"));
+    CU_ASSERT_FALSE(has_name(l, "anthropic-beta"));
+    CU_ASSERT_FALSE(has_name(l, "x-api-key"));
+    CU_ASSERT_TRUE(has_line(l, "Authorization: Bearer client-key"));
+    CU_ASSERT_TRUE(has_line(l, "Content-Type: application/json"));
+    CU_ASSERT_FALSE(has_line(l, "Content-Type: text/plain"));
+    CU_ASSERT_TRUE(has_line(l, "Accept: text/event-stream"));
+    CU_ASSERT_TRUE(has_line(l, "User-Agent: claude-cli"));
+    curl_slist_free_all(l);
+    /* a zend access key in x-api-key is never moved into Authorization */
+    l = build_translated("pass", to_openai, ZEN_ARRAY_LEN(to_openai), "x-api-key", 0, 0);
+    CU_ASSERT_FALSE(has_name(l, "Authorization"));
+    CU_ASSERT_TRUE(has_line(l, "Accept: application/json"));
+    curl_slist_free_all(l);
+    /* the provider's token wins over any move */
+    l = build_translated("tok", to_openai, ZEN_ARRAY_LEN(to_openai), NULL, 0, 0);
+    CU_ASSERT_TRUE(has_line(l, "Authorization: Bearer tok-123"));
+    CU_ASSERT_FALSE(has_line(l, "Authorization: Bearer client-key"));
+    curl_slist_free_all(l);
+    struct http_header to_anthropic[] = {
+        {"Authorization", "Bearer oauth-tok"}, {"openai-organization", "org"},
+        {"originator", "codex_exec"}, {"session_id", "s"}, {"chatgpt-account-id", "a"},
+        {"OpenAI-Beta", "responses=v1"}};
+    l = build_translated("pass", to_anthropic, ZEN_ARRAY_LEN(to_anthropic), NULL, 1, 0);
+    CU_ASSERT_TRUE(has_line(l, "anthropic-version: 2023-06-01"));
+    CU_ASSERT_TRUE(has_line(l, "Authorization: Bearer oauth-tok"));
+    const char *const gone[] = {"openai-organization", "originator", "session_id",
+                                "chatgpt-account-id", "OpenAI-Beta"};
+    for (size_t i = 0; i < ZEN_ARRAY_LEN(gone); i++)
+        CU_ASSERT_FALSE(has_name(l, gone[i]));
+    curl_slist_free_all(l);
+}
+
 /* Every allocation made to fail in turn: the list is whole or absent. */
 static void check_all_or_nothing(const char *provider)
 {
@@ -280,6 +333,7 @@ void register_tests(void)
     TU_ADD(s, test_request_headers_dropped_and_kept);
     TU_ADD(s, test_provider_token_replaces_client_credentials);
     TU_ADD(s, test_access_key_never_forwarded);
+    TU_ADD(s, test_translated_request_headers);
     TU_ADD(s, test_failed_allocation_never_drops_credentials);
     TU_ADD(s, test_relay_response_filter);
     TU_ADD(s, test_copy_survives_failed_allocations);

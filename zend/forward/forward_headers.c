@@ -146,9 +146,39 @@ static int dropped_by_translation(const struct translation_headers *t, const cha
     return 0;
 }
 
-static int add_translation_headers(struct curl_slist **list, const struct http_request *req,
-                                   const struct translation_headers *t)
+/* A passthrough credential crosses families in the header the provider's
+ * API reads: an Anthropic client's x-api-key becomes Authorization: Bearer
+ * towards OpenAI (which knows no x-api-key). Towards Anthropic a Bearer
+ * token stays as it is: Anthropic takes OAuth tokens that way. */
+static int moved_credential(const struct http_request *req, const struct zcfg_provider *p,
+                            const char *key_header, const struct translation_headers *t,
+                            const char *name)
 {
+    return !t->to_anthropic && !p->auth_token && strcasecmp(name, "x-api-key") == 0 &&
+           !http_request_header(req, "authorization") &&
+           !(key_header && strcasecmp(key_header, "x-api-key") == 0);
+}
+
+static int add_translation_headers(struct curl_slist **list, const struct http_request *req,
+                                   const struct zcfg *cfg, const struct zcfg_provider *p,
+                                   const char *key_header, const struct translation_headers *t)
+{
+    /* Only a credential that would have been forwarded is moved: never a
+     * zend access key. */
+    const char *key = http_request_header(req, "x-api-key");
+    if (key && moved_credential(req, p, key_header, t, "x-api-key") &&
+        forwarded_request_header(cfg, p, key_header, "x-api-key", key,
+                                 http_request_header(req, "connection"))) {
+        size_t n = strlen(key) + 8;
+        char *bearer = malloc(n);
+        if (!bearer)
+            return -1;
+        snprintf(bearer, n, "Bearer %s", key);
+        int rc = add_header(list, "Authorization", bearer);
+        zsec_free(bearer);
+        if (rc < 0)
+            return -1;
+    }
     if (t->to_anthropic && !http_request_header(req, "anthropic-version") &&
         add_header(list, "anthropic-version", "2023-06-01") < 0)
         return -1;
@@ -169,10 +199,11 @@ static struct curl_slist *upstream_headers(const struct http_request *req,
     for (size_t i = 0; i < req->n_headers; i++)
         if (forwarded_request_header(cfg, p, key_header, req->headers[i].name,
                                      req->headers[i].value, connection) &&
-            !(t && dropped_by_translation(t, req->headers[i].name)) &&
+            !(t && (dropped_by_translation(t, req->headers[i].name) ||
+                    moved_credential(req, p, key_header, t, req->headers[i].name))) &&
             add_header(&list, req->headers[i].name, req->headers[i].value) < 0)
             goto oom;
-    if (t && add_translation_headers(&list, req, t) < 0)
+    if (t && add_translation_headers(&list, req, cfg, p, key_header, t) < 0)
         goto oom;
     if (p->auth_token && add_provider_token(&list, p) < 0)
         goto oom;
