@@ -212,36 +212,9 @@ static void on_event(void *ud, const struct tr_event *ev)
     tr_encoder_event(s->enc, ev, &s->out);
 }
 
-enum plan_mode { PLAN_WHOLE, PLAN_FIXED, PLAN_SPLIT, PLAN_RANDOM };
-struct plan {
-    enum plan_mode mode;
-    size_t arg; /* FIXED: piece size; SPLIT: position; RANDOM: seed */
-};
-
-static void feed_plan(struct tr_decoder *d, const char *in, size_t n, const struct plan *p)
+static void feed_decoder(void *d, const char *p, size_t n)
 {
-    size_t i = 0, piece;
-    switch (p->mode) {
-    case PLAN_WHOLE:
-        tr_decoder_feed(d, in, n);
-        return;
-    case PLAN_SPLIT:
-        tr_decoder_feed(d, in, p->arg);
-        tr_decoder_feed(d, in + p->arg, n - p->arg);
-        return;
-    case PLAN_FIXED:
-    case PLAN_RANDOM:
-        if (p->mode == PLAN_RANDOM)
-            tu_rng_seed(p->arg);
-        while (i < n) {
-            piece = p->mode == PLAN_FIXED ? p->arg : 1 + tu_rng_below(3);
-            if (piece > n - i)
-                piece = n - i;
-            tr_decoder_feed(d, in + i, piece);
-            i += piece;
-        }
-        return;
-    }
+    tr_decoder_feed(d, p, n);
 }
 
 /* Runs one answer through decoder and encoder as xlate.c does. Returns the
@@ -250,7 +223,7 @@ static void feed_plan(struct tr_decoder *d, const char *in, size_t n, const stru
  * "!ERROR(<type in the client's family>,<message>)" (the status is the
  * daemon's: the attempt fails over); a broken
  * event invariant as "!CHECK(...)". */
-static char *run_answer(const struct ans *a, const char *in, size_t n, const struct plan *p,
+static char *run_answer(const struct ans *a, const char *in, size_t n, const struct tu_plan *p,
                         size_t *len)
 {
     struct tr_ctx own;
@@ -273,7 +246,7 @@ static char *run_answer(const struct ans *a, const char *in, size_t n, const str
     tr_encoder_set_id_seed(s.enc, SEED);
     struct tr_decoder *d = tr_decoder_new(a->wire, a->up_sse, on_event, &s);
     CU_ASSERT_PTR_NOT_NULL_FATAL(d);
-    feed_plan(d, in, n, p);
+    tu_feed_plan(in, n, p, feed_decoder, d);
     if (!tr_decoder_done(d))
         tr_decoder_end(d, !a->cut, a->why);
     tr_decoder_free(d);
@@ -303,7 +276,7 @@ static char *run_answer(const struct ans *a, const char *in, size_t n, const str
 }
 
 /* One plan's client bytes equal want; the first miss of a case is shown. */
-static int plan_same(const struct ans *a, const char *in, size_t n, const struct plan *p,
+static int plan_same(const struct ans *a, const char *in, size_t n, const struct tu_plan *p,
                      const char *want, int json, int *reported, int line)
 {
     size_t len;
@@ -338,19 +311,19 @@ static void answer_expect(const struct ans *a, const char *input, const char *ex
     size_t n = strlen(in);
     int json = !a->cl_sse && !strstr(want, "!ERROR");
     int reported = 0, bad = 0;
-    struct plan whole = {PLAN_WHOLE, 0};
+    struct tu_plan whole = {TU_PLAN_WHOLE, 0};
     bad += !plan_same(a, in, n, &whole, want, json, &reported, line);
     if (a->up_sse) {
         for (size_t k = 1; k <= 3; k++) {
-            struct plan p = {PLAN_FIXED, k};
+            struct tu_plan p = {TU_PLAN_FIXED, k};
             bad += !plan_same(a, in, n, &p, want, json, &reported, line);
         }
         for (size_t at = 0; at <= n; at += splits ? 1 : n / 16 + 1) {
-            struct plan p = {PLAN_SPLIT, at};
+            struct tu_plan p = {TU_PLAN_SPLIT, at};
             bad += !plan_same(a, in, n, &p, want, json, &reported, line);
         }
         for (int r = 0; r < (splits ? RANDOM_SPLITS : 3); r++) {
-            struct plan p = {PLAN_RANDOM, SEED + (uint64_t)r};
+            struct tu_plan p = {TU_PLAN_RANDOM, SEED + (uint64_t)r};
             bad += !plan_same(a, in, n, &p, want, json, &reported, line);
         }
     }
