@@ -7,7 +7,7 @@
  * invariant checker (a violation is appended to the trace, so it fails the
  * comparison).
  *
- * Inputs and expected traces are written with ' for " (q()), so JSON reads
+ * Inputs and expected traces are written with ' for " (tu_q()), so JSON reads
  * plainly; DELTA/SIG/ERROR texts are shown between backquotes. */
 #include <CUnit/CUnit.h>
 #include <stdarg.h>
@@ -56,21 +56,6 @@ static void sb_printf(struct sb *b, const char *fmt, ...)
     int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
     va_end(ap);
     sb_addn(b, tmp, n < 0 ? 0 : (size_t)n >= sizeof(tmp) ? sizeof(tmp) - 1 : (size_t)n);
-}
-
-/* ' -> " (test inputs and expectations read better that way). Static ring
- * of buffers so a call's result lives across a few more calls. */
-static char *q(const char *s)
-{
-    static char *ring[8];
-    static int at;
-    at = (at + 1) % 8;
-    free(ring[at]);
-    ring[at] = strdup(s);
-    for (char *p = ring[at]; *p; p++)
-        if (*p == '\'')
-            *p = '"';
-    return ring[at];
 }
 
 static void sb_text(struct sb *b, const char *s, size_t n)
@@ -279,11 +264,11 @@ static void expect_plans(run_fn run, const void *cfg, const char *in, size_t n,
     CU_ASSERT_EQUAL(bad, 0);
 }
 
-/* A stream: the input and the expectation in q() notation. */
+/* A stream: the input and the expectation in tu_q() notation. */
 static void expect_stream_cfg(const struct dcfg *cfg, const char *input, const char *want)
 {
-    char *in = strdup(q(input));
-    char *w = strdup(q(want));
+    char *in = strdup(tu_q(input));
+    char *w = strdup(tu_q(want));
     expect_plans(run_decoder, cfg, in, strlen(in), w, 1, RANDOM_SPLITS);
     free(in);
     free(w);
@@ -299,8 +284,8 @@ static void expect_stream(enum tr_format wire, const char *input, const char *wa
 static void expect_json(enum tr_format wire, const char *body, const char *want)
 {
     struct dcfg cfg = {.wire = wire, .sse = 0, .end_ok = 1};
-    char *in = strdup(q(body));
-    char *w = strdup(q(want));
+    char *in = strdup(tu_q(body));
+    char *w = strdup(tu_q(want));
     int reported = 0;
     struct tu_plan plans[] = {{TU_PLAN_WHOLE, 0}, {TU_PLAN_FIXED, 1}, {TU_PLAN_FIXED, 7}, {TU_PLAN_RANDOM, SEED}};
     for (size_t i = 0; i < sizeof(plans) / sizeof(plans[0]); i++)

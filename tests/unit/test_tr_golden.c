@@ -14,7 +14,7 @@
  * and 3 bytes, split in two at every position, and 300 random splits into
  * 1-3 byte pieces; the client bytes must be the same every time.
  *
- * Literals are written with ' for " (q()); a JSON string that holds a quote
+ * Literals are written with ' for " (tu_q()); a JSON string that holds a quote
  * is written \\'. A mismatch prints what the code gave, in that notation. */
 #include <CUnit/CUnit.h>
 #include <jansson.h>
@@ -39,21 +39,7 @@
 
 /* ---- notation ---- */
 
-/* ' -> " in a ring of buffers, so a result outlives a few more calls. */
-static char *q(const char *s)
-{
-    static char *ring[8];
-    static int at;
-    at = (at + 1) % 8;
-    free(ring[at]);
-    ring[at] = strdup(s);
-    for (char *p = ring[at]; *p; p++)
-        if (*p == '\'')
-            *p = '"';
-    return ring[at];
-}
-
-/* Prints s as a C literal in q() notation, one line per SSE event. */
+/* Prints s as a C literal in tu_q() notation, one line per SSE event. */
 static void dump(const char *label, const char *s, size_t n)
 {
     fprintf(stderr, "%s:\n    \"", label);
@@ -75,13 +61,13 @@ static void dump(const char *label, const char *s, size_t n)
     fputs("\"\n", stderr);
 }
 
-/* Parses a literal in q() notation. */
+/* Parses a literal in tu_q() notation. */
 static json_t *jq(const char *sq)
 {
     json_error_t err;
-    json_t *j = json_loads(q(sq), JSON_DECODE_ANY, &err);
+    json_t *j = json_loads(tu_q(sq), JSON_DECODE_ANY, &err);
     if (!j)
-        fprintf(stderr, "\nbad literal (%s): %s\n", err.text, q(sq));
+        fprintf(stderr, "\nbad literal (%s): %s\n", err.text, tu_q(sq));
     CU_ASSERT_PTR_NOT_NULL_FATAL(j);
     return j;
 }
@@ -113,12 +99,12 @@ struct req {
     size_t len;
 };
 
-/* Parses, checks, maps and emits a client body (q() notation); fails the
+/* Parses, checks, maps and emits a client body (tu_q() notation); fails the
  * test when the translator refuses it. */
 static void req_run(struct req *r, const char *client_body)
 {
     char err[512];
-    const char *b = q(client_body);
+    const char *b = tu_q(client_body);
     json_t *ir = tr_request_parse(r->client, b, strlen(b), err, sizeof(err));
     if (!ir)
         fprintf(stderr, "\nrefused: %s\n", err);
@@ -163,7 +149,7 @@ static void req_refused(enum tr_format client, enum tr_format wire, const char *
                         const char *want, int line)
 {
     char err[512];
-    const char *b = q(client_body);
+    const char *b = tu_q(client_body);
     json_t *ir = tr_request_parse(client, b, strlen(b), err, sizeof(err));
     if (ir) {
         int rc = tr_request_check(ir, wire, err, sizeof(err));
@@ -299,15 +285,15 @@ static int plan_same(const struct ans *a, const char *in, size_t n, const struct
     return ok;
 }
 
-/* The answer `in` (q() notation) gives `want` (q() notation) whole; a
+/* The answer `in` (tu_q() notation) gives `want` (tu_q() notation) whole; a
  * stream also in every split (splits 0, for huge inputs: split in two at
  * 17 positions and 3 random splits). A JSON client body is compared as
  * JSON. */
 static void answer_expect(const struct ans *a, const char *input, const char *expected,
                           int splits, int line)
 {
-    char *in = strdup(q(input));
-    char *want = strdup(q(expected));
+    char *in = strdup(tu_q(input));
+    char *want = strdup(tu_q(expected));
     size_t n = strlen(in);
     int json = !a->cl_sse && !strstr(want, "!ERROR");
     int reported = 0, bad = 0;

@@ -106,3 +106,16 @@ void tu_feed_plan(const char *in, size_t n, const struct tu_plan *p, tu_feed_fn 
         return;
     }
 }
+
+char *tu_q(const char *s)
+{
+    static char *ring[8];
+    static int at;
+    at = (at + 1) % 8;
+    free(ring[at]);
+    ring[at] = strdup(s);
+    for (char *p = ring[at]; *p; p++)
+        if (*p == '\'')
+            *p = '"';
+    return ring[at];
+}

@@ -30,6 +30,10 @@ void tu_rng_seed(uint64_t seed);
 uint64_t tu_rng_next(void);
 size_t tu_rng_below(size_t n); /* 0 when n is 0 */
 
+/* A test literal written with ' for " (' -> "): a string in a ring of 8
+ * buffers, so a result outlives a few more calls. */
+char *tu_q(const char *s);
+
 /* Split-anywhere feeding: a body handed to a consumer whole, in fixed-size
  * pieces, split in two at one position, or in random 1-3 byte pieces. */
 enum tu_plan_mode { TU_PLAN_WHOLE, TU_PLAN_FIXED, TU_PLAN_SPLIT, TU_PLAN_RANDOM };
