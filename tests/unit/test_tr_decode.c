@@ -7,7 +7,7 @@
  * invariant checker (a violation is appended to the trace, so it fails the
  * comparison).
  *
- * Inputs and expected traces are written with ' for " (q()), so JSON reads
+ * Inputs and expected traces are written with ' for " (tu_q()), so JSON reads
  * plainly; DELTA/SIG/ERROR texts are shown between backquotes. */
 #include <CUnit/CUnit.h>
 #include <stdarg.h>
@@ -56,21 +56,6 @@ static void sb_printf(struct sb *b, const char *fmt, ...)
     int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
     va_end(ap);
     sb_addn(b, tmp, n < 0 ? 0 : (size_t)n >= sizeof(tmp) ? sizeof(tmp) - 1 : (size_t)n);
-}
-
-/* ' -> " (test inputs and expectations read better that way). Static ring
- * of buffers so a call's result lives across a few more calls. */
-static char *q(const char *s)
-{
-    static char *ring[8];
-    static int at;
-    at = (at + 1) % 8;
-    free(ring[at]);
-    ring[at] = strdup(s);
-    for (char *p = ring[at]; *p; p++)
-        if (*p == '\'')
-            *p = '"';
-    return ring[at];
 }
 
 static void sb_text(struct sb *b, const char *s, size_t n)
@@ -200,40 +185,6 @@ static void on_event(void *ud, const struct tr_event *ev)
 
 /* ---- feeding plans ---- */
 
-enum plan_mode { PLAN_WHOLE, PLAN_FIXED, PLAN_SPLIT, PLAN_RANDOM };
-struct plan {
-    enum plan_mode mode;
-    size_t arg; /* FIXED: piece size; SPLIT: position; RANDOM: seed */
-};
-
-typedef void (*feed_fn)(void *ctx, const char *p, size_t n);
-
-static void feed_plan(const char *in, size_t n, const struct plan *p, feed_fn feed, void *ctx)
-{
-    size_t i = 0, piece;
-    switch (p->mode) {
-    case PLAN_WHOLE:
-        feed(ctx, in, n);
-        return;
-    case PLAN_SPLIT:
-        feed(ctx, in, p->arg);
-        feed(ctx, in + p->arg, n - p->arg);
-        return;
-    case PLAN_FIXED:
-    case PLAN_RANDOM:
-        if (p->mode == PLAN_RANDOM)
-            tu_rng_seed(p->arg);
-        while (i < n) {
-            piece = p->mode == PLAN_FIXED ? p->arg : 1 + tu_rng_below(3);
-            if (piece > n - i)
-                piece = n - i;
-            feed(ctx, in + i, piece);
-            i += piece;
-        }
-        return;
-    }
-}
-
 /* A decoder run: wire, mode and how the body ends. */
 struct dcfg {
     enum tr_format wire;
@@ -249,14 +200,14 @@ static void feed_decoder(void *ctx, const char *p, size_t n)
     tr_decoder_feed(ctx, p, n);
 }
 
-static char *run_decoder(const void *cfgp, const char *in, size_t n, const struct plan *p)
+static char *run_decoder(const void *cfgp, const char *in, size_t n, const struct tu_plan *p)
 {
     const struct dcfg *cfg = cfgp;
     struct trace t = {0};
     tr_checker_init(&t.k);
     sb_addn(&t.out, "", 0);
     struct tr_decoder *d = tr_decoder_new(cfg->wire, cfg->sse, on_event, &t);
-    feed_plan(in, n, p, feed_decoder, d);
+    tu_feed_plan(in, n, p, feed_decoder, d);
     if (cfg->finalize) {
         if (!tr_decoder_awaiting_end(d))
             sb_printf(&t.out, " !NOT_AWAITING");
@@ -273,10 +224,10 @@ static char *run_decoder(const void *cfgp, const char *in, size_t n, const struc
     return t.out.p;
 }
 
-typedef char *(*run_fn)(const void *cfg, const char *in, size_t n, const struct plan *p);
+typedef char *(*run_fn)(const void *cfg, const char *in, size_t n, const struct tu_plan *p);
 
 /* Runs one plan and compares with the expectation; prints the first miss. */
-static int same(run_fn run, const void *cfg, const char *in, size_t n, const struct plan *p,
+static int same(run_fn run, const void *cfg, const char *in, size_t n, const struct tu_plan *p,
                 const char *want, int *reported)
 {
     char *got = run(cfg, in, n, p);
@@ -294,30 +245,30 @@ static void expect_plans(run_fn run, const void *cfg, const char *in, size_t n,
                          const char *want, int every_split, int randoms)
 {
     int reported = 0;
-    struct plan whole = {PLAN_WHOLE, 0};
+    struct tu_plan whole = {TU_PLAN_WHOLE, 0};
     CU_ASSERT_TRUE(same(run, cfg, in, n, &whole, want, &reported));
     for (size_t k = 1; k <= 3; k++) {
-        struct plan p = {PLAN_FIXED, k};
+        struct tu_plan p = {TU_PLAN_FIXED, k};
         CU_ASSERT_TRUE(same(run, cfg, in, n, &p, want, &reported));
     }
     int bad = 0;
     size_t step = every_split ? 1 : n / 16 + 1;
     for (size_t at = 0; at <= n; at += step) {
-        struct plan p = {PLAN_SPLIT, at};
+        struct tu_plan p = {TU_PLAN_SPLIT, at};
         bad += !same(run, cfg, in, n, &p, want, &reported);
     }
     for (int r = 0; r < randoms; r++) {
-        struct plan p = {PLAN_RANDOM, SEED + (uint64_t)r};
+        struct tu_plan p = {TU_PLAN_RANDOM, SEED + (uint64_t)r};
         bad += !same(run, cfg, in, n, &p, want, &reported);
     }
     CU_ASSERT_EQUAL(bad, 0);
 }
 
-/* A stream: the input and the expectation in q() notation. */
+/* A stream: the input and the expectation in tu_q() notation. */
 static void expect_stream_cfg(const struct dcfg *cfg, const char *input, const char *want)
 {
-    char *in = strdup(q(input));
-    char *w = strdup(q(want));
+    char *in = strdup(tu_q(input));
+    char *w = strdup(tu_q(want));
     expect_plans(run_decoder, cfg, in, strlen(in), w, 1, RANDOM_SPLITS);
     free(in);
     free(w);
@@ -333,10 +284,10 @@ static void expect_stream(enum tr_format wire, const char *input, const char *wa
 static void expect_json(enum tr_format wire, const char *body, const char *want)
 {
     struct dcfg cfg = {.wire = wire, .sse = 0, .end_ok = 1};
-    char *in = strdup(q(body));
-    char *w = strdup(q(want));
+    char *in = strdup(tu_q(body));
+    char *w = strdup(tu_q(want));
     int reported = 0;
-    struct plan plans[] = {{PLAN_WHOLE, 0}, {PLAN_FIXED, 1}, {PLAN_FIXED, 7}, {PLAN_RANDOM, SEED}};
+    struct tu_plan plans[] = {{TU_PLAN_WHOLE, 0}, {TU_PLAN_FIXED, 1}, {TU_PLAN_FIXED, 7}, {TU_PLAN_RANDOM, SEED}};
     for (size_t i = 0; i < sizeof(plans) / sizeof(plans[0]); i++)
         CU_ASSERT_TRUE(same(run_decoder, &cfg, in, strlen(in), &plans[i], w, &reported));
     free(in);

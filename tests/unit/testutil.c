@@ -80,3 +80,42 @@ uint64_t tu_rng_next(void)
 }
 
 size_t tu_rng_below(size_t n) { return n ? (size_t)(tu_rng_next() % n) : 0; }
+
+void tu_feed_plan(const char *in, size_t n, const struct tu_plan *p, tu_feed_fn feed, void *ctx)
+{
+    size_t i = 0, piece;
+    switch (p->mode) {
+    case TU_PLAN_WHOLE:
+        feed(ctx, in, n);
+        return;
+    case TU_PLAN_SPLIT:
+        feed(ctx, in, p->arg);
+        feed(ctx, in + p->arg, n - p->arg);
+        return;
+    case TU_PLAN_FIXED:
+    case TU_PLAN_RANDOM:
+        if (p->mode == TU_PLAN_RANDOM)
+            tu_rng_seed(p->arg);
+        while (i < n) {
+            piece = p->mode == TU_PLAN_FIXED ? p->arg : 1 + tu_rng_below(3);
+            if (piece > n - i)
+                piece = n - i;
+            feed(ctx, in + i, piece);
+            i += piece;
+        }
+        return;
+    }
+}
+
+char *tu_q(const char *s)
+{
+    static char *ring[8];
+    static int at;
+    at = (at + 1) % 8;
+    free(ring[at]);
+    ring[at] = strdup(s);
+    for (char *p = ring[at]; *p; p++)
+        if (*p == '\'')
+            *p = '"';
+    return ring[at];
+}

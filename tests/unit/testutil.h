@@ -30,6 +30,21 @@ void tu_rng_seed(uint64_t seed);
 uint64_t tu_rng_next(void);
 size_t tu_rng_below(size_t n); /* 0 when n is 0 */
 
+/* A test literal written with ' for " (' -> "): a string in a ring of 8
+ * buffers, so a result outlives a few more calls. */
+char *tu_q(const char *s);
+
+/* Split-anywhere feeding: a body handed to a consumer whole, in fixed-size
+ * pieces, split in two at one position, or in random 1-3 byte pieces. */
+enum tu_plan_mode { TU_PLAN_WHOLE, TU_PLAN_FIXED, TU_PLAN_SPLIT, TU_PLAN_RANDOM };
+struct tu_plan {
+    enum tu_plan_mode mode;
+    size_t arg; /* FIXED: piece size; SPLIT: position; RANDOM: seed */
+};
+typedef void (*tu_feed_fn)(void *ctx, const char *p, size_t n);
+/* Feeds in[0..n) to feed(ctx, ...) as the plan says (RANDOM reseeds tu_rng). */
+void tu_feed_plan(const char *in, size_t n, const struct tu_plan *p, tu_feed_fn feed, void *ctx);
+
 #define TU_ADD(suite, fn) CU_add_test(suite, #fn, fn)
 
 #endif
