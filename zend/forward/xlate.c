@@ -512,18 +512,10 @@ static void own_openai_type(const char *type, const char **c_type, const char **
 char *xlate_own_error(const struct xlate *x, const char *type, const char *message,
                       json_t *top_extra)
 {
-    json_t *doc;
-    if (x->fmt.format == TR_FORMAT_A) {
-        doc = json_pack("{s:s, s:{s:s, s:s}}", "type", "error", "error", "type", type,
-                        "message", message);
-    } else {
-        const char *c_type, *c_code;
+    const char *c_type = type, *c_code = NULL;
+    if (x->fmt.format != TR_FORMAT_A)
         own_openai_type(type, &c_type, &c_code);
-        doc = json_pack("{s:{s:s, s:s, s:n, s:s?}}", "error", "message", message, "type", c_type,
-                        "param", "code", c_code);
-        if (doc && !c_code)
-            json_object_set_new(json_object_get(doc, "error"), "code", json_null());
-    }
+    json_t *doc = tr_error_own_doc(x->fmt.format, c_type, c_code, message, NULL);
     if (doc && top_extra)
         json_object_update(doc, top_extra);
     char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;

@@ -248,8 +248,8 @@ char *tr_error_render(enum tr_format f, const struct tr_error *e, int *status)
     return tr_error_own(f, type, code, e->message, NULL);
 }
 
-char *tr_error_own(enum tr_format f, const char *type, const char *code, const char *message,
-                   const json_t *extra)
+json_t *tr_error_own_doc(enum tr_format f, const char *type, const char *code,
+                         const char *message, const json_t *extra)
 {
     json_t *root = json_object(), *err = json_object();
     if (!root || !err) {
@@ -276,7 +276,18 @@ char *tr_error_own(enum tr_format f, const char *type, const char *code, const c
         bad |= !copy || json_object_update_missing(err, copy);
         json_decref(copy);
     }
-    char *s = bad ? NULL : json_dumps(root, JSON_COMPACT);
+    if (bad) {
+        json_decref(root);
+        return NULL;
+    }
+    return root;
+}
+
+char *tr_error_own(enum tr_format f, const char *type, const char *code, const char *message,
+                   const json_t *extra)
+{
+    json_t *root = tr_error_own_doc(f, type, code, message, extra);
+    char *s = root ? json_dumps(root, JSON_COMPACT) : NULL;
     json_decref(root);
     return s;
 }

@@ -41,5 +41,9 @@ char *tr_error_render(enum tr_format f, const struct tr_error *e, int *status);
  * providers-failed answer, disabled_providers ...). Malloc'd compact JSON. */
 char *tr_error_own(enum tr_format f, const char *type, const char *code, const char *message,
                    const json_t *extra);
+/* The same as a document (a new reference; NULL out of memory), for a
+ * caller that adds members of its own. */
+json_t *tr_error_own_doc(enum tr_format f, const char *type, const char *code,
+                         const char *message, const json_t *extra);
 
 #endif
