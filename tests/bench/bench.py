@@ -172,6 +172,10 @@ class Target:
         """Processes whose RSS counts for this target ([] = not measured)."""
         return []
 
+    def info(self):
+        """What the target says about itself after the load (None: nothing)."""
+        return None
+
     def stop(self):
         if self.proc is not None:
             self.ctx.procs.stop(self.proc)
@@ -224,7 +228,17 @@ class ZendTarget(Target):
             self.tr_sse_url = base + "/trsse/bench/v1/messages"
 
     def pids(self):
-        return [self.zend.worker_pid()]
+        self.first_worker = self.zend.worker_pid()
+        return [self.first_worker]
+
+    def info(self):
+        """zend's counters, and whether its worker was replaced (a crash) under load."""
+        m = self.zend.metrics() or {}
+        pid = self.zend.worker_pid()
+        return {"worker_pid_start": self.first_worker, "worker_pid_end": pid,
+                "worker_replaced": pid != self.first_worker,
+                "metrics": {k: m.get(k) for k in ("requests_total", "success_count",
+                                                   "error_count", "errors_by_type")}}
 
 
 class NginxProxy(Target):
@@ -518,6 +532,13 @@ def measure_target(ctx, t):
                                    t.tr_sse_model, (), t.tr_format)
     if sampler:
         res["rss_load_kb"] = sampler.stop()
+    try:
+        info = t.info()
+    except Exception as e:          # e.g. zend gone: that is worth reporting too
+        info = {"error": str(e)}
+    if info:
+        res["info"] = info
+        log("  %-8s %s" % (t.name, json.dumps(info)))
     t.stop()
     return res
 
@@ -718,6 +739,11 @@ def check_targets(R, conns):
             line(None if r is None else r >= 10, "zend >= 10x %s throughput @%d: %sx" % (g, c, fmt(r, 1)))
     idle = kb_mb(z.get("rss_idle_kb"))
     line(None if idle is None else idle <= 10, "zend idle RSS <= 10 MB: %s MB" % fmt(idle, 1))
+    info = z.get("info") or {}
+    if "worker_replaced" in info:
+        line(not info["worker_replaced"], "zend worker the same before and after the load "
+             "(pid %s -> %s; a new one means a crash: zend.log)" % (
+                 info.get("worker_pid_start"), info.get("worker_pid_end")))
     # translated (Anthropic client -> OpenAI Chat provider)
     zt, ct = z.get("tr") or {}, R.get("ccr", {}).get("tr") or {}
     if zt or ct:
