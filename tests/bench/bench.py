@@ -30,6 +30,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
 import benchlib as bl
 from benchlib import log
@@ -387,6 +388,38 @@ def write_lua(path, model, headers):
         f.write("\n".join(lines) + "\n")
 
 
+def check_answer(url, model, headers, fmt):
+    """POSTs REQUEST once and checks the answer is the mock's text in the format
+    the client expects ("anthropic": a Messages object, "openai": a
+    chat.completion): wrk counts only statuses, so a proxy that answered 200 in
+    the wrong format would otherwise pass. Returns None when right, else why not."""
+    req = urllib.request.Request(url, data=json.dumps(dict(REQUEST, model=model)).encode(),
+                                 method="POST")
+    for h in ("content-type: application/json", "anthropic-version: 2023-06-01",
+              "x-api-key: sk-bench-not-a-real-key") + tuple(headers):
+        k, _, v = h.partition(":")
+        req.add_header(k.strip(), v.strip())
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            body = r.read()
+    except (OSError, ValueError) as e:
+        return "request failed: %s" % e
+    from fastsse import ANSWER_TEXT
+    try:
+        doc = json.loads(body)
+        if fmt == "openai":
+            ok = doc["choices"][0]["message"]["content"] == ANSWER_TEXT
+        else:
+            # other blocks may come first (ccr adds an empty web search for
+            # OpenAI's "annotations": []); the text must be there, whole
+            ok = (doc["type"] == "message" and doc["role"] == "assistant"
+                  and doc["stop_reason"] == "end_turn"
+                  and [b["text"] for b in doc["content"] if b["type"] == "text"] == [ANSWER_TEXT])
+    except (ValueError, KeyError, IndexError, TypeError):
+        ok = False
+    return None if ok else "not a %s answer with the mock's text: %r" % (fmt, body[:300])
+
+
 def run_wrk(ctx, url, lua, conns, seconds):
     """One wrk run; returns {rps, p50_ms, p99_ms, errors}."""
     # one thread per load core: with the load pinned to one core, more only contend
@@ -526,10 +559,14 @@ def measure_target(ctx, t):
         # too: the first translated requests open new upstream connections).
         tlua = os.path.join(ctx.workdir, "wrk-%s-tr.lua" % t.name)
         write_lua(tlua, t.tr_json_model, ())
+        bad = check_answer(t.tr_json_url, t.tr_json_model, (), t.tr_format)
+        if bad:
+            log("  %s translated JSON answer: %s" % (t.name, bad))
         run_wrk(ctx, t.tr_json_url, tlua, 4, 1)
         run_streams(ctx, t.tr_sse_url, t.tr_sse_model, (), 1, 1.0, fmt=t.tr_format)
         res["tr"] = measure_points(ctx, t.name + "-tr", t.tr_json_url, tlua, t.tr_sse_url,
                                    t.tr_sse_model, (), t.tr_format)
+        res["tr"]["answer_error"] = bad
     if sampler:
         res["rss_load_kb"] = sampler.stop()
     try:
@@ -664,6 +701,10 @@ def build_table(results, conns):
                                                      fmt(g(n, *key, "p99_ms"), 2)) for n in names]))
             rows.append(("  errors", [str(g(n, *key, "errors")) if g(n, *key) else "-"
                                       for n in names]))
+        if sec:
+            rows.append(("  JSON answer", ["-" if not g(n, *sec) else
+                                           "BAD" if g(n, *sec, "answer_error") else "ok"
+                                           for n in names]))
         rows.append(("%sp50 ms @1" % label, [fmt(g(n, *sec, "c1", "p50_ms"), 3) for n in names]))
         rows.append(("  added ms", [fmt(g(n, *sec, "added_ms_c1"), 3) for n in names]))
         return rows
@@ -747,17 +788,25 @@ def check_targets(R, conns):
     # translated (Anthropic client -> OpenAI Chat provider)
     zt, ct = z.get("tr") or {}, R.get("ccr", {}).get("tr") or {}
     if zt or ct:
+        if zt.get("answer_error"):
+            line(False, "zend's translated JSON answer: %s" % zt["answer_error"])
         for c in conns:
             key = "c%d" % c
             r = ratio((zt.get(key) or {}).get("rps"), (ct.get(key) or {}).get("rps"))
-            line(None if r is None else r >= 10,
-                 "zend translated >= 10x ccr translated throughput @%d: %sx" % (c, fmt(r, 1)))
-        tp = (zt.get("stream") or {}).get("event_delay_p99_ms")
+            # a rate of wrong answers compares nothing
+            wrong = zt.get("answer_error") or ct.get("answer_error")
+            line(None if r is None or wrong else r >= 10,
+                 "zend translated >= 10x ccr translated throughput @%d: %sx%s" % (
+                     c, fmt(r, 1), "  [a JSON answer was wrong: no verdict]" if wrong else ""))
+        zs = zt.get("stream") or {}
+        tp = zs.get("event_delay_p99_ms")
         up = (z.get("stream") or {}).get("event_delay_p99_ms")
         r = ratio(tp, up)
-        line(None if r is None else r <= 2.0,
-             "zend translated event delay p99 <= 2x untranslated: %s ms vs %s ms (%sx)" % (
-                 fmt(tp, 2), fmt(up, 2), fmt(r, 2)))
+        line(None if r is None or not zs.get("ok") else r <= 2.0,
+             "zend translated event delay p99 <= 2x untranslated: %s ms vs %s ms (%sx)%s" % (
+                 fmt(tp, 2), fmt(up, 2), fmt(r, 2),
+                 "  [no translated stream completed: no verdict]" if zs and not zs.get("ok")
+                 else ""))
     return "\n".join(lines)
 
 
