@@ -4,7 +4,7 @@
 Seeds are small, hand-written inputs that reach each module's main paths;
 the fuzzers grow from them. Each harness prefixes the bytes under test with
 a few control bytes (see the harness's head comment), written here too.
-Run it again after changing a seed: it rewrites the four directories.
+Run it again after changing a seed: it rewrites the seed directories.
 Standard library only.
 """
 import os
@@ -188,6 +188,113 @@ def sse_seeds():
         yield name, head + body
 
 
+def tr_decode_seeds():
+    """fuzz_tr_decode: byte 0 = wire*2 + (1 for a JSON body) + 6*flags (bit 0
+    clean end, bit 1 grace timer), byte 1 seeds the piece sizes."""
+    A, C, R = 0, 1, 2
+
+    def d(obj):
+        return b"data: " + obj.encode() + b"\n\n"
+
+    def e(name, obj):
+        return b"event: " + name.encode() + b"\n" + d(obj)
+
+    def c_chunk(delta, finish=None):
+        f = "" if finish is None else ',"finish_reason":"%s"' % finish
+        return d('{"id":"c1","model":"g","choices":[{"index":0,"delta":%s%s}]}' % (delta, f))
+
+    a_stream = (
+        e("message_start", '{"type":"message_start","message":{"id":"msg_1","model":"c",'
+          '"usage":{"input_tokens":25,"cache_read_input_tokens":5}}}')
+        + e("ping", '{"type":"ping"}')
+        + e("content_block_start", '{"type":"content_block_start","index":0,'
+            '"content_block":{"type":"thinking","thinking":""}}')
+        + e("content_block_delta", '{"type":"content_block_delta","index":0,'
+            '"delta":{"type":"thinking_delta","thinking":"t"}}')
+        + e("content_block_delta", '{"type":"content_block_delta","index":0,'
+            '"delta":{"type":"signature_delta","signature":"S"}}')
+        + e("content_block_stop", '{"type":"content_block_stop","index":0}')
+        + e("content_block_start", '{"type":"content_block_start","index":1,'
+            '"content_block":{"type":"tool_use","id":"toolu_1","name":"f","input":{}}}')
+        + e("content_block_delta", '{"type":"content_block_delta","index":1,'
+            '"delta":{"type":"input_json_delta","partial_json":"{\\"a\\":1}"}}')
+        + e("content_block_stop", '{"type":"content_block_stop","index":1}')
+        + e("message_delta", '{"type":"message_delta","delta":{"stop_reason":"tool_use",'
+            '"stop_sequence":null},"usage":{"output_tokens":9}}')
+        + e("message_stop", '{"type":"message_stop"}'))
+    c_stream = (
+        b": OPENROUTER PROCESSING\n\n"
+        + c_chunk('{"role":"assistant","reasoning_content":"r"}')
+        + c_chunk('{"content":"Let me"}')
+        + c_chunk('{"tool_calls":[{"index":0,"id":"call_1","function":{"name":"Read","arguments":""}}]}')
+        + c_chunk('{"tool_calls":[{"index":1,"id":"call_2","function":{"name":"W","arguments":{"b":2}}}]}')
+        + c_chunk('{"tool_calls":[{"index":0,"function":{"arguments":"{\\"p\\":1}"}}]}')
+        + c_chunk('{"tool_calls":[{"index":0,"id":"B","function":{"name":"g","arguments":"{}"}}]}')
+        + c_chunk("{}", "tool_calls")
+        + d('{"id":"c1","choices":[],"usage":{"prompt_tokens":10,"completion_tokens":2,'
+            '"prompt_tokens_details":{"cached_tokens":4}}}')
+        + b"data: [DONE]\n\n")
+    r_stream = (
+        e("response.created", '{"type":"response.created","response":{"id":"resp_1","model":"g"}}')
+        + e("response.output_item.added", '{"type":"response.output_item.added","output_index":0,'
+            '"item":{"type":"reasoning","id":"rs_1","summary":[]}}')
+        + e("response.reasoning_summary_text.delta", '{"type":"response.reasoning_summary_text.delta",'
+            '"item_id":"rs_1","output_index":0,"summary_index":0,"delta":"a"}')
+        + e("response.output_item.done", '{"type":"response.output_item.done","output_index":0,'
+            '"item":{"type":"reasoning","id":"rs_1"}}')
+        + e("response.content_part.added", '{"type":"response.content_part.added","item_id":"m",'
+            '"output_index":1,"content_index":0,"part":{"type":"output_text","text":""}}')
+        + e("response.output_text.delta", '{"type":"response.output_text.delta","item_id":"m",'
+            '"output_index":1,"content_index":0,"delta":"Hi"}')
+        + e("response.content_part.done", '{"type":"response.content_part.done","item_id":"m",'
+            '"output_index":1,"content_index":0}')
+        + e("response.output_item.added", '{"type":"response.output_item.added","output_index":2,'
+            '"item":{"type":"function_call","id":"fc_1","call_id":"c9","name":"get","arguments":""}}')
+        + e("response.function_call_arguments.done", '{"type":"response.function_call_arguments.done",'
+            '"item_id":"fc_1","output_index":2,"arguments":"{\\"q\\":1}"}')
+        + e("response.output_item.added", '{"type":"response.output_item.added","output_index":3,'
+            '"item":{"type":"custom_tool_call","id":"ctc_1","call_id":"c3","name":"apply_patch"}}')
+        + e("response.custom_tool_call_input.delta", '{"type":"response.custom_tool_call_input.delta",'
+            '"item_id":"ctc_1","output_index":3,"delta":"*** Begin"}')
+        + e("response.output_item.done", '{"type":"response.output_item.done","output_index":3,'
+            '"item":{"type":"custom_tool_call","id":"ctc_1","input":"*** Begin"}}')
+        + e("response.completed", '{"type":"response.completed","response":{"id":"resp_1",'
+            '"status":"completed","usage":{"input_tokens":12,"input_tokens_details":'
+            '{"cached_tokens":2},"output_tokens":3}}}'))
+    seeds = {
+        "a_stream": (A * 2, a_stream),
+        "a_stream_eof": (A * 2, a_stream[: len(a_stream) // 2]),
+        "a_error": (A * 2, e("error", '{"type":"error","error":{"type":"overloaded_error","message":"O"}}')),
+        "c_stream": (C * 2, c_stream),
+        "c_no_blank_lines": (C * 2, c_stream.replace(b"\n\n", b"\n")),
+        "c_cut_after_finish": (C * 2 + 12, c_stream[: c_stream.index(b'"tool_calls"}') + 20]),
+        "c_crlf_bom": (C * 2, b"\xef\xbb\xbf" + c_stream.replace(b"\n", b"\r\n")),
+        "c_error_chunk": (C * 2, c_chunk('{"content":"x"}') + d('{"error":{"message":"m","type":"server_error"}}')),
+        "r_stream": (R * 2, r_stream),
+        "r_data_only": (R * 2, b"".join(l + b"\n" for l in r_stream.split(b"\n") if not l.startswith(b"event:"))),
+        "a_json": (A * 2 + 1, b'{"id":"msg_1","model":"c","content":[{"type":"thinking","thinking":"t",'
+                   b'"signature":"S"},{"type":"redacted_thinking","data":"R"},{"type":"text","text":"a"},'
+                   b'{"type":"tool_use","id":"toolu_1","name":"f","input":{"x":1}}],"stop_reason":"tool_use",'
+                   b'"usage":{"input_tokens":10,"cache_read_input_tokens":90,"output_tokens":7}}'),
+        "c_json": (C * 2 + 1, b'{"id":"chatcmpl-9","model":"gpt","choices":[{"index":1,"message":{"content":"B"}},'
+                   b'{"index":0,"message":{"content":[{"type":"text","text":"Hi"}],"reasoning_content":"r",'
+                   b'"tool_calls":[{"id":"call_1","function":{"name":"f","arguments":"{\\"x\\":1}"}},'
+                   b'{"function":{"name":"g","arguments":{"y":2}}}]},"finish_reason":"stop"}],'
+                   b'"usage":{"prompt_tokens":100,"completion_tokens":20,"prompt_cache_hit_tokens":80}}'),
+        "r_json": (R * 2 + 1, b'{"id":"resp_1","model":"g","status":"incomplete","incomplete_details":'
+                   b'{"reason":"max_output_tokens"},"output":[{"type":"reasoning","summary":[{"text":"a"},'
+                   b'{"text":"b"}]},{"type":"message","content":[{"type":"output_text","text":"hi"},'
+                   b'{"type":"refusal","refusal":"no"}]},{"type":"function_call","call_id":"c",'
+                   b'"name":"f","arguments":"{}"},{"type":"custom_tool_call","call_id":"p","name":"ap",'
+                   b'"input":"x\\"y"}],"usage":{"input_tokens":5,"output_tokens":3}}'),
+        "json_error": (C * 2 + 1, b'{"error":{"type":"rate_limit_error","message":"slow"}}'),
+        "json_not_json": (A * 2 + 1, b"<html>bad gateway</html>"),
+    }
+    for i, (name, (pick, body)) in enumerate(sorted(seeds.items())):
+        flags = pick // 6 if pick >= 6 else 1
+        yield name, bytes([pick % 6 + 6 * flags, (i * 37) & 0xFF]) + body
+
+
 def write(harness, seeds):
     d = os.path.join(HERE, "corpus", harness)
     shutil.rmtree(d, ignore_errors=True)
@@ -202,6 +309,7 @@ def main():
     write("rpc", rpc_seeds())
     write("config", config_seeds())
     write("sse", sse_seeds())
+    write("tr_decode", tr_decode_seeds())
 
 
 if __name__ == "__main__":

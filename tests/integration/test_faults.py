@@ -85,12 +85,13 @@ class FaultTestCase(ZenTestCase):
             self.m1.stop()
             self.m2.stop()
 
-    def start(self, daemon=None):
+    def start(self, daemon=None, p1_type="anthropic"):
         d = {"listen": "127.0.0.1:0", "first_byte_timeout_ms": int(FIRST_BYTE_S * 1000),
              "idle_timeout_ms": int(IDLE_S * 1000), "probe_interval_ms": 1000,
              "client_header_timeout_ms": 2000}
         d.update(daemon or {})
-        cfg = {"providers": {"p1": {"base_url": self.m1.url, "auth_token": "sk-p1"},
+        cfg = {"providers": {"p1": {"base_url": self.m1.url, "auth_token": "sk-p1",
+                                    "type": p1_type},
                              "p2": {"base_url": self.m2.url, "auth_token": "sk-p2"}},
                "profiles": {"default": ["p1", "p2"], "solo": ["p1"]},
                "daemon": d}
@@ -460,8 +461,9 @@ class Streams(FaultTestCase):
 
     def test_11_openai_stream_without_done(self):
         """An OpenAI chat stream ending with finish_reason "stop" and no
-        [DONE] completes at once and counts as complete."""
-        self.start()
+        [DONE] completes at once and counts as complete (an openai provider:
+        the Chat client's stream is relayed as it is)."""
+        self.start(p1_type="openai")
         self.m1.script({"sse": OPENAI_STREAM})
         r, elapsed = self.timed_post("/default/s/v1/chat/completions", body=OPENAI_BODY)
         self.assertEqual(r.status, 200)
@@ -474,10 +476,20 @@ class Streams(FaultTestCase):
         self.assertEqual(m["success_count"], 1)
         self.assertEqual(m["error_count"], 0)
         self.assertEqual(m["errors_by_type"].get("stream_interrupted", 0), 0)
-        # The same stream cut before its finish_reason is not complete.
+        # The same stream cut before its finish_reason is not complete, and
+        # says so in the Chat client's own words: an error chunk, no [DONE].
         self.m1.script({"sse": OPENAI_STREAM[:3]})
         r = self.post("/default/s/v1/chat/completions", body=OPENAI_BODY)
-        self.assert_interrupted(r, "".join(OPENAI_STREAM[:3]).encode(), "")
+        prefix = "".join(OPENAI_STREAM[:3]).encode()
+        self.assertEqual(r.status, 200)
+        self.assertFalse(r.complete, r.raw[-300:])
+        self.assertTrue(r.body.startswith(prefix), r.body[:400])
+        tail = r.body[len(prefix):]
+        self.assertTrue(tail.startswith(b"data: ") and tail.endswith(b"\n\n"), tail)
+        err = json.loads(tail[len(b"data: "):-2])["error"]
+        self.assertEqual((err["type"], err["param"]), ("server_error", None))
+        self.assertTrue(err["message"].startswith("upstream stream interrupted: "), err)
+        self.assertNotIn(b"[DONE]", tail)
         self.assert_healthy()
 
 

@@ -433,17 +433,20 @@ class TranslateTestCase(ZenTestCase):
                 self.assertIn("interrupted", json.dumps(got["error"]))
 
     def test_failure_before_the_commit_point_fails_over(self):
-        """translate.md case 46, and an error event before any content."""
-        self.start(profiles={"p": ["oc", "an"]})
+        """translate.md case 46, and an error event before any content. Each
+        case has its own openai provider: a failure cools the one it hit."""
+        oc = {"base_url": self.mock.url + "/v1", "type": "openai", "openai_api": "chat"}
+        self.start(providers={"oc1": oc, "oc2": oc, "oc3": oc},
+                   profiles={"p1": ["oc1", "an"], "p2": ["oc2", "an"], "p3": ["oc3", "an"]})
         cases = [{"sse": []},  # 200 text/event-stream with an empty body
                  {"sse": [sse_data({"error": {"message": "overloaded", "type": "server_error"}})]},
                  dict(chat_answer(True), end="reset", after_events=1)]
-        for first in cases:
+        for i, first in enumerate(cases):
             with self.subTest(first=json.dumps(first)[:60]):
                 self.mock.reset()
                 self.mock.script(first, anthropic_answer(True))
                 path, body = client_request("A", True)
-                r = self.call("p", path, body)
+                r = self.call("p%d" % (i + 1), path, body)
                 self.assertEqual(r.status, 200)
                 self.assertEqual(r.headers["x-zen-provider"], "an")
                 self.assertEqual(r.headers["x-zen-attempts"], "2")
@@ -473,9 +476,16 @@ class TranslateTestCase(ZenTestCase):
         self.mock.script({"sse": [{"data": ev[0]}, {"data": ev[1]}], "end": "stall"})
         path, body = client_request("A", True, tools=False)
         s = socket.create_connection(self.addr)
-        s.sendall(b"POST /pc/s1%s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                  b"Content-Length: %d\r\n\r\n" % (path.encode(), len(body)) + body)
-        wait_until(lambda: b"content_block_start" in s.recv(65536), what="the stream to start")
+        s.sendall(b"POST /pc/s1%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                  b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+                  % (path.encode(), self.addr[1], len(body)) + body)
+        got = bytearray()
+        s.settimeout(5)
+
+        def started():
+            got.extend(s.recv(65536))
+            return b"content_block_start" in got
+        wait_until(started, what="the stream to start")
         s.close()
         wait_until(lambda: self.upstream() and self.upstream()[0]["peer_closed_at"] is not None,
                    what="zend to close the upstream")
@@ -509,10 +519,13 @@ class TranslateTestCase(ZenTestCase):
             "type": "not_found_error", "message": "Not Found"}})
 
     def test_all_providers_failed_in_the_clients_format(self):
-        """translate.md case 63, for each client format."""
-        self.start(profiles={"p": ["oc", "an"]})
+        """translate.md case 63, for each client format (a fresh zend each:
+        failures cool the providers they hit)."""
         for client in "ACR":
             with self.subTest(client=client):
+                if self.zend:
+                    self.stop_zend_cleanly(self.zend)
+                self.start(profiles={"p": ["oc", "an"]})
                 self.mock.reset()
                 self.mock.script({"status": 500, "body": "boom"}, {"status": 500, "body": "x"})
                 r = self.call("p", *client_request(client, False))
