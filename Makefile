@@ -95,7 +95,8 @@ coverage: check-deps
 # Throughput, latency, RSS and streaming of zend against nginx, Portkey and
 # claude-code-router on one fast mock, then a streaming capacity run; prints a
 # table and writes $(BUILD)/bench/results.json. Knobs (environment): BENCH_SECONDS,
-# BENCH_REPS, BENCH_STREAM_SECONDS, CAP_STREAMS (0 = no capacity run), CAP_SECONDS.
+# BENCH_REPS, BENCH_STREAM_SECONDS, CAP_STREAMS (0 = no capacity run), CAP_SECONDS,
+# BENCH_TRANSLATED (0 = no Anthropic -> OpenAI Chat rows).
 .PHONY: bench soak
 bench: build
 	@$(MAKE) --no-print-directory deps DEBIAN_PACKAGES="$(DEBIAN_PACKAGES) $(BENCH_PACKAGES)"

@@ -8,8 +8,13 @@ Layout of a run (all on 127.0.0.1, every process stopped by pid at the end):
 
   mock-json   nginx, `return 200` with a ~1 KiB Anthropic Messages JSON
   mock-sse    fastsse.py, a 60-event Anthropic SSE answer, --gap-ms between events
+  mock-json-openai, mock-sse-openai
+              the same two in OpenAI Chat's format (chat.completion JSON; a
+              chat.completion.chunk stream), the providers of the translated rows
   targets     direct (no proxy), zend, nginx proxy_pass (keepalive upstream),
               Portkey gateway, claude-code-router; each started, measured, stopped
+  translated  an Anthropic client through zend and through claude-code-router to
+              the OpenAI mocks (both translate A -> Chat -> A), and direct to them
   load        wrk (JSON) and sseclient.py (streams), pinned to the last core
               when the box has >= 2 cores (servers get the others)
 
@@ -25,14 +30,17 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
 import benchlib as bl
 from benchlib import log
+from benchreport import build_table, check_targets, fmt, kb_mb
 
 NODE_MODULES = os.path.join(bl.BUILD, "bench", "node_modules")
 PORTKEY_JS = os.path.join(NODE_MODULES, "@portkey-ai", "gateway", "build", "start-server.js")
 CCR_JS = os.path.join(NODE_MODULES, "@musistudio", "claude-code-router", "dist", "cli.js")
 MODEL = "claude-sonnet-4-5"
+OA_MODEL = "gpt-4.1-mini"   # what ccr's translated requests name (its route "provider,model")
 
 # A realistic, small Anthropic Messages request (~600 bytes), what wrk POSTs.
 REQUEST = {
@@ -113,12 +121,13 @@ def start_nginx(procs, name, workdir, body, cpus):
     return procs.start(name, ["nginx", "-p", d, "-c", conf], cpus=cpus)
 
 
-def start_fastsse(procs, name, workdir, gap_ms, cpus):
+def start_fastsse(procs, name, workdir, gap_ms, cpus, fmt="anthropic"):
     port_file = os.path.join(workdir, name + ".port")
     if os.path.exists(port_file):
         os.unlink(port_file)
     p = procs.start(name, [sys.executable, os.path.join(bl.HERE, "fastsse.py"),
-                           "--port-file", port_file, "--gap-ms", str(gap_ms)], cpus=cpus)
+                           "--port-file", port_file, "--gap-ms", str(gap_ms),
+                           "--format", fmt], cpus=cpus)
     bl.wait_until(lambda: os.path.exists(port_file) or p.poll() is not None, 10.0,
                   what=name + " port file")
     if p.poll() is not None:
@@ -128,14 +137,31 @@ def start_fastsse(procs, name, workdir, gap_ms, cpus):
     return p
 
 
+def start_json_mock(procs, name, workdir, body, cpus):
+    """nginx answering every request with 200 and body (JSON)."""
+    port = bl.free_port()
+    conf = MOCK_SERVER.format(port=port,
+                              json=body.decode().replace("\\", "\\\\").replace("'", "\\'"))
+    p = start_nginx(procs, name, workdir, conf, cpus)
+    bl.wait_port(port, proc=p)
+    p.port = port
+    return p
+
+
 # ------------------------------------------------------------- the targets
 
 class Target:
-    """One thing under test: how to start it, where to send JSON and streams."""
+    """One thing under test: how to start it, where to send JSON and streams.
+    A target that translates also sets tr_json_url and tr_sse_url: an Anthropic
+    request there reaches the OpenAI Chat mocks."""
     name = "?"
     headers = ()          # extra request headers
     json_model = MODEL    # the "model" a request names
     sse_model = MODEL
+    tr_json_model = MODEL
+    tr_sse_model = MODEL
+    tr_format = "anthropic"   # the format of the stream the client reads back
+    tr_json_url = tr_sse_url = None
 
     def __init__(self, ctx):
         self.ctx = ctx
@@ -148,6 +174,10 @@ class Target:
         """Processes whose RSS counts for this target ([] = not measured)."""
         return []
 
+    def info(self):
+        """What the target says about itself after the load (None: nothing)."""
+        return None
+
     def stop(self):
         if self.proc is not None:
             self.ctx.procs.stop(self.proc)
@@ -157,9 +187,17 @@ class Target:
 class Direct(Target):
     name = "direct"
 
+    # The baseline of the translated rows: the OpenAI mocks themselves (wrk's
+    # body does not matter to nginx; the stream is read as OpenAI Chat).
+    tr_format = "openai"
+
     def start(self):
-        self.json_url = "http://127.0.0.1:%d/v1/messages" % self.ctx.mock_json_port
-        self.sse_url = "http://127.0.0.1:%d/v1/messages" % self.ctx.mock_sse_port
+        c = self.ctx
+        self.json_url = "http://127.0.0.1:%d/v1/messages" % c.mock_json_port
+        self.sse_url = "http://127.0.0.1:%d/v1/messages" % c.mock_sse_port
+        if c.translated:
+            self.tr_json_url = "http://127.0.0.1:%d/v1/chat/completions" % c.mock_oa_json_port
+            self.tr_sse_url = "http://127.0.0.1:%d/v1/chat/completions" % c.mock_oa_sse_port
 
 
 class ZendTarget(Target):
@@ -175,14 +213,34 @@ class ZendTarget(Target):
             "profiles": {"json": ["mockjson"], "sse": ["mocksse"], "default": ["mockjson"]},
             "daemon": {"listen": "127.0.0.1:0", "max_concurrent": 4000},
         }
+        if c.translated:
+            # OpenAI providers: an Anthropic client is translated to Chat and back
+            # (docs/translate.md); "chat" pins the wire, as a known provider would.
+            for name, port in (("oajson", c.mock_oa_json_port), ("oasse", c.mock_oa_sse_port)):
+                cfg["providers"][name] = {"type": "openai", "openai_api": "chat",
+                                          "base_url": "http://127.0.0.1:%d/v1" % port}
+            cfg["profiles"].update({"trjson": ["oajson"], "trsse": ["oasse"]})
         self.zend = bl.Zend(c.procs, os.path.join(c.workdir, "zend-home"), cfg, cpus=c.server_cpus)
         self.proc = self.zend.proc
         base = "http://127.0.0.1:%d" % self.zend.port
         self.json_url = base + "/json/bench/v1/messages"
         self.sse_url = base + "/sse/bench/v1/messages"
+        if c.translated:
+            self.tr_json_url = base + "/trjson/bench/v1/messages"
+            self.tr_sse_url = base + "/trsse/bench/v1/messages"
 
     def pids(self):
-        return [self.zend.worker_pid()]
+        self.first_worker = self.zend.worker_pid()
+        return [self.first_worker]
+
+    def info(self):
+        """zend's counters, and whether its worker was replaced (a crash) under load."""
+        m = self.zend.metrics() or {}
+        pid = self.zend.worker_pid()
+        return {"worker_pid_start": self.first_worker, "worker_pid_end": pid,
+                "worker_replaced": pid != self.first_worker,
+                "metrics": {k: m.get(k) for k in ("requests_total", "success_count",
+                                                   "error_count", "errors_by_type")}}
 
 
 class NginxProxy(Target):
@@ -225,10 +283,19 @@ class Portkey(Target):
 class CCR(Target):
     """claude-code-router: providers in ~/.claude-code-router/config.json (HOME is
     a temp dir), chosen by the request's model "provider,model"; the Anthropic
-    transformer keeps requests and answers in Anthropic's format."""
+    transformer keeps requests and answers in Anthropic's format.
+
+    Translated: providers with the "OpenAI" transformer, ccr's default job. Its
+    /v1/messages endpoint (the Anthropic transformer) turns the request into
+    OpenAI Chat, the OpenAI transformer sends that as is to api_base_url (the
+    full .../v1/chat/completions URL), and the answer, JSON or a chunk stream,
+    is turned back into Anthropic's format on the way out. (The Anthropic
+    transformer alone, as above, skips both conversions.)"""
     name = "ccr"
     json_model = "mockjson," + MODEL
     sse_model = "mocksse," + MODEL
+    tr_json_model = "oajson," + OA_MODEL
+    tr_sse_model = "oasse," + OA_MODEL
 
     def start(self):
         c = self.ctx
@@ -240,9 +307,17 @@ class CCR(Target):
             return {"name": name, "api_base_url": "http://127.0.0.1:%d/v1/messages" % p,
                     "api_key": "sk-bench", "models": [MODEL],
                     "transformer": {"use": ["Anthropic"]}}
+
+        def oa_prov(name, p):
+            return {"name": name, "api_base_url": "http://127.0.0.1:%d/v1/chat/completions" % p,
+                    "api_key": "sk-bench", "models": [OA_MODEL],
+                    "transformer": {"use": ["OpenAI"]}}
+        providers = [prov("mockjson", c.mock_json_port), prov("mocksse", c.mock_sse_port)]
+        if c.translated:
+            providers += [oa_prov("oajson", c.mock_oa_json_port),
+                          oa_prov("oasse", c.mock_oa_sse_port)]
         cfg = {"LOG": False, "PORT": port, "HOST": "127.0.0.1", "API_TIMEOUT_MS": 600000,
-               "Providers": [prov("mockjson", c.mock_json_port), prov("mocksse", c.mock_sse_port)],
-               "Router": {"default": "mockjson," + MODEL}}
+               "Providers": providers, "Router": {"default": "mockjson," + MODEL}}
         with open(os.path.join(home, ".claude-code-router", "config.json"), "w") as f:
             json.dump(cfg, f, indent=2)
         env = dict(os.environ, HOME=home, NODE_ENV="production")
@@ -251,6 +326,8 @@ class CCR(Target):
         bl.wait_port(port, 60.0, proc=self.proc)
         self.json_url = "http://127.0.0.1:%d/v1/messages" % port
         self.sse_url = self.json_url
+        if c.translated:
+            self.tr_json_url = self.tr_sse_url = self.json_url
 
     def pids(self):
         return [self.proc.pid]
@@ -312,6 +389,38 @@ def write_lua(path, model, headers):
         f.write("\n".join(lines) + "\n")
 
 
+def check_answer(url, model, headers, fmt):
+    """POSTs REQUEST once and checks the answer is the mock's text in the format
+    the client expects ("anthropic": a Messages object, "openai": a
+    chat.completion): wrk counts only statuses, so a proxy that answered 200 in
+    the wrong format would otherwise pass. Returns None when right, else why not."""
+    req = urllib.request.Request(url, data=json.dumps(dict(REQUEST, model=model)).encode(),
+                                 method="POST")
+    for h in ("content-type: application/json", "anthropic-version: 2023-06-01",
+              "x-api-key: sk-bench-not-a-real-key") + tuple(headers):
+        k, _, v = h.partition(":")
+        req.add_header(k.strip(), v.strip())
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            body = r.read()
+    except (OSError, ValueError) as e:
+        return "request failed: %s" % e
+    from fastsse import ANSWER_TEXT
+    try:
+        doc = json.loads(body)
+        if fmt == "openai":
+            ok = doc["choices"][0]["message"]["content"] == ANSWER_TEXT
+        else:
+            # other blocks may come first (ccr adds an empty web search for
+            # OpenAI's "annotations": []); the text must be there, whole
+            ok = (doc["type"] == "message" and doc["role"] == "assistant"
+                  and doc["stop_reason"] == "end_turn"
+                  and [b["text"] for b in doc["content"] if b["type"] == "text"] == [ANSWER_TEXT])
+    except (ValueError, KeyError, IndexError, TypeError):
+        ok = False
+    return None if ok else "not a %s answer with the mock's text: %r" % (fmt, body[:300])
+
+
 def run_wrk(ctx, url, lua, conns, seconds):
     """One wrk run; returns {rps, p50_ms, p99_ms, errors}."""
     # one thread per load core: with the load pinned to one core, more only contend
@@ -349,9 +458,11 @@ def run_wrk(ctx, url, lua, conns, seconds):
     return res
 
 
-def run_streams(ctx, url, model, headers, conc, seconds, ramp=0.0, extra_timeout=60):
+def run_streams(ctx, url, model, headers, conc, seconds, ramp=0.0, extra_timeout=60,
+                fmt="anthropic"):
     argv = [sys.executable, os.path.join(bl.HERE, "sseclient.py"), "--url", url,
-            "--conc", str(conc), "--seconds", str(seconds), "--ramp", str(ramp), "--model", model]
+            "--conc", str(conc), "--seconds", str(seconds), "--ramp", str(ramp), "--model", model,
+            "--format", fmt]
     for h in headers:
         argv += ["--header", h]
     if ctx.load_cpus:
@@ -373,6 +484,41 @@ def run_streams(ctx, url, model, headers, conc, seconds, ramp=0.0, extra_timeout
 def median(vals):
     vals = [v for v in vals if v is not None]
     return statistics.median(vals) if vals else None
+
+
+def measure_points(ctx, label, json_url, lua, sse_url, sse_model, headers,
+                   stream_format="anthropic"):
+    """wrk at 1 and each connection count, then the streams; the median of the
+    repetitions of each. Returns {"c1", "c32", ..., "stream"}."""
+    res = {}
+    for conns in [1] + ctx.conns:
+        runs = [run_wrk(ctx, json_url, lua, conns, ctx.seconds) for _ in range(ctx.reps)]
+        point = {"rps": median(r["rps"] for r in runs),
+                 "p50_ms": median(r["p50_ms"] for r in runs),
+                 "p99_ms": median(r["p99_ms"] for r in runs),
+                 "errors": sum(r["errors"] for r in runs),
+                 "runs": runs}
+        res["c%d" % conns] = point
+        log("  %-8s c=%-4d %9s req/s  p50 %s ms  p99 %s ms  errors %d" % (
+            label, conns, fmt(point["rps"], 0), fmt(point["p50_ms"], 3),
+            fmt(point["p99_ms"], 3), point["errors"]))
+    # streams: time to first event, per-event delay
+    sruns = [run_streams(ctx, sse_url, sse_model, headers, ctx.stream_conc, ctx.stream_seconds,
+                         fmt=stream_format) for _ in range(ctx.reps)]
+    st = {k: median(r[k] for r in sruns) for k in (
+        "ttfe_p50_ms", "ttfe_p99_ms", "event_delay_p50_ms", "event_delay_p99_ms", "streams_per_s")}
+    st["ok"] = sum(r["streams_ok"] for r in sruns)
+    st["dropped"] = sum(r["streams_dropped"] for r in sruns)
+    errs = {}
+    for r in sruns:
+        for k, v in r["errors"].items():
+            errs[k] = errs.get(k, 0) + v
+    st["errors"] = errs
+    res["stream"] = st
+    log("  %-8s streams ok %d dropped %d %s ttfe p50 %s ms  event delay p50 %s p99 %s ms" % (
+        label, st["ok"], st["dropped"], errs or "", fmt(st["ttfe_p50_ms"], 2),
+        fmt(st["event_delay_p50_ms"], 2), fmt(st["event_delay_p99_ms"], 2)))
+    return res
 
 
 def measure_target(ctx, t):
@@ -408,36 +554,29 @@ def measure_target(ctx, t):
     sampler = RssSampler(pids) if pids else None
     if sampler:
         sampler.start()
-    # req/s and latency at each connection count, median of the repetitions
-    for conns in [1] + ctx.conns:
-        runs = [run_wrk(ctx, t.json_url, lua, conns, ctx.seconds) for _ in range(ctx.reps)]
-        point = {"rps": median(r["rps"] for r in runs),
-                 "p50_ms": median(r["p50_ms"] for r in runs),
-                 "p99_ms": median(r["p99_ms"] for r in runs),
-                 "errors": sum(r["errors"] for r in runs),
-                 "runs": runs}
-        res["c%d" % conns] = point
-        log("  %-8s c=%-4d %9s req/s  p50 %s ms  p99 %s ms  errors %d" % (
-            t.name, conns, fmt(point["rps"], 0), fmt(point["p50_ms"], 3),
-            fmt(point["p99_ms"], 3), point["errors"]))
-    # streams: time to first event, per-event delay
-    sruns = [run_streams(ctx, t.sse_url, t.sse_model, sh, ctx.stream_conc, ctx.stream_seconds)
-             for _ in range(ctx.reps)]
-    res["stream"] = {k: median(r[k] for r in sruns) for k in (
-        "ttfe_p50_ms", "ttfe_p99_ms", "event_delay_p50_ms", "event_delay_p99_ms", "streams_per_s")}
-    res["stream"]["ok"] = sum(r["streams_ok"] for r in sruns)
-    res["stream"]["dropped"] = sum(r["streams_dropped"] for r in sruns)
-    errs = {}
-    for r in sruns:
-        for k, v in r["errors"].items():
-            errs[k] = errs.get(k, 0) + v
-    res["stream"]["errors"] = errs
-    log("  %-8s streams ok %d dropped %d %s ttfe p50 %s ms  event delay p50 %s p99 %s ms" % (
-        t.name, res["stream"]["ok"], res["stream"]["dropped"], errs or "",
-        fmt(res["stream"]["ttfe_p50_ms"], 2), fmt(res["stream"]["event_delay_p50_ms"], 2),
-        fmt(res["stream"]["event_delay_p99_ms"], 2)))
+    res.update(measure_points(ctx, t.name, t.json_url, lua, t.sse_url, t.sse_model, sh))
+    if t.tr_json_url:
+        # Translated: an Anthropic request to an OpenAI Chat provider (warmed up
+        # too: the first translated requests open new upstream connections).
+        tlua = os.path.join(ctx.workdir, "wrk-%s-tr.lua" % t.name)
+        write_lua(tlua, t.tr_json_model, ())
+        bad = check_answer(t.tr_json_url, t.tr_json_model, (), t.tr_format)
+        if bad:
+            log("  %s translated JSON answer: %s" % (t.name, bad))
+        run_wrk(ctx, t.tr_json_url, tlua, 4, 1)
+        run_streams(ctx, t.tr_sse_url, t.tr_sse_model, (), 1, 1.0, fmt=t.tr_format)
+        res["tr"] = measure_points(ctx, t.name + "-tr", t.tr_json_url, tlua, t.tr_sse_url,
+                                   t.tr_sse_model, (), t.tr_format)
+        res["tr"]["answer_error"] = bad
     if sampler:
         res["rss_load_kb"] = sampler.stop()
+    try:
+        info = t.info()
+    except Exception as e:          # e.g. zend gone: that is worth reporting too
+        info = {"error": str(e)}
+    if info:
+        res["info"] = info
+        log("  %-8s %s" % (t.name, json.dumps(info)))
     t.stop()
     return res
 
@@ -515,98 +654,12 @@ def capacity(ctx):
     return res
 
 
-# --------------------------------------------------------------- reporting
-
-def fmt(v, nd=1):
-    if v is None:
-        return "-"
-    return ("%." + str(nd) + "f") % v
-
-
-def ratio(a, b):
-    return None if a is None or not b else a / b
-
-
-def build_table(results, conns):
-    names = [n for n in TARGETS if n in results]
-    R = results
-
-    def g(n, *path):
-        v = R[n]
-        for p in path:
-            v = v.get(p) if isinstance(v, dict) else None
-        return v
-    rows = []
-    for c in conns:
-        key = "c%d" % c
-        rows.append(("req/s @%d" % c, [fmt(g(n, key, "rps"), 0) for n in names]))
-        rows.append(("  x nginx", [fmt(ratio(g(n, key, "rps"), g("nginx", key, "rps")), 2)
-                                    for n in names]))
-        rows.append(("  x direct", [fmt(ratio(g(n, key, "rps"), g("direct", key, "rps")), 2)
-                                     for n in names]))
-        rows.append(("  p50/p99 ms", ["%s/%s" % (fmt(g(n, key, "p50_ms"), 2),
-                                                 fmt(g(n, key, "p99_ms"), 2)) for n in names]))
-        rows.append(("  errors", [str(g(n, key, "errors")) if g(n, key) else "-" for n in names]))
-    rows.append(("p50 ms @1", [fmt(g(n, "c1", "p50_ms"), 3) for n in names]))
-    rows.append(("  added ms", [fmt(g(n, "added_ms_c1"), 3) for n in names]))
-    rows.append(("  added x nginx", [fmt(added_ratio(g(n, "added_ms_c1"), g("nginx", "added_ms_c1")),
-                                          2) for n in names]))
-    rows.append(("RSS idle MB", [fmt(kb_mb(g(n, "rss_idle_kb")), 1) for n in names]))
-    rows.append(("RSS load MB", [fmt(kb_mb(g(n, "rss_load_kb")), 1) for n in names]))
-    rows.append(("stream ttfe p50 ms", [fmt(g(n, "stream", "ttfe_p50_ms"), 2) for n in names]))
-    rows.append(("  ttfe p99 ms", [fmt(g(n, "stream", "ttfe_p99_ms"), 2) for n in names]))
-    rows.append(("  ev delay p50 ms", [fmt(g(n, "stream", "event_delay_p50_ms"), 2)
-                                        for n in names]))
-    rows.append(("  ev delay p99 ms", [fmt(g(n, "stream", "event_delay_p99_ms"), 2)
-                                        for n in names]))
-    rows.append(("  streams ok/drop", ["%s/%s" % (g(n, "stream", "ok"), g(n, "stream", "dropped"))
-                                       if g(n, "stream") else "-" for n in names]))
-    w0 = max(len(r[0]) for r in rows) + 2
-    widths = [max(len(n), *(len(r[1][i]) for r in rows)) + 2 for i, n in enumerate(names)]
-    out = [" " * w0 + "".join(n.rjust(w) for n, w in zip(names, widths))]
-    for label, cells in rows:
-        out.append(label.ljust(w0) + "".join(c.rjust(w) for c, w in zip(cells, widths)))
-    for n in names:
-        if R[n].get("error"):
-            out.append("%s: %s" % (n, R[n]["error"]))
-    return "\n".join(out)
-
-
-def added_ratio(a, b):
-    """a / b for added latencies; None when nginx's (b) is not above zero, i.e.
-    lost in the run's noise, where a ratio would mean nothing."""
-    return None if a is None or b is None or b <= 0 else a / b
-
-
-def kb_mb(kb):
-    return None if kb is None else kb / 1024.0
-
-
-def check_targets(R, conns):
-    """The issue's targets, reported (not asserted)."""
-    z = R.get("zend", {})
-    lines = []
-
-    def line(ok, text):
-        lines.append("%-4s %s" % ("-" if ok is None else ("ok" if ok else "MISS"), text))
-    for c in conns:
-        r = ratio((z.get("c%d" % c) or {}).get("rps"), (R.get("nginx", {}).get("c%d" % c) or {}).get("rps"))
-        line(None if r is None else r >= 0.5, "zend >= 0.5x nginx throughput @%d: %sx" % (c, fmt(r, 2)))
-    na = R.get("nginx", {}).get("added_ms_c1")
-    r = added_ratio(z.get("added_ms_c1"), na)
-    line(None if r is None else r <= 2.0, "zend added latency @1 <= 2x nginx's: %s ms vs %s ms (%sx)%s" % (
-        fmt(z.get("added_ms_c1"), 3), fmt(na, 3), fmt(r, 2),
-        "  [nginx's added latency <= 0 in this run: below the noise, no ratio]"
-        if na is not None and na <= 0 else ""))
-    for g in ("portkey", "ccr"):
-        for c in conns:
-            zr = (z.get("c%d" % c) or {}).get("rps")
-            gr = (R.get(g, {}).get("c%d" % c) or {}).get("rps")
-            r = ratio(zr, gr)
-            line(None if r is None else r >= 10, "zend >= 10x %s throughput @%d: %sx" % (g, c, fmt(r, 1)))
-    idle = kb_mb(z.get("rss_idle_kb"))
-    line(None if idle is None else idle <= 10, "zend idle RSS <= 10 MB: %s MB" % fmt(idle, 1))
-    return "\n".join(lines)
+def set_added_ms(base, results):
+    """added_ms_c1 of each result: its p50 at 1 connection minus base's."""
+    d1 = (base.get("c1") or {}).get("p50_ms")
+    for r in results:
+        p = (r.get("c1") or {}).get("p50_ms")
+        r["added_ms_c1"] = None if p is None or d1 is None else round(p - d1, 4)
 
 
 def main():
@@ -631,6 +684,9 @@ def main():
     ap.add_argument("--no-cap-baseline", action="store_true", default=env("CAP_BASELINE") == "0",
                     help="skip the capacity run's direct-to-mock baseline")
     ap.add_argument("--capacity-only", action="store_true")
+    ap.add_argument("--no-translated", action="store_true",
+                    default=env("BENCH_TRANSLATED", "1") == "0",
+                    help="skip the translated rows (Anthropic client -> OpenAI Chat provider)")
     ap.add_argument("--no-pin", action="store_true", default=env("BENCH_PIN", "1") == "0")
     ap.add_argument("--out", default=os.path.join(bl.BUILD, "bench", "results.json"))
     ap.add_argument("--report", metavar="RESULTS_JSON",
@@ -640,7 +696,7 @@ def main():
         with open(args.report) as f:
             doc = json.load(f)
         conns = doc["meta"]["conns"]
-        print(build_table(doc["targets"], conns))
+        print(build_table(doc["targets"], conns, TARGETS))
         print()
         print("targets (reported, not asserted):")
         print(check_targets(doc["targets"], conns))
@@ -658,6 +714,7 @@ def main():
     ctx.seconds, ctx.reps = args.seconds, args.reps
     ctx.conns = [int(x) for x in args.conns.split(",") if x]
     ctx.stream_conc, ctx.stream_seconds = args.stream_conc, args.stream_seconds
+    ctx.translated = not args.no_translated and not args.capacity_only
     ctx.cap_streams, ctx.cap_seconds = args.cap_streams, args.cap_seconds
     ctx.cap_baseline = not args.no_cap_baseline
     ctx.cap_gap_ms = args.cap_gap_ms or round(min(500.0, args.cap_seconds * 1000 * 2 / 3 / 60), 1)
@@ -674,34 +731,39 @@ def main():
     bl.install_signal_cleanup(ctx.procs)
     nofile = bl.raise_nofile(max(16384, args.cap_streams * 4 + 1024))
 
-    from fastsse import JSON_BODY
+    from fastsse import JSON_BODY, OA_JSON_BODY
     meta = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "cpus": ncpu,
             "load_cpus": ctx.load_cpus, "server_cpus": ctx.server_cpus, "nofile": nofile,
             "seconds_per_run": ctx.seconds, "reps": ctx.reps, "conns": ctx.conns,
             "stream_conc": ctx.stream_conc, "stream_seconds": ctx.stream_seconds,
             "stream_gap_ms": args.gap_ms, "events_per_stream": 60,
-            "mock_json_bytes": len(JSON_BODY), "loadavg_start": os.getloadavg()}
+            "mock_json_bytes": len(JSON_BODY), "translated": ctx.translated,
+            "mock_json_openai_bytes": len(OA_JSON_BODY), "openai_events_per_stream": 58,
+            "loadavg_start": os.getloadavg()}
     results = {}
     cap = None
     try:
         # the mocks, shared by every target
-        ctx.mock_json_port = bl.free_port()
-        body = MOCK_SERVER.format(port=ctx.mock_json_port,
-                                  json=JSON_BODY.decode().replace("\\", "\\\\").replace("'", "\\'"))
-        mj = start_nginx(ctx.procs, "mock-json", ctx.workdir, body, ctx.server_cpus)
-        bl.wait_port(ctx.mock_json_port, proc=mj)
+        ctx.mock_json_port = start_json_mock(ctx.procs, "mock-json", ctx.workdir, JSON_BODY,
+                                             ctx.server_cpus).port
         ms = start_fastsse(ctx.procs, "mock-sse", ctx.workdir, args.gap_ms, ctx.server_cpus)
         ctx.mock_sse_port = ms.port
         log("mocks: json (nginx) :%d, sse (fastsse.py, %s ms gap) :%d; load on cpu %s, servers on %s"
             % (ctx.mock_json_port, args.gap_ms, ctx.mock_sse_port, ctx.load_cpus, ctx.server_cpus))
+        if ctx.translated:
+            ctx.mock_oa_json_port = start_json_mock(ctx.procs, "mock-json-openai", ctx.workdir,
+                                                    OA_JSON_BODY, ctx.server_cpus).port
+            ctx.mock_oa_sse_port = start_fastsse(ctx.procs, "mock-sse-openai", ctx.workdir,
+                                                 args.gap_ms, ctx.server_cpus, "openai").port
+            log("openai mocks: json (nginx) :%d, sse (fastsse.py --format openai) :%d"
+                % (ctx.mock_oa_json_port, ctx.mock_oa_sse_port))
         if not args.capacity_only:
             for name in [n for n in args.targets.split(",") if n]:
                 log("%s:" % name)
                 results[name] = measure_target(ctx, TARGETS[name](ctx))
-            d1 = (results.get("direct", {}).get("c1") or {}).get("p50_ms")
-            for r in results.values():
-                p = (r.get("c1") or {}).get("p50_ms")
-                r["added_ms_c1"] = None if p is None or d1 is None else round(p - d1, 4)
+            set_added_ms(results.get("direct", {}), results.values())
+            set_added_ms(results.get("direct", {}).get("tr") or {},
+                         [r["tr"] for r in results.values() if r.get("tr")])
         if not args.no_capacity:
             cap = capacity(ctx)
     finally:
@@ -710,7 +772,7 @@ def main():
 
     doc = {"meta": meta, "targets": results, "capacity": cap}
     if results:
-        table = build_table(results, ctx.conns)
+        table = build_table(results, ctx.conns, TARGETS)
         checks = check_targets(results, ctx.conns)
         doc["table"] = table.splitlines()
         doc["checks"] = checks.splitlines()

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Streaming load client: many concurrent Anthropic SSE streams, timed per event.
+"""Streaming load client: many concurrent SSE streams, timed per event.
 
 Each of --conc workers sends a streaming request, reads the answer event by
 event, and starts the next one on the same keep-alive connection, until
@@ -9,15 +9,18 @@ read) and, for every text delta, the delay since the mock wrote it (the mock
 puts "t=<CLOCK_MONOTONIC>" in the text; see fastsse.py).
 
 A stream counts as ok when it ends with its terminating chunk (or EOF for a
-close-delimited body) after a message_stop event; anything else that ends
-before the deadline (non-200, connection error, a cut, an in-band
-"event: error") is dropped. Streams still running at the deadline are cut by
-us and counted apart ("cut_at_end"), not as drops.
+close-delimited body) after a message_stop event (with --format openai, the
+streams of an OpenAI Chat provider: after "data: [DONE]") and carried all
+--expect-deltas timed text deltas; anything else that ends before the deadline
+(non-200, connection error, a cut, an in-band error event, deltas missing) is
+dropped. Streams still running at the deadline are cut by us and counted apart
+("cut_at_end"), not as drops.
 
 Prints one JSON object on stdout.
 
   python3 sseclient.py --url http://127.0.0.1:PORT/path --conc 8 --seconds 5
-      [--ramp 0] [--header 'name: value']... [--model M] [--timeout 30]
+      [--ramp 0] [--header 'name: value']... [--model M] [--format anthropic|openai]
+      [--expect-deltas 54]
 """
 import argparse
 import asyncio
@@ -94,7 +97,16 @@ async def read_head(reader, buf):
     return status, hdrs, rest
 
 
-async def one_stream(conn, req, st):
+# How a stream of each format ends, and how it reports an error in-band.
+STOP = {"anthropic": b"message_stop", "openai": b"data: [DONE]"}
+
+
+def is_error_event(ev):
+    return (ev.startswith(b"event: error") or b'"type":"error"' in ev
+            or ev.startswith(b'data: {"error"'))
+
+
+async def one_stream(conn, req, st, fmt="anthropic", expect_deltas=0):
     """Runs one stream on conn ([reader, writer] or empty). Returns keep-alive."""
     reader, writer = conn
     t0 = time.monotonic()
@@ -107,6 +119,8 @@ async def one_stream(conn, req, st):
     first = True
     saw_stop = False
     saw_error = False
+    deltas = 0           # timed text deltas seen
+    stop = STOP[fmt]
     got = 0              # body bytes consumed (content-length bodies)
     raw = buf            # undecoded bytes
     done = False
@@ -146,12 +160,13 @@ async def one_stream(conn, req, st):
                 if first:
                     st.ttfe.append(now - t0)
                     first = False
-                m = T_RE.search(ev)
-                if m:
+                # every t= in the event: a gateway may merge deltas
+                for m in T_RE.finditer(ev):
                     st.delays.append(now - float(m.group(1)))
-                if b"message_stop" in ev:
+                    deltas += 1
+                if stop in ev:
                     saw_stop = True
-                if ev.startswith(b"event: error") or b'"type":"error"' in ev:
+                if is_error_event(ev):
                     saw_error = True
         if done:
             break
@@ -168,12 +183,14 @@ async def one_stream(conn, req, st):
     if saw_error:
         raise Dropped("inband_error")
     if not saw_stop:
-        raise Dropped("no_message_stop")
+        raise Dropped("no_message_stop" if fmt == "anthropic" else "no_done")
+    if expect_deltas and deltas != expect_deltas:
+        raise Dropped("deltas_%d_of_%d" % (deltas, expect_deltas))
     st.ok += 1
     return keep
 
 
-async def worker(host, port, req, st, deadline, delay):
+async def worker(host, port, req, st, deadline, delay, fmt, expect_deltas):
     await asyncio.sleep(delay)
     conn = None
     in_stream = False
@@ -185,7 +202,7 @@ async def worker(host, port, req, st, deadline, delay):
             st.peak_active = max(st.peak_active, st.active)
             in_stream = True
             try:
-                keep = await one_stream(conn, req, st)
+                keep = await one_stream(conn, req, st, fmt, expect_deltas)
             finally:
                 st.active -= 1
             in_stream = False
@@ -217,7 +234,8 @@ async def run(args):
     start = time.monotonic()
     deadline = start + args.seconds
     tasks = [asyncio.ensure_future(worker(u.hostname, u.port or 80, req, st, deadline,
-                                          args.ramp * i / max(1, args.conc)))
+                                          args.ramp * i / max(1, args.conc),
+                                          args.format, args.expect_deltas))
              for i in range(args.conc)]
     # Hard stop at the deadline: streams still running are cut by us.
     done, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - time.monotonic()))
@@ -252,6 +270,11 @@ def main():
     ap.add_argument("--ramp", type=float, default=0.0, help="spread worker starts over this")
     ap.add_argument("--header", action="append", default=[])
     ap.add_argument("--model", default="claude-sonnet-4-5")
+    ap.add_argument("--format", choices=sorted(STOP), default="anthropic",
+                    help="the answer's stream format: how it ends (default anthropic)")
+    ap.add_argument("--expect-deltas", type=int, default=54,
+                    help="timed text deltas a complete stream carries (fastsse.py sends 54; "
+                         "0: do not check)")
     args = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = min(hard, max(soft, args.conc * 2 + 256))
