@@ -151,7 +151,10 @@ class ReloadRecheck(ZenTestCase):
         self.assertNotIn("evil", r.stdout)
         # The file watch comes to the same verdict on its own.
         n = len(self.reload_failures())
-        os.utime(path)
+        # libev's stat watcher compares whole-second times: move mtime to a
+        # second the earlier write cannot share, or the touch may go unseen.
+        later = time.time() + 5
+        os.utime(path, (later, later))
         wait_until(lambda: len(self.reload_failures()) > n, what="a watched reload refused")
         self.assertEqual(self.status_json()["config_hash"], old_hash)
         # Fixed: the next reload applies it.
