@@ -564,13 +564,12 @@ static void start_attempt(struct proxy_request *pr)
         fail_attempt(pr, 0, ZERR_NETWORK, "out of memory building the upstream request headers");
         return;
     }
-    int translated_get = xa.plan == XLATE_TRANSLATE && pr->xl.models;
     struct upstream_request ureq = {
         .method = pr->req->method,
         .url = pr->url,
         .headers = pr->up_headers,
-        .body = pr->body ? pr->body : (translated_get ? "" : (const char *)zbuf_head(&pr->req->body)),
-        .body_len = pr->body ? pr->body_len : (translated_get ? 0 : zbuf_len(&pr->req->body)),
+        .body = pr->body ? pr->body : (const char *)zbuf_head(&pr->req->body),
+        .body_len = pr->body ? pr->body_len : zbuf_len(&pr->req->body),
         .proxy_url = p->proxy_url,
         .ca_file = p->ca_file,
         .connect_timeout_ms = (long)d->connect_timeout_ms,

@@ -1,12 +1,10 @@
 #include "relay.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "buf.h"
 #include "forward_headers.h"
 #include "upstream.h"
 
@@ -54,25 +52,4 @@ int relay_write(struct http_conn *c, struct sse_detector *sse, const char *data,
     case HTTP_WRITE_DEAD: return UPSTREAM_ABORT;
     default: return UPSTREAM_CONTINUE;
     }
-}
-
-void relay_stream_error(struct http_conn *c, const char *why)
-{
-    json_t *ev = json_pack("{s:s, s:{s:s, s:s}}", "type", "error", "error", "type",
-                           "api_error", "message", "");
-    char msg[512];
-    snprintf(msg, sizeof(msg), "upstream stream interrupted: %.400s", why);
-    json_object_set_new(json_object_get(ev, "error"), "message", json_string(msg));
-    char *data = json_dumps(ev, JSON_COMPACT);
-    json_decref(ev);
-    if (!data)
-        return;
-    zbuf out;
-    zbuf_init(&out);
-    zbuf_append_str(&out, "event: error\ndata: ");
-    zbuf_append_str(&out, data);
-    zbuf_append_str(&out, "\n\n");
-    http_response_write(c, zbuf_head(&out), zbuf_len(&out));
-    zbuf_free(&out);
-    free(data);
 }

@@ -4,8 +4,8 @@
  * The head goes out with the provider's headers (minus hop-by-hop and
  * framing, forward_headers.h) plus x-zen-provider and x-zen-attempts; the
  * body chunk by chunk as it arrives, with backpressure handed back to the
- * upstream transfer; a stream is watched for its end marker, and one cut off
- * ends with an in-band error event, so no client takes it for complete. */
+ * upstream transfer; a stream is watched for its end marker (the in-band
+ * error that ends one cut off is the client format's: xlate_stream_error). */
 #ifndef ZEND_RELAY_H
 #define ZEND_RELAY_H
 
@@ -37,8 +37,5 @@ void relay_begin(struct http_conn *c, int status, const struct http_header *h, s
  * UPSTREAM_CONTINUE, UPSTREAM_PAUSE (client output full) or UPSTREAM_ABORT
  * (client gone). */
 int relay_write(struct http_conn *c, struct sse_detector *sse, const char *data, size_t len);
-/* The in-band `event: error` that ends a cut-off stream; why goes into its
- * message (truncated). */
-void relay_stream_error(struct http_conn *c, const char *why);
 
 #endif

@@ -202,20 +202,3 @@ const char *tr_err_class_c_code(enum tr_err_class c)
     default: return NULL;
     }
 }
-
-int tr_err_class_status(enum tr_err_class c)
-{
-    switch (c) {
-    case TR_ERR_INVALID_REQUEST: return 400;
-    case TR_ERR_AUTHENTICATION: return 401;
-    case TR_ERR_BILLING: return 402;
-    case TR_ERR_PERMISSION: return 403;
-    case TR_ERR_NOT_FOUND: return 404;
-    case TR_ERR_TIMEOUT: return 504;
-    case TR_ERR_TOO_LARGE: return 413;
-    case TR_ERR_RATE_LIMIT: return 429;
-    case TR_ERR_OVERLOADED: return 529;
-    case TR_ERR_API: return 502;
-    }
-    return 502;
-}

@@ -44,8 +44,5 @@ const char *tr_err_class_c_code(enum tr_err_class c);
 /* Does an upstream type belong to the family of format f (A vs C/R)? Then it
  * is kept as it is rather than mapped through its class. */
 int tr_err_type_in_family(const char *type, enum tr_format f);
-/* The HTTP status zend uses for a class when it has none of its own
- * (a 2xx body that is an error, an error event before the commit point). */
-int tr_err_class_status(enum tr_err_class c);
 
 #endif
