@@ -20,6 +20,7 @@
 #include "logbus.h"
 #include "metrics.h"
 #include "proxy.h"
+#include "state_file.h"
 #include "timeutil.h"
 
 /* The address actually bound (a configured port 0 becomes a real one). */
@@ -86,6 +87,7 @@ int worker_main(const struct worker_args *a)
 {
     static struct zend_daemon d; /* zeroed: every watcher starts inactive */
     ev_timer test_abort, heartbeat;
+    struct statefile *state_file = NULL;
     char err[ZEN_ERRLEN];
     int code = ZEN_EXIT_FAILURE;
 
@@ -139,6 +141,10 @@ int worker_main(const struct worker_args *a)
         fprintf(stderr, "zend: cannot start: %s\n", d.metrics ? err : "out of memory");
         goto out;
     }
+    /* Before serving: a crash must not re-enable what was disabled or
+     * forget what was cooling (state_file.h). */
+    state_file = statefile_open(d.loop, a->paths.home, proxy_provider_states(d.proxy),
+                                proxy_sessions(d.proxy));
     const char *abort_ms = getenv(WORKER_TEST_ABORT_ENV);
     if (abort_ms && *abort_ms) {
         ev_timer_init(&test_abort, test_abort_cb, atof(abort_ms) / 1000.0, 0.);
@@ -155,6 +161,7 @@ int worker_main(const struct worker_args *a)
     code = zend_worker_run(&d);
 
 out:
+    statefile_close(state_file); /* the shutdown's write, while the states exist */
     proxy_free(d.proxy);
     metrics_free(d.metrics);
     logbus_free(d.logbus);

@@ -207,7 +207,7 @@ static void attempt_served(struct proxy_request *pr)
         pstate_success(pr->pstate, "success");
         if (pr->xl.fallback && pr->pstate->learned_wire != (int)pr->xl.wire) {
             /* Sticky until the next reload: the next request costs one call. */
-            pr->pstate->learned_wire = (int)pr->xl.wire;
+            pstate_learn_wire(pr->pstate, (int)pr->xl.wire);
             zlog_pack(ZLOG_INFO, "provider_wire_learned", "{s:s, s:s}", "provider",
                       pr->provider->name, "wire", tr_format_name(pr->xl.wire));
         }

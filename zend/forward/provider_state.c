@@ -29,7 +29,18 @@ struct provider_states {
     struct pstate_tuning tuning;
     int check_enabled;
     double check_interval_s, check_timeout_s;
+    /* told when what state.json keeps changed (pstates_set_on_change) */
+    void (*on_change)(void *ud);
+    void *on_change_ud;
 };
+
+/* What state.json keeps of s changed: a disable, a cooldown opening or
+ * closing, a learned wire. Nothing for a detached state. */
+static void state_changed(const struct provider_state *s)
+{
+    if (s->owner && s->owner->on_change)
+        s->owner->on_change(s->owner->on_change_ud);
+}
 
 const char *pstate_circuit_name(enum circuit c)
 {
@@ -177,13 +188,18 @@ void pstate_success(struct provider_state *s, const char *reason)
     if (strcmp(reason, "probe") != 0)
         record_outcome(s, 0);
     enum circuit from = pstate_circuit(s, ztime_mono_ms());
+    int had_failures = s->consecutive_failures > 0;
     s->consecutive_failures = 0;
     s->cooldown_ms = 0;
-    if (!s->open)
+    if (!s->open) {
+        if (had_failures)
+            state_changed(s);
         return;
+    }
     s->open = 0;
     stop_probe(s);
     log_change(s, from, CIRCUIT_CLOSED, reason);
+    state_changed(s);
 }
 
 void pstate_failure(struct provider_state *s, int error_type, int status, const char *detail,
@@ -197,6 +213,7 @@ void pstate_failure(struct provider_state *s, int error_type, int status, const 
     s->last_error_type = error_type;
     s->last_status = status;
     snprintf(s->last_error, sizeof(s->last_error), "%s", detail ? detail : "");
+    state_changed(s);
     if (error_type == ZERR_REQUEST)
         return; /* the request's fault, not the provider's */
     record_outcome(s, 1);
@@ -391,6 +408,8 @@ void pstates_apply_config(struct provider_states *ps, const struct zcfg *cfg)
             s->learned_wire = -1; /* a reload may have changed what the provider speaks */
         }
     }
+    if (ps->on_change)
+        ps->on_change(ps->on_change_ud); /* learned wires forgotten, providers dropped */
 }
 
 /* ---- runtime disable ---- */
@@ -399,12 +418,39 @@ void pstate_disable(struct provider_state *s, int64_t for_ms)
 {
     s->disabled = 1;
     s->disabled_until_ms = for_ms > 0 ? ztime_mono_ms() + for_ms : 0;
+    state_changed(s);
 }
 
 void pstate_enable(struct provider_state *s)
 {
     s->disabled = 0;
     s->disabled_until_ms = 0;
+    state_changed(s);
+}
+
+/* ---- state.json's hooks ---- */
+
+void pstates_set_on_change(struct provider_states *ps, void (*fn)(void *ud), void *ud)
+{
+    ps->on_change = fn;
+    ps->on_change_ud = ud;
+}
+
+void pstate_learn_wire(struct provider_state *s, int wire)
+{
+    if (s->learned_wire == wire)
+        return;
+    s->learned_wire = wire;
+    state_changed(s);
+}
+
+void pstate_resume_probe(struct provider_state *s)
+{
+    if (!s->owner || !s->open || !s->probe_enabled || s->probe.t)
+        return;
+    ev_timer_stop(s->owner->loop, &s->probe_timer);
+    ev_timer_set(&s->probe_timer, (double)s->owner->tuning.probe_interval_ms / 1000.0, 0.);
+    ev_timer_start(s->owner->loop, &s->probe_timer);
 }
 
 int pstate_disabled(const struct provider_state *s, int64_t now_ms)

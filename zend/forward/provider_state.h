@@ -120,6 +120,15 @@ size_t pstates_active_transfers(const struct provider_states *ps);
 void pstate_disable(struct provider_state *s, int64_t for_ms);
 void pstate_enable(struct provider_state *s);
 int pstate_disabled(const struct provider_state *s, int64_t now_ms);
+/* state.json (zend/state_file.h) is told through fn(ud) whenever what it
+ * keeps changes: a disable or enable, a cooldown opening or closing, a
+ * failure's details, a learned wire. fn NULL: nobody is told. */
+void pstates_set_on_change(struct provider_states *ps, void (*fn)(void *ud), void *ud);
+/* The openai wire a fallback taught (enum tr_format); tells on_change. */
+void pstate_learn_wire(struct provider_state *s, int wire);
+/* A cooldown restored from state.json gets its probe timer back (when the
+ * cooldown is one a probe may close). */
+void pstate_resume_probe(struct provider_state *s);
 /* Share of the recent attempts that succeeded (1 with no data). */
 double pstate_success_rate(const struct provider_state *s);
 

@@ -276,6 +276,8 @@ size_t proxy_queued(const struct proxy *px) { return px->limiter.queued; }
 
 struct provider_states *proxy_provider_states(const struct proxy *px) { return px->states; }
 
+struct sessions *proxy_sessions(const struct proxy *px) { return px->sessions; }
+
 size_t proxy_active_sessions(const struct proxy *px)
 {
     return sessions_active(px->sessions, ztime_mono_ms());

@@ -23,6 +23,7 @@
 
 struct proxy;
 struct provider_states;
+struct sessions;
 
 /* Called once nothing is left in flight after proxy_drain. */
 typedef void (*proxy_drained_fn)(void *ctx, unsigned drained, unsigned aborted);
@@ -46,6 +47,8 @@ size_t proxy_body_bytes_held(const struct proxy *px);
 /* Distinct <profile>:<session> keys seen in the last two hours. */
 size_t proxy_active_sessions(const struct proxy *px);
 struct provider_states *proxy_provider_states(const struct proxy *px);
+/* The session memory (sessions.h), for state.json. */
+struct sessions *proxy_sessions(const struct proxy *px);
 
 /* Graceful shutdown (docs/operations.md, "Limiter and shutdown"): stop accepting, close idle
  * connections, answer queued requests 503, let in-flight ones finish for up
