@@ -84,7 +84,7 @@ const struct zc_command zc_commands[] = {
      .flags = no_flags, .needs_daemon = 1, .outputs = ZC_OUTS_TABLE_JSON,
      .run = zc_cmd_providers},
     {.name = "provider", .args = "enable|disable NAME",
-     .summary = "take a provider out of rotation, or put it back (not saved)",
+     .summary = "take a provider out of rotation, or put it back (survives restarts)",
      .flags = provider_flags, .arg_choices = provider_actions,
      .arg2_words_command = NAME_LISTER, .min_args = 2, .max_args = 2, .needs_daemon = 1,
      .outputs = ZC_OUTS_TABLE_JSON, .run = zc_cmd_provider},
