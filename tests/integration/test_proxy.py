@@ -49,6 +49,8 @@ class ProxyTestCase(ZenTestCase):
 
     def restart(self, **kw):
         self.stop_zend_cleanly(self.zend)
+        # A fresh start: without it the new zend keeps the cooldowns (state.json).
+        os.unlink(self.path("state.json"))
         self.m1.reset()
         self.m2.reset()
         self.start(**kw)

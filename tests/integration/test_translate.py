@@ -5,6 +5,7 @@ commit point, errors in the client's format, the local count_tokens
 estimate, model lists and the OpenAI wire fallback. One mock provider plays
 every upstream; each test has its own ZEN_HOME and ports."""
 import json
+import os
 import socket
 import time
 import unittest
@@ -525,6 +526,7 @@ class TranslateTestCase(ZenTestCase):
             with self.subTest(client=client):
                 if self.zend:
                     self.stop_zend_cleanly(self.zend)
+                    os.unlink(self.path("state.json"))  # or the cooldowns are kept
                 self.start(profiles={"p": ["oc", "an"]})
                 self.mock.reset()
                 self.mock.script({"status": 500, "body": "boom"}, {"status": 500, "body": "x"})
