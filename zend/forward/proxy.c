@@ -129,6 +129,7 @@ static void on_request(void *ctx, struct http_conn *c, struct http_request *req)
     px->in_flight++;
     metrics_set_in_flight(px->metrics, (int64_t)px->in_flight);
     http_conn_set_handler_data(c, pr);
+    proxy_request_log_received(pr);
     if (px->draining) {
         refuse_before_attempt(pr, 503, "overloaded_error", "zend is shutting down");
         return;

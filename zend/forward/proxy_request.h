@@ -138,6 +138,9 @@ struct reply {
  * pr is gone when it returns. */
 void proxy_request_end(struct proxy_request *pr, int status, int success, int error_type,
                        const char *error, const struct reply *reply);
+/* request_received at debug: the request has arrived (request id, method,
+ * path, body size); request_completed follows at its end. */
+void proxy_request_log_received(const struct proxy_request *pr);
 /* Drops what the attempt in progress holds (provider state, headers, URL,
  * rewritten body). */
 void proxy_request_release_attempt(struct proxy_request *pr);
