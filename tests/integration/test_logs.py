@@ -110,6 +110,24 @@ class RequestRecords(ProxyTestCase):
         self.marker()
         self.assertEqual(self.records("request_completed", fast.headers["x-zen-request-id"]), [])
 
+    def test_a_path_not_utf8_still_has_its_records(self):
+        self.start(daemon={"access_log": True, "log_level": "debug"})
+        s = socket.create_connection(self.addr)
+        try:
+            s.sendall(b"POST /default/s1/v1/messages?q=\xff HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                      b"Content-Type: application/json\r\nConnection: close\r\n"
+                      b"Content-Length: %d\r\n\r\n" % (self.addr[1], len(PLAIN_BODY))
+                      + PLAIN_BODY)
+            self.assertTrue(s.recv(65536).startswith(b"HTTP/1.1 200 "))
+        finally:
+            s.close()
+        rec = wait_until(lambda: [r for r in self.records("request_completed")],
+                         what="request_completed")[0]
+        self.assertEqual((rec["path"], rec["status"], rec["level"]),
+                         ("/default/s1/v1/messages?q=?", 200, "info"))
+        got = self.records("request_received", rec["request_id"])
+        self.assertEqual([r["path"] for r in got], ["/default/s1/v1/messages?q=?"])
+
     def test_client_errors_are_info(self):
         self.start()
         self.m1.script({"status": 400, "json": {"type": "error", "error": {

@@ -1,6 +1,7 @@
 #include "proxy_request.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "answer.h"
 #include "forward_headers.h"
@@ -15,13 +16,32 @@ double proxy_request_elapsed_ms(double since_s) { return (ztime_mono_s() - since
 
 /* ---- the record: metrics and the request_completed log line ---- */
 
+/* A client's text (its path, its session name) as a JSON string even when
+ * it is not UTF-8: each byte outside ASCII becomes '?'. A record that
+ * could not be built would be a request with no trace at all. */
+static json_t *client_text(const char *s)
+{
+    json_t *j = json_string(s);
+    if (j)
+        return j;
+    char *copy = strdup(s);
+    if (!copy)
+        return json_string("?");
+    for (char *p = copy; *p; p++)
+        if ((unsigned char)*p >= 0x80)
+            *p = '?';
+    j = json_string(copy);
+    free(copy);
+    return j;
+}
+
 void proxy_request_log_received(const struct proxy_request *pr)
 {
     if (!zlog_enabled(ZLOG_DEBUG))
         return;
-    zlog_pack(ZLOG_DEBUG, "request_received", "{s:s, s:s, s:s, s:I}", "request_id",
-              pr->req->request_id, "method", pr->req->method, "path", pr->req->target,
-              "bytes_in", (json_int_t)zbuf_len(&pr->req->body));
+    zlog_pack(ZLOG_DEBUG, "request_received", "{s:s, s:s, s:o, s:I}", "request_id",
+              pr->req->request_id, "method", pr->req->method, "path",
+              client_text(pr->req->target), "bytes_in", (json_int_t)zbuf_len(&pr->req->body));
 }
 
 /* request_completed (docs/operations.md, "Log events"), at the level of
@@ -41,10 +61,11 @@ static void log_completed(const struct proxy_request *pr, const struct metrics_r
     int level = request_log_level(&o);
     if (!zlog_enabled(level))
         return;
-    json_t *f = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s?, s:i, s:f, s:f, s:I, s:I, s:s}",
-                          "request_id", pr->req->request_id, "session", pr->route.session_key,
-                          "profile", pr->route.profile ? pr->route.profile->name : "",
-                          "method", pr->req->method, "path", pr->req->target, "status",
+    json_t *f = json_pack("{s:s, s:o, s:s, s:s, s:o, s:i, s:s?, s:i, s:f, s:f, s:I, s:I, s:s}",
+                          "request_id", pr->req->request_id, "session",
+                          client_text(pr->route.session_key), "profile",
+                          pr->route.profile ? pr->route.profile->name : "", "method",
+                          pr->req->method, "path", client_text(pr->req->target), "status",
                           rec->status, "provider", rec->provider, "attempts",
                           (int)rec->n_attempts, "ttfb_ms",
                           answer_round_ms(rec->ttfb_ms < 0 ? 0 : rec->ttfb_ms), "duration_ms",
@@ -60,7 +81,7 @@ static void log_completed(const struct proxy_request *pr, const struct metrics_r
     if (rec->error_type != ZERR_NONE)
         json_object_set_new(f, "error_type", json_string(zen_error_type_name(rec->error_type)));
     if (error)
-        json_object_set_new(f, "error", json_string(error));
+        json_object_set_new(f, "error", client_text(error));
     zlog_emit(level, "request_completed", f);
 }
 
