@@ -25,7 +25,7 @@ complete -c zenctl -n '__fish_use_subcommand' -a health -d 'one line: healthy, d
 complete -c zenctl -n '__fish_use_subcommand' -a providers -d 'each provider'\''s status, circuit, cooldown, errors and latency'
 complete -c zenctl -n '__fish_use_subcommand' -a provider -d 'take a provider out of rotation, or put it back (not saved)'
 complete -c zenctl -n '__fish_use_subcommand' -a metrics -d 'requests, latency, errors by provider and type; --watch; -o prom'
-complete -c zenctl -n '__fish_use_subcommand' -a logs -d 'recent log records; -f follows new ones'
+complete -c zenctl -n '__fish_use_subcommand' -a logs -d 'recent log records (from zend.log when zend is down); -f follows'
 complete -c zenctl -n '__fish_use_subcommand' -a reload -d 're-read zen.json and say what changed'
 complete -c zenctl -n '__fish_use_subcommand' -a shutdown -d 'stop zend gracefully and wait until it has exited'
 complete -c zenctl -n '__fish_use_subcommand' -a version -d 'print zenctl'\''s version and the running zend'\''s'

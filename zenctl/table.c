@@ -83,7 +83,7 @@ const struct zc_command zc_commands[] = {
      .summary = "requests, latency, errors by provider and type; --watch; -o prom",
      .flags = metrics_flags, .needs_daemon = 1,
      .outputs = ZC_OUTS_TABLE_JSON | ZC_OUT_BIT(ZC_OUT_PROM), .run = zc_cmd_metrics},
-    {.name = "logs", .args = "", .summary = "recent log records; -f follows new ones",
+    {.name = "logs", .args = "", .summary = "recent log records (from zend.log when zend is down); -f follows",
      .flags = logs_flags, .needs_daemon = 1,
      .outputs = ZC_OUTS_TABLE_JSON | ZC_OUT_BIT(ZC_OUT_SHORT), .run = zc_cmd_logs},
     {.name = "reload", .args = "", .summary = "re-read zen.json and say what changed",
