@@ -302,6 +302,26 @@ class HealthExitCodes(BlameHealthCase):
         self.assertIn("profile default has no usable provider (p1 unhealthy, p2 unhealthy)",
                       h["reasons"])
 
+    def test_long_multibyte_error_text_stays_listed(self):
+        """An error body of multi-byte characters cut to fit last_error (or a
+        reason) still makes valid JSON: the provider is listed, its text cut
+        at a character boundary."""
+        self.start(daemon={"retry_same_provider": 0})
+        body = "\u00e9" * 400  # 800 bytes of UTF-8: any byte cut may split a character
+        self.m1.default({"status": 503, "body": body})
+        self.m2.default(ok_step("p2"))
+        self.assertEqual(self.post().headers["x-zen-provider"], "p2")
+        p1 = self.provider("p1")
+        self.assertTrue(p1["last_error"])
+        self.assertEqual(set(p1["last_error"]), {"\u00e9"})
+        code, h = self.health()
+        self.assertEqual(code, 1)
+        self.assertEqual([p["name"] for p in h["providers"]], ["p1", "p2"])
+        reason = [t for t in h["reasons"] if t.startswith("provider p1 ")]
+        self.assertEqual(len(reason), 1, h["reasons"])
+        self.assertIn("server 503: \u00e9\u00e9", reason[0])
+        self.assertIn("...", reason[0])
+
     def test_one_old_failure_does_not_degrade(self):
         """A provider that failed once and then served is healthy: a handful
         of attempts is no error rate (the time window itself is unit-tested

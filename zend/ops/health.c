@@ -89,18 +89,18 @@ static void one_line(const char *src, size_t max, char *out, size_t outlen)
 static json_t *report_json(const struct pstate_report *r)
 {
     char last_check[ZTIME_RFC3339_LEN] = "";
-    char last_error[sizeof(((struct provider_state *)0)->last_error) + 4];
-    one_line(r->last_error, sizeof(last_error) - 4, last_error, sizeof(last_error));
+    /* As the provider said it (a body cut to fit may end inside a character). */
+    int last_error_len = (int)utf8_prefix(r->last_error, strlen(r->last_error));
     if (r->last_check_wall_ms)
         ztime_format_rfc3339_ms(r->last_check_wall_ms, last_check);
-    return json_pack("{s:s, s:s, s:s, s:I, s:i, s:s, s:s, s:s?, s:f, s:f, s:I, s:I, s:b, s:s, "
+    return json_pack("{s:s, s:s, s:s, s:I, s:i, s:s, s:s#, s:s?, s:f, s:f, s:I, s:I, s:b, s:s, "
                      "s:b, s:I, s:I}",
                      "name", r->name, "status", pstatus_name(r->status), "circuit",
                      pstate_circuit_name(r->circuit), "cooldown_remaining_ms",
                      (json_int_t)r->cooldown_remaining_ms, "consecutive_failures",
                      r->consecutive_failures, "last_error_type",
                      r->last_error_type ? zen_error_type_name(r->last_error_type) : "",
-                     "last_error", last_error, "last_check",
+                     "last_error", r->last_error, last_error_len, "last_check",
                      last_check[0] ? last_check : NULL, "latency_ms", r->check_latency_ms,
                      "success_rate", r->success_rate, "check_count",
                      (json_int_t)r->check_count, "fail_count", (json_int_t)r->check_fail_count,
