@@ -11,10 +11,9 @@ providers); conditions are polled with deadlines, never fixed sleeps."""
 import json
 import unittest
 
-from zenharness import Mock, ZenTestCase, closed_port, http_request, wait_until
+from test_faults import FaultTestCase
+from zenharness import closed_port, wait_until
 
-PLAIN_BODY = (b'{"model":"claude-sonnet-4-5","max_tokens":64,'
-              b'"messages":[{"role":"user","content":"hi"}]}')
 CHAT_BODY = b'{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}'
 BAD_KEY_BODY = ('{"type":"error","error":{"type":"authentication_error",'
                 '"message":"invalid x-api-key"}}')
@@ -27,21 +26,8 @@ def ok_step(name):
                      "usage": {"input_tokens": 1, "output_tokens": 1}}}
 
 
-class BlameHealthCase(ZenTestCase):
-    def setUp(self):
-        super().setUp()
-        self.m1 = Mock(self.home, "p1")
-        self.m2 = Mock(self.home, "p2")
-        self.zend = None
-
-    def tearDown(self):
-        try:
-            if self.zend:
-                self.stop_zend_cleanly(self.zend)
-        finally:
-            super().tearDown()
-            self.m1.stop()
-            self.m2.stop()
+class BlameHealthCase(FaultTestCase):
+    """The fault catalogue's two mocks and client; a config of its own."""
 
     def start(self, providers=None, profiles=None, daemon=None, health_check=None):
         d = {"listen": "127.0.0.1:0", "first_byte_timeout_ms": 2000, "idle_timeout_ms": 2000,
@@ -58,11 +44,6 @@ class BlameHealthCase(ZenTestCase):
         self.zend = self.start_zend()
         host, port = self.status_json()["listen"].rsplit(":", 1)
         self.addr = (host, int(port))
-
-    def post(self, path="/default/s1/v1/messages", body=PLAIN_BODY, headers=None):
-        h = {"Content-Type": "application/json", "x-api-key": "client-key"}
-        h.update(headers or {})
-        return http_request(self.addr, "POST", path, body, h)
 
     def provider(self, name):
         r = self.zenctl("-o", "json", "providers")
