@@ -70,6 +70,7 @@ struct proxy {
     void (*on_drained)(void *ctx, unsigned drained, unsigned aborted); /* proxy_drained_fn */
     void *drained_ctx;
     struct sessions *sessions;      /* seen recently, for health's active_sessions */
+    struct profile_traffic *traffic; /* profiles with recent requests, for health */
 };
 
 struct proxy_request {
