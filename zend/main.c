@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +45,8 @@ static void usage(FILE *out)
             "\n"
             "  --home DIR       state directory (default: $ZEN_HOME, $GOZEN_CONFIG_DIR, ~/.zen)\n"
             "  --config FILE    config file (default: HOME/zen.json; created on first run)\n"
-            "  --check-config   validate the config and exit (0 valid, 78 invalid)\n"
+            "  --check-config   validate the config, print its warnings and ignored keys,\n"
+            "                   and exit (0 usable, 78 invalid)\n"
             "  --foreground     run in the foreground, logging to stderr too (default)\n"
             "  --daemonize      run in the background; return once zend serves (exit 0)\n"
             "                   or with the start-up failure's exit code\n"
@@ -91,6 +93,43 @@ static int parse_options(int argc, char **argv, struct options *o)
     return ZEN_OK;
 }
 
+/* One note of the config loader as `zend --check-config` prints it: every
+ * ignored GoZen key on its own `note:` line, a config_warning as
+ * "warning: json.path: message", any other record as its event and fields. */
+static void print_config_note(FILE *out, const json_t *note)
+{
+    const char *level = json_string_value(json_object_get(note, "level"));
+    const char *event = json_string_value(json_object_get(note, "event"));
+    const json_t *fields = json_object_get(note, "fields");
+    const char *tag = level && (strcmp(level, "warn") == 0 || strcmp(level, "error") == 0)
+                          ? "warning"
+                          : "note";
+    size_t i;
+    json_t *v;
+    if (strcmp(event, "config_ignored_keys") == 0) {
+        json_array_foreach(json_object_get(fields, "keys"), i, v)
+            fprintf(out, "%s: %s: ignored (a GoZen key zend does not use)\n", tag,
+                    json_string_value(v));
+        return;
+    }
+    if (strcmp(event, "config_warning") == 0) {
+        fprintf(out, "%s: %s: %s\n", tag, json_string_value(json_object_get(fields, "path")),
+                json_string_value(json_object_get(fields, "message")));
+        return;
+    }
+    fprintf(out, "%s: %s:", tag, event);
+    const char *key;
+    json_object_foreach((json_t *)fields, key, v) {
+        char *text = json_is_string(v) ? NULL : json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+        fprintf(out, " %s=%s", key, text ? text : json_string_value(v));
+        free(text);
+    }
+    fputc('\n', out);
+}
+
+/* Validates like a start would and says what the running daemon would log
+ * about the config: warnings and ignored keys. Exit 0 however many there
+ * are; 78 only for a config zend cannot run with. */
 static int check_config(const struct zpaths *paths)
 {
     char err[ZEN_ERRLEN];
@@ -106,6 +145,10 @@ static int check_config(const struct zpaths *paths)
         fprintf(stderr, "%s\n", err);
         return ZEN_EXIT_CONFIG;
     }
+    size_t i;
+    json_t *note;
+    json_array_foreach(cfg->notes, i, note)
+        print_config_note(stdout, note);
     printf("%s: ok (%zu providers, %zu profiles, hash %s)\n", paths->config, cfg->n_providers,
            cfg->n_profiles, cfg->hash);
     zcfg_unref(cfg);
