@@ -617,6 +617,8 @@ void zcfg_unref(struct zcfg *cfg)
     free(d->log_file);
     free_string_list(d->allowed_hosts, d->n_allowed_hosts);
     free_string_list(d->allowed_origins, d->n_allowed_origins);
+    free_string_list(d->control_readers, d->n_control_readers);
+    free(d->control_read_socket);
     if (d->access_key_hashes)
         zsec_wipe(d->access_key_hashes, d->n_access_keys * sizeof(*d->access_key_hashes));
     free(d->access_key_hashes);

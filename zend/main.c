@@ -19,6 +19,7 @@
 #include "common.h"
 #include "config.h"
 #include "control.h"
+#include "control_access.h"
 #include "listener.h"
 #include "log.h"
 #include "paths.h"
@@ -200,6 +201,17 @@ static int bind_proxy(const struct zpaths *paths, const struct zcfg *cfg, int *f
     return code;
 }
 
+/* daemon.control_read_socket: mode 0660, in the first listed group (zend's
+ * own when none of the readers is a group). */
+static int bind_read_socket(const struct zcfg_daemon *dc, char *err, size_t errlen)
+{
+    gid_t gid = (gid_t)-1;
+    if (control_access_socket_group(dc->control_readers, dc->n_control_readers,
+                                    &control_ids_system, &gid) != ZEN_OK)
+        gid = (gid_t)-1;
+    return control_bind_shared(dc->control_read_socket, gid, err, errlen);
+}
+
 /* --daemonize: the parent waits for the child's start-up verdict, one byte
  * down a pipe (0 once a worker serves), and exits with it. */
 static int daemonize(int *ready_fd)
@@ -246,8 +258,9 @@ static int run(const struct options *opt, const struct zpaths *paths, const stru
     char err[ZEN_ERRLEN];
     pid_t holder;
     struct supervisor_args sa = {.paths = *paths, .cfg = cfg, .listen_fd = -1,
-                                 .control_fd = -1, .ready_fd = ready_fd};
-    int code = ZEN_EXIT_FAILURE;
+                                 .control_fd = -1, .control_read_fd = -1,
+                                 .ready_fd = ready_fd};
+    int code = ZEN_EXIT_FAILURE, read_bound = 0;
     int lock_fd = pidlock_acquire(paths->lock, &holder, err, sizeof(err));
     if (lock_fd < 0) {
         fprintf(stderr, "zend: %s\n", err);
@@ -267,6 +280,14 @@ static int run(const struct options *opt, const struct zpaths *paths, const stru
         code = start_failed(ZEN_EXIT_FAILURE, "control socket", err);
         goto out_listen;
     }
+    if (cfg->daemon.control_read_socket) {
+        sa.control_read_fd = bind_read_socket(&cfg->daemon, err, sizeof(err));
+        if (sa.control_read_fd < 0) {
+            code = start_failed(ZEN_EXIT_FAILURE, "read-only control socket", err);
+            goto out_control;
+        }
+        read_bound = 1;
+    }
     if (pidfile_write(paths->pid, getpid(), err, sizeof(err)) != ZEN_OK) {
         code = start_failed(ZEN_EXIT_FAILURE, "pid file", err);
         goto out_control;
@@ -277,16 +298,22 @@ static int run(const struct options *opt, const struct zpaths *paths, const stru
     }
     if (opt->no_supervisor) {
         struct worker_args wa = {.paths = *paths, .listen_fd = sa.listen_fd,
-                                 .control_fd = sa.control_fd, .supervisor_pid = getpid(),
-                                 .notify_fd = -1};
+                                 .control_fd = sa.control_fd,
+                                 .control_read_fd = sa.control_read_fd,
+                                 .supervisor_pid = getpid(), .notify_fd = -1};
         supervisor_report_ready(&sa, ZEN_EXIT_OK); /* alone, there is no one to wait for */
-        sa.listen_fd = sa.control_fd = -1; /* the worker owns (and closes) them now */
+        /* the worker owns (and closes) them now */
+        sa.listen_fd = sa.control_fd = sa.control_read_fd = -1;
         code = worker_main(&wa);
     } else {
         code = supervisor_run(&sa);
     }
     unlink(paths->pid);
 out_control:
+    if (read_bound) /* not when another process answers there */
+        unlink(cfg->daemon.control_read_socket);
+    if (sa.control_read_fd >= 0)
+        close(sa.control_read_fd);
     unlink(paths->sock);
     if (sa.control_fd >= 0)
         close(sa.control_fd);

@@ -421,6 +421,43 @@ static void test_ignored_keys_at_any_depth(void)
     zcfg_unref(cfg);
 }
 
+/* daemon.control_readers and control_read_socket: together or not at all,
+ * an absolute path, and a name the system does not know is a warning. */
+static void test_control_read_keys(void)
+{
+    struct zcfg *cfg = load_str("{\"daemon\": {\"control_readers\": [\"root\", "
+                                "\"zend-no-such-name-42\"], \"control_read_socket\": "
+                                "\"/run/zend/read.sock\"}}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_EQUAL_FATAL(cfg->daemon.n_control_readers, 2);
+    CU_ASSERT_STRING_EQUAL(cfg->daemon.control_readers[0], "root");
+    CU_ASSERT_STRING_EQUAL(cfg->daemon.control_read_socket, "/run/zend/read.sock");
+    char *got = warnings_of(cfg);
+    CU_ASSERT_STRING_EQUAL(got, "daemon.control_readers[1]: no user or group is named "
+                                "\"zend-no-such-name-42\" (it matches nobody)\n");
+    free(got);
+    zcfg_unref(cfg);
+
+    cfg = load_str("{}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_EQUAL(cfg->daemon.n_control_readers, 0);
+    CU_ASSERT_PTR_NULL(cfg->daemon.control_read_socket);
+    zcfg_unref(cfg);
+
+    expect_error("{\"daemon\": {\"control_readers\": [\"root\"]}}",
+                 "daemon.control_read_socket: required with control_readers");
+    expect_error("{\"daemon\": {\"control_read_socket\": \"/run/zend/read.sock\"}}",
+                 "daemon.control_readers: required with control_read_socket");
+    expect_error("{\"daemon\": {\"control_readers\": [\"root\"], \"control_read_socket\": "
+                 "\"read.sock\"}}",
+                 "daemon.control_read_socket: must be an absolute path, not \"read.sock\"");
+    expect_error("{\"daemon\": {\"control_readers\": \"root\"}}",
+                 "daemon.control_readers: must be an array of strings, not a string");
+    expect_error("{\"daemon\": {\"control_readers\": [\"\"], \"control_read_socket\": "
+                 "\"/r.sock\"}}",
+                 "daemon.control_readers[0]: must be a non-empty string");
+}
+
 /* Writes a config with n_providers providers p0..p{n-1} and one profile
  * listing the first n_listed of them. Returns a malloc'd string. */
 static char *many_providers_config(size_t n_providers, size_t n_listed)
@@ -712,6 +749,7 @@ void register_tests(void)
     TU_ADD(s, test_validation_errors_have_json_path);
     TU_ADD(s, test_profile_problems_are_warnings);
     TU_ADD(s, test_ignored_keys_at_any_depth);
+    TU_ADD(s, test_control_read_keys);
     TU_ADD(s, test_provider_limits);
     TU_ADD(s, test_body_budget_keys);
     TU_ADD(s, test_translation_keys);
