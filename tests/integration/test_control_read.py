@@ -13,7 +13,7 @@ import time
 import unittest
 
 from test_hardening_ctl import closed_by_peer
-from zenharness import RawClient, ZenTestCase, mp_pack, wait_until
+from zenharness import RawClient, ZenTestCase, mp_pack, run_as
 
 NOBODY = 65534
 MONITORING = ["hello", "status", "health", "metrics", "providers"]
@@ -60,42 +60,19 @@ class ReadSocketCase(ZenTestCase):
         self.zend = self.start_zend()
 
     def as_peer(self, uid, gid, groups):
-        """Connects to the read socket from a child running as uid/gid with
-        supplementary groups; returns what it saw."""
-        r_fd, w_fd = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            code = 0
+        """Asks the read socket for health then shutdown as another user
+        (run_as); returns what it saw."""
+        def ask():
+            c = RawClient(self.rsock, timeout=5)
             try:
-                os.close(r_fd)
-                os.setgroups(groups)
-                os.setgid(gid)
-                os.setuid(uid)
-                c = RawClient(self.rsock, timeout=5)
-                try:
-                    c.request(1, "health", {})
-                except BrokenPipeError:
-                    pass  # refused and closed already: its answer is there to read
-                first = c.read_message()
-                if first[2] is not None and first[1] == 0:  # refused at the door
-                    out = {"first": first, "after": c.read_message()}
-                else:
-                    out = {"health": [first[2], first[3]], "shutdown": call(c, 2, "shutdown")}
-                os.write(w_fd, json.dumps(out).encode())
-            except BaseException as e:  # report anything to the parent
-                os.write(w_fd, json.dumps({"exception": repr(e)}).encode())
-                code = 1
-            os._exit(code)
-        os.close(w_fd)
-        data = b""
-        while True:
-            chunk = os.read(r_fd, 65536)
-            if not chunk:
-                break
-            data += chunk
-        os.close(r_fd)
-        os.waitpid(pid, 0)
-        return json.loads(data)
+                c.request(1, "health", {})
+            except BrokenPipeError:
+                pass  # refused and closed already: its answer is there to read
+            first = c.read_message()
+            if first[2] is not None and first[1] == 0:  # refused at the door
+                return {"first": first, "after": c.read_message()}
+            return {"health": [first[2], first[3]], "shutdown": call(c, 2, "shutdown")}
+        return run_as(uid, gid, groups, ask)
 
 
 class ReadSocket(ReadSocketCase):
@@ -187,6 +164,31 @@ class ReadSocket(ReadSocketCase):
         refused = [r for r in self.log_records() if r["event"] == "control_peer_refused"]
         self.assertEqual([(r["uid"], r["read_only"]) for r in refused], [(NOBODY - 2, True)])
         self.assertIsNone(self.zend.poll())
+
+
+class ReadSocketReload(ReadSocketCase):
+    def test_readers_apply_at_reload_the_path_at_restart(self):
+        me = pwd.getpwuid(NOBODY if os.geteuid() == 0 else os.geteuid()).pw_name
+        self.start([self.group, me])
+        if os.geteuid() == 0:
+            self.assertIsNone(self.as_peer(NOBODY, NOBODY, [os.getgid()])["health"][0])
+        with open(self.path("zen.json")) as f:
+            cfg = json.load(f)
+        cfg["daemon"]["control_readers"] = [self.group]
+        cfg["daemon"]["control_read_socket"] = os.path.join(self.rdir, "moved.sock")
+        self.write_config(cfg)
+        r = self.zenctl("-o", "json", "reload")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("control_read_socket", json.loads(r.stdout)["restart_required"])
+        # The socket stays where it was bound; who may use it follows the config.
+        self.assertFalse(os.path.exists(os.path.join(self.rdir, "moved.sock")))
+        c = RawClient(self.rsock)
+        self.assertIsNone(call(c, 1, "health")[0])
+        c.close()
+        if os.geteuid() == 0:
+            gone = self.as_peer(NOBODY, NOBODY, [os.getgid()])
+            self.assertIn("first", gone, gone)
+            self.assertEqual(gone["first"][2]["code"], 5)
 
 
 class ReadSocketDeadlines(ReadSocketCase):
