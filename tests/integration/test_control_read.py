@@ -131,6 +131,20 @@ class ReadSocket(ReadSocketCase):
         self.zend = None
         self.assertFalse(os.path.exists(self.rsock))  # removed at exit like zend.sock
 
+    def test_unusable_path_fails_the_start(self):
+        self.rsock = os.path.join(self.rdir, "missing", "read.sock")
+        self.write_config({"providers": {"p1": {"base_url": "http://127.0.0.1:9"}},
+                           "profiles": {"default": ["p1"]},
+                           "daemon": {"listen": "127.0.0.1:0", "control_readers": [self.group],
+                                      "control_read_socket": self.rsock}})
+        r = self.run_zend()
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("zend: read-only control socket: cannot listen on %s" % self.rsock,
+                      r.stderr)
+        self.assertFalse(os.path.exists(self.sock))  # nothing left behind
+        failed = [x for x in self.log_records() if x["event"] == "daemon_start_failed"]
+        self.assertEqual(failed[-1]["stage"], "read-only control socket")
+
     def test_other_users_listed_or_not(self):
         """A listed user, a member of a listed group, and someone else, each
         a real peer of another uid. Without root there is no other uid to
