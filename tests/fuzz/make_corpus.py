@@ -295,6 +295,23 @@ def tr_decode_seeds():
         yield name, bytes([pick % 6 + 6 * flags, (i * 37) & 0xFF]) + body
 
 
+def zjson_seeds():
+    """Flag byte (bit 0 DECODE_ANY, bit 1 ALLOW_NUL), then a JSON text."""
+    texts = {
+        "request": b'{"model":"m","max_tokens":1024,"messages":[{"role":"user","content":'
+                   b'"int f(void) {\\n  return 0;\\n}"}],"stream":true,"temperature":0.7}',
+        "answer": b'{"id":"c","choices":[{"message":{"content":"caf\xc3\xa9 \\u20ac '
+                  b'\\ud83d\\ude00","tool_calls":[{"function":{"arguments":"{\\"a\\":'
+                  b'[1,2.5e-3,null]}"}}]},"finish_reason":"stop"}],"usage":{"prompt_tokens":8}}',
+        "escapes": b'["\\"\\\\\\/\\b\\f\\n\\r\\t\\u0000\\u001f",-0,0.0,'
+                   b'-1e-5,1E+3,9223372036854775807,true,false,null,{},[]]',
+        "scalar": b' "just a string" ',
+        "duplicates": b'{"b":1,"a":2,"b":{"c":[]}}',
+    }
+    for i, (name, text) in enumerate(sorted(texts.items())):
+        yield name, bytes([i & 3]) + text
+
+
 def write(harness, seeds):
     d = os.path.join(HERE, "corpus", harness)
     shutil.rmtree(d, ignore_errors=True)
@@ -310,6 +327,7 @@ def main():
     write("config", config_seeds())
     write("sse", sse_seeds())
     write("tr_decode", tr_decode_seeds())
+    write("zjson", zjson_seeds())
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "common.h"
+#include "zjson.h"
 
 /* Client JSON must survive the round trip: JSON_ALLOW_NUL keeps "\u0000"
  * in strings; no JSON_DECODE_INT_AS_REAL (it would round big integers);
@@ -16,7 +17,7 @@
  * jansson keeps the last value, as upstream parsers do). Integers beyond
  * int64 make jansson refuse the document, and then the body goes out
  * untouched rather than altered. */
-#define REWRITE_LOAD_FLAGS JSON_ALLOW_NUL
+#define REWRITE_LOAD_FLAGS ZJSON_ALLOW_NUL
 /* Compact, UTF-8 as is (no JSON_ENSURE_ASCII), keys in insertion order
  * (jansson keeps it since 2.8). Reals go out with 17 significant digits,
  * enough to round-trip any double: 0.7 becomes 0.69999999999999996, which
@@ -225,8 +226,7 @@ char *rewrite_model_body(const struct zcfg_provider *p, const char *body, size_t
     if (!p || !body || !out_len || !has_any_tier(p))
         return NULL;
 
-    json_error_t jerr;
-    json_t *root = json_loadb(body, len, REWRITE_LOAD_FLAGS, &jerr);
+    json_t *root = zjson_load(body, len, REWRITE_LOAD_FLAGS);
     json_t *model = NULL;
     char *out = NULL;
     if (!json_is_object(root))

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "tr_request.h"
+#include "zjson.h"
 
 #define TR_COUNT_ATTACHMENT 1600  /* per image or document */
 #define TR_COUNT_PER_MESSAGE 4
@@ -35,8 +36,8 @@ static void add_compact(struct tally *t, const json_t *v)
  * compact form, or as it is when it does not parse. */
 static void add_args(struct tally *t, const json_t *args)
 {
-    json_t *v = json_loads(json_string_value(args) ? json_string_value(args) : "",
-                           JSON_DECODE_ANY, NULL);
+    json_t *v = zjson_load(json_string_value(args) ? json_string_value(args) : "",
+                           json_string_length(args), ZJSON_DECODE_ANY);
     if (v)
         add_compact(t, v);
     else

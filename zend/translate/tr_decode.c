@@ -9,6 +9,7 @@
 
 #include "tr_ctx.h"
 #include "tr_decode_int.h"
+#include "zjson.h"
 
 /* ---- emitters ---- */
 
@@ -276,12 +277,12 @@ int tr_dec_int(const json_t *o, const char *key, int64_t *out)
 
 char *tr_dec_dump(const json_t *v)
 {
-    return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    return zjson_dumps(v, 0, NULL);
 }
 
 json_t *tr_dec_parse(const char *data, size_t len)
 {
-    return json_loadb(data, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    return zjson_load(data, len, ZJSON_DECODE_ANY | ZJSON_ALLOW_NUL);
 }
 
 const char *tr_dec_event_type(const char *name, const json_t *root)

@@ -11,11 +11,12 @@
 #include <string.h>
 
 #include "tr_ctx.h"
+#include "zjson.h"
 
 /* Reals are printed with 15 significant digits: enough for every sampling
  * value a client sends, and 0.2 stays "0.2" instead of jansson's default
  * 17-digit "0.20000000000000001". */
-#define TR_EMIT_DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
+#define TR_EMIT_REAL_PRECISION 15
 
 /* ---- building ---- */
 
@@ -398,9 +399,7 @@ char *tr_request_emit(const json_t *ir, enum tr_format wire, const struct tr_emi
     }
     char *out = NULL;
     if (body && !e.oom)
-        out = json_dumps(body, TR_EMIT_DUMP_FLAGS);
+        out = zjson_dumps(body, TR_EMIT_REAL_PRECISION, len);
     json_decref(body);
-    if (out && len)
-        *len = strlen(out);
     return out;
 }

@@ -4,6 +4,7 @@
  * sanitised tool ids, tools and tool_choice, thinking, and the sampling
  * rules. An allow-list: only what is written here reaches the wire. */
 #include "tr_emit_int.h"
+#include "zjson.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +21,9 @@ static json_t *a_input(const char *args)
 {
     if (!args || !*args)
         return json_object();
-    json_t *v = json_loads(args, JSON_DECODE_ANY, NULL);
+    json_t *v = zjson_load(args, strlen(args), ZJSON_DECODE_ANY);
     if (json_is_string(v)) {
-        json_t *inner = json_loads(json_string_value(v), 0, NULL);
+        json_t *inner = zjson_load(json_string_value(v), json_string_length(v), 0);
         json_decref(v);
         v = inner;
     }

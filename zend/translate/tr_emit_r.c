@@ -4,6 +4,7 @@
  * tool names, `strict:false` function tools, `store:false`. All thinking is
  * dropped: OpenAI cannot use another model's reasoning, nor zend's carriers. */
 #include "tr_emit_int.h"
+#include "zjson.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -143,7 +144,7 @@ static void r_user(struct tr_emit *e, const json_t *m, json_t *out)
 /* A custom tool call's free-form input: the "input" string of its args. */
 static json_t *r_custom_input(const char *args)
 {
-    json_t *v = args ? json_loads(args, 0, NULL) : NULL;
+    json_t *v = args ? zjson_load(args, strlen(args), 0) : NULL;
     const char *in = json_string_value(json_object_get(v, "input"));
     json_t *s = json_string(in ? in : v || !args ? "" : args);
     json_decref(v);

@@ -10,6 +10,7 @@
 
 #include "tr_ctx.h"
 #include "tr_encode_int.h"
+#include "zjson.h"
 
 static uint64_t splitmix64(uint64_t *s)
 {
@@ -152,38 +153,31 @@ json_t *tr_jbuf(const zbuf *b)
     return tr_jstrn((const char *)zbuf_head(b), zbuf_len(b));
 }
 
-/* A NULL object (a json_pack that failed: out of memory) writes nothing
- * rather than a malformed event. */
-static char *dump(json_t *obj)
-{
-    char *s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
-    json_decref(obj);
-    return s;
-}
-
+/* Each takes obj's reference. A NULL object (a json_pack that failed: out
+ * of memory) writes nothing rather than a malformed event. */
 static void framed(zbuf *out, const char *head, const char *type, json_t *obj)
 {
-    char *s = dump(obj);
-    if (!s)
+    if (!obj)
         return;
+    size_t before = zbuf_len(out);
     if (type) {
         zbuf_append_str(out, "event: ");
         zbuf_append_str(out, type);
         zbuf_append_str(out, "\n");
     }
     zbuf_append_str(out, head);
-    zbuf_append_str(out, s);
-    zbuf_append_str(out, "\n\n");
-    free(s);
+    if (zjson_dump(obj, 0, out) == 0)
+        zbuf_append_str(out, "\n\n");
+    else
+        out->end = out->start + before; /* no half event */
+    json_decref(obj);
 }
 
 void tr_json_append(zbuf *out, json_t *obj)
 {
-    char *s = dump(obj);
-    if (s) {
-        zbuf_append_str(out, s);
-        free(s);
-    }
+    if (obj)
+        zjson_dump(obj, 0, out);
+    json_decref(obj);
 }
 
 void tr_sse_event(zbuf *out, const char *type, json_t *obj)
@@ -228,11 +222,11 @@ json_t *tr_args_object(const zbuf *args)
 {
     json_t *j = NULL;
     if (zbuf_len(args))
-        j = json_loadb((const char *)zbuf_head(args), zbuf_len(args), JSON_DECODE_ANY, NULL);
+        j = zjson_load((const char *)zbuf_head(args), zbuf_len(args), ZJSON_DECODE_ANY);
     /* Double-encoded args (a JSON string holding the object) are common on
      * relays: one level is unwrapped. */
     if (j && json_is_string(j)) {
-        json_t *inner = json_loadb(json_string_value(j), json_string_length(j), 0, NULL);
+        json_t *inner = zjson_load(json_string_value(j), json_string_length(j), 0);
         json_decref(j);
         j = inner;
     }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "tr_ctx.h"
+#include "zjson.h"
 
 /* ---- text helpers ---- */
 
@@ -163,7 +164,7 @@ void tr_error_parse(int status, const char *body, size_t len, struct tr_error *o
     memset(out, 0, sizeof(*out));
     if (!body)
         len = 0;
-    json_t *root = len ? json_loadb(body, len, 0, NULL) : NULL;
+    json_t *root = len ? zjson_load(body, len, 0) : NULL;
     int found = parse_json(root, out);
     json_decref(root);
     if (!found) {

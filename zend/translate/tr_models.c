@@ -2,6 +2,7 @@
  * models): Anthropic clients read {"data":[{"type":"model",..}],"has_more"..},
  * OpenAI clients {"object":"list","data":[{"object":"model",..}]}. */
 #include "tr_models.h"
+#include "zjson.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -138,7 +139,7 @@ char *tr_models_translate(enum tr_format wire, enum tr_format client, const char
     char want = wire == TR_FORMAT_A ? 'A' : 'O';
     if (!body || (client == TR_FORMAT_A) == (wire == TR_FORMAT_A))
         return NULL; /* same family: nothing to translate */
-    json_t *root = json_loadb(body, len, 0, NULL);
+    json_t *root = zjson_load(body, len, 0);
     if (!json_is_object(root) || list_family(root) != want) {
         json_decref(root);
         return NULL;

@@ -5,6 +5,7 @@
  * to an Anthropic one mid-conversation. A body without them is not touched:
  * the caller forwards it byte-identical. */
 #include "tr_emit_int.h"
+#include "zjson.h"
 
 #include <string.h>
 
@@ -76,7 +77,7 @@ char *tr_passthrough_strip(enum tr_format f, const char *body, size_t len, size_
     /* Cheap test first: most bodies carry no tag and are never parsed. */
     if (!memmem(body, len, "zend1.", 6))
         return NULL;
-    json_t *root = json_loadb(body, len, 0, NULL);
+    json_t *root = zjson_load(body, len, 0);
     if (!json_is_object(root)) {
         json_decref(root);
         return NULL;

@@ -4,6 +4,7 @@
 
 #include "tr_ctx.h"
 #include "tr_encode_int.h"
+#include "zjson.h"
 
 const char *tr_stop_a(enum tr_stop s)
 {
@@ -131,7 +132,7 @@ json_t *tr_r_custom_input(const zbuf *args)
 {
     if (!zbuf_len(args))
         return NULL;
-    json_t *j = json_loadb((const char *)zbuf_head(args), zbuf_len(args), 0, NULL);
+    json_t *j = zjson_load((const char *)zbuf_head(args), zbuf_len(args), 0);
     json_t *in = json_object_get(j, "input");
     json_t *r = json_is_string(in) ? json_incref(in) : NULL;
     json_decref(j);
