@@ -252,8 +252,12 @@ static int xlate_failure_type(enum tr_err_class c)
  * one of type stream, and it cools down as after any failure. */
 static void blame_broken_stream(struct proxy_request *pr, const char *why)
 {
+    if (pr->n_attempts == 0 || pr->attempts[pr->n_attempts - 1].provider != pr->provider)
+        return;
     struct policy_attempt *a = &pr->attempts[pr->n_attempts - 1];
-    if (pr->n_attempts == 0 || a->provider != pr->provider)
+    /* A client that hung up blames nobody, even when the upstream broke
+     * before zend wrote to it and noticed (a silent stream, say). */
+    if (http_conn_peer_eof(pr->conn))
         return;
     a->error_type = ZERR_STREAM;
     snprintf(a->detail, sizeof(a->detail), "%s", why);
