@@ -749,6 +749,15 @@ class CommitPoint(FaultTestCase):
         self.assertEqual(r.status, 200)
         self.assertTrue(r.complete)
         self.assertEqual(r.body, "".join(ANTHROPIC_STREAM).encode())
+        # A translated stream (a Chat client) keeps the same deadline.
+        self.m1.script({"sse": late})
+        first, raw = self.stream_head_time("/solo/s/v1/chat/completions", OPENAI_BODY)
+        self.assertGreaterEqual(first, 0.25)
+        self.assertLess(first, 1.2)
+        r = parse_response(raw)
+        self.assertTrue(r.complete)
+        self.assertIn(b"Hello, w", r.body)
+        self.assertTrue(r.body.endswith(b"data: [DONE]\n\n"), r.body[-200:])
         # 64 KiB held: comments are no content; the daemon's deadline is far.
         self.stop_zend_cleanly(self.zend)
         self.start(daemon={"idle_timeout_ms": 5000})
