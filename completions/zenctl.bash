@@ -25,7 +25,7 @@ _zenctl() {
             COMPREPLY=($(compgen -W 'debug info warn error' -- "$cur"))
             return ;;
         --event)
-            COMPREPLY=($(compgen -W 'daemon_started daemon_shutdown daemon_crashed_restarting restart_budget_exhausted worker_fault config_created config_reloaded config_reload_failed config_permissions request_received provider_failed provider_state_changed concurrency_limited resource_warning resource_leak_suspected state_dump log_dropped worker_unresponsive config_last_good_used config_recovered config_unchanged listen_not_loopback control_conn_evicted' -- "$cur"))
+            COMPREPLY=($(compgen -W 'accept_paused client_write_stalled concurrency_limited config_created config_ignored_keys config_last_good_unsaved config_last_good_unusable config_last_good_used config_permissions config_recovered config_reload_failed config_reloaded config_restart_required config_unchanged control_bad_frame control_conn_evicted control_conn_timeout control_peer_refused daemon_crashed_restarting daemon_draining daemon_shutdown daemon_start_failed daemon_started listen_not_loopback log_dropped model_default_applied model_mapped profile_strategy_unsupported provider_disabled provider_enabled provider_failed provider_state_changed provider_token_missing provider_wire_fallback provider_wire_learned request_completed request_received resource_leak_suspected resource_warning restart_budget_exhausted state_dump stream_interrupted worker_fault worker_fork_failed worker_unresponsive' -- "$cur"))
             return ;;
         --drain-timeout)
             return ;;

@@ -97,6 +97,7 @@ struct zcfg_daemon {
     int64_t drain_timeout_ms;
     int64_t slow_request_ms;
     int64_t commit_timeout_ms;   /* streams: longest hold before the client's head is sent */
+    int access_log;      /* request_completed at info for every request */
     int log_level;       /* enum zlog_level */
     char *log_file;      /* relative to ZEN_HOME; "" = no file */
     int64_t log_max_bytes;

@@ -82,6 +82,7 @@ static const struct int_key daemon_int_keys[] = {
 static const char *const daemon_other_keys[] = {
     "listen", "log_level", "log_file", "health_max_fd_ratio", "allowed_hosts",
     "allowed_origins", "access_keys", "allow_remote_without_keys",
+    "access_log",
 };
 
 static const char *const default_allowed_hosts[] = {"127.0.0.1", "localhost", "[::1]"};
@@ -276,7 +277,8 @@ int zcfgl_load_daemon(struct zcfg_loader *L, const json_t *root, int64_t proxy_p
                                    &d->n_allowed_origins) ||
             load_access_keys(L, obj, d) ||
             zcfgl_opt_bool(L, obj, "allow_remote_without_keys", "daemon",
-                           &d->allow_remote_without_keys))
+                           &d->allow_remote_without_keys) ||
+            zcfgl_opt_bool(L, obj, "access_log", "daemon", &d->access_log))
             return ZEN_ERR;
         if (d->cooldown_max_ms < d->cooldown_initial_ms)
             return zcfgl_fail(L, "daemon.cooldown_max_ms", "is below cooldown_initial_ms");

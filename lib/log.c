@@ -41,6 +41,7 @@ static struct {
     int failing;
     int stderr_enabled;
     int stderr_level;
+    int stderr_journal; /* stderr is the journal: lines carry "<N>" */
     struct callback_sink sinks[ZLOG_MAX_SINKS];
     int nsinks;
 } logger = {.file_fd = -1};
@@ -128,10 +129,60 @@ void zlog_file_report(struct zlog_file_report *r)
     r->failing = logger.failing;
 }
 
+int zlog_journal_stream_matches(const char *value, unsigned long long dev,
+                                unsigned long long ino)
+{
+    if (!value || !*value)
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long long d = strtoull(value, &end, 10);
+    if (errno || end == value || *end != ':')
+        return 0;
+    const char *p = end + 1;
+    unsigned long long i = strtoull(p, &end, 10);
+    if (errno || end == p || *end)
+        return 0;
+    return d == dev && i == ino;
+}
+
+int zlog_syslog_priority(int level)
+{
+    static const int priorities[] = {7, 6, 4, 3}; /* LOG_DEBUG, INFO, WARNING, ERR */
+    if (level < ZLOG_DEBUG || level > ZLOG_ERROR)
+        return 6;
+    return priorities[level];
+}
+
+/* systemd sets JOURNAL_STREAM for the service's stdout/stderr; a child whose
+ * stderr was redirected elsewhere inherits the variable, hence the compare. */
+static int stderr_is_journal(void)
+{
+    struct stat st;
+    const char *v = getenv("JOURNAL_STREAM");
+    if (!v || fstat(STDERR_FILENO, &st) != 0)
+        return 0;
+    return zlog_journal_stream_matches(v, (unsigned long long)st.st_dev,
+                                       (unsigned long long)st.st_ino);
+}
+
 void zlog_set_stderr(int enabled, int min_level)
 {
     logger.stderr_enabled = enabled;
     logger.stderr_level = min_level;
+    logger.stderr_journal = enabled && stderr_is_journal();
+}
+
+int zlog_enabled(int level)
+{
+    if (logger.file_path[0] && level >= logger.file_level)
+        return 1;
+    if (logger.stderr_enabled && level >= logger.stderr_level)
+        return 1;
+    for (int i = 0; i < logger.nsinks; i++)
+        if (level >= logger.sinks[i].min_level)
+            return 1;
+    return 0;
 }
 
 int log_filter_match(const struct log_filter *f, int level, const char *event)
@@ -183,6 +234,7 @@ void zlog_reset(void)
     logger.last_failure_ms = 0;
     logger.failing = 0;
     logger.stderr_enabled = 0;
+    logger.stderr_journal = 0;
     logger.nsinks = 0;
 }
 
@@ -323,6 +375,24 @@ static void write_file(const char *line, size_t len)
     free(joined);
 }
 
+/* One write per line: the journal takes each write as one entry at most. */
+static void write_stderr(int level, const char *line, size_t len)
+{
+    if (!logger.stderr_journal) {
+        (void)write_all(STDERR_FILENO, line, len);
+        return;
+    }
+    char *prefixed = malloc(len + 4);
+    if (!prefixed)
+        return;
+    prefixed[0] = '<';
+    prefixed[1] = (char)('0' + zlog_syslog_priority(level));
+    prefixed[2] = '>';
+    memcpy(prefixed + 3, line, len);
+    (void)write_all(STDERR_FILENO, prefixed, len + 3);
+    free(prefixed);
+}
+
 void zlog_emit(int level, const char *event, json_t *fields)
 {
     char *line = zlog_format(level, event, fields, ztime_wall_ms());
@@ -336,7 +406,7 @@ void zlog_emit(int level, const char *event, json_t *fields)
     if (logger.file_path[0] && level >= logger.file_level)
         write_file(line, len + 1);
     if (logger.stderr_enabled && level >= logger.stderr_level)
-        (void)write_all(STDERR_FILENO, line, len + 1);
+        write_stderr(level, line, len + 1);
     line[len] = '\0';
     for (int i = 0; i < logger.nsinks; i++)
         if (level >= logger.sinks[i].min_level)

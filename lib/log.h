@@ -56,7 +56,16 @@ void zlog_file_report(struct zlog_file_report *r);
 /* The file sink's descriptor (-1 if none), for the async-signal-safe
  * worker_fault writer, which cannot go through zlog_emit. */
 int zlog_file_fd(void);
+/* Turns the stderr sink on or off. When on and stderr is the systemd journal
+ * (JOURNAL_STREAM names stderr's device and inode), each line starts with
+ * the sd-daemon priority prefix "<N>" so `journalctl -p` can filter it; the
+ * file and callback sinks never get the prefix. */
 void zlog_set_stderr(int enabled, int min_level);
+/* 1 if JOURNAL_STREAM's value ("DEV:INO", decimal) names dev and ino. */
+int zlog_journal_stream_matches(const char *value, unsigned long long dev,
+                                unsigned long long ino);
+/* The syslog priority of a level: debug 7, info 6, warn 4, error 3. */
+int zlog_syslog_priority(int level);
 /* A new daemon.log_level (a reload): every sink -- file, stderr, callbacks --
  * filters at min_level from now on. Whether stderr is on stays as it was: a
  * daemonized zend detached stderr and must not start writing there again. */
@@ -65,6 +74,10 @@ int zlog_add_sink(zlog_sink_fn fn, void *ctx, int min_level);
 void zlog_remove_sink(zlog_sink_fn fn, void *ctx);
 /* Closes the file and drops every sink (tests call this between cases). */
 void zlog_reset(void);
+
+/* 1 if some sink would take a record at this level: lets a caller skip
+ * building the fields of a record nobody would see. */
+int zlog_enabled(int level);
 
 /* Emits one record. `fields` (a JSON object, may be NULL) is consumed. */
 void zlog_emit(int level, const char *event, json_t *fields);

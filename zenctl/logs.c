@@ -14,7 +14,12 @@
  * printed, and the records already printed at exactly that millisecond --
  * ask for the whole ring, and skip the replay up to the cursor. Skipping
  * stops at the first record past it; everything after that is printed as
- * it comes, so a clock stepping backwards cannot hide live records. */
+ * it comes, so a clock stepping backwards cannot hide live records.
+ *
+ * When zend is not running there is no ring to ask -- and that is when the
+ * log matters most (daemon_start_failed): we read ZEN_HOME's log file
+ * ourselves, with the same -n, --level and --event, say so on stderr, and
+ * with -f go on to wait for zend as after a disconnect. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +31,7 @@
 #include "commands.h"
 #include "common.h"
 #include "log.h"
+#include "paths.h"
 #include "methods.h"
 #include "timeutil.h"
 #include "view.h"
@@ -297,6 +303,109 @@ static void reconnect(struct zc_client *c, const struct zc_ctx *ctx, const struc
     fprintf(stderr, "zenctl: reconnected to zend at %s\n", ctx->sock_path);
 }
 
+/* ---- zend not running: the log file ---- */
+
+/* The log file zend writes: daemon.log_file of HOME/zen.json ("zend.log"
+ * when unset or unreadable), relative to HOME. 0 when there is none ("")
+ * or the path does not fit. */
+static int log_file_path(const struct zc_ctx *ctx, char *out, size_t outlen)
+{
+    char home[PATH_MAX], cfg_path[PATH_MAX], err[ZEN_ERRLEN];
+    if (zpaths_home(home, sizeof(home), zc_flag_value(ctx, "home"), err, sizeof(err)) != ZEN_OK ||
+        zpaths_join(cfg_path, sizeof(cfg_path), home, "zen.json") != ZEN_OK)
+        return 0;
+    json_t *cfg = json_load_file(cfg_path, 0, NULL);
+    const char *name = json_string_value(json_object_get(json_object_get(cfg, "daemon"),
+                                                         "log_file"));
+    int ok = !(name && !*name) &&
+             zpaths_join(out, outlen, home, name ? name : "zend.log") == ZEN_OK;
+    json_decref(cfg);
+    return ok;
+}
+
+/* 1 if a log line is a record that passes the filters. */
+static int line_matches(const char *line, const struct log_filter *filter)
+{
+    json_t *rec = json_loads(line, 0, NULL);
+    int level = ZLOG_INFO;
+    const char *lname = json_string_value(json_object_get(rec, "level"));
+    if (lname)
+        zlog_level_parse(lname, &level);
+    int ok = json_is_object(rec) &&
+             log_filter_match(filter, level, json_string_value(json_object_get(rec, "event")));
+    json_decref(rec);
+    return ok;
+}
+
+/* Prints the last o->lines records of f that pass the filters, oldest
+ * first, through on_record. Matching lines are kept until there are twice
+ * as many as wanted, then the older half goes: linear in the file. */
+static void print_file_tail(FILE *f, const struct logs_opts *o, struct log_cursor *cur)
+{
+    struct log_filter filter = {.min_level = ZLOG_DEBUG};
+    if (o->level)
+        zlog_level_parse(o->level, &filter.min_level);
+    json_t *events = json_array();
+    for (int i = 0; i < o->nevents; i++)
+        json_array_append_new(events, json_string(o->events[i]));
+    filter.events = events;
+    size_t want = (size_t)o->lines, n = 0, cap = 0;
+    char **kept = NULL;
+    char *line = NULL;
+    size_t linecap = 0;
+    while (want > 0 && getline(&line, &linecap, f) >= 0) {
+        if (!line_matches(line, &filter))
+            continue;
+        if (n == 2 * want) {
+            for (size_t i = 0; i < want; i++)
+                free(kept[i]);
+            memmove(kept, kept + want, want * sizeof(*kept));
+            n = want;
+        }
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            char **k = realloc(kept, ncap * sizeof(*kept));
+            if (!k)
+                break;
+            kept = k;
+            cap = ncap;
+        }
+        kept[n] = strdup(line);
+        if (kept[n])
+            n++;
+    }
+    free(line);
+    for (size_t i = 0; i < n; i++) {
+        if (i + want >= n) {
+            json_t *rec = json_loads(kept[i], 0, NULL);
+            if (rec)
+                on_record(o, cur, rec);
+            json_decref(rec);
+        }
+        free(kept[i]);
+    }
+    free(kept);
+    json_decref(events);
+}
+
+/* zend is not running: its log file instead. ZEN_ERR (nothing printed)
+ * when there is no file to read. */
+static int read_log_file(const struct zc_ctx *ctx, const struct logs_opts *o,
+                         struct log_cursor *cur)
+{
+    char path[PATH_MAX];
+    if (!log_file_path(ctx, path, sizeof(path)))
+        return ZEN_ERR;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return ZEN_ERR;
+    fprintf(stderr, "zenctl: zend is not running; reading its log file %s\n", path);
+    print_file_tail(f, o, cur);
+    fclose(f);
+    fflush(stdout);
+    return ZEN_OK;
+}
+
 static int parse_opts(const struct zc_ctx *ctx, struct logs_opts *o)
 {
     memset(o, 0, sizeof(*o));
@@ -339,13 +448,23 @@ int zc_cmd_logs(struct zc_ctx *ctx)
     /* Records older than this moment were either asked for with -n or
      * deliberately not; a replay after a reconnect starts here. */
     ztime_format_rfc3339_ms(ztime_wall_ms(), cur.ts);
-    int st = subscribe(&c, ctx, &o, o.lines, err, sizeof(err));
-    if (st != ZC_OK) {
-        zc_close(&c);
-        return zc_fail(st, err);
-    }
     if (o.follow)
         setvbuf(stdout, NULL, _IOLBF, 0); /* each record as it comes, even into a pipe */
+    int st = subscribe(&c, ctx, &o, o.lines, err, sizeof(err));
+    if (st == ZC_UNREACHABLE && read_log_file(ctx, &o, &cur) == ZEN_OK) {
+        if (!o.follow) {
+            zc_close(&c);
+            cursor_free(&cur);
+            return ZEN_EXIT_OK;
+        }
+        reconnect(&c, ctx, &o, &cur, err);
+        st = ZC_OK;
+    }
+    if (st != ZC_OK) {
+        zc_close(&c);
+        cursor_free(&cur);
+        return zc_fail(st, err);
+    }
     int rc = ZEN_EXIT_OK;
     for (;;) {
         /* Following, silence is normal; otherwise the backlog is due now. */

@@ -4,21 +4,12 @@
 #include <string.h>
 
 #include "commands.h"
+#include "log_events.h"
 
 static const char *const output_choices[] = {"table", "json", "prom", "short", NULL};
 static const char *const shell_choices[] = {"bash", "zsh", "fish", NULL};
 static const char *const provider_actions[] = {"enable", "disable", NULL};
 static const char *const level_choices[] = {"debug", "info", "warn", "error", NULL};
-/* The events worth offering (README: Monitoring); --event accepts any name. */
-static const char *const event_choices[] = {
-    "daemon_started", "daemon_shutdown", "daemon_crashed_restarting",
-    "restart_budget_exhausted", "worker_fault", "config_created", "config_reloaded",
-    "config_reload_failed", "config_permissions", "request_received", "provider_failed",
-    "provider_state_changed", "concurrency_limited", "resource_warning",
-    "resource_leak_suspected", "state_dump", "log_dropped", "worker_unresponsive",
-    "config_last_good_used", "config_recovered", "config_unchanged", "listen_not_loopback",
-    "control_conn_evicted", NULL};
-
 #define FLAG_END {.long_name = NULL}
 
 const struct zc_flag zc_global_flags[] = {
@@ -59,7 +50,7 @@ static const struct zc_flag logs_flags[] = {
     {.long_name = "level", .arg = "LEVEL", .help = "only records at LEVEL or above",
      .choices = level_choices},
     {.long_name = "event", .arg = "NAME", .help = "only these events (repeat for several)",
-     .choices = event_choices, .repeatable = 1},
+     .choices = zlog_event_names, .repeatable = 1},
     FLAG_END,
 };
 
@@ -92,7 +83,7 @@ const struct zc_command zc_commands[] = {
      .summary = "requests, latency, errors by provider and type; --watch; -o prom",
      .flags = metrics_flags, .needs_daemon = 1,
      .outputs = ZC_OUTS_TABLE_JSON | ZC_OUT_BIT(ZC_OUT_PROM), .run = zc_cmd_metrics},
-    {.name = "logs", .args = "", .summary = "recent log records; -f follows new ones",
+    {.name = "logs", .args = "", .summary = "recent log records (from zend.log when zend is down); -f follows",
      .flags = logs_flags, .needs_daemon = 1,
      .outputs = ZC_OUTS_TABLE_JSON | ZC_OUT_BIT(ZC_OUT_SHORT), .run = zc_cmd_logs},
     {.name = "reload", .args = "", .summary = "re-read zen.json and say what changed",

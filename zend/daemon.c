@@ -11,6 +11,7 @@
 #include "health.h"
 #include "lastgood.h"
 #include "log.h"
+#include "log_events.h"
 #include "metrics.h"
 #include "provider_state.h"
 #include "proxy.h"
@@ -152,16 +153,40 @@ static json_t *restart_required(const struct zcfg *old, const struct zcfg *new)
     return keys;
 }
 
-void zend_log_config_notes(const struct zcfg *cfg)
+/* What identifies a ZLOG_EV_ONCE note: its event and fields, keys sorted. */
+static char *note_key(const json_t *note)
 {
+    json_t *id = json_pack("{s:O?, s:O?}", "event", json_object_get(note, "event"), "fields",
+                           json_object_get(note, "fields"));
+    char *key = id ? json_dumps(id, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(id);
+    return key;
+}
+
+void zend_log_config_notes(struct zend_daemon *d, const struct zcfg *cfg)
+{
+    /* The once-notes of this config; those the last config had too were
+     * logged then. A note that went away and comes back is logged again. */
+    json_t *once = json_object();
     size_t i;
     json_t *n;
     json_array_foreach(cfg->notes, i, n) {
+        const char *event = json_string_value(json_object_get(n, "event"));
+        if (zlog_event_once(event)) {
+            char *key = note_key(n);
+            int seen = key && json_object_get(d->notes_logged, key);
+            if (key && once)
+                json_object_set_new(once, key, json_true());
+            free(key);
+            if (seen)
+                continue;
+        }
         int level = ZLOG_INFO;
         zlog_level_parse(json_string_value(json_object_get(n, "level")), &level);
-        zlog_emit(level, json_string_value(json_object_get(n, "event")),
-                  json_incref(json_object_get(n, "fields")));
+        zlog_emit(level, event, json_incref(json_object_get(n, "fields")));
     }
+    json_decref(d->notes_logged);
+    d->notes_logged = once;
 }
 
 /* What a config changes at run time: health checking, log levels. */
@@ -219,7 +244,7 @@ int zend_reload(struct zend_daemon *d, const char *source, json_t **summary, cha
     proxy_set_config(d->proxy, new);
     zlog_set_level(new->daemon.log_level);
     apply_runtime_config(d);
-    zend_log_config_notes(new);
+    zend_log_config_notes(d, new);
     zlog_pack(ZLOG_INFO, "config_reloaded", "{s:s, s:s, s:O, s:O, s:O, s:O}", "source", source,
               "config_hash", new->hash, "added", added, "removed", removed, "changed", changed,
               "restart_required", restart);

@@ -66,14 +66,16 @@ struct zend_daemon {
     const char *shutdown_reason;    /* "signal" | "rpc" */
     int64_t drain_timeout_ms;
     unsigned drained, aborted;
+    json_t *notes_logged;           /* once-notes of the config in force (a set) */
 };
 
 const char *zend_state_name(enum zend_state s);
 double zend_uptime_s(const struct zend_daemon *d);
 
 /* Emits what the config loader wanted said (ignored keys, missing env
- * tokens, loose file permissions...). */
-void zend_log_config_notes(const struct zcfg *cfg);
+ * tokens, loose file permissions...). A ZLOG_EV_ONCE note (log_events.h)
+ * that the previous config of this worker had too is not repeated. */
+void zend_log_config_notes(struct zend_daemon *d, const struct zcfg *cfg);
 
 /* One byte to the supervisor (worker.h: ready, draining); nothing when alone. */
 void zend_notify_supervisor(struct zend_daemon *d, char what);

@@ -105,7 +105,7 @@ int worker_main(const struct worker_args *a)
         return ZEN_EXIT_CONFIG;
     }
     const struct zcfg_daemon *dc = &d.cfg->daemon;
-    zend_log_config_notes(d.cfg);
+    zend_log_config_notes(&d, d.cfg);
     fault_install();
 
     d.loop = ev_default_loop(EVFLAG_AUTO);
@@ -164,6 +164,8 @@ out:
     if (d.control_fd >= 0)
         close(d.control_fd);
     zcfg_unref(d.cfg);
+    json_decref(d.notes_logged);
+    d.notes_logged = NULL;
     ev_loop_destroy(d.loop);
     return code;
 }

@@ -366,7 +366,7 @@ class FullDisk(ZenTestCase):
         addr = (host, int(port))
 
         def failing_request():
-            # p1 is a closed port: provider_failed and request_received records.
+            # p1 is a closed port: provider_failed and request_completed records.
             r = http_request(addr, "POST", "/default/s/v1/messages", b"{}",
                              {"Content-Type": "application/json"})
             self.assertEqual(r.status, 502)
@@ -392,7 +392,7 @@ class FullDisk(ZenTestCase):
             lines = f.read().split("\n")
         self.assertEqual(lines[-1], "")  # ends with a newline
         records = [json.loads(line) for line in lines[:-1]]  # every line whole JSON
-        self.assertEqual(records[-1]["event"], "request_received")
+        self.assertEqual(records[-1]["event"], "request_completed")
         self.stop_zend_cleanly(p)
 
 

@@ -242,7 +242,7 @@ def sample_value(families, family, name=None, **labels):
 class ViewsTestCase(ProxyTestCase):
     def solo_failure(self):
         """One request whose only provider (p1, failing with 500) fails:
-        provider_failed, provider_state_changed and request_received."""
+        provider_failed, provider_state_changed and request_completed."""
         self.m1.default({"status": 500, "json": {"error": "down"}})
         r = self.post("/solo/s1/v1/messages")
         self.assertEqual(r.status, 500)
@@ -567,7 +567,7 @@ class Logs(ViewsTestCase):
         # Other events happened meanwhile, and were filtered out by zend.
         others = {r["event"] for r in self.log_records()} - {"provider_failed"}
         self.assertIn("provider_state_changed", others)
-        self.assertIn("request_received", others)
+        self.assertIn("request_completed", others)
 
     def test_follow_survives_a_restart_without_gaps_or_repeats(self):
         self.start()
@@ -578,7 +578,7 @@ class Logs(ViewsTestCase):
         new_pid = self.status_json()["pid"]
         f.wait_for(lambda out, err: "reconnected" in "\n".join(err), what="the reconnect note")
         self.solo_failure()
-        f.wait_for(lambda out, err: any('"request_received"' in line for line in out),
+        f.wait_for(lambda out, err: any('"request_completed"' in line for line in out),
                    what="a record from the new zend")
         self.assertEqual(f.stop(signal.SIGTERM), -signal.SIGTERM)
         notes = "\n".join(f.errors)

@@ -355,6 +355,10 @@ class Mock:
     def reset(self):
         return self._call("POST", "/__mock/reset", {})
 
+    def head(self, step):
+        """Answers every HEAD (probes, health checks) with step; None: as any request."""
+        return self._call("POST", "/__mock/head", step)
+
     def requests(self, include_head=False):
         reqs = self._call("GET", "/__mock/requests")
         return [r for r in reqs if include_head or r["method"] != "HEAD"]

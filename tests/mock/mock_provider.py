@@ -234,12 +234,15 @@ class Mock:
     def reset(self):
         self.queue = collections.deque()   # entries: [step, remaining uses]
         self.default = DEFAULT_STEP
+        self.head = None      # step for every HEAD request (POST /__mock/head), else none
         self.records = []
         self.conns = {}       # connections shown by /__mock/connections
         for c in self.live:   # still-open ones reappear if they carry new traffic
             c.requests = 0
 
-    def next_step(self):
+    def next_step(self, method="POST"):
+        if method == "HEAD" and self.head is not None:
+            return self.head  # probes answered on their own; the queue is left alone
         if not self.queue:
             return self.default
         entry = self.queue[0]
@@ -274,6 +277,10 @@ class Mock:
             if route == ("POST", "/__mock/default"):
                 self.default = validate_step(json.loads(req.body or b"null"))
                 return 200, {"ok": True}
+            if route == ("POST", "/__mock/head"):
+                step = json.loads(req.body or b"null")
+                self.head = None if step is None else validate_step(step)
+                return 200, {"ok": True}
             if route == ("GET", "/__mock/requests"):
                 return 200, self.dump_records()
             if route == ("GET", "/__mock/connections"):
@@ -295,7 +302,7 @@ class Mock:
                     out.put_nowait(("control", req, self.control(req)))
                 else:
                     self.record(conn, req)   # before answering: stalls/resets get recorded too
-                    out.put_nowait(("step", req, self.next_step()))
+                    out.put_nowait(("step", req, self.next_step(req.method)))
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         except Exception as e:

@@ -271,6 +271,28 @@ def set_default_and_reset():
 
 
 @test
+def head_step_of_its_own():
+    script({"status": 201})
+    check(ctl("POST", "head", {"status": 429, "headers": {"Retry-After": "7"}})[0] == 200,
+          "set head step")
+    c = http.client.HTTPConnection("127.0.0.1", PORT, timeout=IO_TIMEOUT_S)
+    c.request("HEAD", "/")
+    r = c.getresponse()
+    r.read()
+    check(r.status == 429 and r.getheader("Retry-After") == "7", "HEAD got the head step")
+    check(get(conn=c)[0].status == 201, "the queued step is still there for the POST")
+    check(ctl("POST", "head", None)[0] == 200, "clear head step")
+    script({"status": 202})
+    c.request("HEAD", "/")
+    r = c.getresponse()
+    r.read()
+    check(r.status == 202, "HEAD takes queued steps again")
+    check(ctl("POST", "head", {"statuz": 1})[0] == 400, "head step validated")
+    c.close()
+    ctl("POST", "reset")
+
+
+@test
 def control_validation():
     for bad in ([{"statuz": 200}], [{"end": "explode"}], [{"repeat": 0}], {"status": 200},
                 [{"sse": [{"data": 1}]}], [{"body": "x", "json": 1}]):

@@ -12,6 +12,7 @@
 
 #include "common.h"
 #include "log.h"
+#include "log_events.h"
 #include "testutil.h"
 #include "timeutil.h"
 
@@ -309,6 +310,107 @@ static void test_set_level_every_sink(void)
     free(errtext);
 }
 
+static void test_journal_stream_matches(void)
+{
+    CU_ASSERT_TRUE(zlog_journal_stream_matches("8:1234", 8, 1234));
+    CU_ASSERT_TRUE(zlog_journal_stream_matches("18446744073709551615:1", 18446744073709551615ULL,
+                                               1));
+    CU_ASSERT_FALSE(zlog_journal_stream_matches("8:1234", 8, 1235));
+    CU_ASSERT_FALSE(zlog_journal_stream_matches("9:1234", 8, 1234));
+    CU_ASSERT_FALSE(zlog_journal_stream_matches(NULL, 8, 1234));
+    CU_ASSERT_FALSE(zlog_journal_stream_matches("", 0, 0));
+    CU_ASSERT_FALSE(zlog_journal_stream_matches(":", 0, 0));
+    CU_ASSERT_FALSE(zlog_journal_stream_matches("8:", 8, 0));
+    CU_ASSERT_FALSE(zlog_journal_stream_matches(":1234", 0, 1234));
+    CU_ASSERT_FALSE(zlog_journal_stream_matches("8:1234x", 8, 1234));
+    CU_ASSERT_FALSE(zlog_journal_stream_matches("8 1234", 8, 1234));
+    CU_ASSERT_FALSE(zlog_journal_stream_matches("99999999999999999999:1", 0, 1));
+}
+
+static void test_syslog_priority(void)
+{
+    CU_ASSERT_EQUAL(zlog_syslog_priority(ZLOG_DEBUG), 7);
+    CU_ASSERT_EQUAL(zlog_syslog_priority(ZLOG_INFO), 6);
+    CU_ASSERT_EQUAL(zlog_syslog_priority(ZLOG_WARN), 4);
+    CU_ASSERT_EQUAL(zlog_syslog_priority(ZLOG_ERROR), 3);
+    CU_ASSERT_EQUAL(zlog_syslog_priority(42), 6);
+}
+
+/* stderr that is the journal gets "<N>" before each line; the file does
+ * not, and a JOURNAL_STREAM naming another file changes nothing. */
+static void test_stderr_journal_prefix(void)
+{
+    char path[4200], errpath[4200], err[ZEN_ERRLEN], env[64];
+    snprintf(path, sizeof(path), "%s/journal.log", tu_tmpdir);
+    snprintf(errpath, sizeof(errpath), "%s/journal.stderr", tu_tmpdir);
+    int saved = dup(STDERR_FILENO);
+    FILE *errf = fopen(errpath, "w");
+    CU_ASSERT_FATAL(saved >= 0 && errf != NULL);
+    struct stat st;
+    CU_ASSERT_EQUAL_FATAL(fstat(fileno(errf), &st), 0);
+    dup2(fileno(errf), STDERR_FILENO);
+    for (int journal = 1; journal >= 0; journal--) {
+        zlog_reset();
+        CU_ASSERT_EQUAL(zlog_open_file(path, ZLOG_DEBUG, 0, 0, err, sizeof(err)), ZEN_OK);
+        snprintf(env, sizeof(env), "%llu:%llu", (unsigned long long)st.st_dev,
+                 (unsigned long long)st.st_ino + (journal ? 0 : 1));
+        setenv("JOURNAL_STREAM", env, 1);
+        zlog_set_stderr(1, ZLOG_DEBUG);
+        zlog_pack(ZLOG_WARN, journal ? "journal_warn" : "plain_warn", "{}");
+        zlog_pack(ZLOG_DEBUG, journal ? "journal_debug" : "plain_debug", "{}");
+    }
+    unsetenv("JOURNAL_STREAM");
+    zlog_reset();
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    fclose(errf);
+    char *errtext = tu_read_file(errpath);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(errtext);
+    CU_ASSERT_EQUAL(strncmp(errtext, "<4>{\"timestamp\":", 16), 0);
+    const char *dbg = strstr(errtext, "\n<7>{\"timestamp\":");
+    CU_ASSERT_PTR_NOT_NULL(dbg);
+    CU_ASSERT_PTR_NOT_NULL(dbg && strstr(dbg, "journal_debug"));
+    const char *plain = strstr(errtext, "\n{\"timestamp\":");
+    CU_ASSERT_PTR_NOT_NULL(plain && strstr(plain, "plain_warn"));
+    free(errtext);
+    char *text = tu_read_file(path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    CU_ASSERT_EQUAL(strncmp(text, "{\"timestamp\":", 13), 0);
+    CU_ASSERT_PTR_NULL(strchr(text, '<'));
+    free(text);
+}
+
+/* zlog_enabled answers for every sink, not just one. */
+static void test_enabled_any_sink(void)
+{
+    zlog_reset();
+    CU_ASSERT_FALSE(zlog_enabled(ZLOG_ERROR));
+    struct captured cap = {0};
+    CU_ASSERT_EQUAL(zlog_add_sink(capture_sink, &cap, ZLOG_WARN), ZEN_OK);
+    CU_ASSERT_FALSE(zlog_enabled(ZLOG_INFO));
+    CU_ASSERT_TRUE(zlog_enabled(ZLOG_WARN));
+    zlog_set_level(ZLOG_DEBUG);
+    CU_ASSERT_TRUE(zlog_enabled(ZLOG_DEBUG));
+    zlog_reset();
+}
+
+static void test_event_table(void)
+{
+    size_t n = 0;
+    for (; zlog_event_names[n]; n++)
+        if (n > 0)
+            CU_ASSERT(strcmp(zlog_event_names[n - 1], zlog_event_names[n]) < 0);
+    CU_ASSERT(n > 40);
+    CU_ASSERT_TRUE(zlog_event_known("request_completed"));
+    CU_ASSERT_TRUE(zlog_event_known("worker_fault"));
+    CU_ASSERT_FALSE(zlog_event_known("request_complete"));
+    CU_ASSERT_FALSE(zlog_event_known(NULL));
+    CU_ASSERT_TRUE(zlog_event_once("provider_token_missing"));
+    CU_ASSERT_FALSE(zlog_event_once("config_permissions"));
+    CU_ASSERT_FALSE(zlog_event_once("no_such_event"));
+    CU_ASSERT_FALSE(zlog_event_once(NULL));
+}
+
 static int suite_clean(void)
 {
     zlog_reset();
@@ -328,4 +430,9 @@ void register_tests(void)
     TU_ADD(s, test_full_disk_counted);
     TU_ADD(s, test_short_write_leaves_whole_records);
     TU_ADD(s, test_symlink_not_followed);
+    TU_ADD(s, test_journal_stream_matches);
+    TU_ADD(s, test_syslog_priority);
+    TU_ADD(s, test_stderr_journal_prefix);
+    TU_ADD(s, test_enabled_any_sink);
+    TU_ADD(s, test_event_table);
 }

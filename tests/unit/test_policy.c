@@ -186,6 +186,50 @@ static void test_exhausted_answer(void)
     CU_ASSERT_FALSE(own);
 }
 
+/* Passthrough auth: a 401/403 is the client's credential, relayed at once;
+ * with the provider's own token it stays the auth row; 402 and 429 never. */
+static void test_client_credential_refused(void)
+{
+    CU_ASSERT_TRUE(policy_client_credential_refused(401, 1));
+    CU_ASSERT_TRUE(policy_client_credential_refused(403, 1));
+    CU_ASSERT_FALSE(policy_client_credential_refused(401, 0));
+    CU_ASSERT_FALSE(policy_client_credential_refused(403, 0));
+    CU_ASSERT_FALSE(policy_client_credential_refused(402, 1));
+    CU_ASSERT_FALSE(policy_client_credential_refused(429, 1));
+    CU_ASSERT_FALSE(policy_client_credential_refused(500, 1));
+    CU_ASSERT_FALSE(policy_client_credential_refused(200, 1));
+}
+
+/* A probe closes a cooldown on 2xx-4xx other than 429; no answer, 429 and
+ * 5xx keep it. Every status 0-599. */
+static void test_probe_up(void)
+{
+    for (int status = 0; status < 600; status++)
+        CU_ASSERT_EQUAL(policy_probe_up(status), status >= 200 && status < 500 && status != 429);
+    CU_ASSERT_TRUE(policy_probe_up(401));
+    CU_ASSERT_TRUE(policy_probe_up(404));
+    CU_ASSERT_FALSE(policy_probe_up(429));
+    CU_ASSERT_FALSE(policy_probe_up(503));
+}
+
+/* A retry on a provider the request already cooled; an earlier request
+ * error (not cooled) or another provider does not count. */
+static void test_cooled_earlier(void)
+{
+    struct policy_attempt first[1] = {att(&prov_a, 503, ZERR_SERVER)};
+    CU_ASSERT_FALSE(policy_cooled_earlier(first, 1));
+    struct policy_attempt retry[2] = {att(&prov_a, 503, ZERR_SERVER), att(&prov_a, 0, ZERR_NETWORK)};
+    CU_ASSERT_TRUE(policy_cooled_earlier(retry, 2));
+    struct policy_attempt other[2] = {att(&prov_a, 503, ZERR_SERVER), att(&prov_b, 503, ZERR_SERVER)};
+    CU_ASSERT_FALSE(policy_cooled_earlier(other, 2));
+    struct policy_attempt aba[3] = {att(&prov_a, 503, ZERR_SERVER), att(&prov_b, 503, ZERR_SERVER),
+                                    att(&prov_a, 503, ZERR_SERVER)};
+    CU_ASSERT_TRUE(policy_cooled_earlier(aba, 3));
+    struct policy_attempt request[2] = {att(&prov_a, 500, ZERR_REQUEST),
+                                        att(&prov_a, 503, ZERR_SERVER)};
+    CU_ASSERT_FALSE(policy_cooled_earlier(request, 2));
+}
+
 /* Every status 100-599 with random bodies: a failure status always gets an
  * attempt error type, an auth status always auth, 429 always rate_limit,
  * a 5xx always server or request, and no other status ever fails. */
@@ -224,4 +268,7 @@ void register_tests(void)
     TU_ADD(s, test_cooling_skip);
     TU_ADD(s, test_exhausted_answer);
     TU_ADD(s, test_random_statuses);
+    TU_ADD(s, test_client_credential_refused);
+    TU_ADD(s, test_probe_up);
+    TU_ADD(s, test_cooled_earlier);
 }

@@ -188,9 +188,14 @@ static void fail_attempt(struct proxy_request *pr, int status, int error_type,
               status, "duration_ms", answer_round_ms(a->duration_ms), "detail", a->detail);
     /* A wire fallback that failed moves on without marking the provider
      * (docs/translate.md, "Choosing the OpenAI wire"). */
-    if (pr->pstate && !pr->xl.fallback)
-        pstate_failure(pr->pstate, error_type, status, a->detail,
-                       error_type == ZERR_RATE_LIMIT ? pr->retry_after_ms : -1);
+    if (pr->pstate && !pr->xl.fallback) {
+        int64_t wait = error_type == ZERR_RATE_LIMIT ? pr->retry_after_ms : -1;
+        /* A same-provider retry doubles the cooldown at most once per request. */
+        if (policy_cooled_earlier(pr->attempts, pr->n_attempts))
+            pstate_failure_again(pr->pstate, error_type, status, a->detail, wait);
+        else
+            pstate_failure(pr->pstate, error_type, status, a->detail, wait);
+    }
     if (pr->transfer) {
         upstream_cancel(pr->transfer);
         pr->transfer = NULL;
@@ -600,9 +605,13 @@ static void on_up_done(void *ud, int result, const char *detail)
             return;
         int type = policy_classify_status(pr->status, (const char *)zbuf_head(&pr->err_body),
                                           zbuf_len(&pr->err_body));
-        if (!policy_is_failure_status(pr->status)) {
+        if (!policy_is_failure_status(pr->status) ||
+            policy_client_credential_refused(pr->status, !pr->provider->auth_token)) {
             /* A translated attempt's non-2xx answer that is not a failure
-             * (400, 404 ...) is the answer: relayed, in the client's format. */
+             * (400, 404 ...) is the answer: relayed, in the client's format.
+             * So is a passthrough provider's 401/403: the client's
+             * credential was refused, which says nothing of the provider
+             * (no cooldown, no failover, no retry). */
             record_attempt(pr, pr->status, ZERR_NONE, "");
             relay_own_answer(pr);
             return;

@@ -95,6 +95,22 @@ int policy_transient(int error_type, int status, int64_t retry_after_ms, int64_t
     return 0; /* never auth, request errors, or a silent provider (timeout) */
 }
 
+int policy_client_credential_refused(int status, int passthrough)
+{
+    return passthrough && (status == 401 || status == 403);
+}
+
+int policy_probe_up(int status) { return status >= 200 && status < 500 && status != 429; }
+
+int policy_cooled_earlier(const struct policy_attempt *a, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i++)
+        if (a[i].provider == a[n - 1].provider && a[i].error_type != ZERR_NONE &&
+            a[i].error_type != ZERR_REQUEST)
+            return 1;
+    return 0;
+}
+
 int policy_skip_candidate(int cooling, int is_last) { return cooling && !is_last; }
 
 static int all_one_provider(const struct policy_attempt *a, size_t n)

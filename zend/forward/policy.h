@@ -54,6 +54,22 @@ int64_t policy_retry_after_ms(const struct http_header *h, size_t n, int64_t now
  * request-related errors, or a silent provider (timeout). */
 int policy_transient(int error_type, int status, int64_t retry_after_ms, int64_t max_wait_ms);
 
+/* A 401 or 403 from a provider with passthrough auth (no token of its own:
+ * the credential is the client's): relayed to the client at once, with no
+ * cooldown, no failover and no retry. A provider with its own token gets
+ * the auth row as usual. */
+int policy_client_credential_refused(int status, int passthrough);
+
+/* Does an answer to a HEAD probe (cooldown probe or active health check)
+ * show real health? 2xx-4xx other than 429; status 0 (no answer), 429 and
+ * 5xx do not. */
+int policy_probe_up(int status);
+
+/* The last of n attempts failed on a provider an earlier attempt of the same
+ * request already cooled (an error type that cools: not request, not none):
+ * a same-provider retry, which must not double the cooldown again. */
+int policy_cooled_earlier(const struct policy_attempt *a, size_t n);
+
 /* A cooling provider is skipped, unless it is the last candidate. */
 int policy_skip_candidate(int cooling, int is_last);
 

@@ -7,6 +7,7 @@
 #include "common.h"
 #include "log.h"
 #include "error_type.h"
+#include "policy.h"
 #include "timeutil.h"
 #include "wire.h"
 
@@ -76,13 +77,29 @@ static void head_probe_head(void *ud, int status, const struct http_header *h, s
 
 static int head_probe_body(void *ud, const char *data, size_t len) { return UPSTREAM_CONTINUE; }
 
+/* What a HEAD that did not come up says went wrong, into hp->error_type
+ * and hp->error. */
+static void head_probe_describe(struct pstate_head_probe *hp, int result, const char *detail)
+{
+    if (result == UPSTREAM_OK && hp->status > 0) {
+        hp->error_type = hp->status == 429 ? ZERR_RATE_LIMIT : ZERR_SERVER;
+        snprintf(hp->error, sizeof(hp->error), "HEAD %d", hp->status);
+        return;
+    }
+    hp->error_type = policy_classify_result(result);
+    snprintf(hp->error, sizeof(hp->error), "%s%s%s", upstream_result_name(result),
+             detail && *detail ? ": " : "", detail ? detail : "");
+}
+
 static void head_probe_done(void *ud, int result, const char *detail)
 {
     struct pstate_head_probe *hp = ud;
     hp->t = NULL;
-    /* Any answer below 500 means the provider is there: a 401 or 404 to a
-     * HEAD on its base URL still proves the network path and the server. */
-    int up = result == UPSTREAM_OK && hp->status > 0 && hp->status < 500;
+    /* A 401 or 404 to a HEAD on the base URL still proves the network path
+     * and the server; a 429 or a 5xx does not (policy_probe_up). */
+    int up = result == UPSTREAM_OK && policy_probe_up(hp->status);
+    if (!up)
+        head_probe_describe(hp, result, detail);
     hp->done(hp->s, up, hp->status, (ztime_mono_s() - hp->started_s) * 1000.0);
 }
 
@@ -108,6 +125,8 @@ static int head_probe_start(struct provider_state *s, struct pstate_head_probe *
     };
     hp->s = s;
     hp->status = 0;
+    hp->error_type = ZERR_NONE;
+    hp->error[0] = '\0';
     hp->done = done;
     hp->started_s = ztime_mono_s();
     hp->t = upstream_start(s->owner->up, &req, &cb, hp, err, errlen);
@@ -128,10 +147,12 @@ static void stop_probe(struct provider_state *s)
     head_probe_cancel(&s->probe);
 }
 
+/* A probe closes only the cooldown it was sent for: one started during a
+ * server cooldown that a 429 has since replaced (probe_enabled is off) must
+ * not cut the Retry-After short. A 429 or 5xx answer keeps the cooldown. */
 static void probe_done(struct provider_state *s, int up, int status, double latency_ms)
 {
-    s->last_status = status;
-    if (up && s->open)
+    if (up && s->open && s->probe_enabled)
         pstate_success(s, "probe");
 }
 
@@ -146,7 +167,6 @@ static void probe_cb(struct ev_loop *loop, ev_timer *w, int revents)
     if (s->probe.t)
         return; /* the last one is still out; it has its own timeouts */
     char err[256];
-    s->last_status = 0;
     head_probe_start(s, &s->probe, (long)t->probe_interval_ms, probe_done, err, sizeof(err));
 }
 
@@ -157,17 +177,39 @@ static void start_check(struct provider_state *s);
 
 static void record_outcome(struct provider_state *s, int failed)
 {
-    int evicted;
-    size_t slot = zring_push(&s->recent_idx, PSTATE_RECENT, &evicted);
-    if (evicted)
-        s->recent_errors -= s->recent[slot];
-    s->recent[slot] = (uint8_t)failed;
-    s->recent_errors += (size_t)failed;
+    int64_t epoch = ztime_mono_ms() / PSTATE_BUCKET_MS;
+    struct pstate_bucket *b = &s->window[epoch % PSTATE_WINDOW_BUCKETS];
+    if (b->epoch != epoch)
+        *b = (struct pstate_bucket){.epoch = epoch}; /* a step that left the window */
+    b->attempts++;
+    b->failures += (uint32_t)failed;
+    s->attempts_total++;
 }
 
-double pstate_success_rate(const struct provider_state *s)
+void pstate_window_counts(const struct provider_state *s, int64_t now_ms, uint32_t *attempts,
+                          uint32_t *failures)
 {
-    return s->recent_idx.len ? 1.0 - (double)s->recent_errors / (double)s->recent_idx.len : 1.0;
+    int64_t epoch = now_ms / PSTATE_BUCKET_MS;
+    *attempts = *failures = 0;
+    for (size_t i = 0; i < PSTATE_WINDOW_BUCKETS; i++) {
+        const struct pstate_bucket *b = &s->window[i];
+        if (b->epoch > epoch - PSTATE_WINDOW_BUCKETS && b->epoch <= epoch) {
+            *attempts += b->attempts;
+            *failures += b->failures;
+        }
+    }
+}
+
+static double success_rate_of(uint32_t attempts, uint32_t failures)
+{
+    return attempts ? 1.0 - (double)failures / (double)attempts : 1.0;
+}
+
+double pstate_success_rate(const struct provider_state *s, int64_t now_ms)
+{
+    uint32_t attempts, failures;
+    pstate_window_counts(s, now_ms, &attempts, &failures);
+    return success_rate_of(attempts, failures);
 }
 
 void pstate_success(struct provider_state *s, const char *reason)
@@ -186,8 +228,9 @@ void pstate_success(struct provider_state *s, const char *reason)
     log_change(s, from, CIRCUIT_CLOSED, reason);
 }
 
-void pstate_failure(struct provider_state *s, int error_type, int status, const char *detail,
-                    int64_t retry_after_ms)
+/* again: the request already cooled s once (pstate_failure_again). */
+static void failure(struct provider_state *s, int error_type, int status, const char *detail,
+                    int64_t retry_after_ms, int again)
 {
     if (s->detached)
         return; /* its provider was reconfigured: this outcome is nobody's */
@@ -207,7 +250,7 @@ void pstate_failure(struct provider_state *s, int error_type, int status, const 
         s->cooldown_ms = retry_after_ms < max ? retry_after_ms : max;
     } else if (s->consecutive_failures == 0 || s->cooldown_ms == 0) {
         s->cooldown_ms = initial;
-    } else {
+    } else if (!again) {
         s->cooldown_ms = s->cooldown_ms * 2 < max ? s->cooldown_ms * 2 : max;
     }
     s->consecutive_failures++;
@@ -226,6 +269,18 @@ void pstate_failure(struct provider_state *s, int error_type, int status, const 
         ev_timer_set(&s->probe_timer, (double)t->probe_interval_ms / 1000.0, 0.);
         ev_timer_start(s->owner->loop, &s->probe_timer);
     }
+}
+
+void pstate_failure(struct provider_state *s, int error_type, int status, const char *detail,
+                    int64_t retry_after_ms)
+{
+    failure(s, error_type, status, detail, retry_after_ms, 0);
+}
+
+void pstate_failure_again(struct provider_state *s, int error_type, int status,
+                          const char *detail, int64_t retry_after_ms)
+{
+    failure(s, error_type, status, detail, retry_after_ms, 1);
 }
 
 /* ---- the table ---- */
@@ -423,6 +478,14 @@ struct provider_state *pstates_at(struct provider_states *ps, size_t i)
 
 static void check_done(struct provider_state *s, int up, int status, double latency_ms)
 {
+    if (!up) {
+        /* Shown where a user looks first (last_error), and kept on its own
+         * for health's reason. */
+        snprintf(s->check_error, sizeof(s->check_error), "%s", s->check.error);
+        s->last_error_type = s->check.error_type;
+        s->last_status = status;
+        snprintf(s->last_error, sizeof(s->last_error), "health check: %s", s->check.error);
+    }
     s->last_check_ok = up;
     s->check_count++;
     s->check_fail_count += !s->last_check_ok;
@@ -436,11 +499,13 @@ static void check_cb(struct ev_loop *loop, ev_timer *w, int revents)
     struct provider_states *ps = s->owner;
     if (s->check.t || !s->probe_url)
         return; /* the last check is still out (it has its own timeout) */
-    char err[256];
     s->last_check_ok = 0;
-    if (head_probe_start(s, &s->check, (long)(ps->check_timeout_s * 1000.0), check_done, err,
-                         sizeof(err)) != ZEN_OK)
+    /* A transfer that cannot start says why in the check's own error text. */
+    if (head_probe_start(s, &s->check, (long)(ps->check_timeout_s * 1000.0), check_done,
+                         s->check.error, sizeof(s->check.error)) != ZEN_OK) {
+        s->check.error_type = ZERR_NETWORK;
         check_done(s, 0, 0, (ztime_mono_s() - s->check.started_s) * 1000.0);
+    }
 }
 
 static void start_check(struct provider_state *s)
@@ -497,18 +562,30 @@ int pstates_provider_disabled(struct provider_states *ps, const struct zcfg *cfg
     return pstate_is_disabled(cfg, pstates_get(ps, name), name, now_wall_s, ztime_mono_ms());
 }
 
-static enum pstatus status_of(const struct provider_state *s, int disabled, enum circuit c)
+/* Why a provider whose circuit is not open is degraded, if it is. */
+static enum pdegraded degraded_by(const struct provider_state *s, enum circuit c,
+                                  uint32_t attempts, uint32_t failures)
+{
+    if (c == CIRCUIT_HALF_OPEN)
+        return PDEGRADED_HALF_OPEN;
+    if (attempts >= PSTATE_WINDOW_MIN_ATTEMPTS &&
+        (double)failures >= PSTATE_DEGRADED_ERROR_RATE * (double)attempts)
+        return PDEGRADED_ERRORS;
+    if (s->check_count > 0 && !s->last_check_ok)
+        return PDEGRADED_CHECK;
+    return PDEGRADED_NO;
+}
+
+static enum pstatus status_of(const struct provider_state *s, int disabled, enum circuit c,
+                              enum pdegraded why)
 {
     if (disabled)
         return PSTATUS_DISABLED;
     if (c == CIRCUIT_OPEN)
         return PSTATUS_UNHEALTHY;
-    if (s->recent_idx.len == 0 && s->check_count == 0)
+    if (s->attempts_total == 0 && s->check_count == 0)
         return PSTATUS_UNKNOWN;
-    if (c == CIRCUIT_HALF_OPEN || pstate_success_rate(s) < 1.0 - PSTATE_DEGRADED_ERROR_RATE ||
-        (s->check_count > 0 && !s->last_check_ok))
-        return PSTATUS_DEGRADED;
-    return PSTATUS_HEALTHY;
+    return why != PDEGRADED_NO ? PSTATUS_DEGRADED : PSTATUS_HEALTHY;
 }
 
 void pstate_report(const struct provider_state *s, const struct zcfg *cfg, int64_t now_wall_s,
@@ -518,14 +595,20 @@ void pstate_report(const struct provider_state *s, const struct zcfg *cfg, int64
     r->name = s->name;
     r->circuit = pstate_circuit(s, now_mono_ms);
     r->disabled = pstate_is_disabled(cfg, s, s->name, now_wall_s, now_mono_ms);
-    r->status = status_of(s, r->disabled, r->circuit);
+    pstate_window_counts(s, now_mono_ms, &r->window_attempts, &r->window_failures);
+    r->degraded_by = degraded_by(s, r->circuit, r->window_attempts, r->window_failures);
+    r->status = status_of(s, r->disabled, r->circuit, r->degraded_by);
+    if (r->status != PSTATUS_DEGRADED)
+        r->degraded_by = PDEGRADED_NO;
     r->cooldown_remaining_ms = pstate_cooldown_remaining_ms(s, now_mono_ms);
     r->consecutive_failures = s->consecutive_failures;
     r->last_error_type = s->last_error_type;
+    r->last_status = s->last_status;
     r->last_error = s->last_error;
+    r->check_error = s->check_error;
     r->last_check_wall_ms = s->last_check_wall_ms;
     r->check_latency_ms = s->check_latency_ms;
-    r->success_rate = pstate_success_rate(s);
+    r->success_rate = success_rate_of(r->window_attempts, r->window_failures);
     r->check_count = s->check_count;
     r->check_fail_count = s->check_fail_count;
     const struct zcfg_provider *p = zcfg_find_provider(cfg, s->name);

@@ -7,9 +7,15 @@
  * cooldown ends the circuit is half-open: the next request may try it, and
  * success closes it. While a provider cools after a network, timeout or
  * server failure, an active probe (HEAD base_url) every probe_interval_ms may
- * close the circuit early, so a recovered primary is back within seconds.
+ * close the circuit early, so a recovered primary is back within seconds;
+ * only a probe answered 2xx-4xx other than 429 does (policy_probe_up).
  * Auth and rate-limit cooldowns are not probed: a HEAD without credentials
  * proves nothing about a bad token or an exhausted quota.
+ *
+ * The recent error rate health reports is over a time window (the last
+ * PSTATE_WINDOW_MS of attempts, in PSTATE_WINDOW_BUCKETS steps), not the last
+ * N attempts: a provider that failed once long ago on a quiet machine is not
+ * degraded for ever.
  *
  * State is keyed by provider name and survives a config change while the
  * provider's URL and token are unchanged.
@@ -26,13 +32,23 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "ring.h"
 #include "upstream.h"
 
 enum circuit { CIRCUIT_CLOSED, CIRCUIT_OPEN, CIRCUIT_HALF_OPEN };
 
-/* The window of the "recent error rate" health reports. */
-#define PSTATE_RECENT 100
+/* The window of the "recent error rate" health reports: the last 5 minutes
+ * of attempts, counted in 30 buckets of 10 s. */
+#define PSTATE_WINDOW_MS (5 * 60 * 1000)
+#define PSTATE_WINDOW_BUCKETS 30
+#define PSTATE_BUCKET_MS (PSTATE_WINDOW_MS / PSTATE_WINDOW_BUCKETS)
+/* Fewer attempts than this in the window say nothing about the error rate. */
+#define PSTATE_WINDOW_MIN_ATTEMPTS 5
+
+/* Attempts and failures in one PSTATE_BUCKET_MS step of the window. */
+struct pstate_bucket {
+    int64_t epoch;          /* monotonic ms / PSTATE_BUCKET_MS */
+    uint32_t attempts, failures;
+};
 
 struct provider_state;
 
@@ -45,6 +61,9 @@ struct pstate_head_probe {
     struct upstream_transfer *t;  /* NULL when none is out */
     int status;                   /* the HEAD's status, 0 until one came */
     double started_s;             /* monotonic */
+    /* what failed, when it did not come up: "HEAD 503", "connect timeout: ..." */
+    int error_type;               /* enum zen_error_type */
+    char error[160];
     void (*done)(struct provider_state *s, int up, int status, double latency_ms);
 };
 
@@ -73,10 +92,11 @@ struct provider_state {
     int64_t last_check_wall_ms;   /* 0 = never */
     int last_check_ok;
     double check_latency_ms;
-    /* outcomes of the last PSTATE_RECENT attempts, for the recent error rate */
-    uint8_t recent[PSTATE_RECENT];
-    struct zring recent_idx;
-    size_t recent_errors;
+    char check_error[160];        /* the last failed check's status or error */
+    /* outcomes of the attempts in the last PSTATE_WINDOW_MS, for the recent
+     * error rate; attempts_total counts them all (0: no data) */
+    struct pstate_bucket window[PSTATE_WINDOW_BUCKETS];
+    uint64_t attempts_total;
     /* the openai wire that worked after a fallback (openai_api "auto"):
      * enum tr_format, or -1 for none; forgotten at every reload */
     int learned_wire;
@@ -120,8 +140,11 @@ size_t pstates_active_transfers(const struct provider_states *ps);
 void pstate_disable(struct provider_state *s, int64_t for_ms);
 void pstate_enable(struct provider_state *s);
 int pstate_disabled(const struct provider_state *s, int64_t now_ms);
-/* Share of the recent attempts that succeeded (1 with no data). */
-double pstate_success_rate(const struct provider_state *s);
+/* Attempts and failures in the window ending at now_ms (monotonic). */
+void pstate_window_counts(const struct provider_state *s, int64_t now_ms, uint32_t *attempts,
+                          uint32_t *failures);
+/* Share of the window's attempts that succeeded (1 with none). */
+double pstate_success_rate(const struct provider_state *s, int64_t now_ms);
 
 enum circuit pstate_circuit(const struct provider_state *s, int64_t now_ms);
 const char *pstate_circuit_name(enum circuit c);
@@ -132,6 +155,11 @@ void pstate_success(struct provider_state *s, const char *reason);
 /* retry_after_ms < 0: none given. */
 void pstate_failure(struct provider_state *s, int error_type, int status, const char *detail,
                     int64_t retry_after_ms);
+/* The same for a failure of a request that already cooled s (a same-provider
+ * retry, policy_cooled_earlier): counted and the cooldown restarted, but not
+ * doubled again: one request doubles a provider's cooldown at most once. */
+void pstate_failure_again(struct provider_state *s, int error_type, int status,
+                          const char *detail, int64_t retry_after_ms);
 
 /* ---- reports (issue 9: typed, not JSON; the RPC edge serialises them) ---- */
 
@@ -142,9 +170,18 @@ void pstate_failure(struct provider_state *s, int error_type, int status, const 
 enum pstatus {
     PSTATUS_UNKNOWN,   /* no attempt and no check yet */
     PSTATUS_HEALTHY,
-    PSTATUS_DEGRADED,  /* half-open, recent errors above the rate, or last check failed */
+    PSTATUS_DEGRADED,  /* half-open, recent errors above the rate, or last check failed
+                        * (enum pdegraded says which) */
     PSTATUS_UNHEALTHY, /* circuit open: cooling down */
     PSTATUS_DISABLED,  /* zen.json's disabled_providers, or provider.disable */
+};
+
+/* Why a provider is degraded (the first that applies). */
+enum pdegraded {
+    PDEGRADED_NO,
+    PDEGRADED_HALF_OPEN,  /* its cooldown ran out; no success since */
+    PDEGRADED_ERRORS,     /* >= PSTATE_DEGRADED_ERROR_RATE of >= PSTATE_WINDOW_MIN_ATTEMPTS */
+    PDEGRADED_CHECK,      /* the last active health check failed */
 };
 
 struct pstate_report {
@@ -155,7 +192,11 @@ struct pstate_report {
     int64_t cooldown_remaining_ms;
     int consecutive_failures;
     int last_error_type;     /* enum zen_error_type, 0 when none */
+    int last_status;         /* the last failure's HTTP status, 0 when none */
     const char *last_error;  /* borrowed; "" when none */
+    enum pdegraded degraded_by;
+    uint32_t window_attempts, window_failures; /* in the last PSTATE_WINDOW_MS */
+    const char *check_error; /* borrowed: the last failed check's error, "" when none */
     int64_t last_check_wall_ms; /* 0 = never */
     double check_latency_ms;
     double success_rate;

@@ -11,6 +11,7 @@
 #include "http_server.h"
 #include "limiter.h"
 #include "log.h"
+#include "profile_traffic.h"
 #include "provider_state.h"
 #include "proxy_request.h"
 #include "relay.h"
@@ -129,6 +130,7 @@ static void on_request(void *ctx, struct http_conn *c, struct http_request *req)
     px->in_flight++;
     metrics_set_in_flight(px->metrics, (int64_t)px->in_flight);
     http_conn_set_handler_data(c, pr);
+    proxy_request_log_received(pr);
     if (px->draining) {
         refuse_before_attempt(pr, 503, "overloaded_error", "zend is shutting down");
         return;
@@ -151,6 +153,7 @@ static void on_request(void *ctx, struct http_conn *c, struct http_request *req)
     }
     xlate_detect(&pr->xl, req, pr->route.upstream_path);
     const struct zcfg_profile *prof = pr->route.profile;
+    ptraffic_note(px->traffic, prof->name, ztime_mono_ms());
     int64_t now_s = ztime_wall_ms() / 1000;
     zbuf disabled;
     zbuf_init(&disabled);
@@ -247,7 +250,8 @@ struct proxy *proxy_new(struct ev_loop *loop, int listen_fd, struct zcfg *cfg,
     px->states = px->upstream ? pstates_new(loop, px->upstream) : NULL;
     px->http = http_server_new(loop, listen_fd, &limits, &cb, px);
     px->sessions = sessions_new();
-    if (!px->upstream || !px->states || !px->http || !px->sessions) {
+    px->traffic = ptraffic_new();
+    if (!px->upstream || !px->states || !px->http || !px->sessions || !px->traffic) {
         snprintf(err, errlen, "cannot set up the proxy (out of memory or curl failed)");
         proxy_free(px);
         return NULL;
@@ -279,6 +283,11 @@ struct provider_states *proxy_provider_states(const struct proxy *px) { return p
 size_t proxy_active_sessions(const struct proxy *px)
 {
     return sessions_active(px->sessions, ztime_mono_ms());
+}
+
+int proxy_profile_recent(const struct proxy *px, const char *profile)
+{
+    return ptraffic_recent(px->traffic, profile, ztime_mono_ms());
 }
 
 /* Ends a request the drain budget ran out on. */
@@ -354,6 +363,7 @@ void proxy_free(struct proxy *px)
     pstates_free(px->states);
     upstream_free(px->upstream);
     sessions_free(px->sessions);
+    ptraffic_free(px->traffic);
     zcfg_unref(px->cfg);
     free(px);
 }

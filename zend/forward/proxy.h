@@ -45,6 +45,8 @@ size_t proxy_queued(const struct proxy *px);
 size_t proxy_body_bytes_held(const struct proxy *px);
 /* Distinct <profile>:<session> keys seen in the last two hours. */
 size_t proxy_active_sessions(const struct proxy *px);
+/* Did profile `profile` get a request in the last ten minutes (health)? */
+int proxy_profile_recent(const struct proxy *px, const char *profile);
 struct provider_states *proxy_provider_states(const struct proxy *px);
 
 /* Graceful shutdown (docs/operations.md, "Limiter and shutdown"): stop accepting, close idle

@@ -1,17 +1,89 @@
 #include "proxy_request.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "answer.h"
 #include "forward_headers.h"
 #include "log.h"
 #include "provider_state.h"
+#include "request_log.h"
+#include "tr_ctx.h"
 #include "timeutil.h"
 #include "upstream.h"
 
 double proxy_request_elapsed_ms(double since_s) { return (ztime_mono_s() - since_s) * 1000.0; }
 
-/* ---- the record: metrics and the request_received log line ---- */
+/* ---- the record: metrics and the request_completed log line ---- */
+
+/* A client's text (its path, its session name) as a JSON string even when
+ * it is not UTF-8: each byte outside ASCII becomes '?'. A record that
+ * could not be built would be a request with no trace at all. */
+static json_t *client_text(const char *s)
+{
+    json_t *j = json_string(s);
+    if (j)
+        return j;
+    char *copy = strdup(s);
+    if (!copy)
+        return json_string("?");
+    for (char *p = copy; *p; p++)
+        if ((unsigned char)*p >= 0x80)
+            *p = '?';
+    j = json_string(copy);
+    free(copy);
+    return j;
+}
+
+void proxy_request_log_received(const struct proxy_request *pr)
+{
+    if (!zlog_enabled(ZLOG_DEBUG))
+        return;
+    zlog_pack(ZLOG_DEBUG, "request_received", "{s:s, s:s, s:o, s:I}", "request_id",
+              pr->req->request_id, "method", pr->req->method, "path",
+              client_text(pr->req->target), "bytes_in", (json_int_t)zbuf_len(&pr->req->body));
+}
+
+/* request_completed (docs/operations.md, "Log events"), at the level of
+ * request_log.h; nothing is built when no sink takes that level. */
+static void log_completed(const struct proxy_request *pr, const struct metrics_record *rec,
+                          const char *error)
+{
+    struct request_outcome o = {
+        .status = rec->status,
+        .success = rec->success,
+        .error_type = rec->error_type,
+        .access_log = pr->cfg->daemon.access_log,
+        .slow = rec->duration_ms > (double)pr->cfg->daemon.slow_request_ms,
+    };
+    for (size_t i = 0; i < rec->n_attempts; i++)
+        o.failed_attempts += rec->attempts[i].error_type != ZERR_NONE;
+    int level = request_log_level(&o);
+    if (!zlog_enabled(level))
+        return;
+    json_t *f = json_pack("{s:s, s:o, s:s, s:s, s:o, s:i, s:s?, s:i, s:f, s:f, s:I, s:I, s:s}",
+                          "request_id", pr->req->request_id, "session",
+                          client_text(pr->route.session_key), "profile",
+                          pr->route.profile ? pr->route.profile->name : "", "method",
+                          pr->req->method, "path", client_text(pr->req->target), "status",
+                          rec->status, "provider", rec->provider, "attempts",
+                          (int)rec->n_attempts, "ttfb_ms",
+                          answer_round_ms(rec->ttfb_ms < 0 ? 0 : rec->ttfb_ms), "duration_ms",
+                          answer_round_ms(rec->duration_ms), "bytes_in",
+                          (json_int_t)rec->bytes_in, "bytes_out", (json_int_t)rec->bytes_out,
+                          "client_format", tr_format_name(pr->xl.fmt.format));
+    if (!f)
+        return;
+    /* Only a stream can be cut short; a JSON answer has no such field. */
+    if (pr->is_stream || xlate_client_stream(&pr->xl))
+        json_object_set_new(f, "stream_completed",
+                            json_boolean(rec->success && rec->error_type == ZERR_NONE));
+    if (rec->error_type != ZERR_NONE)
+        json_object_set_new(f, "error_type", json_string(zen_error_type_name(rec->error_type)));
+    if (error)
+        json_object_set_new(f, "error", client_text(error));
+    zlog_emit(level, "request_completed", f);
+}
 
 void proxy_request_free_resp_headers(struct proxy_request *pr)
 {
@@ -82,16 +154,7 @@ void proxy_request_end(struct proxy_request *pr, int status, int success, int er
         .bytes_out = pr->bytes_out,
     };
     metrics_record(px->metrics, &rec);
-    if (!success || duration > (double)pr->cfg->daemon.slow_request_ms) {
-        double ttfb = pr->ttfb_ms < 0 ? 0 : pr->ttfb_ms;
-        zlog_pack(success ? ZLOG_INFO : ZLOG_ERROR, "request_received",
-                  "{s:s, s:s, s:s, s:s, s:s, s:i, s:s?, s:i, s:f, s:f, s:s?}", "request_id",
-                  pr->req->request_id, "session", pr->route.session_key, "profile",
-                  pr->route.profile ? pr->route.profile->name : "", "method", pr->req->method,
-                  "path", pr->req->target, "status", status, "provider", served, "attempts",
-                  (int)pr->n_attempts, "ttfb_ms", answer_round_ms(ttfb),
-                  "duration_ms", answer_round_ms(duration), "error", error);
-    }
+    log_completed(pr, &rec, error);
     if (pr->transfer)
         upstream_cancel(pr->transfer);
     pr->transfer = NULL;

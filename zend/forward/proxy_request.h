@@ -70,6 +70,7 @@ struct proxy {
     void (*on_drained)(void *ctx, unsigned drained, unsigned aborted); /* proxy_drained_fn */
     void *drained_ctx;
     struct sessions *sessions;      /* seen recently, for health's active_sessions */
+    struct profile_traffic *traffic; /* profiles with recent requests, for health */
 };
 
 struct proxy_request {
@@ -138,6 +139,9 @@ struct reply {
  * pr is gone when it returns. */
 void proxy_request_end(struct proxy_request *pr, int status, int success, int error_type,
                        const char *error, const struct reply *reply);
+/* request_received at debug: the request has arrived (request id, method,
+ * path, body size); request_completed follows at its end. */
+void proxy_request_log_received(const struct proxy_request *pr);
 /* Drops what the attempt in progress holds (provider state, headers, URL,
  * rewritten body). */
 void proxy_request_release_attempt(struct proxy_request *pr);

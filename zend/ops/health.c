@@ -60,23 +60,53 @@ static size_t provider_reports(const struct health_inputs *in, struct pstate_rep
     return n;
 }
 
+/* The length of the longest prefix of s[0..n) that does not end inside a
+ * UTF-8 sequence (a cut error text must stay a valid JSON string). */
+static size_t utf8_prefix(const char *s, size_t n)
+{
+    size_t i = n;
+    while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
+        i--;
+    if (i == 0)
+        return 0;
+    unsigned char lead = (unsigned char)s[i - 1];
+    size_t need = lead < 0xC0 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+    return n - (i - 1) >= need ? n : i - 1;
+}
+
+/* At most max bytes of src on one line (control characters become spaces),
+ * "..." when cut. */
+static void one_line(const char *src, size_t max, char *out, size_t outlen)
+{
+    size_t len = strlen(src), n = utf8_prefix(src, len < max ? len : max);
+    if (n > outlen - 4)
+        n = utf8_prefix(src, outlen - 4);
+    for (size_t i = 0; i < n; i++)
+        out[i] = (unsigned char)src[i] < 0x20 || src[i] == 0x7f ? ' ' : src[i];
+    snprintf(out + n, outlen - n, "%s", n < len ? "..." : "");
+}
+
 static json_t *report_json(const struct pstate_report *r)
 {
     char last_check[ZTIME_RFC3339_LEN] = "";
+    /* As the provider said it (a body cut to fit may end inside a character). */
+    int last_error_len = (int)utf8_prefix(r->last_error, strlen(r->last_error));
     if (r->last_check_wall_ms)
         ztime_format_rfc3339_ms(r->last_check_wall_ms, last_check);
-    return json_pack("{s:s, s:s, s:s, s:I, s:i, s:s, s:s, s:s?, s:f, s:f, s:I, s:I, s:b, s:s, "
-                     "s:b}",
+    return json_pack("{s:s, s:s, s:s, s:I, s:i, s:s, s:s#, s:s?, s:f, s:f, s:I, s:I, s:b, s:s, "
+                     "s:b, s:I, s:I}",
                      "name", r->name, "status", pstatus_name(r->status), "circuit",
                      pstate_circuit_name(r->circuit), "cooldown_remaining_ms",
                      (json_int_t)r->cooldown_remaining_ms, "consecutive_failures",
                      r->consecutive_failures, "last_error_type",
                      r->last_error_type ? zen_error_type_name(r->last_error_type) : "",
-                     "last_error", r->last_error, "last_check",
+                     "last_error", r->last_error, last_error_len, "last_check",
                      last_check[0] ? last_check : NULL, "latency_ms", r->check_latency_ms,
                      "success_rate", r->success_rate, "check_count",
                      (json_int_t)r->check_count, "fail_count", (json_int_t)r->check_fail_count,
-                     "disabled", r->disabled, "wire", r->wire, "wire_learned", r->wire_learned);
+                     "disabled", r->disabled, "wire", r->wire, "wire_learned", r->wire_learned,
+                     "recent_attempts", (json_int_t)r->window_attempts, "recent_failures",
+                     (json_int_t)r->window_failures);
 }
 
 static json_t *reports_json(const struct pstate_report *reports, size_t n)
@@ -99,6 +129,112 @@ static void add_reason(json_t *reasons, const char *fmt, ...)
     json_array_append_new(reasons, json_string(text));
 }
 
+/* The error text quoted in a reason: enough to recognise it, on one line. */
+#define REASON_ERROR_MAX 80
+
+/* What failed last: "server 503: overloaded", "network: connection refused". */
+static void failure_text(const struct pstate_report *p, char *out, size_t outlen)
+{
+    char status[16] = "", text[REASON_ERROR_MAX + 4];
+    if (p->last_status)
+        snprintf(status, sizeof(status), " %d", p->last_status);
+    one_line(p->last_error, REASON_ERROR_MAX, text, sizeof(text));
+    snprintf(out, outlen, "%s%s%s%s",
+             p->last_error_type ? zen_error_type_name(p->last_error_type) : "failure", status,
+             text[0] ? ": " : "", text);
+}
+
+/* The reason a provider that is not healthy gives: its name, what failed
+ * and the number behind it (docs/operations.md, "Health"). */
+static void provider_reason(json_t *reasons, const struct pstate_report *p, int used)
+{
+    char what[REASON_ERROR_MAX + 64];
+    const char *unused = used ? "" : "; no profile uses it";
+    failure_text(p, what, sizeof(what));
+    switch (p->status) {
+    case PSTATUS_UNHEALTHY:
+        add_reason(reasons, "provider %s cooling down after %s (%lld s left, %d consecutive "
+                   "failure%s%s)", p->name, what,
+                   (long long)((p->cooldown_remaining_ms + 999) / 1000),
+                   p->consecutive_failures, p->consecutive_failures == 1 ? "" : "s", unused);
+        return;
+    case PSTATUS_DISABLED:
+        add_reason(reasons, "provider %s disabled%s", p->name, used ? "" : " (no profile uses it)");
+        return;
+    case PSTATUS_DEGRADED:
+        break;
+    case PSTATUS_UNKNOWN:
+    case PSTATUS_HEALTHY:
+        return;
+    }
+    switch (p->degraded_by) {
+    case PDEGRADED_HALF_OPEN:
+        add_reason(reasons, "provider %s degraded: cooldown over after %s, not yet back (%d "
+                   "consecutive failure%s%s)", p->name, what, p->consecutive_failures,
+                   p->consecutive_failures == 1 ? "" : "s", unused);
+        return;
+    case PDEGRADED_ERRORS:
+        add_reason(reasons, "provider %s degraded: %u of %u attempts failed in the last %d min "
+                   "(last: %s%s)", p->name, p->window_failures, p->window_attempts,
+                   (int)(PSTATE_WINDOW_MS / 60000), what, unused);
+        return;
+    case PDEGRADED_CHECK: {
+        char check[REASON_ERROR_MAX + 4];
+        one_line(p->check_error, REASON_ERROR_MAX, check, sizeof(check));
+        add_reason(reasons, "provider %s degraded: last health check failed: %s (%llu of %llu "
+                   "checks failed%s)", p->name, check, (unsigned long long)p->check_fail_count,
+                   (unsigned long long)p->check_count, unused);
+        return;
+    }
+    case PDEGRADED_NO:
+        return;
+    }
+}
+
+static const struct pstate_report *report_named(const struct pstate_report *reports, size_t n,
+                                                const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(reports[i].name, name) == 0)
+            return &reports[i];
+    return NULL;
+}
+
+/* Profiles that matter (the default one, and any with a request in the last
+ * ten minutes) and have no usable provider: each gets a reason naming its
+ * providers' states. Returns how many. A provider without state has no
+ * report and counts as usable (nothing says otherwise). */
+static int stranded_profiles(const struct health_inputs *in, const struct pstate_report *reports,
+                             size_t n, json_t *reasons)
+{
+    const struct zcfg *cfg = in->cfg;
+    int stranded = 0;
+    for (size_t i = 0; i < cfg->n_profiles; i++) {
+        const struct zcfg_profile *prof = &cfg->profiles[i];
+        int is_default = cfg->default_profile && strcmp(prof->name, cfg->default_profile) == 0;
+        if (!is_default && !proxy_profile_recent(in->proxy, prof->name))
+            continue;
+        char list[512] = "";
+        size_t len = 0;
+        int usable = 0;
+        for (size_t k = 0; k < prof->n_providers && !usable; k++) {
+            const char *name = cfg->providers[prof->providers[k]].name;
+            const struct pstate_report *p = report_named(reports, n, name);
+            usable = !p || pstatus_up(p->status);
+            if (p && len < sizeof(list))
+                len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s %s",
+                                        len ? ", " : "", name, pstatus_name(p->status));
+        }
+        if (usable)
+            continue;
+        stranded++;
+        add_reason(reasons, "profile %s has no usable provider (%s)%s", prof->name,
+                   prof->n_providers ? list : "it names none",
+                   is_default ? "" : "; it served requests in the last 10 min");
+    }
+    return stranded;
+}
+
 /* Daemon status from the provider reports and resources (docs/operations.md,
  * "Health"). */
 static const char *daemon_status(const struct health_inputs *in,
@@ -106,31 +242,15 @@ static const char *daemon_status(const struct health_inputs *in,
                                  const struct resources *r, json_t *reasons)
 {
     const struct zcfg_daemon *dc = &in->cfg->daemon;
-    int used = 0, usable = 0, troubled = 0;
+    int used = 0, troubled = 0;
+    int stranded = stranded_profiles(in, reports, n, reasons);
     for (size_t i = 0; i < n; i++) {
         const struct pstate_report *p = &reports[i];
-        switch (p->status) {
-        case PSTATUS_UNHEALTHY:
-            add_reason(reasons, "provider %s cooling down (%s, %lld s left)", p->name,
-                       p->last_error_type ? zen_error_type_name(p->last_error_type)
-                                          : "failure",
-                       (long long)((p->cooldown_remaining_ms + 999) / 1000));
-            break;
-        case PSTATUS_DISABLED:
-            add_reason(reasons, "provider %s disabled", p->name);
-            break;
-        case PSTATUS_DEGRADED:
-            add_reason(reasons, "provider %s degraded (%.0f%% of recent attempts succeeded)",
-                       p->name, 100.0 * p->success_rate);
-            break;
-        case PSTATUS_UNKNOWN:
-        case PSTATUS_HEALTHY:
-            break;
-        }
-        if (!used_by_a_profile(in->cfg, p->name))
-            continue;
+        int is_used = used_by_a_profile(in->cfg, p->name);
+        provider_reason(reasons, p, is_used);
+        if (!is_used)
+            continue; /* a provider no profile uses never changes the daemon's status */
         used++;
-        usable += pstatus_up(p->status);
         troubled += p->status != PSTATUS_HEALTHY && p->status != PSTATUS_UNKNOWN;
     }
     if (r->rss_bytes > dc->health_max_rss_mb * (int64_t)MIB) {
@@ -177,7 +297,7 @@ static const char *daemon_status(const struct health_inputs *in,
         add_reason(reasons, "no profile names a provider");
         return "unhealthy";
     }
-    if (usable == 0)
+    if (stranded)
         return "unhealthy";
     return troubled ? "degraded" : "healthy";
 }
