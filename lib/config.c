@@ -299,6 +299,11 @@ static int provider_index(const struct zcfg *cfg, const char *name, size_t *idx)
     return ZEN_ERR;
 }
 
+/* GoZen only warns about a profile it cannot use, and its own tooling writes
+ * an empty `default` profile: unknown and repeated names are dropped with a
+ * config_warning, and a profile left with no provider loads (its requests
+ * get 503 profile_empty). A wrong JSON type, or more names than a request
+ * can try, is still an error. */
 static int load_profile(struct zcfg_loader *L, struct zcfg_profile *prof, const char *name,
                         const json_t *v)
 {
@@ -314,8 +319,6 @@ static int load_profile(struct zcfg_loader *L, struct zcfg_profile *prof, const 
     if (json_is_object(v)) {
         list = json_object_get(v, "providers");
         zcfgl_subpath(lpath, path, "providers");
-        if (!list)
-            return zcfgl_fail(L, lpath, "required");
         if (zcfgl_opt_nonempty_string(L, v, "strategy", path, &prof->strategy) != ZEN_OK)
             return ZEN_ERR;
         if (prof->strategy && strcmp(prof->strategy, "failover") != 0)
@@ -328,12 +331,10 @@ static int load_profile(struct zcfg_loader *L, struct zcfg_profile *prof, const 
     }
     if (!prof->strategy)
         prof->strategy = zcfgl_xstrdup("failover");
-    if (!json_is_array(list))
+    if (list && !json_is_null(list) && !json_is_array(list))
         return zcfgl_fail(L, lpath, "must be an array of provider names, not %s",
                           zcfgl_type_name(list));
-    size_t n = json_array_size(list);
-    if (n == 0)
-        return zcfgl_fail(L, lpath, "must name at least one provider");
+    size_t n = json_array_size(list); /* 0 when absent or null */
     if (n > ZCFG_MAX_PROFILE_PROVIDERS)
         return zcfgl_fail(L, lpath, "names %zu providers; a request tries at most %d", n,
                           ZCFG_MAX_PROFILE_PROVIDERS);
@@ -344,15 +345,24 @@ static int load_profile(struct zcfg_loader *L, struct zcfg_profile *prof, const 
         snprintf(ipath, sizeof(ipath), "%s[%zu]", lpath, i);
         if (!json_is_string(item))
             return zcfgl_fail(L, ipath, "must be a provider name, not %s", zcfgl_type_name(item));
-        size_t idx;
-        if (provider_index(L->cfg, json_string_value(item), &idx) != ZEN_OK)
-            return zcfgl_fail(L, ipath, "unknown provider \"%s\"", json_string_value(item));
-        for (size_t j = 0; j < prof->n_providers; j++)
-            if (prof->providers[j] == idx)
-                return zcfgl_fail(L, ipath, "provider \"%s\" is listed twice",
-                                  json_string_value(item));
+        const char *pname = json_string_value(item);
+        size_t idx, j;
+        if (provider_index(L->cfg, pname, &idx) != ZEN_OK) {
+            zcfgl_warn(L, ipath, "unknown provider \"%s\" (dropped from the profile)", pname);
+            continue;
+        }
+        for (j = 0; j < prof->n_providers && prof->providers[j] != idx; j++)
+            ;
+        if (j < prof->n_providers) {
+            zcfgl_warn(L, ipath, "provider \"%s\" is listed twice (the repeat is dropped)",
+                       pname);
+            continue;
+        }
         prof->providers[prof->n_providers++] = idx;
     }
+    if (prof->n_providers == 0)
+        zcfgl_warn(L, lpath, "names no %sprovider: requests for profile \"%s\" get 503 "
+                   "profile_empty", n ? "known " : "", name);
     return ZEN_OK;
 }
 
@@ -375,9 +385,11 @@ static int load_profiles(struct zcfg_loader *L, const json_t *root)
     if (zcfgl_opt_nonempty_string(L, root, "default_profile", "", &def) != ZEN_OK)
         return ZEN_ERR;
     if (def && !zcfg_find_profile(cfg, def)) {
-        zcfgl_fail(L, "default_profile", "unknown profile \"%s\"", def);
+        zcfgl_warn(L, "default_profile", "unknown profile \"%s\" (ignored: %s)", def,
+                   zcfg_find_profile(cfg, "default") ? "profile \"default\" serves /v1"
+                                                      : "/v1 has no default profile");
         free(def);
-        return ZEN_ERR;
+        def = NULL;
     }
     if (!def && zcfg_find_profile(cfg, "default"))
         def = zcfgl_xstrdup("default");
@@ -424,29 +436,6 @@ static int load_disabled(struct zcfg_loader *L, const json_t *root)
 
 /* ---- top level ---- */
 
-static const char *const known_top_keys[] = {
-    "version", "proxy_port", "default_profile", "providers", "profiles",
-    "disabled_providers", "health_check", "daemon",
-};
-
-static void note_ignored_keys(struct zcfg_loader *L, const json_t *root)
-{
-    json_t *ignored = json_array();
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)root, key, v) {
-        int known = 0;
-        for (size_t i = 0; i < ZEN_ARRAY_LEN(known_top_keys); i++)
-            known |= strcmp(key, known_top_keys[i]) == 0;
-        if (!known)
-            json_array_append_new(ignored, json_string(key));
-    }
-    if (json_array_size(ignored) > 0)
-        zcfgl_note(L, ZLOG_DEBUG, "config_ignored_keys", json_pack("{s:o}", "keys", ignored));
-    else
-        json_decref(ignored);
-}
-
 static int load_root(struct zcfg_loader *L, const json_t *root)
 {
     int64_t version = 0, proxy_port = ZCFG_DEFAULT_PORT;
@@ -454,7 +443,7 @@ static int load_root(struct zcfg_loader *L, const json_t *root)
         zcfgl_opt_int(L, root, "proxy_port", "", &proxy_port, 0, 65535))
         return ZEN_ERR;
     L->cfg->proxy_port = (int)proxy_port;
-    note_ignored_keys(L, root);
+    zcfgl_note_ignored_keys(L, root);
     if (load_providers(L, root) || load_profiles(L, root) || load_disabled(L, root) ||
         zcfgl_load_health_check(L, root) || zcfgl_load_daemon(L, root, proxy_port))
         return ZEN_ERR;
@@ -628,6 +617,8 @@ void zcfg_unref(struct zcfg *cfg)
     free(d->log_file);
     free_string_list(d->allowed_hosts, d->n_allowed_hosts);
     free_string_list(d->allowed_origins, d->n_allowed_origins);
+    free_string_list(d->control_readers, d->n_control_readers);
+    free(d->control_read_socket);
     if (d->access_key_hashes)
         zsec_wipe(d->access_key_hashes, d->n_access_keys * sizeof(*d->access_key_hashes));
     free(d->access_key_hashes);

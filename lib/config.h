@@ -111,6 +111,10 @@ struct zcfg_daemon {
     char **allowed_origins; size_t n_allowed_origins;
     uint8_t (*access_key_hashes)[ZSEC_KEY_HASH_BYTES]; size_t n_access_keys;
     int allow_remote_without_keys; /* listen beyond loopback with no access_keys */
+    /* The read-only control socket (docs/operations.md): user and group
+     * names allowed there, and its absolute path (NULL = no such socket). */
+    char **control_readers; size_t n_control_readers;
+    char *control_read_socket;
 };
 
 struct zcfg_health_check {

@@ -4,6 +4,8 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,8 +83,8 @@ static const struct int_key daemon_int_keys[] = {
 
 static const char *const daemon_other_keys[] = {
     "listen", "log_level", "log_file", "health_max_fd_ratio", "allowed_hosts",
-    "allowed_origins", "access_keys", "allow_remote_without_keys",
-    "access_log",
+    "allowed_origins", "access_keys", "allow_remote_without_keys", "control_readers",
+    "control_read_socket", "access_log",
 };
 
 static const char *const default_allowed_hosts[] = {"127.0.0.1", "localhost", "[::1]"};
@@ -172,6 +174,37 @@ static int load_access_keys(struct zcfg_loader *L, const json_t *obj, struct zcf
             /* A literal key in the file: hash it now, keep only the hash. */
             zsec_hash_key(s, out);
             L->has_literal_token = 1;
+        }
+    }
+    return ZEN_OK;
+}
+
+/* control_readers and control_read_socket come together; the socket is an
+ * absolute path (it lives outside the 0700 ZEN_HOME, where its readers can
+ * reach it). A name that is neither a user nor a group here is a warning: it
+ * may be created later, and matches nobody until then. */
+static int load_control_readers(struct zcfg_loader *L, const json_t *obj, struct zcfg_daemon *d)
+{
+    if (zcfgl_opt_string_array(L, obj, "control_readers", "daemon", &d->control_readers,
+                               &d->n_control_readers) ||
+        zcfgl_opt_nonempty_string(L, obj, "control_read_socket", "daemon",
+                                  &d->control_read_socket))
+        return ZEN_ERR;
+    if (d->n_control_readers && !d->control_read_socket)
+        return zcfgl_fail(L, "daemon.control_read_socket",
+                          "required with control_readers (where their socket is)");
+    if (d->control_read_socket && !d->n_control_readers)
+        return zcfgl_fail(L, "daemon.control_readers",
+                          "required with control_read_socket (who may use it)");
+    if (d->control_read_socket && d->control_read_socket[0] != '/')
+        return zcfgl_fail(L, "daemon.control_read_socket", "must be an absolute path, not \"%s\"",
+                          d->control_read_socket);
+    for (size_t i = 0; i < d->n_control_readers; i++) {
+        const char *name = d->control_readers[i];
+        if (!getpwnam(name) && !getgrnam(name)) {
+            char path[ZCFG_PATH_LEN];
+            snprintf(path, sizeof(path), "daemon.control_readers[%zu]", i);
+            zcfgl_warn(L, path, "no user or group is named \"%s\" (it matches nobody)", name);
         }
     }
     return ZEN_OK;
@@ -275,7 +308,7 @@ int zcfgl_load_daemon(struct zcfg_loader *L, const json_t *root, int64_t proxy_p
                                    &d->n_allowed_hosts) ||
             zcfgl_opt_string_array(L, obj, "allowed_origins", "daemon", &d->allowed_origins,
                                    &d->n_allowed_origins) ||
-            load_access_keys(L, obj, d) ||
+            load_access_keys(L, obj, d) || load_control_readers(L, obj, d) ||
             zcfgl_opt_bool(L, obj, "allow_remote_without_keys", "daemon",
                            &d->allow_remote_without_keys) ||
             zcfgl_opt_bool(L, obj, "access_log", "daemon", &d->access_log))

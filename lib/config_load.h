@@ -25,6 +25,10 @@ struct zcfg_loader {
 /* Fills L->err as "file: path: message"; always returns ZEN_ERR. */
 int zcfgl_fail(struct zcfg_loader *L, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Something zend runs with but the user should fix (an unknown provider in
+ * a profile, an empty profile): a warn note config_warning {path, message}. */
+void zcfgl_warn(struct zcfg_loader *L, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Appends {level, event, fields} to the config's notes; takes fields. */
 void zcfgl_note(struct zcfg_loader *L, int level, const char *event, json_t *fields);
 /* Allocators that abort on failure: a half-built config is worse. */
@@ -46,6 +50,10 @@ int zcfgl_opt_bool(struct zcfg_loader *L, const json_t *obj, const char *key, co
 int zcfgl_expect_object(struct zcfg_loader *L, const json_t *v, const char *path);
 int zcfgl_opt_string_array(struct zcfg_loader *L, const json_t *obj, const char *key,
                            const char *parent, char ***out, size_t *n_out);
+
+/* Notes config_ignored_keys (info, {keys: [JSON paths]}): every GoZen key
+ * zend does not use, at any depth (config_ignored.c). */
+void zcfgl_note_ignored_keys(struct zcfg_loader *L, const json_t *root);
 
 /* The sections config_daemon.c owns: defaults first, then the file's values. */
 int zcfgl_load_health_check(struct zcfg_loader *L, const json_t *root);

@@ -21,6 +21,17 @@ int zcfgl_fail(struct zcfg_loader *L, const char *path, const char *fmt, ...)
     return ZEN_ERR;
 }
 
+void zcfgl_warn(struct zcfg_loader *L, const char *path, const char *fmt, ...)
+{
+    char msg[ZEN_ERRLEN];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    zcfgl_note(L, ZLOG_WARN, "config_warning", json_pack("{s:s, s:s}", "path", path, "message",
+                                                         msg));
+}
+
 void zcfgl_note(struct zcfg_loader *L, int level, const char *event, json_t *fields)
 {
     json_array_append_new(L->cfg->notes, json_pack("{s:s, s:s, s:o}", "level",

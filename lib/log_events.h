@@ -29,6 +29,7 @@
     X(config_reloaded, ZLOG_EV_EVERY)               \
     X(config_restart_required, ZLOG_EV_EVERY)       \
     X(config_unchanged, ZLOG_EV_EVERY)              \
+    X(config_warning, ZLOG_EV_ONCE)                 \
     X(control_bad_frame, ZLOG_EV_EVERY)             \
     X(control_conn_evicted, ZLOG_EV_EVERY)          \
     X(control_conn_timeout, ZLOG_EV_EVERY)          \

@@ -146,6 +146,9 @@ static json_t *restart_required(const struct zcfg *old, const struct zcfg *new)
         json_array_append_new(keys, json_string("log_file"));
     if (a->log_ring != b->log_ring)
         json_array_append_new(keys, json_string("log_ring"));
+    if (!a->control_read_socket != !b->control_read_socket ||
+        (a->control_read_socket && strcmp(a->control_read_socket, b->control_read_socket) != 0))
+        json_array_append_new(keys, json_string("control_read_socket"));
     if (a->restart_max != b->restart_max || a->restart_window_s != b->restart_window_s ||
         a->restart_backoff_initial_ms != b->restart_backoff_initial_ms ||
         a->restart_backoff_max_ms != b->restart_backoff_max_ms)
@@ -336,6 +339,8 @@ int zend_worker_run(struct zend_daemon *d)
         ev_signal_start(loop, sigs[i]);
     }
     control_start(d->control, loop);
+    if (d->control_read)
+        control_start(d->control_read, loop);
     proxy_start(d->proxy);
     apply_runtime_config(d);
     ev_stat_init(&d->config_watch, config_watch_cb, d->paths.config, 0.);

@@ -49,9 +49,11 @@ struct zend_daemon {
 
     int listen_fd;                  /* the proxy socket (this worker's copy) */
     int control_fd;                 /* the control socket (this worker's copy) */
+    int control_read_fd;            /* the read-only control socket, or -1 */
     int notify_fd;                  /* to the supervisor; -1 when alone */
     char listen[ZCFG_HOST_MAX + 16]; /* as bound, e.g. "127.0.0.1:19841" */
     struct control_server *control;
+    struct control_server *control_read; /* NULL without daemon.control_read_socket */
     struct proxy *proxy;
     struct metrics *metrics;
     struct logbus *logbus;

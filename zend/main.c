@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "common.h"
 #include "config.h"
 #include "control.h"
+#include "control_access.h"
 #include "listener.h"
 #include "log.h"
 #include "paths.h"
@@ -44,7 +46,8 @@ static void usage(FILE *out)
             "\n"
             "  --home DIR       state directory (default: $ZEN_HOME, $GOZEN_CONFIG_DIR, ~/.zen)\n"
             "  --config FILE    config file (default: HOME/zen.json; created on first run)\n"
-            "  --check-config   validate the config and exit (0 valid, 78 invalid)\n"
+            "  --check-config   validate the config, print its warnings and ignored keys,\n"
+            "                   and exit (0 usable, 78 invalid)\n"
             "  --foreground     run in the foreground, logging to stderr too (default)\n"
             "  --daemonize      run in the background; return once zend serves (exit 0)\n"
             "                   or with the start-up failure's exit code\n"
@@ -91,6 +94,43 @@ static int parse_options(int argc, char **argv, struct options *o)
     return ZEN_OK;
 }
 
+/* One note of the config loader as `zend --check-config` prints it: every
+ * ignored GoZen key on its own `note:` line, a config_warning as
+ * "warning: json.path: message", any other record as its event and fields. */
+static void print_config_note(FILE *out, const json_t *note)
+{
+    const char *level = json_string_value(json_object_get(note, "level"));
+    const char *event = json_string_value(json_object_get(note, "event"));
+    const json_t *fields = json_object_get(note, "fields");
+    const char *tag = level && (strcmp(level, "warn") == 0 || strcmp(level, "error") == 0)
+                          ? "warning"
+                          : "note";
+    size_t i;
+    json_t *v;
+    if (strcmp(event, "config_ignored_keys") == 0) {
+        json_array_foreach(json_object_get(fields, "keys"), i, v)
+            fprintf(out, "%s: %s: ignored (a GoZen key zend does not use)\n", tag,
+                    json_string_value(v));
+        return;
+    }
+    if (strcmp(event, "config_warning") == 0) {
+        fprintf(out, "%s: %s: %s\n", tag, json_string_value(json_object_get(fields, "path")),
+                json_string_value(json_object_get(fields, "message")));
+        return;
+    }
+    fprintf(out, "%s: %s:", tag, event);
+    const char *key;
+    json_object_foreach((json_t *)fields, key, v) {
+        char *text = json_is_string(v) ? NULL : json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+        fprintf(out, " %s=%s", key, text ? text : json_string_value(v));
+        free(text);
+    }
+    fputc('\n', out);
+}
+
+/* Validates like a start would and says what the running daemon would log
+ * about the config: warnings and ignored keys. Exit 0 however many there
+ * are; 78 only for a config zend cannot run with. */
 static int check_config(const struct zpaths *paths)
 {
     char err[ZEN_ERRLEN];
@@ -106,6 +146,10 @@ static int check_config(const struct zpaths *paths)
         fprintf(stderr, "%s\n", err);
         return ZEN_EXIT_CONFIG;
     }
+    size_t i;
+    json_t *note;
+    json_array_foreach(cfg->notes, i, note)
+        print_config_note(stdout, note);
     printf("%s: ok (%zu providers, %zu profiles, hash %s)\n", paths->config, cfg->n_providers,
            cfg->n_profiles, cfg->hash);
     zcfg_unref(cfg);
@@ -157,6 +201,17 @@ static int bind_proxy(const struct zpaths *paths, const struct zcfg *cfg, int *f
     return code;
 }
 
+/* daemon.control_read_socket: mode 0660, in the first listed group (zend's
+ * own when none of the readers is a group). */
+static int bind_read_socket(const struct zcfg_daemon *dc, char *err, size_t errlen)
+{
+    gid_t gid = (gid_t)-1;
+    if (control_access_socket_group(dc->control_readers, dc->n_control_readers,
+                                    &control_ids_system, &gid) != ZEN_OK)
+        gid = (gid_t)-1;
+    return control_bind_shared(dc->control_read_socket, gid, err, errlen);
+}
+
 /* --daemonize: the parent waits for the child's start-up verdict, one byte
  * down a pipe (0 once a worker serves), and exits with it. */
 static int daemonize(int *ready_fd)
@@ -203,8 +258,9 @@ static int run(const struct options *opt, const struct zpaths *paths, const stru
     char err[ZEN_ERRLEN];
     pid_t holder;
     struct supervisor_args sa = {.paths = *paths, .cfg = cfg, .listen_fd = -1,
-                                 .control_fd = -1, .ready_fd = ready_fd};
-    int code = ZEN_EXIT_FAILURE;
+                                 .control_fd = -1, .control_read_fd = -1,
+                                 .ready_fd = ready_fd};
+    int code = ZEN_EXIT_FAILURE, read_bound = 0;
     int lock_fd = pidlock_acquire(paths->lock, &holder, err, sizeof(err));
     if (lock_fd < 0) {
         fprintf(stderr, "zend: %s\n", err);
@@ -224,6 +280,14 @@ static int run(const struct options *opt, const struct zpaths *paths, const stru
         code = start_failed(ZEN_EXIT_FAILURE, "control socket", err);
         goto out_listen;
     }
+    if (cfg->daemon.control_read_socket) {
+        sa.control_read_fd = bind_read_socket(&cfg->daemon, err, sizeof(err));
+        if (sa.control_read_fd < 0) {
+            code = start_failed(ZEN_EXIT_FAILURE, "read-only control socket", err);
+            goto out_control;
+        }
+        read_bound = 1;
+    }
     if (pidfile_write(paths->pid, getpid(), err, sizeof(err)) != ZEN_OK) {
         code = start_failed(ZEN_EXIT_FAILURE, "pid file", err);
         goto out_control;
@@ -234,16 +298,22 @@ static int run(const struct options *opt, const struct zpaths *paths, const stru
     }
     if (opt->no_supervisor) {
         struct worker_args wa = {.paths = *paths, .listen_fd = sa.listen_fd,
-                                 .control_fd = sa.control_fd, .supervisor_pid = getpid(),
-                                 .notify_fd = -1};
+                                 .control_fd = sa.control_fd,
+                                 .control_read_fd = sa.control_read_fd,
+                                 .supervisor_pid = getpid(), .notify_fd = -1};
         supervisor_report_ready(&sa, ZEN_EXIT_OK); /* alone, there is no one to wait for */
-        sa.listen_fd = sa.control_fd = -1; /* the worker owns (and closes) them now */
+        /* the worker owns (and closes) them now */
+        sa.listen_fd = sa.control_fd = sa.control_read_fd = -1;
         code = worker_main(&wa);
     } else {
         code = supervisor_run(&sa);
     }
     unlink(paths->pid);
 out_control:
+    if (read_bound) /* not when another process answers there */
+        unlink(cfg->daemon.control_read_socket);
+    if (sa.control_read_fd >= 0)
+        close(sa.control_read_fd);
     unlink(paths->sock);
     if (sa.control_fd >= 0)
         close(sa.control_fd);

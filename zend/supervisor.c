@@ -125,6 +125,7 @@ static void spawn(struct supervisor *s)
             .paths = s->a->paths,
             .listen_fd = s->a->listen_fd,
             .control_fd = s->a->control_fd,
+            .control_read_fd = s->a->control_read_fd,
             .supervisor_pid = parent,
             .restarts = s->restarts,
             .notify_fd = p[1],
@@ -158,7 +159,9 @@ static void close_listeners(struct supervisor *s)
         close(s->a->listen_fd);
     if (s->a->control_fd >= 0)
         close(s->a->control_fd);
-    s->a->listen_fd = s->a->control_fd = -1;
+    if (s->a->control_read_fd >= 0)
+        close(s->a->control_read_fd);
+    s->a->listen_fd = s->a->control_fd = s->a->control_read_fd = -1;
 }
 
 /* The worker answers: tell systemd's watchdog, at most every watchdog_ms. */

@@ -26,6 +26,7 @@ struct supervisor_args {
     const struct zcfg *cfg;  /* restart_* settings (read once, at start) */
     int listen_fd;           /* closed (set -1) when the worker starts draining */
     int control_fd;
+    int control_read_fd;     /* the read-only control socket, -1 without one */
     int ready_fd;            /* --daemonize: gets the exit code byte, 0 once serving */
 };
 

@@ -123,6 +123,10 @@ int worker_main(const struct worker_args *a)
     describe_listener(d.listen_fd, d.listen, sizeof(d.listen));
 
     d.control = control_new(d.control_fd, control_methods_dispatch, &d);
+    d.control_read_fd = a->control_read_fd;
+    if (d.control_read_fd >= 0)
+        d.control_read = control_new_read_only(d.control_read_fd, control_methods_dispatch, &d,
+                                                control_methods_reader_allowed);
     /* The ring starts with the tail of zend.log: what happened before us. */
     d.logbus = logbus_new((size_t)dc->log_ring);
     if (d.logbus) {
@@ -133,7 +137,7 @@ int worker_main(const struct worker_args *a)
         logbus_attach(d.logbus, dc->log_level, publish_to_control, d.control);
     }
     d.metrics = metrics_new();
-    if (d.control && d.metrics)
+    if (d.control && d.metrics && (d.control_read_fd < 0 || d.control_read))
         d.proxy = proxy_new(d.loop, d.listen_fd, d.cfg, d.metrics, err, sizeof(err));
     if (!d.proxy) {
         fprintf(stderr, "zend: cannot start: %s\n", d.metrics ? err : "out of memory");
@@ -159,10 +163,13 @@ out:
     metrics_free(d.metrics);
     logbus_free(d.logbus);
     control_close(d.control);
+    control_close(d.control_read);
     if (d.listen_fd >= 0)
         close(d.listen_fd);
     if (d.control_fd >= 0)
         close(d.control_fd);
+    if (d.control_read_fd >= 0)
+        close(d.control_read_fd);
     zcfg_unref(d.cfg);
     json_decref(d.notes_logged);
     d.notes_logged = NULL;

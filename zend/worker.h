@@ -34,6 +34,7 @@ struct worker_args {
     struct zpaths paths;
     int listen_fd;          /* owned: closed when draining starts */
     int control_fd;         /* owned: closed at exit */
+    int control_read_fd;    /* the read-only control socket, or -1; owned */
     pid_t supervisor_pid;
     unsigned restarts;
     int notify_fd;          /* -1 without a supervisor */

@@ -12,7 +12,7 @@ import time
 import unittest
 
 from zenharness import (ZENCTL, RawClient, ZenTestCase, minimal_config, mp_pack, mp_unpack, rss_kb,
-                        wait_until)
+                        run_as, wait_until)
 
 NOBODY = 65534
 
@@ -148,32 +148,11 @@ class HostileClients(ZenTestCase):
         # out; open them up so the SO_PEERCRED check itself is what refuses.
         os.chmod(self.home, 0o711)
         os.chmod(self.sock, 0o666)
-        r_fd, w_fd = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            code = 0
-            try:
-                os.close(r_fd)
-                os.setgid(NOBODY)
-                os.setuid(NOBODY)
-                c = RawClient(self.sock, timeout=5)
-                first = c.read_message()  # refused before it could even ask
-                after = c.read_message()
-                os.write(w_fd, json.dumps({"first": first, "after": after}).encode())
-            except BaseException as e:  # report anything to the parent
-                os.write(w_fd, json.dumps({"exception": repr(e)}).encode())
-                code = 1
-            os._exit(code)
-        os.close(w_fd)
-        data = b""
-        while True:
-            chunk = os.read(r_fd, 65536)
-            if not chunk:
-                break
-            data += chunk
-        os.close(r_fd)
-        _, status = os.waitpid(pid, 0)
-        result = json.loads(data)
+        def connect():
+            c = RawClient(self.sock, timeout=5)
+            first = c.read_message()  # refused before it could even ask
+            return {"first": first, "after": c.read_message()}
+        result = run_as(NOBODY, NOBODY, None, connect)
         self.assertNotIn("exception", result)
         first = result["first"]
         self.assertEqual(first[0], 1)

@@ -199,7 +199,7 @@ class ControlConnections(OpsTestCase):
     MAX = 64  # CONTROL_MAX_CONNECTIONS
 
     def test_a_full_table_does_not_lock_zenctl_out(self):
-        self.start()  # default timeouts: 30 s idle, 5 s per frame
+        self.start()  # default timeouts: 60 s idle, 5 s per frame
         idle = [control_socket(self.sock) for _ in range(self.MAX)]
         half = control_socket(self.sock)
         # A request frame cut in the middle: the reader waits for the rest.

@@ -160,6 +160,38 @@ class ZenTestCase(unittest.TestCase):
             raise AssertionError("process %d did not exit within %.1fs" % (p.pid, timeout))
 
 
+def run_as(uid, gid, groups, fn):
+    """Runs fn() in a forked child switched to uid and gid (and to the
+    supplementary groups, unless None) -- root only -- and returns what fn
+    returned (through JSON), or {"exception": repr} if it raised."""
+    r_fd, w_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            os.close(r_fd)
+            if groups is not None:
+                os.setgroups(groups)
+            os.setgid(gid)
+            os.setuid(uid)
+            out = fn()
+        except BaseException as e:  # report anything to the parent
+            out = {"exception": repr(e)}
+            code = 1
+        os.write(w_fd, json.dumps(out).encode())
+        os._exit(code)
+    os.close(w_fd)
+    data = b""
+    while True:
+        chunk = os.read(r_fd, 65536)
+        if not chunk:
+            break
+        data += chunk
+    os.close(r_fd)
+    os.waitpid(pid, 0)
+    return json.loads(data)
+
+
 # ---- a minimal MessagePack codec, for sending raw frames ----
 
 def mp_pack(v):

@@ -256,14 +256,12 @@ static void test_validation_errors_have_json_path(void)
 {
     const char *prov = "\"providers\": {\"p\": {\"base_url\": \"https://p.example\"}}";
     char buf[1024];
-    snprintf(buf, sizeof(buf), "{%s, \"profiles\": {\"work\": [\"p\", \"ghost\"]}}", prov);
-    expect_error(buf, "zen.json: profiles.work[1]: unknown provider \"ghost\"");
-    snprintf(buf, sizeof(buf), "{%s, \"profiles\": {\"work\": {\"providers\": [\"nope\"]}}}", prov);
-    expect_error(buf, "profiles.work.providers[0]: unknown provider \"nope\"");
-    snprintf(buf, sizeof(buf), "{%s, \"profiles\": {\"work\": []}}", prov);
-    expect_error(buf, "profiles.work: must name at least one provider");
-    snprintf(buf, sizeof(buf), "{%s, \"profiles\": {\"w\": [\"p\", \"p\"]}}", prov);
-    expect_error(buf, "profiles.w[1]: provider \"p\" is listed twice");
+    snprintf(buf, sizeof(buf), "{%s, \"profiles\": {\"work\": \"p\"}}", prov);
+    expect_error(buf, "profiles.work: must be an array of provider names or an object");
+    snprintf(buf, sizeof(buf), "{%s, \"profiles\": {\"work\": {\"providers\": \"p\"}}}", prov);
+    expect_error(buf, "profiles.work.providers: must be an array of provider names, not a string");
+    snprintf(buf, sizeof(buf), "{%s, \"profiles\": {\"work\": [\"p\", 7]}}", prov);
+    expect_error(buf, "profiles.work[1]: must be a provider name, not an integer");
     expect_error("{\"providers\": {\"relay\": {\"base_url\": \"ftp://x\"}}}",
                  "providers.relay.base_url: not an http(s) URL");
     expect_error("{\"providers\": {\"relay\": {}}}", "providers.relay.base_url: required");
@@ -288,10 +286,179 @@ static void test_validation_errors_have_json_path(void)
                  "disabled_providers.x.expires_at: not an RFC 3339 time");
     expect_error("{\"health_check\": {\"enabled\": \"yes\"}}",
                  "health_check.enabled: must be true or false");
-    snprintf(buf, sizeof(buf), "{%s, \"default_profile\": \"nope\"}", prov);
-    expect_error(buf, "default_profile: unknown profile \"nope\"");
     snprintf(buf, sizeof(buf), "{%s, \"profiles\": {\"a/b\": [\"p\"]}}", prov);
     expect_error(buf, "profiles.a/b: a profile name must be non-empty");
+}
+
+/* The config_warning notes of cfg as "path: message" lines, in order. */
+static char *warnings_of(const struct zcfg *cfg)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    size_t i;
+    json_t *n;
+    json_array_foreach(cfg->notes, i, n) {
+        if (strcmp(json_string_value(json_object_get(n, "event")), "config_warning") != 0)
+            continue;
+        CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(n, "level")), "warn");
+        const json_t *fields = json_object_get(n, "fields");
+        fprintf(f, "%s: %s\n", json_string_value(json_object_get(fields, "path")),
+                json_string_value(json_object_get(fields, "message")));
+    }
+    fclose(f);
+    return text;
+}
+
+/* zend starts on every config GoZen starts on: a profile naming an unknown
+ * provider, naming one twice, or naming none (GoZen's own end-to-end tests
+ * write "default": {"providers": []}) loads with a config_warning naming the
+ * JSON path, and the profile keeps only what it can use. */
+static void test_profile_problems_are_warnings(void)
+{
+    static const char json[] =
+        "{\"providers\": {\"p\": {\"base_url\": \"https://p.example\"},\n"
+        "               \"q\": {\"base_url\": \"https://q.example\"}},\n"
+        " \"default_profile\": \"gone\",\n"
+        " \"profiles\": {\"default\": {\"providers\": []},\n"
+        "              \"work\": [\"ghost\", \"p\", \"p\", \"q\"],\n"
+        "              \"stale\": {\"providers\": [\"nope\"]},\n"
+        "              \"bare\": {\"strategy\": \"failover\"},\n"
+        "              \"nul\": {\"providers\": null}}}";
+    struct zcfg *cfg = load_str(json);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_EQUAL(cfg->n_profiles, 5);
+    CU_ASSERT_EQUAL(zcfg_find_profile(cfg, "default")->n_providers, 0);
+    const struct zcfg_profile *w = zcfg_find_profile(cfg, "work");
+    CU_ASSERT_EQUAL_FATAL(w->n_providers, 2);
+    CU_ASSERT_STRING_EQUAL(cfg->providers[w->providers[0]].name, "p");
+    CU_ASSERT_STRING_EQUAL(cfg->providers[w->providers[1]].name, "q");
+    CU_ASSERT_EQUAL(zcfg_find_profile(cfg, "stale")->n_providers, 0);
+    CU_ASSERT_EQUAL(zcfg_find_profile(cfg, "bare")->n_providers, 0);
+    /* An unknown default_profile falls back on the profile named default. */
+    CU_ASSERT_STRING_EQUAL(cfg->default_profile, "default");
+    char *got = warnings_of(cfg);
+    CU_ASSERT_STRING_EQUAL(
+        got,
+        "profiles.default.providers: names no provider: requests for profile \"default\" get "
+        "503 profile_empty\n"
+        "profiles.work[0]: unknown provider \"ghost\" (dropped from the profile)\n"
+        "profiles.work[2]: provider \"p\" is listed twice (the repeat is dropped)\n"
+        "profiles.stale.providers[0]: unknown provider \"nope\" (dropped from the profile)\n"
+        "profiles.stale.providers: names no known provider: requests for profile \"stale\" "
+        "get 503 profile_empty\n"
+        "profiles.bare.providers: names no provider: requests for profile \"bare\" get 503 "
+        "profile_empty\n"
+        "profiles.nul.providers: names no provider: requests for profile \"nul\" get 503 "
+        "profile_empty\n"
+        "default_profile: unknown profile \"gone\" (ignored: profile \"default\" serves /v1)\n");
+    free(got);
+    zcfg_unref(cfg);
+
+    /* Without a profile named default, /v1 is left without one. */
+    cfg = load_str("{\"default_profile\": \"gone\", \"profiles\": {\"a\": []}}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_PTR_NULL(cfg->default_profile);
+    got = warnings_of(cfg);
+    CU_ASSERT_PTR_NOT_NULL(strstr(got, "default_profile: unknown profile \"gone\" (ignored: "
+                                       "/v1 has no default profile)\n"));
+    free(got);
+    zcfg_unref(cfg);
+
+    /* A clean config has no warning at all. */
+    cfg = load_str(gozen_config);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    got = warnings_of(cfg);
+    CU_ASSERT_STRING_EQUAL(got, "");
+    free(got);
+    zcfg_unref(cfg);
+}
+
+/* Every GoZen key zend does not use, at any depth of the sections it reads,
+ * is one JSON path in a single info note; keys zend reads are never listed,
+ * nor is what lies below an ignored key, nor env_vars' free-form names. */
+static void test_ignored_keys_at_any_depth(void)
+{
+    struct zcfg *cfg = load_str(gozen_config);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    const json_t *note = NULL;
+    size_t i, count = 0;
+    json_t *n;
+    json_array_foreach(cfg->notes, i, n) {
+        if (strcmp(json_string_value(json_object_get(n, "event")), "config_ignored_keys") == 0) {
+            note = n;
+            count++;
+        }
+    }
+    CU_ASSERT_EQUAL(count, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(note);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(note, "level")), "info");
+    char *keys = json_dumps(json_object_get(json_object_get(note, "fields"), "keys"),
+                            JSON_COMPACT);
+    CU_ASSERT_STRING_EQUAL(keys, "[\"web_port\",\"bot\",\"providers.anthropic.icon\","
+                                 "\"profiles.work.routing\"]");
+    free(keys);
+    zcfg_unref(cfg);
+
+    cfg = load_str("{\"providers\": {\"p\": {\"base_url\": \"http://p\", \"weight\": 2}},\n"
+                   " \"profiles\": {\"d\": {\"providers\": [\"p\"], \"provider_weights\": {}}},\n"
+                   " \"disabled_providers\": {\"p\": {\"type\": \"today\", \"created_at\": \"x\",\n"
+                   "                                  \"reason\": \"slow\"}},\n"
+                   " \"health_check\": {\"enabled\": false, \"model\": \"m\"},\n"
+                   " \"sync\": {\"gist\": {\"token\": \"t\"}}}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    json_array_foreach(cfg->notes, i, n)
+        if (strcmp(json_string_value(json_object_get(n, "event")), "config_ignored_keys") == 0)
+            note = n;
+    keys = json_dumps(json_object_get(json_object_get(note, "fields"), "keys"), JSON_COMPACT);
+    CU_ASSERT_STRING_EQUAL(keys, "[\"sync\",\"providers.p.weight\","
+                                 "\"profiles.d.provider_weights\","
+                                 "\"disabled_providers.p.reason\",\"health_check.model\"]");
+    free(keys);
+    zcfg_unref(cfg);
+
+    /* Nothing ignored: no note. */
+    cfg = load_str("{\"providers\": {\"p\": {\"base_url\": \"http://p\"}}}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_FALSE(has_note(cfg, "config_ignored_keys"));
+    zcfg_unref(cfg);
+}
+
+/* daemon.control_readers and control_read_socket: together or not at all,
+ * an absolute path, and a name the system does not know is a warning. */
+static void test_control_read_keys(void)
+{
+    struct zcfg *cfg = load_str("{\"daemon\": {\"control_readers\": [\"root\", "
+                                "\"zend-no-such-name-42\"], \"control_read_socket\": "
+                                "\"/run/zend/read.sock\"}}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_EQUAL_FATAL(cfg->daemon.n_control_readers, 2);
+    CU_ASSERT_STRING_EQUAL(cfg->daemon.control_readers[0], "root");
+    CU_ASSERT_STRING_EQUAL(cfg->daemon.control_read_socket, "/run/zend/read.sock");
+    char *got = warnings_of(cfg);
+    CU_ASSERT_STRING_EQUAL(got, "daemon.control_readers[1]: no user or group is named "
+                                "\"zend-no-such-name-42\" (it matches nobody)\n");
+    free(got);
+    zcfg_unref(cfg);
+
+    cfg = load_str("{}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_EQUAL(cfg->daemon.n_control_readers, 0);
+    CU_ASSERT_PTR_NULL(cfg->daemon.control_read_socket);
+    zcfg_unref(cfg);
+
+    expect_error("{\"daemon\": {\"control_readers\": [\"root\"]}}",
+                 "daemon.control_read_socket: required with control_readers");
+    expect_error("{\"daemon\": {\"control_read_socket\": \"/run/zend/read.sock\"}}",
+                 "daemon.control_readers: required with control_read_socket");
+    expect_error("{\"daemon\": {\"control_readers\": [\"root\"], \"control_read_socket\": "
+                 "\"read.sock\"}}",
+                 "daemon.control_read_socket: must be an absolute path, not \"read.sock\"");
+    expect_error("{\"daemon\": {\"control_readers\": \"root\"}}",
+                 "daemon.control_readers: must be an array of strings, not a string");
+    expect_error("{\"daemon\": {\"control_readers\": [\"\"], \"control_read_socket\": "
+                 "\"/r.sock\"}}",
+                 "daemon.control_readers[0]: must be a non-empty string");
 }
 
 /* Writes a config with n_providers providers p0..p{n-1} and one profile
@@ -583,6 +750,9 @@ void register_tests(void)
     TU_ADD(s, test_starter_config);
     TU_ADD(s, test_syntax_errors_have_line_col);
     TU_ADD(s, test_validation_errors_have_json_path);
+    TU_ADD(s, test_profile_problems_are_warnings);
+    TU_ADD(s, test_ignored_keys_at_any_depth);
+    TU_ADD(s, test_control_read_keys);
     TU_ADD(s, test_provider_limits);
     TU_ADD(s, test_body_budget_keys);
     TU_ADD(s, test_translation_keys);

@@ -154,6 +154,13 @@ static void on_request(void *ctx, struct http_conn *c, struct http_request *req)
     xlate_detect(&pr->xl, req, pr->route.upstream_path);
     const struct zcfg_profile *prof = pr->route.profile;
     ptraffic_note(px->traffic, prof->name, ztime_mono_ms());
+    if (prof->n_providers == 0) {
+        /* Loaded with a config_warning (GoZen writes empty profiles). */
+        snprintf(err, sizeof(err), "profile \"%s\" names no provider zend knows (zend "
+                 "--check-config lists the config's warnings)", prof->name);
+        refuse_before_attempt(pr, 503, "profile_empty", err);
+        return;
+    }
     int64_t now_s = ztime_wall_ms() / 1000;
     zbuf disabled;
     zbuf_init(&disabled);

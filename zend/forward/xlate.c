@@ -573,6 +573,7 @@ static const struct {
 } own_openai_types[] = {
     {"all_providers_failed", "all_providers_failed", "all_providers_failed"},
     {"all_providers_unavailable", "all_providers_unavailable", "all_providers_unavailable"},
+    {"profile_empty", "profile_empty", "profile_empty"},
     {"overloaded_error", "server_error", "server_is_overloaded"},
     {"api_error", "server_error", NULL},
     {"not_found_error", "not_found_error", NULL},

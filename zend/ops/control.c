@@ -61,6 +61,7 @@ struct control_server {
     LIST_HEAD(, control_conn) conns;
     size_t nconns;
     int64_t idle_timeout_ms, frame_timeout_ms;
+    control_peer_fn allow_reader; /* the read-only socket's admission; NULL on the main one */
 };
 
 static void conn_close(struct control_conn *c);
@@ -374,12 +375,14 @@ static void refuse(int fd, int code, const char *message)
     close(fd);
 }
 
-static int peer_allowed(int fd, struct ucred *cred)
+static int peer_allowed(const struct control_server *s, int fd, struct ucred *cred)
 {
     socklen_t len = sizeof(*cred);
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, &len) != 0)
         return 0;
-    return cred->uid == geteuid() || cred->uid == 0;
+    if (cred->uid == geteuid() || cred->uid == 0)
+        return 1;
+    return s->allow_reader && s->allow_reader(s->dispatch_ctx, cred->uid, cred->gid);
 }
 
 /* The table is full: closes the unsubscribed connection that has been
@@ -404,12 +407,14 @@ static int evict_one(struct control_server *s)
 static void on_accept(void *ctx, int fd)
 {
     struct control_server *s = ctx;
-    struct ucred cred;
-    if (!peer_allowed(fd, &cred)) {
-        zlog_pack(ZLOG_WARN, "control_peer_refused", "{s:i, s:i}", "uid", (int)cred.uid,
-                  "pid", (int)cred.pid);
-        refuse(fd, RPC_ERR_PERMISSION, "permission denied: only zend's own user may use "
-               "the control socket");
+    struct ucred cred = {.pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1};
+    if (!peer_allowed(s, fd, &cred)) {
+        zlog_pack(ZLOG_WARN, "control_peer_refused", "{s:i, s:i, s:b}", "uid", (int)cred.uid,
+                  "pid", (int)cred.pid, "read_only", s->allow_reader != NULL);
+        refuse(fd, RPC_ERR_PERMISSION,
+               s->allow_reader ? "permission denied: not one of daemon.control_readers"
+                               : "permission denied: only zend's own user may use the "
+                                 "control socket");
         return;
     }
     if (s->nconns >= CONTROL_MAX_CONNECTIONS && evict_one(s) != ZEN_OK) {
@@ -451,7 +456,8 @@ static int socket_is_live(const char *path)
     return live;
 }
 
-int control_bind(const char *path, char *err, size_t errlen)
+/* Binds path with mode, in group gid unless it is -1. */
+static int bind_socket(const char *path, mode_t mode, gid_t gid, char *err, size_t errlen)
 {
     struct sockaddr_un sun = {.sun_family = AF_UNIX};
     if (strlen(path) >= sizeof(sun.sun_path)) {
@@ -476,16 +482,30 @@ int control_bind(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "socket: %s", strerror(errno));
         return -1;
     }
-    /* umask closes the window between bind and chmod. */
+    /* umask closes the window between bind and chmod: the group gets in
+     * only once the file is in its group. */
     mode_t old = umask(077);
     int rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
     umask(old);
-    if (rc != 0 || chmod(path, 0600) != 0 || listen(fd, SOMAXCONN) != 0) {
+    if (rc != 0 || (gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) != 0) ||
+        chmod(path, mode) != 0 || listen(fd, SOMAXCONN) != 0) {
         snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
+        if (rc == 0)
+            unlink(path);
         close(fd);
         return -1;
     }
     return fd;
+}
+
+int control_bind(const char *path, char *err, size_t errlen)
+{
+    return bind_socket(path, 0600, (gid_t)-1, err, errlen);
+}
+
+int control_bind_shared(const char *path, gid_t gid, char *err, size_t errlen)
+{
+    return bind_socket(path, 0660, gid, err, errlen);
 }
 
 /* A test hook: a positive number of milliseconds in `name`, else def. */
@@ -509,6 +529,17 @@ struct control_server *control_new(int fd, control_dispatch_fn dispatch, void *c
     s->frame_timeout_ms = env_ms(CONTROL_TEST_FRAME_ENV, CONTROL_FRAME_TIMEOUT_MS);
     return s;
 }
+
+struct control_server *control_new_read_only(int fd, control_dispatch_fn dispatch, void *ctx,
+                                             control_peer_fn allow)
+{
+    struct control_server *s = control_new(fd, dispatch, ctx);
+    if (s)
+        s->allow_reader = allow;
+    return s;
+}
+
+int control_conn_read_only(const struct control_conn *c) { return c->server->allow_reader != NULL; }
 
 void control_start(struct control_server *s, struct ev_loop *loop)
 {

@@ -2,6 +2,10 @@
  *
  * A Unix stream socket, 0600 inside the 0700 home. Every accepted peer is
  * checked with SO_PEERCRED: only zend's own euid (or root) may talk to it.
+ * A second, read-only server (daemon.control_read_socket, 0660) also admits
+ * the peers its admission function accepts; its connections say so
+ * (control_conn_read_only) and the dispatch function decides what they may
+ * call.
  * Frames go through proto/'s bounded reader; a peer that sends garbage is
  * answered (when a msgid could be read) and closed, and nobody else notices.
  *
@@ -16,6 +20,7 @@
 #include <ev.h>
 #include <jansson.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "common.h"
 #include "log.h"
@@ -39,7 +44,7 @@
  * through the environment. When every slot is taken, a new peer evicts the
  * least recently active unsubscribed connection, so idle or half-sent
  * connections can never lock zenctl out. */
-#define CONTROL_IDLE_TIMEOUT_MS 30000
+#define CONTROL_IDLE_TIMEOUT_MS 60000
 #define CONTROL_FRAME_TIMEOUT_MS 5000
 #define CONTROL_TEST_IDLE_ENV "ZEND_TEST_CONTROL_IDLE_MS"
 #define CONTROL_TEST_FRAME_ENV "ZEND_TEST_CONTROL_FRAME_MS"
@@ -60,14 +65,25 @@ typedef json_t *(*control_dispatch_fn)(void *ctx, struct control_conn *c, const 
 /* Builds one periodic notification's payload (a new reference), or NULL to
  * skip this tick. */
 typedef json_t *(*control_produce_fn)(void *ctx);
+/* May a peer of the read-only socket that is neither zend's user nor root
+ * (uid and primary gid from SO_PEERCRED) use it? */
+typedef int (*control_peer_fn)(void *ctx, uid_t uid, gid_t gid);
 
 /* Binds and listens on path (mode 0600), replacing a stale socket file
  * nobody answers on. Refuses when another process answers there. Returns the
  * fd (the supervisor keeps it across worker restarts) or -1 with err. */
 int control_bind(const char *path, char *err, size_t errlen);
+/* The same for the read-only socket: mode 0660, group gid (-1: zend's own). */
+int control_bind_shared(const char *path, gid_t gid, char *err, size_t errlen);
 /* Serves an already listening control socket; every request goes to
  * dispatch(ctx, ...). NULL when out of memory. */
 struct control_server *control_new(int listen_fd, control_dispatch_fn dispatch, void *ctx);
+/* Serves the read-only socket: peers allow(ctx, ...) accepts, and zend's
+ * own user and root, get in; the others are refused with error 5. */
+struct control_server *control_new_read_only(int listen_fd, control_dispatch_fn dispatch,
+                                             void *ctx, control_peer_fn allow);
+/* Did c come in through the read-only socket? */
+int control_conn_read_only(const struct control_conn *c);
 void control_start(struct control_server *s, struct ev_loop *loop);
 /* Flushes what can be flushed and closes every connection. The listening
  * socket and its file stay: they belong to whoever called control_bind. */

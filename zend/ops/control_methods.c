@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "control_access.h"
 #include "daemon.h"
 #include "health.h"
 #include "log.h"
@@ -256,21 +257,23 @@ struct control_method {
     const char *name;
     method_fn handler;
     int read_only; /* read-only methods still answer while zend drains */
+    int monitor;   /* allowed on the read-only socket (daemon.control_readers): state and
+                      numbers, never logs (they name paths, hosts and clients) */
 };
 
 static const struct control_method methods[] = {
-    {RPC_HELLO, method_hello, 1},
-    {RPC_STATUS, method_status, 1},
-    {RPC_METRICS, method_metrics, 1},
-    {RPC_METRICS_SUBSCRIBE, method_metrics_subscribe, 1},
-    {RPC_LOGS_SUBSCRIBE, method_logs_subscribe, 1},
-    {RPC_LOGS_UNSUBSCRIBE, method_logs_unsubscribe, 1},
-    {RPC_HEALTH, method_health, 1},
-    {RPC_PROVIDERS, method_providers, 1},
-    {RPC_PROVIDER_DISABLE, method_provider_disable, 0},
-    {RPC_PROVIDER_ENABLE, method_provider_enable, 0},
-    {RPC_RELOAD, method_reload, 0},
-    {RPC_SHUTDOWN, method_shutdown, 0},
+    {RPC_HELLO, method_hello, 1, 1},
+    {RPC_STATUS, method_status, 1, 1},
+    {RPC_METRICS, method_metrics, 1, 1},
+    {RPC_METRICS_SUBSCRIBE, method_metrics_subscribe, 1, 1},
+    {RPC_LOGS_SUBSCRIBE, method_logs_subscribe, 1, 0},
+    {RPC_LOGS_UNSUBSCRIBE, method_logs_unsubscribe, 1, 0},
+    {RPC_HEALTH, method_health, 1, 1},
+    {RPC_PROVIDERS, method_providers, 1, 1},
+    {RPC_PROVIDER_DISABLE, method_provider_disable, 0, 0},
+    {RPC_PROVIDER_ENABLE, method_provider_enable, 0, 0},
+    {RPC_RELOAD, method_reload, 0, 0},
+    {RPC_SHUTDOWN, method_shutdown, 0, 0},
 };
 
 static const struct control_method *find_method(const char *name)
@@ -300,6 +303,12 @@ json_t *control_methods_dispatch(void *ctx, struct control_conn *c, const char *
                  printable(name) ? name : "?");
         return NULL;
     }
+    if (!method->monitor && control_conn_read_only(c)) {
+        err->code = RPC_ERR_PERMISSION;
+        snprintf(err->message, sizeof(err->message),
+                 "permission denied: %s is not a method of the read-only socket", method->name);
+        return NULL;
+    }
     /* Policy, not transport: a draining zend still answers questions but
      * takes no new orders. */
     if (!method->read_only && d->state == ZEND_DRAINING) {
@@ -308,4 +317,12 @@ json_t *control_methods_dispatch(void *ctx, struct control_conn *c, const char *
         return NULL;
     }
     return method->handler(d, c, params, err);
+}
+
+int control_methods_reader_allowed(void *ctx, uid_t uid, gid_t gid)
+{
+    const struct zend_daemon *d = ctx;
+    const struct zcfg_daemon *dc = &d->cfg->daemon;
+    return control_access_is_reader(dc->control_readers, dc->n_control_readers, uid, gid,
+                                    &control_ids_system);
 }
