@@ -96,6 +96,7 @@ struct zcfg_daemon {
     int64_t client_body_total_timeout_ms; /* the whole body, not just each gap */
     int64_t drain_timeout_ms;
     int64_t slow_request_ms;
+    int64_t commit_timeout_ms;   /* streams: longest hold before the client's head is sent */
     int access_log;      /* request_completed at info for every request */
     int log_level;       /* enum zlog_level */
     char *log_file;      /* relative to ZEN_HOME; "" = no file */

@@ -69,6 +69,7 @@ static const struct int_key daemon_int_keys[] = {
     DKEY(keepalive_timeout_ms, 90000, 1, DAY_MS),
     DKEY(drain_timeout_ms, 30000, 0, DAY_MS),
     DKEY(slow_request_ms, 1000, 0, DAY_MS),
+    DKEY(commit_timeout_ms, 10000, 1, 600000),
     DKEY(log_max_bytes, 10485760, 0, 1LL << 40),
     DKEY(log_keep, 5, 0, 100),
     DKEY(log_ring, 2000, 0, 1000000),

@@ -6,10 +6,12 @@ the same worker. Timeouts are short (first byte and idle: 800 ms) so the whole
 file runs in well under two minutes; conditions are waited for with
 deadlines, never with fixed sleeps."""
 import json
+import socket
 import time
 import unittest
 
-from zenharness import ANTHROPIC_STREAM, Mock, ZenTestCase, http_request, wait_until
+from zenharness import (ANTHROPIC_STREAM, Mock, ZenTestCase, http_request, parse_response,
+                        wait_until)
 
 FIRST_BYTE_S = 0.8
 IDLE_S = 0.8
@@ -85,14 +87,15 @@ class FaultTestCase(ZenTestCase):
             self.m1.stop()
             self.m2.stop()
 
-    def start(self, daemon=None, p1_type="anthropic"):
+    def start(self, daemon=None, p1_type="anthropic", p2_type="anthropic"):
         d = {"listen": "127.0.0.1:0", "first_byte_timeout_ms": int(FIRST_BYTE_S * 1000),
              "idle_timeout_ms": int(IDLE_S * 1000), "probe_interval_ms": 1000,
              "client_header_timeout_ms": 2000}
         d.update(daemon or {})
         cfg = {"providers": {"p1": {"base_url": self.m1.url, "auth_token": "sk-p1",
                                     "type": p1_type},
-                             "p2": {"base_url": self.m2.url, "auth_token": "sk-p2"}},
+                             "p2": {"base_url": self.m2.url, "auth_token": "sk-p2",
+                                    "type": p2_type}},
                "profiles": {"default": ["p1", "p2"], "solo": ["p1"]},
                "daemon": d}
         self.write_config(cfg)
@@ -401,7 +404,8 @@ class Network(FaultTestCase):
 class Streams(FaultTestCase):
     def test_08_stream_cut_mid_answer(self):
         """The upstream dies mid-stream (FIN, RST, or a clean end without the
-        end marker): never a clean success, never a failover."""
+        end marker): never a clean success, never a failover. (One provider:
+        each cut blames it, test_19 shows the next request skipping it.)"""
         self.start()
         prefix = "".join(ANTHROPIC_STREAM[:4]).encode()
         cases = [({"sse": ANTHROPIC_STREAM, "end": "close", "after_events": 4}, "network error"),
@@ -410,7 +414,7 @@ class Streams(FaultTestCase):
         for n, (step, want) in enumerate(cases, 1):
             with self.subTest(step=step):
                 self.m1.script(step)
-                r = self.post(body=STREAM_BODY)
+                r = self.post("/solo/s1/v1/messages", body=STREAM_BODY)
                 self.assert_interrupted(r, prefix, want)
                 self.assertEqual(r.headers["x-zen-provider"], "p1")
                 self.assertEqual(len(self.m1.requests()), n)  # no retry
@@ -426,7 +430,7 @@ class Streams(FaultTestCase):
         self.start()
         prefix = "".join(ANTHROPIC_STREAM[:4]).encode()
         self.m1.script({"sse": ANTHROPIC_STREAM, "end": "stall", "after_events": 4})
-        r, elapsed = self.timed_post(body=STREAM_BODY)
+        r, elapsed = self.timed_post("/solo/s1/v1/messages", body=STREAM_BODY)
         self.assert_interrupted(r, prefix, "idle timeout")
         self.assertGreaterEqual(elapsed, IDLE_S - 0.05)
         self.assertLess(elapsed, IDLE_S + SLACK_S)
@@ -435,13 +439,14 @@ class Streams(FaultTestCase):
         closed = wait_until(lambda: self.m1.requests()[0]["peer_closed_at"], timeout=3,
                             what="zend to drop the stalled upstream")
         self.assertLess(closed - seen[0]["t"], IDLE_S + SLACK_S)
-        # Headers, then nothing at all.
+        # Headers, then nothing at all: silent before the commit point, a
+        # failed attempt (a timeout, never retried), not a cut stream.
         self.m1.script({"sse": [], "end": "stall"})
-        r, elapsed = self.timed_post(body=STREAM_BODY)
-        self.assert_interrupted(r, b"", "idle timeout")
+        r, elapsed = self.timed_post("/solo/s1/v1/messages", body=STREAM_BODY)
+        self.assert_envelope(r, 504, [("p1", None, "timeout")])
         self.assertLess(elapsed, IDLE_S + SLACK_S)
         self.assertEqual(self.m2.requests(), [])
-        self.assertEqual(self.errors_of_type("stream_interrupted"), 2)
+        self.assertEqual(self.errors_of_type("stream_interrupted"), 1)
         self.assert_healthy()
 
     def test_10_malformed_sse_event(self):
@@ -592,6 +597,290 @@ class Outage(FaultTestCase):
         self.assertEqual(changes[-1]["to"], "closed")
         self.assertEqual(changes[-1]["reason"], "probe")
         self.assert_healthy()
+
+
+# ---- the commit point and blame for a broken stream (docs/operations.md,
+# "Commit point") ----
+
+OVERLOADED_EVENT = ('event: error\ndata: {"type":"error","error":{"type":"overloaded_error",'
+                    '"message":"Overloaded"}}\n\n')
+RESPONSES_BODY = b'{"model":"gpt-4o","stream":true,"input":"hi"}'
+
+
+def r_event(kind, **fields):
+    return "event: %s\ndata: %s\n\n" % (kind, json.dumps(dict(fields, type=kind)))
+
+
+R_MESSAGE = {"type": "message", "id": "msg_r", "status": "completed", "role": "assistant",
+             "content": [{"type": "output_text", "text": "Hi there", "annotations": []}]}
+R_RESPONSE = {"id": "resp_1", "object": "response", "created_at": 1, "status": "completed",
+              "model": "gpt-4o", "output": [R_MESSAGE],
+              "usage": {"input_tokens": 3, "output_tokens": 2, "total_tokens": 5}}
+RESPONSES_STREAM = [
+    r_event("response.created", response=dict(R_RESPONSE, status="in_progress", output=[])),
+    r_event("response.in_progress", response=dict(R_RESPONSE, status="in_progress", output=[])),
+    r_event("response.output_item.added", output_index=0, item=dict(R_MESSAGE, content=[])),
+    r_event("response.content_part.added", item_id="msg_r", output_index=0, content_index=0,
+            part={"type": "output_text", "text": ""}),
+    r_event("response.output_text.delta", item_id="msg_r", output_index=0, content_index=0,
+            delta="Hi there"),
+    r_event("response.output_item.done", output_index=0, item=R_MESSAGE),
+    r_event("response.completed", response=R_RESPONSE),
+]
+CHAT_STREAM = OPENAI_STREAM + ["data: [DONE]\n\n"]
+
+
+class CommitPoint(FaultTestCase):
+    """Nothing reaches the client before a stream's first content event: a
+    failure before it fails over unseen, and the fallback's stream arrives
+    byte for byte."""
+
+    def stream_head_time(self, path, body):
+        """Sends a request on a raw socket; returns (seconds until the first
+        response byte, the whole raw response)."""
+        s = socket.create_connection(self.addr, timeout=15)
+        try:
+            t0 = time.monotonic()
+            s.sendall(("POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                       "x-api-key: client-key\r\nConnection: close\r\nContent-Length: %d\r\n\r\n"
+                       % (path, len(body))).encode() + body)
+            raw = s.recv(65536)
+            first = time.monotonic() - t0
+            while True:
+                data = s.recv(65536)
+                if not data:
+                    break
+                raw += data
+        finally:
+            s.close()
+        return first, raw
+
+    def providers(self):
+        r = self.zenctl("-o", "json", "providers")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return {p["name"]: p for p in json.loads(r.stdout)["providers"]}
+
+    def assert_served_by_p2(self, r, stream):
+        self.assertEqual(r.status, 200, r.raw[-500:])
+        self.assertTrue(r.complete, r.raw[-300:])
+        self.assertEqual(r.headers["x-zen-provider"], "p2")
+        self.assertEqual(r.headers["x-zen-attempts"], "2")
+        self.assertEqual(r.body, "".join(stream).encode())
+        self.assertNotIn(b"upstream stream interrupted", r.body)
+        self.assertEqual(len(self.m1.requests()), 1)
+        self.assertEqual(len(self.m2.requests()), 1)
+
+    def test_14_overloaded_error_after_200_fails_over(self):
+        """Anthropic's 200 + `event: error` overloaded_error as the first
+        event: a failed attempt (server), served by the fallback unseen."""
+        self.start()
+        self.m1.script({"sse": [OVERLOADED_EVENT]})
+        self.m2.script({"sse": ANTHROPIC_STREAM})
+        r = self.post(body=STREAM_BODY)
+        self.assert_served_by_p2(r, ANTHROPIC_STREAM)
+        self.assertNotIn(b"overloaded_error", r.body)
+        self.assertEqual(self.errors_of_type("server"), 1)
+        p1 = self.providers()["p1"]
+        self.assertEqual((p1["circuit"], p1["last_error_type"]), ("open", "server"))
+        self.assertEqual(p1["last_error"], "Overloaded")
+        self.assert_healthy()
+
+    def test_15_message_start_then_reset_fails_over(self):
+        """message_start, then the connection is reset: the client sees
+        exactly one message_start, the fallback's."""
+        self.start()
+        self.m1.script({"sse": ANTHROPIC_STREAM[:2], "end": "reset", "after_events": 1})
+        self.m2.script({"sse": ANTHROPIC_STREAM})
+        r = self.post(body=STREAM_BODY)
+        self.assert_served_by_p2(r, ANTHROPIC_STREAM)
+        self.assertEqual(r.body.count(b"event: message_start"), 1)
+        self.assertEqual(self.errors_of_type("network"), 1)
+        self.assertEqual(self.errors_of_type("stream_interrupted"), 0)
+        self.assert_healthy()
+
+    def test_16_chat_stream_cut_before_content_fails_over(self):
+        """The same for an OpenAI Chat stream relayed as it is: the role
+        chunk (no content yet), then a reset."""
+        self.start(p1_type="openai", p2_type="openai")
+        self.m1.script({"sse": CHAT_STREAM[:1], "end": "reset"})
+        self.m2.script({"sse": CHAT_STREAM})
+        r = self.post("/default/s/v1/chat/completions", body=OPENAI_BODY)
+        self.assert_served_by_p2(r, CHAT_STREAM)
+        self.assertEqual(r.body.count(b'"role": "assistant"'), 1)
+        self.assertEqual(self.m1.requests()[0]["path"], "/v1/chat/completions")
+        # An in-band error chunk before any content fails over too.
+        self.m1.reset()
+        self.m2.reset()
+        self.m2.script({"sse": CHAT_STREAM})
+        self.m1.script({"sse": CHAT_STREAM[:1] + ['data: {"error":{"message":"busy",'
+                                                  '"type":"server_error"}}\n\n']})
+        r = self.post("/solo/s/v1/chat/completions", body=OPENAI_BODY)
+        self.assertEqual(r.status, 502, r.raw[-500:])
+        self.assertEqual([(a["provider"], a["error_type"]) for a in r.json()["attempts"]],
+                         [("p1", "server")])
+        self.assertEqual(self.errors_of_type("server"), 1)
+        self.assertEqual(self.m2.requests(), [])
+
+    def test_17_responses_stream_cut_before_content_fails_over(self):
+        """The same for an OpenAI Responses stream relayed as it is:
+        response.created and in_progress, then EOF."""
+        self.start(p1_type="openai", p2_type="openai")
+        self.m1.script({"sse": RESPONSES_STREAM[:2]})
+        self.m2.script({"sse": RESPONSES_STREAM})
+        r = self.post("/default/s/v1/responses", body=RESPONSES_BODY)
+        self.assert_served_by_p2(r, RESPONSES_STREAM)
+        self.assertEqual(r.body.count(b"event: response.created"), 1)
+        self.assertEqual(self.m1.requests()[0]["path"], "/v1/responses")
+        self.assertEqual(self.errors_of_type("server"), 1)
+        self.assertEqual(self.providers()["p1"]["last_error_type"], "server")
+
+    def test_18_commit_by_timeout_and_by_size(self):
+        """No content event yet: the head and what is held go out after
+        commit_timeout_ms, or once more than 64 KiB is held; either way the
+        stream then completes byte for byte."""
+        self.start(daemon={"commit_timeout_ms": 300, "idle_timeout_ms": 5000})
+        late = ANTHROPIC_STREAM[:1] + [{"data": ANTHROPIC_STREAM[1], "delay_ms": 1500}] + \
+            ANTHROPIC_STREAM[2:]
+        self.m1.script({"sse": late})
+        first, raw = self.stream_head_time("/solo/s1/v1/messages", STREAM_BODY)
+        self.assertGreaterEqual(first, 0.25)
+        self.assertLess(first, 1.2)  # before the content, 1.5 s away
+        r = parse_response(raw)
+        self.assertEqual(r.status, 200)
+        self.assertTrue(r.complete)
+        self.assertEqual(r.body, "".join(ANTHROPIC_STREAM).encode())
+        # A translated stream (a Chat client) keeps the same deadline.
+        self.m1.script({"sse": late})
+        first, raw = self.stream_head_time("/solo/s/v1/chat/completions", OPENAI_BODY)
+        self.assertGreaterEqual(first, 0.25)
+        self.assertLess(first, 1.2)
+        r = parse_response(raw)
+        self.assertTrue(r.complete)
+        self.assertIn(b"Hello, w", r.body)
+        self.assertTrue(r.body.endswith(b"data: [DONE]\n\n"), r.body[-200:])
+        # 64 KiB held: comments are no content; the daemon's deadline is far.
+        self.stop_zend_cleanly(self.zend)
+        self.start(daemon={"idle_timeout_ms": 5000})
+        self.m1.reset()
+        padding = [": " + "x" * 1022 + "\n\n"] * 70
+        big = ANTHROPIC_STREAM[:1] + padding + \
+            [{"data": ANTHROPIC_STREAM[1], "delay_ms": 2000}] + ANTHROPIC_STREAM[2:]
+        self.m1.script({"sse": big})
+        first, raw = self.stream_head_time("/solo/s1/v1/messages", STREAM_BODY)
+        self.assertLess(first, 1.5)
+        r = parse_response(raw)
+        self.assertTrue(r.complete)
+        self.assertEqual(r.body, "".join(ANTHROPIC_STREAM[:1] + padding + ANTHROPIC_STREAM[1:]).encode())
+        self.assertEqual(self.errors_of_type("stream_interrupted"), 0)
+        self.assert_healthy()
+
+    def test_19_provider_that_cut_a_stream_is_skipped(self):
+        """A stream cut after its commit point: the client gets the in-band
+        error (no failover), and the provider is blamed (type stream,
+        cooling), so the next request goes straight to the fallback."""
+        self.start()
+        prefix = "".join(ANTHROPIC_STREAM[:4]).encode()
+        self.m1.script({"sse": ANTHROPIC_STREAM, "end": "reset", "after_events": 4})
+        self.m2.default({"sse": ANTHROPIC_STREAM})
+        r = self.post(body=STREAM_BODY)
+        self.assert_interrupted(r, prefix, "network error")
+        self.assertEqual(r.headers["x-zen-provider"], "p1")
+        self.assertEqual(self.m2.requests(), [])
+        r = self.post(body=STREAM_BODY)
+        self.assertEqual(r.headers["x-zen-provider"], "p2")
+        self.assertEqual(r.headers["x-zen-attempts"], "1")
+        self.assertTrue(r.complete)
+        self.assertEqual(len(self.m1.requests()), 1)
+        p1 = self.providers()["p1"]
+        self.assertEqual((p1["circuit"], p1["last_error_type"]), ("open", "stream"))
+        m = self.metrics()
+        self.assertEqual(m["errors_by_type"]["stream"], 1)
+        self.assertEqual(m["errors_by_type"]["stream_interrupted"], 1)
+        self.assertEqual(m["providers"]["p1"]["errors_by_type"]["stream"], 1)
+        failed = [rec for rec in self.log_records() if rec.get("event") == "provider_failed"]
+        self.assertEqual([(f["provider"], f["error_type"]) for f in failed], [("p1", "stream")])
+        prom = self.zenctl("-o", "prom", "metrics")
+        self.assertEqual(prom.returncode, 0, prom.stderr)
+        self.assertIn('type="stream"} 1', prom.stdout)
+        self.assert_healthy()
+
+    def test_20_translated_stream_cut_blames_provider(self):
+        """The same for a translated stream (a Chat client, an anthropic
+        provider): the client gets its own in-band error, p1 is blamed."""
+        self.start(p2_type="openai")
+        self.m1.script({"sse": ANTHROPIC_STREAM, "end": "close", "after_events": 4})
+        self.m2.default({"sse": CHAT_STREAM})
+        r = self.post("/default/s/v1/chat/completions", body=OPENAI_BODY)
+        self.assertEqual(r.status, 200)
+        self.assertFalse(r.complete)
+        self.assertIn(b"upstream stream interrupted", r.body)
+        self.assertEqual(r.headers["x-zen-provider"], "p1")
+        r = self.post("/default/s/v1/chat/completions", body=OPENAI_BODY)
+        self.assertEqual((r.headers["x-zen-provider"], r.headers["x-zen-attempts"]), ("p2", "1"))
+        self.assertEqual(r.body, "".join(CHAT_STREAM).encode())
+        self.assertEqual(self.providers()["p1"]["last_error_type"], "stream")
+        self.assertEqual(self.errors_of_type("stream"), 1)
+
+    def hang_up_after_content(self):
+        s = socket.create_connection(self.addr, timeout=10)
+        s.sendall(("POST /default/s1/v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                   "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+                   % len(STREAM_BODY)).encode() + STREAM_BODY)
+        got = b""
+        while b"content_block_start" not in got:
+            data = s.recv(4096)
+            self.assertTrue(data, "closed before the first content event")
+            got += data
+        s.close()
+
+    def test_21_client_hang_up_blames_nobody(self):
+        """The client goes away mid-stream: the upstream is cancelled,
+        client_closed is counted, and the provider keeps serving; also when
+        the upstream then goes silent and zend only learns of it by its
+        idle timeout."""
+        self.start()
+        self.m1.script({"sse": ANTHROPIC_STREAM[:2] +
+                        [{"data": "event: ping\ndata: {}\n\n", "delay_ms": 100}] * 100})
+        self.hang_up_after_content()
+        wait_until(lambda: self.m1.requests()[0]["peer_closed_at"], timeout=3,
+                   what="zend to cancel the upstream")
+        wait_until(lambda: self.errors_of_type("client_closed") == 1, what="client_closed")
+        self.m1.script({"sse": ANTHROPIC_STREAM, "end": "stall", "after_events": 2})
+        self.hang_up_after_content()
+        wait_until(lambda: self.m1.requests()[1]["peer_closed_at"], timeout=3,
+                   what="the idle timeout to end the silent upstream")
+        wait_until(lambda: self.metrics()["requests_total"] == 2, what="the request to end")
+        m = self.metrics()
+        self.assertEqual(m["errors_by_type"]["stream"], 0)
+        self.assertEqual(m["errors_by_provider"].get("p1", 0), 0)
+        self.assertEqual(self.providers()["p1"]["circuit"], "closed")
+        self.m1.script(ok_step("p1"))
+        r = self.post()
+        self.assertEqual((r.headers["x-zen-provider"], r.headers["x-zen-attempts"]), ("p1", "1"))
+
+    def test_22_200_json_error_object_fails_over(self):
+        """A 200 JSON body that is an error object: a failed attempt of type
+        server, served by the fallback; alone, the provider's own answer is
+        relayed unchanged."""
+        self.start()
+        err = {"type": "error", "error": {"type": "overloaded_error", "message": "busy"}}
+        self.m1.default({"json": err})
+        self.m2.default(ok_step("p2"))
+        r = self.post()
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.json(), {"from": "p2"})
+        self.assertEqual((r.headers["x-zen-provider"], r.headers["x-zen-attempts"]), ("p2", "2"))
+        self.assertEqual(self.errors_of_type("server"), 1)
+        self.assertEqual(self.providers()["p1"]["last_error_type"], "server")
+        r = self.post("/solo/s1/v1/messages")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.json(), err)
+        self.assertEqual(r.headers["x-zen-attempts"], "1")
+        # A JSON answer bigger than 64 KiB is relayed as it comes.
+        self.m2.default({"json": {"from": "p2", "pad": "y" * 70000}})
+        r = self.post()
+        self.assertEqual(r.json()["pad"], "y" * 70000)
+        self.assertTrue(r.complete)
 
 
 if __name__ == "__main__":

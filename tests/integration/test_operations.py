@@ -150,7 +150,9 @@ class Drain(OpsTestCase):
 
     def test_drain_timeout_aborts_long_stream(self):
         self.start()
-        self.m1.script({"sse": self.stream(6.0)})
+        # Content at once: the stream is committed (relayed) when the drain
+        # runs out; before its commit point it would get a plain 503.
+        self.m1.script({"sse": ANTHROPIC_STREAM[:2] + self.stream(6.0)[2:]})
         s = self.send_request()
         wait_until(lambda: len(self.m1.requests()) == 1, what="stream started")
         t0 = time.monotonic()

@@ -311,7 +311,10 @@ class Streaming(ProxyTestCase):
 
     def test_events_are_not_batched(self):
         self.start()
-        events = [{"data": e, "delay_ms": 200} for e in ANTHROPIC_STREAM[:5]] + ANTHROPIC_STREAM[5:]
+        # message_start is held until the first content event (the commit
+        # point), so the delays start after it.
+        events = ([ANTHROPIC_STREAM[0]] + [{"data": e, "delay_ms": 200} for e in ANTHROPIC_STREAM[1:6]]
+                  + ANTHROPIC_STREAM[6:])
         self.m1.script({"sse": events})
         s = self.open_stream()
         reads, buf = self.read_events(s)
@@ -362,7 +365,8 @@ class Streaming(ProxyTestCase):
 
     def test_client_disconnect_cancels_upstream(self):
         self.start()
-        self.m1.script({"sse": [{"data": "data: tick\n\n", "delay_ms": 100}] * 100})
+        self.m1.script({"sse": ANTHROPIC_STREAM[:2] +
+                               [{"data": "data: tick\n\n", "delay_ms": 100}] * 100})
         s = self.open_stream()
         wait_until(lambda: b"tick" in s.recv(4096), what="first event")
         s.close()
@@ -380,7 +384,7 @@ class Streaming(ProxyTestCase):
 class InterruptedStream(ProxyTestCase):
     def check_interrupted(self, step, want):
         self.m1.script(step)
-        r = self.post()
+        r = self.post("/solo/s1/v1/messages")  # each cut blames p1: no failover alone
         self.assertEqual(r.status, 200)
         self.assertFalse(r.complete, r.raw[-200:])  # no terminating chunk
         self.assertTrue(r.body.startswith("".join(ANTHROPIC_STREAM[:4]).encode()))
@@ -403,7 +407,7 @@ class InterruptedStream(ProxyTestCase):
         self.assertEqual(self.metrics()["errors_by_type"]["stream_interrupted"], 2)
         # The next request works.
         self.m1.script({"sse": ANTHROPIC_STREAM})
-        r = self.post()
+        r = self.post("/solo/s1/v1/messages")
         self.assertTrue(r.complete)
         self.assertEqual(r.body, "".join(ANTHROPIC_STREAM).encode())
 

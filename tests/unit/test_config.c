@@ -112,6 +112,7 @@ static void test_gozen_config_loads(void)
     /* Defaults of the daemon section. */
     CU_ASSERT_EQUAL(cfg->daemon.max_concurrent, 100);
     CU_ASSERT_EQUAL(cfg->daemon.first_byte_timeout_ms, 120000);
+    CU_ASSERT_EQUAL(cfg->daemon.commit_timeout_ms, 10000);
     CU_ASSERT_EQUAL(cfg->daemon.log_ring, 2000);
     CU_ASSERT_STRING_EQUAL(cfg->daemon.log_file, "zend.log");
     CU_ASSERT_EQUAL(cfg->daemon.n_allowed_hosts, 3);
@@ -271,6 +272,8 @@ static void test_validation_errors_have_json_path(void)
     expect_error("{\"proxy_port\": \"19841\"}", "proxy_port: must be an integer, not a string");
     expect_error("{\"proxy_port\": 70000}", "proxy_port: must be between 0 and 65535");
     expect_error("{\"daemon\": {\"max_concurent\": 5}}", "daemon.max_concurent: unknown key");
+    expect_error("{\"daemon\": {\"commit_timeout_ms\": 0}}",
+                 "daemon.commit_timeout_ms: must be between 1 and 600000");
     expect_error("{\"daemon\": {\"queue_timeout_ms\": 1.5}}",
                  "daemon.queue_timeout_ms: must be an integer, not a number");
     expect_error("{\"daemon\": {\"listen\": \"localhost\"}}", "daemon.listen: expected");

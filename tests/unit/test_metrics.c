@@ -90,7 +90,7 @@ static void test_error_type_names(void)
 {
     const char *want[ZERR__COUNT] = {"none", "auth", "rate_limit", "request", "server",
                                      "network", "timeout", "concurrency",
-                                     "stream_interrupted", "client_closed"};
+                                     "stream_interrupted", "client_closed", "stream"};
     for (int t = 0; t < ZERR__COUNT; t++)
         CU_ASSERT_STRING_EQUAL(zen_error_type_name(t), want[t]);
     CU_ASSERT_STRING_EQUAL(zen_error_type_name(-1), "unknown");
@@ -132,7 +132,7 @@ static void test_fresh_json_has_every_field(void)
         CU_ASSERT_EQUAL(get_int(res, resources[i]), 0);
 
     json_t *types = json_object_get(j, "errors_by_type");
-    CU_ASSERT_EQUAL(json_object_size(types), 9);
+    CU_ASSERT_EQUAL(json_object_size(types), 10);
     for (int t = ZERR_NONE + 1; t < ZERR__COUNT; t++)
         CU_ASSERT_EQUAL(get_int(types, zen_error_type_name(t)), 0);
     CU_ASSERT_PTR_NULL(json_object_get(types, "none"));

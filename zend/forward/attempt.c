@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "answer.h"
+#include "commit.h"
 #include "common.h"
 #include "forward_headers.h"
 #include "log.h"
@@ -251,8 +252,33 @@ static int xlate_failure_type(enum tr_err_class c)
     }
 }
 
+/* A provider that broke a stream after its commit point is blamed
+ * (docs/operations.md, "Commit point"): its served attempt becomes a failed
+ * one of type stream, and it cools down as after any failure. */
+static void blame_broken_stream(struct proxy_request *pr, const char *why)
+{
+    if (pr->n_attempts == 0 || pr->attempts[pr->n_attempts - 1].provider != pr->provider)
+        return;
+    struct policy_attempt *a = &pr->attempts[pr->n_attempts - 1];
+    /* A client that hung up blames nobody, even when the upstream broke
+     * before zend wrote to it and noticed (a silent stream, say). */
+    if (http_conn_peer_eof(pr->conn))
+        return;
+    a->error_type = ZERR_STREAM;
+    snprintf(a->detail, sizeof(a->detail), "%s", why);
+    zlog_pack(ZLOG_WARN, "provider_failed", "{s:s, s:s, s:s, s:s, s:i, s:f, s:s}",
+              "request_id", pr->req->request_id, "session", pr->route.session_key, "provider",
+              pr->provider->name, "error_type", zen_error_type_name(ZERR_STREAM), "status",
+              pr->status, "duration_ms", answer_round_ms(a->duration_ms), "detail", a->detail);
+    if (pr->pstate)
+        pstate_failure(pr->pstate, ZERR_STREAM, 0, a->detail, -1);
+}
+
+/* The upstream broke the answer after its head went out (never the
+ * client's hang-up: that ends through on_abort and blames nobody). */
 static void end_interrupted(struct proxy_request *pr, const char *why)
 {
+    blame_broken_stream(pr, why);
     zlog_pack(ZLOG_WARN, "stream_interrupted", "{s:s, s:s, s:s, s:I}", "request_id",
               pr->req->request_id, "provider", pr->provider->name, "detail", why,
               "bytes_out", (json_int_t)http_response_bytes(pr->conn));
@@ -302,8 +328,14 @@ static void xlate_conclude(struct proxy_request *pr, enum xlate_step st)
     }
 }
 
+static int commit_held_stream(struct proxy_request *pr);
+
 static void on_xlate_timer_step(void *ud, enum xlate_step st)
 {
+    if (st == XLATE_COMMIT) { /* a held passthrough stream's commit deadline */
+        commit_held_stream(ud);
+        return;
+    }
     xlate_conclude(ud, st);
 }
 
@@ -312,6 +344,131 @@ const struct xlate_hooks attempt_xlate_hooks = {on_xlate_commit, on_xlate_timer_
 static int translating_answer(const struct proxy_request *pr)
 {
     return pr->xl.active && pr->status >= 200 && pr->status < 300;
+}
+
+/* ---- the commit point of a passthrough answer (commit.h) ---- */
+
+/* A held passthrough answer commits: the attempt is served, the kept head
+ * goes out, then the held bytes, seen first by the stream's end-marker
+ * detector. Returns what relay_write says. */
+static int commit_held(struct proxy_request *pr, const char *held, size_t len)
+{
+    attempt_served(pr);
+    sse_detector_init(&pr->sse);
+    relay_head(pr, pr->status, pr->resp_headers, pr->n_resp_headers,
+               relay_content_length(pr->resp_headers, pr->n_resp_headers, pr->req->method,
+                                    pr->status, pr->is_stream));
+    if (len == 0)
+        return UPSTREAM_CONTINUE;
+    pr->bytes_out += len;
+    return relay_write(pr->conn, pr->is_stream ? &pr->sse : NULL, held, len);
+}
+
+static int commit_held_stream(struct proxy_request *pr)
+{
+    size_t len;
+    const char *held = xlate_held(&pr->xl, &len);
+    int rc = commit_held(pr, held, len);
+    xlate_hold_release(&pr->xl);
+    return rc;
+}
+
+/* A passthrough 2xx answer waits for its commit point: a stream of a
+ * Messages, Chat or Responses endpoint until its first content event
+ * (xlate_hold_begin), a small JSON body until it is whole
+ * (commit_json_held). The head is kept meanwhile. Returns 1 when held. */
+static int hold_answer(struct proxy_request *pr, const struct http_header *h, size_t n)
+{
+    if (pr->status < 200 || pr->status >= 300)
+        return 0;
+    if (xlate_hold_begin(&pr->xl, h, n) <= 0 &&
+        (pr->is_stream || !commit_json_held(pr->status, pr->req->method, h, n)))
+        return 0;
+    fwdh_copy(h, n, &pr->resp_headers, &pr->n_resp_headers);
+    return 1;
+}
+
+/* A held JSON answer: a passthrough 2xx not served yet and not a stream. */
+static int holding_json(const struct proxy_request *pr)
+{
+    return pr->state == REQ_ATTEMPT && pr->status >= 200 && pr->status < 300 &&
+           !pr->xl.active && !xlate_holding(&pr->xl);
+}
+
+static int hold_stream_body(struct proxy_request *pr, const char *data, size_t len)
+{
+    switch (xlate_hold_body(&pr->xl, data, len)) {
+    case XLATE_COMMIT: return commit_held_stream(pr);
+    case XLATE_FAILED: return UPSTREAM_ABORT; /* concluded in on_done */
+    default: return UPSTREAM_CONTINUE;
+    }
+}
+
+/* A held JSON answer grew past COMMIT_HOLD_MAX: too big to be an error
+ * object, it is the answer. */
+static int commit_big_json(struct proxy_request *pr, const char *data, size_t len)
+{
+    int rc = commit_held(pr, (const char *)zbuf_head(&pr->err_body), zbuf_len(&pr->err_body));
+    zbuf_clear(&pr->err_body);
+    if (rc == UPSTREAM_ABORT)
+        return rc;
+    pr->bytes_out += len;
+    int more = relay_write(pr->conn, NULL, data, len);
+    return more != UPSTREAM_CONTINUE ? more : rc;
+}
+
+/* "<result>: <detail>", what a transfer's end says. */
+static void transfer_why(int result, const char *detail, char *why, size_t len)
+{
+    snprintf(why, len, "%s%s%s", upstream_result_name(result), detail && *detail ? ": " : "",
+             detail ? detail : "");
+}
+
+/* A held stream's transfer ended before its commit point. A complete
+ * stream commits (1: relayed on as usual); otherwise the attempt failed (0):
+ * typed by the upstream's in-band error, else by how the transfer ended. */
+static int held_stream_done(struct proxy_request *pr, int result, const char *detail)
+{
+    char why[300];
+    transfer_why(result, detail, why, sizeof(why));
+    int in_band = pr->xl.failed;
+    if (xlate_hold_end(&pr->xl, result == UPSTREAM_OK, result == UPSTREAM_OK ? NULL : why) ==
+        XLATE_COMMIT) {
+        commit_held_stream(pr);
+        return 1;
+    }
+    if (!in_band && result != UPSTREAM_OK) {
+        fail_attempt(pr, 0, policy_classify_result(result), why);
+        return 0;
+    }
+    char msg[PROXY_DETAIL_MAX];
+    snprintf(msg, sizeof(msg), "%s", pr->xl.err_msg);
+    fail_attempt(pr, 0, xlate_failure_type(pr->xl.err_class), msg);
+    return 0;
+}
+
+/* A held JSON answer ended: whole and not an error object, it commits (1);
+ * an error object (docs/operations.md, "A 2xx that is an error") or a cut
+ * body is a failed attempt (0). */
+static int held_json_done(struct proxy_request *pr, int result, const char *detail)
+{
+    if (result != UPSTREAM_OK) {
+        fail_attempt(pr, 0, policy_classify_result(result),
+                     detail && *detail ? detail : upstream_result_name(result));
+        return 0;
+    }
+    const char *body = (const char *)zbuf_head(&pr->err_body);
+    size_t len = zbuf_len(&pr->err_body);
+    if (commit_json_is_error(body, len)) {
+        char msg[PROXY_DETAIL_MAX];
+        snprintf(msg, sizeof(msg), "%.*s", (int)(len < sizeof(msg) ? len : sizeof(msg) - 1),
+                 body);
+        fail_attempt(pr, pr->status, ZERR_SERVER, msg);
+        return 0;
+    }
+    commit_held(pr, body, len);
+    zbuf_clear(&pr->err_body);
+    return 1;
 }
 
 /* ---- upstream callbacks ---- */
@@ -337,8 +494,10 @@ static void on_up_head(void *ud, int status, const struct http_header *h, size_t
             snprintf(pr->xl.err_msg, sizeof(pr->xl.err_msg), "out of memory");
         return;
     }
-    attempt_served(pr);
     pr->is_stream = relay_is_stream(h, n);
+    if (hold_answer(pr, h, n))
+        return; /* nothing reaches the client before the commit point */
+    attempt_served(pr);
     sse_detector_init(&pr->sse);
     relay_head(pr, status, h, n,
                relay_content_length(h, n, pr->req->method, status, pr->is_stream));
@@ -360,6 +519,10 @@ static int on_up_body(void *ud, const char *data, size_t len)
         }
     }
     if (pr->state != REQ_RELAY) {
+        if (xlate_holding(&pr->xl))
+            return hold_stream_body(pr, data, len);
+        if (holding_json(pr) && zbuf_len(&pr->err_body) + len > COMMIT_HOLD_MAX)
+            return commit_big_json(pr, data, len);
         size_t room = PROXY_ERROR_BODY_MAX - zbuf_len(&pr->err_body);
         zbuf_append(&pr->err_body, data, len < room ? len : room);
         return UPSTREAM_CONTINUE;
@@ -409,6 +572,10 @@ static void on_up_done(void *ud, int result, const char *detail)
         on_translated_done(pr, result, detail);
         return;
     }
+    if (xlate_holding(&pr->xl) && !held_stream_done(pr, result, detail))
+        return;
+    if (holding_json(pr) && !held_json_done(pr, result, detail))
+        return;
     if (pr->state == REQ_RELAY) {
         pr->attempts[pr->n_attempts - 1].duration_ms =
             proxy_request_elapsed_ms(pr->attempt_start_s);
@@ -548,6 +715,7 @@ static void start_attempt(struct proxy_request *pr)
     pr->status = 0;
     pr->retry_after_ms = -1;
     pr->xl_step = XLATE_GOING;
+    pr->xl.commit_timeout_ms = d->commit_timeout_ms;
     pr->attempt_start_s = ztime_mono_s();
     pr->pstate = pstate_ref(pstates_lookup(pr->px->states, p));
     struct xlate_attempt xa;

@@ -12,6 +12,7 @@ static const char *const error_type_names[ZERR__COUNT] = {
     [ZERR_CONCURRENCY] = "concurrency",
     [ZERR_STREAM_INTERRUPTED] = "stream_interrupted",
     [ZERR_CLIENT_CLOSED] = "client_closed",
+    [ZERR_STREAM] = "stream",
 };
 
 const char *zen_error_type_name(int type)

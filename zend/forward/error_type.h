@@ -5,9 +5,10 @@
 #ifndef ZEND_ERROR_TYPE_H
 #define ZEND_ERROR_TYPE_H
 
-/* The first six are attempt outcomes; concurrency (refused by a limit before
- * any provider), stream_interrupted and client_closed belong to the request
- * as a whole. */
+/* The first six and stream are attempt outcomes (stream: a provider broke
+ * an answer after its commit point; last so that the older values keep
+ * their numbers); concurrency (refused by a limit before any provider),
+ * stream_interrupted and client_closed belong to the request as a whole. */
 enum zen_error_type {
     ZERR_NONE = 0,
     ZERR_AUTH,
@@ -19,11 +20,12 @@ enum zen_error_type {
     ZERR_CONCURRENCY,
     ZERR_STREAM_INTERRUPTED,
     ZERR_CLIENT_CLOSED,
+    ZERR_STREAM,
     ZERR__COUNT
 };
 
 /* "auth", "rate_limit", "request", "server", "network", "timeout",
- * "concurrency", "stream_interrupted", "client_closed"; "none" for ZERR_NONE
+ * "concurrency", "stream_interrupted", "client_closed", "stream"; "none" for ZERR_NONE
  * and "unknown" for a value outside the enum. Never NULL. */
 const char *zen_error_type_name(int type);
 

@@ -30,7 +30,8 @@
 struct metrics_attempt {
     const char *provider; /* provider name */
     int status;           /* HTTP status, 0 when none (network/timeout) */
-    int error_type;       /* enum zen_error_type; ZERR_NONE for the attempt that was relayed */
+    int error_type;       /* enum zen_error_type; ZERR_NONE for the attempt that was relayed
+                             (ZERR_STREAM when it broke after its commit point) */
     double duration_ms;
 };
 
@@ -91,7 +92,7 @@ int64_t metrics_process_fds(void);
  *   latency_histogram {bounds_s: [12], counts: [13, cumulative, last +Inf],
  *                      sum_s, count},
  *   attempts_total, failovers_total, errors_by_provider {name: n},
- *   errors_by_type {all nine type names: n},
+ *   errors_by_type {all ten type names: n},
  *   resources {rss_bytes, rss_peak_bytes, open_fds, open_fds_peak,
  *              in_flight_peak, client_connections, client_connections_peak},
  *   providers {name: {requests, served, errors, errors_by_type {...},

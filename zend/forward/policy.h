@@ -22,7 +22,8 @@
 struct policy_attempt {
     const struct zcfg_provider *provider;
     int status;       /* 0: no HTTP response */
-    int error_type;   /* enum zen_error_type; ZERR_NONE for the attempt that was relayed */
+    int error_type;   /* enum zen_error_type; ZERR_NONE for the attempt that was relayed
+                         (ZERR_STREAM when it broke after its commit point) */
     double duration_ms;
     char detail[POLICY_DETAIL_MAX];
 };

@@ -37,6 +37,8 @@ void xlate_init(struct xlate *x, struct ev_loop *loop, struct http_conn *conn,
 void xlate_end_attempt(struct xlate *x)
 {
     ev_timer_stop(x->loop, &x->timer);
+    commit_watch_fini(&x->watch);
+    x->holding = 0;
     tr_decoder_free(x->dec);
     x->dec = NULL;
     tr_encoder_free(x->enc);
@@ -250,6 +252,11 @@ static void arm_timer(struct xlate *x, double after_s)
     ev_timer_start(x->loop, &x->timer);
 }
 
+static double commit_timeout_s(const struct xlate *x)
+{
+    return (double)x->commit_timeout_ms / 1000.0;
+}
+
 static void on_event(void *ud, const struct tr_event *ev)
 {
     struct xlate *x = ud;
@@ -289,7 +296,7 @@ int xlate_on_head(struct xlate *x, const struct http_header *h, size_t n)
     if (!x->dec || !x->enc)
         return -1;
     if (xlate_client_stream(x))
-        arm_timer(x, XLATE_COMMIT_TIMEOUT_MS / 1000.0);
+        arm_timer(x, commit_timeout_s(x));
     return 0;
 }
 
@@ -396,6 +403,11 @@ const char *xlate_whole_body(const struct xlate *x, size_t *len)
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct xlate *x = w->data;
+    if (x->holding) {
+        /* A held passthrough stream's commit deadline. */
+        x->hooks->on_timer_step(x->hooks_ud, XLATE_COMMIT);
+        return;
+    }
     if (x->finished) {
         /* Whole, but the upstream never ended: the request ends anyway. */
         x->hooks->on_timer_step(x->hooks_ud, XLATE_FINISHED);
@@ -424,6 +436,77 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
         }
         arm_timer(x, keepalive_s() - idle);
     }
+}
+
+/* ---- the commit point of a passthrough stream ---- */
+
+int xlate_hold_begin(struct xlate *x, const struct http_header *h, size_t n)
+{
+    if (x->active || !endpoint_translates(x->fmt.endpoint))
+        return 0;
+    const char *ctype = fwdh_find(h, n, "content-type");
+    if (!ctype || strncasecmp(ctype, "text/event-stream", 17) != 0)
+        return 0;
+    /* Passthrough: the wire is the client's own format. */
+    if (commit_watch_init(&x->watch, x->wire) != 0) {
+        commit_watch_fini(&x->watch);
+        return -1;
+    }
+    x->holding = 1;
+    arm_timer(x, commit_timeout_s(x));
+    return 1;
+}
+
+static enum xlate_step hold_step(struct xlate *x, enum commit_verdict v)
+{
+    switch (v) {
+    case COMMIT_NOW:
+        return XLATE_COMMIT;
+    case COMMIT_FAILED:
+        x->failed = 1;
+        x->err_class = x->watch.err_class;
+        snprintf(x->err_msg, sizeof(x->err_msg), "%s", x->watch.err_msg);
+        return XLATE_FAILED;
+    default:
+        return XLATE_GOING;
+    }
+}
+
+enum xlate_step xlate_hold_body(struct xlate *x, const char *data, size_t len)
+{
+    if (x->failed)
+        return XLATE_FAILED;
+    if (zbuf_append(&x->out, data, len) != ZEN_OK) {
+        x->failed = 1;
+        x->err_class = TR_ERR_API;
+        snprintf(x->err_msg, sizeof(x->err_msg), "out of memory holding the stream");
+        return XLATE_FAILED;
+    }
+    return hold_step(x, commit_watch_feed(&x->watch, data, len, zbuf_len(&x->out)));
+}
+
+enum xlate_step xlate_hold_end(struct xlate *x, int ok, const char *why)
+{
+    ev_timer_stop(x->loop, &x->timer);
+    if (x->failed)
+        return XLATE_FAILED;
+    return hold_step(x, commit_watch_end(&x->watch, ok, why));
+}
+
+int xlate_holding(const struct xlate *x) { return x->holding; }
+
+const char *xlate_held(const struct xlate *x, size_t *len)
+{
+    *len = zbuf_len(&x->out);
+    return (const char *)zbuf_head(&x->out);
+}
+
+void xlate_hold_release(struct xlate *x)
+{
+    ev_timer_stop(x->loop, &x->timer);
+    commit_watch_fini(&x->watch);
+    x->holding = 0;
+    zbuf_clear(&x->out);
 }
 
 /* ---- failures and errors ---- */

@@ -10,11 +10,15 @@
  *
  * The commit point: a translated stream sends the client nothing -- no
  * status line -- until its first content block opens (or the answer
- * finishes, or XLATE_COMMIT_TIMEOUT_MS passes, or XLATE_HOLD_MAX bytes are
- * held). Until then an error event, a cut or an empty stream is a failed
+ * finishes, or the daemon's commit_timeout_ms passes, or XLATE_HOLD_MAX
+ * bytes are held). Until then an error event, a cut or an empty stream is a failed
  * attempt like any other and the next provider gets the request; after it,
  * the client gets an in-band error in its own format and the stream never
  * looks complete. A non-streamed translated answer commits only when whole.
+ *
+ * A passthrough stream has the same commit point (xlate_hold_*): its head
+ * and first bytes are held, watched by commit.h, and sent unchanged when it
+ * commits; a failure before that is a failed attempt too.
  *
  * This module owns the translation state and the bytes it writes; the
  * attempt loop (attempt.c) owns the attempt: it records outcomes, blames
@@ -28,16 +32,17 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "commit.h"
 #include "config.h"
 #include "http_server.h"
 #include "tr_detect.h"
 #include "tr_types.h"
 
-/* docs/translate.md, "Streaming": the commit deadline, the bytes held before
- * it at most, a keep-alive after this much client silence, and how long a
- * finished answer waits for its upstream to end before zend ends it. */
-#define XLATE_COMMIT_TIMEOUT_MS 10000
-#define XLATE_HOLD_MAX (64u * 1024)
+/* docs/translate.md, "Streaming": the bytes held before the commit point at
+ * most (its deadline is the daemon's commit_timeout_ms), a keep-alive after
+ * this much client silence, and how long a finished answer waits for its
+ * upstream to end before zend ends it. */
+#define XLATE_HOLD_MAX COMMIT_HOLD_MAX
 #define XLATE_KEEPALIVE_MS 15000
 #define XLATE_END_GRACE_MS 2000
 /* Tests shorten the keep-alive interval (milliseconds) through this. */
@@ -69,6 +74,8 @@ enum xlate_step {
     XLATE_FAILED,         /* a failure before the commit point: a failed attempt */
     XLATE_BROKEN,         /* a failure after it: the in-band error is written */
     XLATE_CLIENT_GONE,    /* the client went away */
+    XLATE_COMMIT,         /* a held passthrough answer commits: send its head and
+                             the held bytes (xlate_held), then relay as usual */
 };
 
 /* What xlate tells the attempt loop on its own (not as a step's result):
@@ -76,7 +83,8 @@ enum xlate_step {
  * send the head (xlate_head_headers gives the headers); on_timer_step -- a
  * timer moved the answer on (XLATE_FINISHED: a finished answer whose
  * upstream did not end in time, or a Chat stream that waited its grace for
- * usage; the request should end now). */
+ * usage; the request should end now; XLATE_COMMIT: a held passthrough
+ * stream reached its commit deadline). */
 struct xlate_hooks {
     void (*on_commit)(void *ud);
     void (*on_timer_step)(void *ud, enum xlate_step st);
@@ -107,6 +115,9 @@ struct xlate {
     char *client_model;          /* the model the client asked for (mapping input) */
     ev_timer timer;              /* commit deadline, keep-alive, finish grace */
     double last_write_s;         /* monotonic: the last bytes to the client */
+    int64_t commit_timeout_ms;   /* the daemon's commit_timeout_ms (set per attempt) */
+    int holding;                 /* a passthrough stream held before its commit point */
+    struct commit_watch watch;   /* ... and what watches it; out holds its bytes */
 };
 
 void xlate_init(struct xlate *x, struct ev_loop *loop, struct http_conn *conn,
@@ -147,6 +158,21 @@ const char *xlate_whole_body(const struct xlate *x, size_t *len);
  * to retry with, or -1. */
 int xlate_fallback_wire(const struct xlate *x, const struct zcfg_provider *p, int status,
                         const char *body, size_t len);
+
+/* The commit point of a passthrough stream (commit.h). xlate_hold_begin:
+ * a passthrough 2xx head on a Messages, Chat or Responses endpoint; returns
+ * 1 when the stream is held (the commit deadline runs from now), 0 when it
+ * is not a stream to hold, -1 out of memory (relay it unheld). Then each
+ * body chunk and the end of the transfer: XLATE_GOING (still held),
+ * XLATE_COMMIT (send the head and xlate_held now), XLATE_FAILED (a failed
+ * attempt: err_class / err_msg). Once committed, xlate_hold_release drops
+ * the held bytes and the watch. */
+int xlate_hold_begin(struct xlate *x, const struct http_header *h, size_t n);
+enum xlate_step xlate_hold_body(struct xlate *x, const char *data, size_t len);
+enum xlate_step xlate_hold_end(struct xlate *x, int ok, const char *why);
+int xlate_holding(const struct xlate *x);
+const char *xlate_held(const struct xlate *x, size_t *len);
+void xlate_hold_release(struct xlate *x);
 
 /* Ends a stream that broke after its head went out (a cut passthrough
  * stream, a drain): writes the in-band error of the client's format,

@@ -203,6 +203,8 @@ uint64_t http_response_bytes(const struct http_conn *c) { return c->resp_bytes; 
 
 int http_response_started(const struct http_conn *c) { return c->resp_started; }
 
+int http_conn_peer_eof(const struct http_conn *c) { return c->peer_eof || c->dead; }
+
 void http_response_begin(struct http_conn *c, int status, const struct http_header *headers,
                          size_t n_headers, int64_t content_length)
 {

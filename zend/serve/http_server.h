@@ -83,5 +83,8 @@ void http_response_abort(struct http_conn *c);
 /* Bytes of body written so far, and whether any response byte was sent. */
 uint64_t http_response_bytes(const struct http_conn *c);
 int http_response_started(const struct http_conn *c);
+/* The client has closed its side (or is gone): during a response it may
+ * only have shut down its sending side, but usually it hung up. */
+int http_conn_peer_eof(const struct http_conn *c);
 
 #endif
