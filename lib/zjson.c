@@ -291,17 +291,43 @@ static int literal(struct zjp *z, const char *word, size_t n)
     return 1;
 }
 
+/* After a container's opening byte: skips it and the whitespace after it;
+ * 1 when the closing byte follows at once (an empty container, consumed). */
+static int open_empty(struct zjp *z, unsigned char close)
+{
+    z->p++;
+    skip_ws(z);
+    if (z->p < z->end && *z->p == close) {
+        z->p++;
+        return 1;
+    }
+    return 0;
+}
+
+/* After a member: 1 at a ',' (another member follows), 0 at the closing
+ * byte, -1 at anything else; the separator is consumed. */
+static int next_member(struct zjp *z, unsigned char close)
+{
+    skip_ws(z);
+    if (z->p < z->end && *z->p == ',') {
+        z->p++;
+        skip_ws(z);
+        return 1;
+    }
+    if (z->p < z->end && *z->p == close) {
+        z->p++;
+        return 0;
+    }
+    return -1;
+}
+
 static json_t *parse_object(struct zjp *z, int depth)
 {
     json_t *obj = json_object();
     if (!obj)
         return NULL;
-    z->p++; /* '{' */
-    skip_ws(z);
-    if (z->p < z->end && *z->p == '}') {
-        z->p++;
+    if (open_empty(z, '}'))
         return obj;
-    }
     for (;;) {
         const char *key;
         size_t klen;
@@ -329,17 +355,11 @@ static json_t *parse_object(struct zjp *z, int depth)
             free(k);
         if (bad)
             goto fail;
-        skip_ws(z);
-        if (z->p < z->end && *z->p == ',') {
-            z->p++;
-            skip_ws(z);
-            continue;
-        }
-        if (z->p < z->end && *z->p == '}') {
-            z->p++;
+        int more = next_member(z, '}');
+        if (more == 0)
             return obj;
-        }
-        goto fail;
+        if (more < 0)
+            goto fail;
     }
 fail:
     json_decref(obj);
@@ -351,27 +371,17 @@ static json_t *parse_array(struct zjp *z, int depth)
     json_t *arr = json_array();
     if (!arr)
         return NULL;
-    z->p++; /* '[' */
-    skip_ws(z);
-    if (z->p < z->end && *z->p == ']') {
-        z->p++;
+    if (open_empty(z, ']'))
         return arr;
-    }
     for (;;) {
         json_t *v = parse_value(z, depth + 1);
         if (!v || json_array_append_new(arr, v) != 0)
             goto fail;
-        skip_ws(z);
-        if (z->p < z->end && *z->p == ',') {
-            z->p++;
-            skip_ws(z);
-            continue;
-        }
-        if (z->p < z->end && *z->p == ']') {
-            z->p++;
+        int more = next_member(z, ']');
+        if (more == 0)
             return arr;
-        }
-        goto fail;
+        if (more < 0)
+            goto fail;
     }
 fail:
     json_decref(arr);
