@@ -55,6 +55,14 @@ int zcfgl_opt_string_array(struct zcfg_loader *L, const json_t *obj, const char 
  * zend does not use, at any depth (config_ignored.c). */
 void zcfgl_note_ignored_keys(struct zcfg_loader *L, const json_t *root);
 
+/* A profile's routing keys (config_routing.c): defaults for the array form
+ * (v not an object), else strategy, provider_weights, long_context_threshold,
+ * session_affinity, scenario_priority and routing, each error naming its
+ * path under `path`. The free releases what it allocated. */
+int zcfgl_load_profile_routing(struct zcfg_loader *L, struct zcfg_profile *prof,
+                               const json_t *v, const char *path);
+void zcfgl_free_profile_routing(struct zcfg_profile *prof);
+
 /* The sections config_daemon.c owns: defaults first, then the file's values. */
 int zcfgl_load_health_check(struct zcfg_loader *L, const json_t *root);
 int zcfgl_load_daemon(struct zcfg_loader *L, const json_t *root, int64_t proxy_port);
