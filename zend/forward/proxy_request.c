@@ -78,6 +78,8 @@ static void log_completed(const struct proxy_request *pr, const struct metrics_r
     if (pr->is_stream || xlate_client_stream(&pr->xl))
         json_object_set_new(f, "stream_completed",
                             json_boolean(rec->success && rec->error_type == ZERR_NONE));
+    if (rec->scenario)
+        json_object_set_new(f, "scenario", json_string(rec->scenario));
     if (rec->error_type != ZERR_NONE)
         json_object_set_new(f, "error_type", json_string(zen_error_type_name(rec->error_type)));
     if (error)
@@ -147,6 +149,7 @@ void proxy_request_end(struct proxy_request *pr, int status, int success, int er
         .provider = served,
         .duration_ms = duration,
         .ttfb_ms = pr->ttfb_ms,
+        .scenario = pr->n_candidates ? zcfg_scenario_name(pr->scenario) : NULL,
         .attempts = ma,
         .n_attempts = pr->n_attempts,
         .error_type = error_type,

@@ -159,8 +159,11 @@ static void translate_request(struct xlate *x, const struct zcfg_provider *p, co
         }
     }
     const char *model = x->client_model;
-    const char *mapped = rewrite_pick_model_translated(
-        p, model, tr_request_wants_reasoning(ir), x->wire == TR_FORMAT_A, &out->model_defaulted);
+    const char *mapped = x->model_override;
+    out->model_defaulted = 0;
+    if (!mapped)
+        mapped = rewrite_pick_model_translated(p, model, tr_request_wants_reasoning(ir),
+                                               x->wire == TR_FORMAT_A, &out->model_defaulted);
     json_object_set_new(ir, "model", json_string(mapped ? mapped : ""));
     out->model_from = model;
     out->model_to = mapped;
