@@ -215,6 +215,29 @@ class Scenarios(RoutingCase):
         # next short turn is not sticky; a long session above 5,000 would be.
         self.check("/sc/lc/v1/messages", A_BODY, "base", A_BODY["model"], "code")
 
+    def test_sticky_long_context_and_session_tokens(self):
+        self.start(self.providers("base", "longp"),
+                   {"st": {"providers": ["base"], "routing": {"longContext": {
+                       "providers": ["longp"], "long_context_threshold": 10000}}}})
+        a = "/st/s1/v1/messages"
+        big = dict(A_BODY, messages=[{"role": "user", "content": "x" * 45000}])
+        mid = dict(A_BODY, messages=[{"role": "user", "content": "x" * 24000}])
+        self.assertEqual(self.served_by(a, big), "longp")    # ~11,250 tokens >= 10,000
+        self.assertEqual(self.served_by(a, mid), "longp")    # ~6,000: sticky (> 5,000)
+        self.assertEqual(self.served_by("/st/s2/v1/messages", mid), "base")  # no memory
+        self.assertEqual(self.served_by(a, A_BODY), "base")  # shrank below a fifth: reset
+        self.assertEqual(self.served_by(a, mid), "base")     # memory cleared
+        # A translated answer's usage is what the memory keeps (the mock says 1 and 1);
+        # a passthrough answer is not read: the request's estimate stands in.
+        r = self.post("/st/u1/v1/chat/completions", C_BODY)
+        self.assertEqual(r.status, 200, r.body)
+        rows = {x["session"]: x for x in
+                json.loads(self.zenctl("-o", "json", "sessions").stdout)["sessions"]}
+        self.assertEqual((rows["u1"]["input_tokens"], rows["u1"]["output_tokens"]), (1, 1))
+        self.assertEqual(rows["s2"]["input_tokens"], 6000 + 4 + 8)
+        self.assertEqual(rows["s1"]["requests"], 4)
+        self.assertEqual(rows["s1"]["scenario"], "code")
+
     def test_fallback_to_default_on_and_off(self):
         self.start_routes(think={"providers": [{"name": "thinkp", "model": "think-model"}]},
                           background={"providers": [{"name": "bgp", "model": "bg-model"}],

@@ -225,8 +225,6 @@ static void attempt_served(struct proxy_request *pr)
         }
     }
     record_attempt(pr, pr->status, ZERR_NONE, "");
-    smem_note_served(pr->px->smem, pr->route.profile->name, route_session(&pr->route),
-                     pr->provider->name, pr->input_estimate, -1, ztime_mono_ms());
     pr->state = REQ_RELAY;
 }
 

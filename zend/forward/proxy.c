@@ -216,6 +216,7 @@ static void on_request(void *ctx, struct http_conn *c, struct http_request *req)
     pr->input_estimate = -1;
     zbuf_init(&pr->err_body);
     xlate_init(&pr->xl, px->loop, c, &attempt_xlate_hooks, pr);
+    pr->xl.usage_input = pr->xl.usage_output = -1;
     /* Stopped at the end whether or not it ran; attempt.c arms it for a retry. */
     ev_timer_init(&pr->retry_timer, NULL, 0., 0.);
     LIST_INSERT_HEAD(&px->requests, pr, link);

@@ -128,10 +128,22 @@ static void send_reply(struct http_conn *c, const struct reply *r)
 
 /* The record comes first because ending the response frees the http_request
  * it reads; nothing after send_reply reads pr->req. */
+/* A served turn into the session memory (docs/routing.md, "Sessions"): its
+ * provider, and the usage a translated answer reported, else the request's
+ * own estimate (a passthrough answer is not read). */
+static void note_session(const struct proxy_request *pr)
+{
+    int64_t in = pr->xl.usage_input >= 0 ? pr->xl.usage_input : pr->input_estimate;
+    smem_note_served(pr->px->smem, pr->route.profile->name, route_session(&pr->route),
+                     pr->provider->name, in, pr->xl.usage_output, ztime_mono_ms());
+}
+
 void proxy_request_end(struct proxy_request *pr, int status, int success, int error_type,
                        const char *error, const struct reply *reply)
 {
     struct proxy *px = pr->px;
+    if (success && pr->provider && pr->route.profile && pr->n_candidates)
+        note_session(pr);
     struct metrics_attempt ma[PROXY_MAX_ATTEMPTS];
     for (size_t i = 0; i < pr->n_attempts; i++) {
         ma[i].provider = pr->attempts[i].provider->name;
