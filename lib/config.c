@@ -289,7 +289,7 @@ static int load_providers(struct zcfg_loader *L, const json_t *root)
 
 /* ---- profiles ---- */
 
-static int provider_index(const struct zcfg *cfg, const char *name, size_t *idx)
+int zcfgl_provider_index(const struct zcfg *cfg, const char *name, size_t *idx)
 {
     for (size_t i = 0; i < cfg->n_providers; i++) {
         if (strcmp(cfg->providers[i].name, name) == 0) {
@@ -343,7 +343,7 @@ static int load_profile(struct zcfg_loader *L, struct zcfg_profile *prof, const 
             return zcfgl_fail(L, ipath, "must be a provider name, not %s", zcfgl_type_name(item));
         const char *pname = json_string_value(item);
         size_t idx, j;
-        if (provider_index(L->cfg, pname, &idx) != ZEN_OK) {
+        if (zcfgl_provider_index(L->cfg, pname, &idx) != ZEN_OK) {
             zcfgl_warn(L, ipath, "unknown provider \"%s\" (dropped from the profile)", pname);
             continue;
         }

@@ -36,6 +36,8 @@ char *zcfgl_xstrdup(const char *s);
 void *zcfgl_xcalloc(size_t n, size_t size);
 /* parent.key into out (ZCFG_PATH_LEN bytes). */
 void zcfgl_subpath(char *out, const char *parent, const char *key);
+/* The index of the provider called name in cfg->providers (ZEN_OK), or ZEN_ERR. */
+int zcfgl_provider_index(const struct zcfg *cfg, const char *name, size_t *idx);
 /* "an object", "a string", ... for error messages. */
 const char *zcfgl_type_name(const json_t *v);
 

@@ -61,17 +61,6 @@ int zcfg_scenario_parse(const char *key)
     return -1;
 }
 
-static int provider_index(const struct zcfg *cfg, const char *name, size_t *idx)
-{
-    for (size_t i = 0; i < cfg->n_providers; i++) {
-        if (strcmp(cfg->providers[i].name, name) == 0) {
-            *idx = i;
-            return ZEN_OK;
-        }
-    }
-    return ZEN_ERR;
-}
-
 static int load_strategy(struct zcfg_loader *L, const json_t *obj, const char *parent, int *out)
 {
     char path[ZCFG_PATH_LEN];
@@ -111,7 +100,7 @@ static int load_weights(struct zcfg_loader *L, const json_t *obj, const char *pa
         char ipath[ZCFG_PATH_LEN];
         zcfgl_subpath(ipath, path, name);
         size_t idx;
-        if (provider_index(L->cfg, name, &idx) != ZEN_OK)
+        if (zcfgl_provider_index(L->cfg, name, &idx) != ZEN_OK)
             return zcfgl_fail(L, ipath, "unknown provider \"%s\"", name);
         if (zcfgl_opt_int(L, w, name, path, &(*out)[idx], 0, INT32_MAX) != ZEN_OK)
             return ZEN_ERR;
@@ -156,7 +145,7 @@ static int load_route_providers(struct zcfg_loader *L, struct zcfg_route *r, con
             return zcfgl_fail(L, npath, "must be a provider name, not %s",
                               name ? zcfgl_type_name(name) : "missing");
         }
-        if (provider_index(L->cfg, json_string_value(name), &idx) != ZEN_OK) {
+        if (zcfgl_provider_index(L->cfg, json_string_value(name), &idx) != ZEN_OK) {
             free(model);
             return zcfgl_fail(L, npath, "unknown provider \"%s\"", json_string_value(name));
         }

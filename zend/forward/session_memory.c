@@ -106,6 +106,16 @@ const struct smem_entry *smem_get(const struct smem *m, const char *profile, con
     return n && !idle(m, n, now_ms) ? &n->e : NULL;
 }
 
+/* Puts n (profile and session set) into its bucket; the LRU list is the caller's. */
+static void link_node(struct smem *m, struct smem_node *n)
+{
+    n->hash = hash_key(n->e.profile, n->e.session);
+    struct smem_node **head = &m->buckets[n->hash & (SMEM_BUCKETS - 1)];
+    n->hnext = *head;
+    *head = n;
+    m->count++;
+}
+
 /* The entry for the key, created (evicting the least recently used when
  * full) and moved to the front; NULL when out of memory. */
 static struct smem_node *touch(struct smem *m, const char *profile, const char *session,
@@ -132,11 +142,7 @@ static struct smem_node *touch(struct smem *m, const char *profile, const char *
             node_free(n);
             return NULL;
         }
-        n->hash = hash_key(profile, session);
-        struct smem_node **head = &m->buckets[n->hash & (SMEM_BUCKETS - 1)];
-        n->hnext = *head;
-        *head = n;
-        m->count++;
+        link_node(m, n);
     }
     n->e.last_seen_ms = now_ms;
     TAILQ_INSERT_HEAD(&m->lru, n, lru);
@@ -226,11 +232,7 @@ void smem_restore(struct smem *m, const struct smem_entry *e)
         node_free(n);
         return;
     }
-    n->hash = hash_key(e->profile, e->session);
-    struct smem_node **head = &m->buckets[n->hash & (SMEM_BUCKETS - 1)];
-    n->hnext = *head;
-    *head = n;
-    m->count++;
+    link_node(m, n);
     TAILQ_INSERT_TAIL(&m->lru, n, lru);
 }
 
