@@ -231,10 +231,15 @@ class Scenarios(RoutingCase):
         # a passthrough answer is not read: the request's estimate stands in.
         r = self.post("/st/u1/v1/chat/completions", C_BODY)
         self.assertEqual(r.status, 200, r.body)
+        # count_tokens is no turn: it leaves the turn's tokens alone.
+        self.mock.script({"json": {"input_tokens": 777}})
+        r = self.post("/st/u1/v1/messages/count_tokens", A_BODY)
+        self.assertEqual(r.status, 200, r.body)
         rows = {x["session"]: x for x in
                 json.loads(self.zenctl("-o", "json", "sessions").stdout)["sessions"]}
         self.assertEqual((rows["u1"]["input_tokens"], rows["u1"]["output_tokens"]), (1, 1))
         self.assertEqual(rows["s2"]["input_tokens"], 6000 + 4 + 8)
+        self.assertEqual(rows["u1"]["requests"], 2)
         self.assertEqual(rows["s1"]["requests"], 4)
         self.assertEqual(rows["s1"]["scenario"], "code")
 

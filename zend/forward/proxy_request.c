@@ -142,7 +142,9 @@ void proxy_request_end(struct proxy_request *pr, int status, int success, int er
                        const char *error, const struct reply *reply)
 {
     struct proxy *px = pr->px;
-    if (success && pr->provider && pr->route.profile && pr->n_candidates)
+    /* count_tokens is no turn of the conversation (and may be answered locally) */
+    if (success && pr->provider && pr->route.profile && pr->n_candidates &&
+        pr->xl.fmt.endpoint != TR_EP_COUNT_TOKENS)
         note_session(pr);
     struct metrics_attempt ma[PROXY_MAX_ATTEMPTS];
     for (size_t i = 0; i < pr->n_attempts; i++) {
