@@ -25,7 +25,7 @@ _zenctl() {
             COMPREPLY=($(compgen -W 'debug info warn error' -- "$cur"))
             return ;;
         --event)
-            COMPREPLY=($(compgen -W 'accept_paused client_write_stalled concurrency_limited config_created config_ignored_keys config_last_good_unsaved config_last_good_unusable config_last_good_used config_permissions config_recovered config_reload_failed config_reloaded config_restart_required config_unchanged config_warning control_bad_frame control_conn_evicted control_conn_timeout control_peer_refused daemon_crashed_restarting daemon_draining daemon_shutdown daemon_start_failed daemon_started listen_not_loopback log_dropped model_default_applied model_mapped profile_strategy_unsupported provider_disabled provider_enabled provider_failed provider_state_changed provider_token_missing provider_wire_fallback provider_wire_learned request_completed request_received resource_leak_suspected resource_warning restart_budget_exhausted state_absent state_dump state_entry_dropped state_load_failed state_loaded state_save_failed state_saved stream_interrupted worker_fault worker_fork_failed worker_unresponsive' -- "$cur"))
+            COMPREPLY=($(compgen -W 'accept_paused client_write_stalled concurrency_limited config_created config_ignored_keys config_last_good_unsaved config_last_good_unusable config_last_good_used config_permissions config_recovered config_reload_failed config_reloaded config_restart_required config_unchanged config_warning control_bad_frame control_conn_evicted control_conn_timeout control_peer_refused daemon_crashed_restarting daemon_draining daemon_shutdown daemon_start_failed daemon_started listen_not_loopback log_dropped model_default_applied model_mapped provider_disabled provider_enabled provider_failed provider_state_changed provider_token_missing provider_wire_fallback provider_wire_learned request_completed request_received resource_leak_suspected resource_warning restart_budget_exhausted state_absent state_dump state_entry_dropped state_load_failed state_loaded state_save_failed state_saved stream_interrupted worker_fault worker_fork_failed worker_unresponsive' -- "$cur"))
             return ;;
         --drain-timeout)
             return ;;
@@ -47,7 +47,7 @@ _zenctl() {
             if [[ "$cur" == -* ]]; then
                 COMPREPLY=($(compgen -W "$global_opts" -- "$cur"))
             else
-                COMPREPLY=($(compgen -W 'status health providers provider metrics logs reload shutdown version completion help' -- "$cur"))
+                COMPREPLY=($(compgen -W 'status health providers provider sessions metrics logs reload shutdown version completion help' -- "$cur"))
             fi ;;
         status)
             if [[ "$cur" == -* ]]; then
@@ -68,6 +68,10 @@ _zenctl() {
                 COMPREPLY=($(compgen -W 'enable disable' -- "$cur"))
             elif ((nargs == 1)); then
                 COMPREPLY=($(compgen -W "$("${COMP_WORDS[0]}" "${where[@]}" __provider-names 2>/dev/null)" -- "$cur"))
+            fi ;;
+        sessions)
+            if [[ "$cur" == -* ]]; then
+                COMPREPLY=($(compgen -W "$global_opts" -- "$cur"))
             fi ;;
         metrics)
             if [[ "$cur" == -* ]]; then
@@ -99,7 +103,7 @@ _zenctl() {
             if [[ "$cur" == -* ]]; then
                 COMPREPLY=($(compgen -W "$global_opts" -- "$cur"))
             elif ((nargs == 0)); then
-                COMPREPLY=($(compgen -W 'status health providers provider metrics logs reload shutdown version completion help' -- "$cur"))
+                COMPREPLY=($(compgen -W 'status health providers provider sessions metrics logs reload shutdown version completion help' -- "$cur"))
             fi ;;
     esac
 }

@@ -178,7 +178,8 @@ static int load_translation_keys(struct zcfg_loader *L, struct zcfg_provider *p,
                     &p->thinking_mode) != ZEN_OK ||
         zcfgl_opt_int(L, obj, "default_max_tokens", path, &p->default_max_tokens, 1,
                       ZCFG_MAX_DEFAULT_MAX_TOKENS) != ZEN_OK ||
-        zcfgl_opt_bool(L, obj, "drop_sampling", path, &p->drop_sampling) != ZEN_OK)
+        zcfgl_opt_bool(L, obj, "drop_sampling", path, &p->drop_sampling) != ZEN_OK ||
+        zcfgl_opt_int(L, obj, "weight", path, &p->weight, 0, INT32_MAX) != ZEN_OK)
         return ZEN_ERR;
     return ZEN_OK;
 }
@@ -288,7 +289,7 @@ static int load_providers(struct zcfg_loader *L, const json_t *root)
 
 /* ---- profiles ---- */
 
-static int provider_index(const struct zcfg *cfg, const char *name, size_t *idx)
+int zcfgl_provider_index(const struct zcfg *cfg, const char *name, size_t *idx)
 {
     for (size_t i = 0; i < cfg->n_providers; i++) {
         if (strcmp(cfg->providers[i].name, name) == 0) {
@@ -319,18 +320,13 @@ static int load_profile(struct zcfg_loader *L, struct zcfg_profile *prof, const 
     if (json_is_object(v)) {
         list = json_object_get(v, "providers");
         zcfgl_subpath(lpath, path, "providers");
-        if (zcfgl_opt_nonempty_string(L, v, "strategy", path, &prof->strategy) != ZEN_OK)
-            return ZEN_ERR;
-        if (prof->strategy && strcmp(prof->strategy, "failover") != 0)
-            zcfgl_note(L, ZLOG_WARN, "profile_strategy_unsupported",
-                       json_pack("{s:s, s:s, s:s}", "profile", name, "strategy",
-                                 prof->strategy, "detail", "behaves as failover"));
     } else if (!json_is_array(v)) {
         return zcfgl_fail(L, path, "must be an array of provider names or an object, not %s",
                           zcfgl_type_name(v));
     }
-    if (!prof->strategy)
-        prof->strategy = zcfgl_xstrdup("failover");
+    if (zcfgl_load_profile_routing(L, prof, v, path) != ZEN_OK)
+        return ZEN_ERR;
+    prof->strategy = zcfgl_xstrdup(zcfg_strategy_name(prof->strategy_kind));
     if (list && !json_is_null(list) && !json_is_array(list))
         return zcfgl_fail(L, lpath, "must be an array of provider names, not %s",
                           zcfgl_type_name(list));
@@ -347,7 +343,7 @@ static int load_profile(struct zcfg_loader *L, struct zcfg_profile *prof, const 
             return zcfgl_fail(L, ipath, "must be a provider name, not %s", zcfgl_type_name(item));
         const char *pname = json_string_value(item);
         size_t idx, j;
-        if (provider_index(L->cfg, pname, &idx) != ZEN_OK) {
+        if (zcfgl_provider_index(L->cfg, pname, &idx) != ZEN_OK) {
             zcfgl_warn(L, ipath, "unknown provider \"%s\" (dropped from the profile)", pname);
             continue;
         }
@@ -606,6 +602,7 @@ void zcfg_unref(struct zcfg *cfg)
         free(cfg->profiles[i].name);
         free(cfg->profiles[i].providers);
         free(cfg->profiles[i].strategy);
+        zcfgl_free_profile_routing(&cfg->profiles[i]);
     }
     free(cfg->profiles);
     for (size_t i = 0; i < cfg->n_disabled; i++) {

@@ -60,13 +60,60 @@ struct zcfg_provider {
     int64_t default_max_tokens; /* max_tokens sent to Anthropic when the client set none */
     int thinking_mode;         /* enum zcfg_thinking_mode */
     int drop_sampling;         /* never send temperature/top_p/top_k to Anthropic */
+    int64_t weight;            /* GoZen's `weight` (weighted strategy); 0 = unset */
+};
+
+/* Routing (docs/routing.md): how a profile orders its providers. */
+enum zcfg_strategy {
+    ZCFG_STRATEGY_FAILOVER,
+    ZCFG_STRATEGY_ROUND_ROBIN,
+    ZCFG_STRATEGY_WEIGHTED,
+    ZCFG_STRATEGY_LEAST_LATENCY,
+    ZCFG_STRATEGY_LEAST_COST,
+};
+/* Request scenarios, in the default priority order (highest first). */
+enum zcfg_scenario {
+    ZCFG_SCENARIO_WEB_SEARCH,
+    ZCFG_SCENARIO_THINK,
+    ZCFG_SCENARIO_IMAGE,
+    ZCFG_SCENARIO_LONG_CONTEXT,
+    ZCFG_SCENARIO_CODE,
+    ZCFG_SCENARIO_BACKGROUND,
+    ZCFG_SCENARIO_DEFAULT,
+    ZCFG_N_SCENARIOS
+};
+#define ZCFG_DEFAULT_LONG_CONTEXT_THRESHOLD 32000
+
+/* One provider of a scenario route, with its optional model override (used
+ * verbatim, no tier mapping). */
+struct zcfg_route_provider {
+    size_t provider;   /* index into zcfg.providers */
+    char *model;       /* NULL = the request's own model, tier-mapped */
+};
+
+/* A scenario route of a profile (`routing.<scenario>`). */
+struct zcfg_route {
+    int present;
+    struct zcfg_route_provider *providers; size_t n_providers;
+    int strategy;                   /* enum zcfg_strategy */
+    int64_t *weights;               /* per zcfg.providers index; -1 = not set here */
+    int64_t long_context_threshold; /* -1 = the profile's */
+    int fallback_to_default;        /* default 1 */
+    int session_affinity;           /* -1 = the profile's */
 };
 
 struct zcfg_profile {
     char *name;
     size_t *providers; /* indices into zcfg.providers, in failover order */
     size_t n_providers;
-    char *strategy;    /* as written; only failover is implemented */
+    char *strategy;    /* as written (normalised: "failover" when absent) */
+    int strategy_kind; /* enum zcfg_strategy */
+    int64_t *weights;  /* provider_weights per zcfg.providers index; -1 = not set */
+    int64_t long_context_threshold;
+    int scenario_order[ZCFG_N_SCENARIOS]; /* scenario_priority, then the default order */
+    int session_affinity;                 /* default 1 */
+    struct zcfg_route routes[ZCFG_N_SCENARIOS];
+    int has_routes;
 };
 
 struct zcfg_disabled {
@@ -154,6 +201,16 @@ const struct zcfg_profile *zcfg_find_profile(const struct zcfg *cfg, const char 
 /* Is the provider in disabled_providers with no expiry, or one not yet
  * passed at now_s (epoch seconds)? */
 int zcfg_provider_disabled(const struct zcfg *cfg, const char *name, int64_t now_s);
+
+/* "failover", "round-robin", ... and back; -1 for an unknown name. */
+const char *zcfg_strategy_name(int strategy);
+int zcfg_strategy_parse(const char *name);
+/* "webSearch", "think", "image", "longContext", "code", "background",
+ * "default"; parse also takes the spellings GoZen users write
+ * (long_context, long-context, longcontext, web_search, web-search) and
+ * returns -1 for anything else. */
+const char *zcfg_scenario_name(int scenario);
+int zcfg_scenario_parse(const char *key);
 
 /* Writes the starter config (one provider `anthropic`, profile `default`)
  * with mode 0600, refusing to overwrite an existing file. */

@@ -1,7 +1,7 @@
 /* config_ignored.c -- which GoZen keys of a zen.json zend does not use.
  *
  * zend reads GoZen's file as it is, so keys only GoZen's other parts use (web
- * UI, bot, sync, a provider's icon, a profile's routing) are accepted and
+ * UI, bot, sync, a provider's icon) are accepted and
  * ignored. A migrating user must see what will not take effect: every such
  * key, at any depth of the sections zend reads, becomes one JSON path in a
  * config_ignored_keys note (`zend --check-config` prints each as a `note:`
@@ -27,9 +27,12 @@ static const char *const top_keys[] = {
 static const char *const provider_keys[] = {
     "type", "base_url", "auth_token", "auth_header", "model", "sonnet_model", "opus_model",
     "haiku_model", "reasoning_model", "proxy_url", "ca_file", "env_vars", "openai_api",
-    "max_tokens_field", "thinking_mode", "default_max_tokens", "drop_sampling",
+    "max_tokens_field", "thinking_mode", "default_max_tokens", "drop_sampling", "weight",
 };
-static const char *const profile_keys[] = {"providers", "strategy"};
+static const char *const profile_keys[] = {
+    "providers", "strategy", "provider_weights", "long_context_threshold", "scenario_priority",
+    "session_affinity", "routing",
+};
 /* created_at is GoZen's bookkeeping: read by nobody, but not a setting either. */
 static const char *const disabled_keys[] = {"type", "created_at", "expires_at"};
 static const char *const health_check_keys[] = {"enabled", "interval_secs", "timeout_secs"};

@@ -36,6 +36,8 @@ char *zcfgl_xstrdup(const char *s);
 void *zcfgl_xcalloc(size_t n, size_t size);
 /* parent.key into out (ZCFG_PATH_LEN bytes). */
 void zcfgl_subpath(char *out, const char *parent, const char *key);
+/* The index of the provider called name in cfg->providers (ZEN_OK), or ZEN_ERR. */
+int zcfgl_provider_index(const struct zcfg *cfg, const char *name, size_t *idx);
 /* "an object", "a string", ... for error messages. */
 const char *zcfgl_type_name(const json_t *v);
 
@@ -54,6 +56,14 @@ int zcfgl_opt_string_array(struct zcfg_loader *L, const json_t *obj, const char 
 /* Notes config_ignored_keys (info, {keys: [JSON paths]}): every GoZen key
  * zend does not use, at any depth (config_ignored.c). */
 void zcfgl_note_ignored_keys(struct zcfg_loader *L, const json_t *root);
+
+/* A profile's routing keys (config_routing.c): defaults for the array form
+ * (v not an object), else strategy, provider_weights, long_context_threshold,
+ * session_affinity, scenario_priority and routing, each error naming its
+ * path under `path`. The free releases what it allocated. */
+int zcfgl_load_profile_routing(struct zcfg_loader *L, struct zcfg_profile *prof,
+                               const json_t *v, const char *path);
+void zcfgl_free_profile_routing(struct zcfg_profile *prof);
 
 /* The sections config_daemon.c owns: defaults first, then the file's values. */
 int zcfgl_load_health_check(struct zcfg_loader *L, const json_t *root);

@@ -43,7 +43,6 @@
     X(log_dropped, ZLOG_EV_EVERY)                   \
     X(model_default_applied, ZLOG_EV_EVERY)         \
     X(model_mapped, ZLOG_EV_EVERY)                  \
-    X(profile_strategy_unsupported, ZLOG_EV_EVERY)  \
     X(provider_disabled, ZLOG_EV_EVERY)             \
     X(provider_enabled, ZLOG_EV_EVERY)              \
     X(provider_failed, ZLOG_EV_EVERY)               \

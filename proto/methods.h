@@ -17,6 +17,7 @@
 #define RPC_PROVIDER_ENABLE "provider.enable"
 #define RPC_PROVIDER_DISABLE "provider.disable"
 #define RPC_RELOAD "reload"
+#define RPC_SESSIONS "sessions"
 
 /* provider.disable's for_s: more than 0, at most ten years (365-day years).
  * Beyond that a deadline in milliseconds would overflow; nobody means it. */

@@ -101,6 +101,7 @@ int zc_cmd_health(struct zc_ctx *ctx);
 int zc_cmd_providers(struct zc_ctx *ctx);
 int zc_cmd_provider(struct zc_ctx *ctx);
 int zc_cmd_provider_names(struct zc_ctx *ctx);
+int zc_cmd_sessions(struct zc_ctx *ctx);
 int zc_cmd_metrics(struct zc_ctx *ctx);
 int zc_cmd_logs(struct zc_ctx *ctx);
 int zc_cmd_reload(struct zc_ctx *ctx);

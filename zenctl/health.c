@@ -113,10 +113,11 @@ int zc_cmd_providers(struct zc_ctx *ctx)
     }
     res = zv_escaped_take(res);
     static const char *const head[] = {"NAME", "WIRE", "STATUS", "CIRCUIT", "COOLDOWN",
-                                       "REQUESTS", "ERR%", "P50", "P95", "P99", "LAST ERROR"};
+                                       "REQUESTS", "ERR%", "P50", "P95", "P99", "TTFB",
+                                       "LAST ERROR"};
     struct zv_table t;
-    /* REQUESTS..P99 (columns 5..9) are numbers: right-aligned. */
-    zv_table_init(&t, (int)ZEN_ARRAY_LEN(head), 0x3E0u);
+    /* REQUESTS..TTFB (columns 5..10) are numbers: right-aligned. */
+    zv_table_init(&t, (int)ZEN_ARRAY_LEN(head), 0x7E0u);
     for (size_t i = 0; i < ZEN_ARRAY_LEN(head); i++)
         zv_table_cell(&t, NULL, "%s", head[i]);
     size_t i;
@@ -142,6 +143,14 @@ int zc_cmd_providers(struct zc_ctx *ctx)
         zv_table_cell(&t, NULL, "%s", p50);
         zv_table_cell(&t, NULL, "%s", p95);
         zv_table_cell(&t, NULL, "%s", p99);
+        /* least-latency's EWMA of successful attempts' TTFB, and its sample count */
+        long long samples = zv_int(p, "ttfb_samples");
+        char ttfb[16];
+        zv_ms(zv_num(p, "ttfb_ewma_ms"), ttfb, sizeof(ttfb));
+        if (samples > 0)
+            zv_table_cell(&t, NULL, "%s/%lld", ttfb, samples);
+        else
+            zv_table_cell(&t, NULL, "-");
         zv_table_cell(&t, NULL, "%s", last);
     }
     zv_table_print(&t, stdout, ctx->color);

@@ -15,7 +15,9 @@
 #include "log.h"
 #include "paths.h"
 #include "provider_state.h"
+#include "routing.h"
 #include "secret.h"
+#include "session_memory.h"
 #include "sessions.h"
 #include "timeutil.h"
 #include "tr_ctx.h"
@@ -29,6 +31,8 @@ struct statefile {
     char path[PATH_MAX];
     struct provider_states *ps;
     struct sessions *ss;
+    struct routing_state *rs;  /* NULL until statefile_attach_routing */
+    struct smem *smem;
     ev_timer debounce;     /* the next write, at most one pending */
     int64_t last_write_ms; /* monotonic; 0 = none yet */
     int failing;           /* the last write failed (logged once per streak) */
@@ -88,6 +92,11 @@ static json_t *encode_provider(const struct provider_state *s, int64_t now_wall,
     if (s->learned_wire >= 0) {
         json_object_set_new(o, "learned_wire",
                             json_string(tr_format_name((enum tr_format)s->learned_wire)));
+        keep = 1;
+    }
+    if (s->ttfb_samples > 0) {
+        json_object_set_new(o, "ttfb", json_pack("{s:f, s:I}", "ewma_ms", s->ttfb_ewma_ms,
+                                                 "samples", (json_int_t)s->ttfb_samples));
         keep = 1;
     }
     if (!keep) {
@@ -153,6 +162,8 @@ struct saved_provider {
     json_int_t status;
     const char *text;
     int wire; /* -1: none */
+    double ttfb_ewma_ms;
+    json_int_t ttfb_samples; /* 0: none kept */
 };
 
 static int time_ok(json_int_t t) { return t >= 0 && t <= STATEFILE_MAX_TIME_MS; }
@@ -211,6 +222,12 @@ static int parse_provider(const json_t *e, struct saved_provider *v)
     }
     if (wire && (v->wire = wire_of(wire)) < 0)
         return ZEN_ERR;
+    const json_t *ttfb = json_object_get(e, "ttfb");
+    if (ttfb && (json_unpack((json_t *)ttfb, "{s:F, s:I}", "ewma_ms", &v->ttfb_ewma_ms,
+                             "samples", &v->ttfb_samples) != 0 ||
+                 !(v->ttfb_ewma_ms >= 0 && v->ttfb_ewma_ms < 1e9) || v->ttfb_samples < 0 ||
+                 v->ttfb_samples > UINT32_MAX))
+        return ZEN_ERR;
     return ZEN_OK;
 }
 
@@ -242,6 +259,10 @@ static void apply_provider(struct provider_state *s, const struct saved_provider
     }
     if (v->wire >= 0)
         s->learned_wire = v->wire;
+    if (v->ttfb_samples > 0) {
+        s->ttfb_ewma_ms = v->ttfb_ewma_ms;
+        s->ttfb_samples = (uint32_t)v->ttfb_samples;
+    }
 }
 
 static void drop_entry(const char *name, const char *reason, unsigned *count)
@@ -334,6 +355,112 @@ int statefile_decode(const json_t *doc, struct provider_states *ps, struct sessi
     return ZEN_OK;
 }
 
+/* ---- routing: strategy state and session memory (docs/routing.md) ---- */
+
+static void encode_counter(void *ud, const char *key, uint64_t counter, uint64_t explore)
+{
+    json_object_set_new(ud, key, json_pack("{s:I, s:I, s:{}}", "counter", (json_int_t)counter,
+                                           "explore", (json_int_t)explore, "weights"));
+}
+
+static void encode_weight(void *ud, const char *key, const char *provider, int64_t current)
+{
+    json_object_set_new(json_object_get(json_object_get(ud, key), "weights"), provider,
+                        json_integer(current));
+}
+
+static void encode_smem(void *ud, const struct smem_entry *e)
+{
+    struct session_sink *sink = ud;
+    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "profile", e->profile,
+                          "session", e->session, "scenario", zcfg_scenario_name(e->last_scenario),
+                          "requests", (json_int_t)e->requests, "input_tokens",
+                          (json_int_t)e->input_tokens, "output_tokens",
+                          (json_int_t)e->output_tokens, "last_seen",
+                          (json_int_t)statefile_wall_of(e->last_seen_ms, sink->now_mono,
+                                                        sink->now_wall));
+    if (o && e->last_provider)
+        json_object_set_new(o, "provider", json_string(e->last_provider));
+    if (o)
+        json_array_append_new(sink->arr, o);
+}
+
+void statefile_encode_routing(json_t *doc, const struct routing_state *rs, const struct smem *m,
+                              int64_t now_wall_ms, int64_t now_mono_ms)
+{
+    if (rs) {
+        json_t *routing = json_object();
+        routing_state_each(rs, encode_counter, encode_weight, routing);
+        json_object_set_new(doc, "routing", routing);
+    }
+    if (m) {
+        struct session_sink sink = {json_array(), now_mono_ms, now_wall_ms};
+        smem_each(m, now_mono_ms, encode_smem, &sink);
+        json_object_set_new(doc, "session_memory", sink.arr);
+    }
+}
+
+static void decode_counters(const json_t *routing, struct routing_state *rs)
+{
+    const char *key, *provider;
+    const json_t *v, *w;
+    json_object_foreach((json_t *)routing, key, v) {
+        json_int_t counter = 0, explore = 0;
+        if (json_unpack((json_t *)v, "{s:I, s:I}", "counter", &counter, "explore", &explore) ||
+            counter < 0 || explore < 0)
+            continue;
+        routing_state_restore_counter(rs, key, (uint64_t)counter, (uint64_t)explore);
+        json_object_foreach(json_object_get(v, "weights"), provider, w)
+            if (json_is_integer(w))
+                routing_state_restore_weight(rs, key, provider, json_integer_value(w));
+    }
+}
+
+/* Puts back the sessions not idle too long; malformed items are skipped. */
+static unsigned decode_smem(const json_t *arr, struct smem *m, int64_t now_wall,
+                            int64_t now_mono)
+{
+    unsigned n = 0;
+    size_t i;
+    const json_t *item;
+    json_array_foreach(arr, i, item) {
+        struct smem_entry e;
+        memset(&e, 0, sizeof(e));
+        const char *scenario = NULL, *provider = NULL;
+        json_int_t requests = 0, in = 0, out = 0, seen_wall = 0;
+        if (json_unpack((json_t *)item, "{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s?s}", "profile",
+                        &e.profile, "session", &e.session, "scenario", &scenario, "requests",
+                        &requests, "input_tokens", &in, "output_tokens", &out, "last_seen",
+                        &seen_wall, "provider", &provider) != 0 ||
+            !time_ok(seen_wall) || requests < 0 || in < 0 || out < 0 ||
+            (e.last_scenario = zcfg_scenario_parse(scenario)) < 0)
+            continue;
+        int64_t seen = statefile_mono_of(seen_wall, now_wall, now_mono);
+        if (seen > now_mono)
+            seen = now_mono;
+        if (now_mono - seen > SMEM_IDLE_MS)
+            continue;
+        e.last_provider = (char *)provider;
+        e.requests = (uint64_t)requests;
+        e.input_tokens = in;
+        e.output_tokens = out;
+        e.last_seen_ms = seen;
+        smem_restore(m, &e);
+        n++;
+    }
+    return n;
+}
+
+unsigned statefile_decode_routing(const json_t *doc, struct routing_state *rs, struct smem *m,
+                                  int64_t now_wall_ms, int64_t now_mono_ms)
+{
+    if (rs && json_is_object(json_object_get(doc, "routing")))
+        decode_counters(json_object_get(doc, "routing"), rs);
+    if (m && json_is_array(json_object_get(doc, "session_memory")))
+        return decode_smem(json_object_get(doc, "session_memory"), m, now_wall_ms, now_mono_ms);
+    return 0;
+}
+
 /* ---- the file ---- */
 
 /* The parsed file, or NULL: *absent set when there is none (a first start),
@@ -388,7 +515,10 @@ static void load(struct statefile *sf)
 
 int statefile_save(struct statefile *sf, char *err, size_t errlen)
 {
-    json_t *doc = statefile_encode(sf->ps, sf->ss, ztime_wall_ms(), ztime_mono_ms());
+    int64_t now_wall = ztime_wall_ms(), now_mono = ztime_mono_ms();
+    json_t *doc = statefile_encode(sf->ps, sf->ss, now_wall, now_mono);
+    if (doc)
+        statefile_encode_routing(doc, sf->rs, sf->smem, now_wall, now_mono);
     char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
     if (!text) {
@@ -462,11 +592,31 @@ struct statefile *statefile_open(struct ev_loop *loop, const char *home,
     return sf;
 }
 
+void statefile_attach_routing(struct statefile *sf, struct routing_state *rs, struct smem *m)
+{
+    if (!sf)
+        return;
+    char err[ZEN_ERRLEN];
+    int absent = 0;
+    json_t *doc = read_doc(sf->path, &absent, err, sizeof(err));
+    const json_t *version = json_object_get(doc, "version");
+    /* state_loaded (or state_load_failed) already said what became of the file */
+    if (json_is_integer(version) && json_integer_value(version) == STATEFILE_VERSION)
+        statefile_decode_routing(doc, rs, m, ztime_wall_ms(), ztime_mono_ms());
+    json_decref(doc);
+    sf->rs = rs;
+    sf->smem = m;
+    if (m)
+        smem_set_on_change(m, on_change, sf);
+}
+
 void statefile_close(struct statefile *sf)
 {
     if (!sf)
         return;
     ev_timer_stop(sf->loop, &sf->debounce);
+    if (sf->smem)
+        smem_set_on_change(sf->smem, NULL, NULL);
     pstates_set_on_change(sf->ps, NULL, NULL);
     if (sf->ss)
         sessions_set_on_new(sf->ss, NULL, NULL);

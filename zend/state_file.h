@@ -37,6 +37,8 @@
 struct provider_states;
 struct sessions;
 struct statefile;
+struct routing_state;
+struct smem;
 
 /* What a load did, for the state_loaded record and the tests. */
 struct statefile_load_report {
@@ -54,6 +56,11 @@ struct statefile_load_report {
  * state_load_failed and leaves ps and ss as they were. */
 struct statefile *statefile_open(struct ev_loop *loop, const char *home,
                                  struct provider_states *ps, struct sessions *ss);
+/* Also keeps the routing strategy state (round-robin counters, smooth
+ * weighted current weights, exploration counters) and the session memory
+ * (docs/routing.md): puts back what the file holds of them, then saves them
+ * with the rest after every change of the memory. NULL sf is fine. */
+void statefile_attach_routing(struct statefile *sf, struct routing_state *rs, struct smem *m);
 /* Saves once more (the graceful shutdown's write), stops watching, frees.
  * NULL is fine. Call it before ps and ss are freed. */
 void statefile_close(struct statefile *sf);
@@ -74,6 +81,17 @@ json_t *statefile_encode(struct provider_states *ps, const struct sessions *ss,
 int statefile_decode(const json_t *doc, struct provider_states *ps, struct sessions *ss,
                      int64_t now_wall_ms, int64_t now_mono_ms,
                      struct statefile_load_report *rep, char *err, size_t errlen);
+
+/* Adds "routing" ({key: {counter, explore, weights: {provider: current}}})
+ * and "session_memory" ([{profile, session, provider?, scenario, requests,
+ * input_tokens, output_tokens, last_seen (epoch ms)}], most recent first) to
+ * doc; a NULL part is left out. */
+void statefile_encode_routing(json_t *doc, const struct routing_state *rs, const struct smem *m,
+                              int64_t now_wall_ms, int64_t now_mono_ms);
+/* Puts them back (malformed items and sessions idle too long are skipped);
+ * returns the sessions restored. */
+unsigned statefile_decode_routing(const json_t *doc, struct routing_state *rs, struct smem *m,
+                                  int64_t now_wall_ms, int64_t now_mono_ms);
 
 /* A monotonic moment as wall clock, and back, given one (now) pair. */
 int64_t statefile_wall_of(int64_t mono_ms, int64_t now_mono_ms, int64_t now_wall_ms);

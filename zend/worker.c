@@ -149,6 +149,8 @@ int worker_main(const struct worker_args *a)
      * forget what was cooling (state_file.h). */
     state_file = statefile_open(d.loop, a->paths.home, proxy_provider_states(d.proxy),
                                 proxy_sessions(d.proxy));
+    statefile_attach_routing(state_file, proxy_routing_state(d.proxy),
+                             proxy_session_memory(d.proxy));
     const char *abort_ms = getenv(WORKER_TEST_ABORT_ENV);
     if (abort_ms && *abort_ms) {
         ev_timer_init(&test_abort, test_abort_cb, atof(abort_ms) / 1000.0, 0.);

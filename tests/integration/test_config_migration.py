@@ -103,13 +103,13 @@ class Migration(ZenTestCase):
     def test_running_daemon_logs_ignored_keys_once_at_info(self):
         self.start({"web_port": 19840, "bot": {"enabled": False},
                     "providers": {"p1": {"base_url": self.mock.url, "icon": "x.png"}},
-                    "profiles": {"default": {"providers": ["p1"], "routing": {}}},
+                    "profiles": {"default": {"providers": ["p1"], "color": "red"}},
                     "daemon": {"listen": "127.0.0.1:0"}})
         notes = [r for r in self.log_records() if r["event"] == "config_ignored_keys"]
         self.assertEqual(len(notes), 1)
         self.assertEqual(notes[0]["level"], "info")
         self.assertEqual(notes[0]["keys"], ["web_port", "bot", "providers.p1.icon",
-                                            "profiles.default.routing"])
+                                            "profiles.default.color"])
 
 
 class CheckConfig(ZenTestCase):
@@ -120,7 +120,7 @@ class CheckConfig(ZenTestCase):
             "sync": {"gist": {"token": "x"}},
             "providers": {
                 "p1": {"base_url": "http://127.0.0.1:9", "auth_token": "sk-literal",
-                       "icon": "p1.png", "weight": 3},
+                       "icon": "p1.png", "avatar": 3},
                 "p2": {"base_url": "http://127.0.0.1:9", "auth_token": "env:ZEN_TEST_UNSET_TOKEN"},
             },
             "profiles": {"default": {"providers": []}, "work": ["p1", "ghost", "p2"]},
@@ -135,7 +135,7 @@ class CheckConfig(ZenTestCase):
             "note: web_port: ignored (a GoZen key zend does not use)",
             "note: sync: ignored (a GoZen key zend does not use)",
             "note: providers.p1.icon: ignored (a GoZen key zend does not use)",
-            "note: providers.p1.weight: ignored (a GoZen key zend does not use)",
+            "note: providers.p1.avatar: ignored (a GoZen key zend does not use)",
             "note: health_check.model: ignored (a GoZen key zend does not use)",
             "warning: provider_token_missing: provider=p2 variable=ZEN_TEST_UNSET_TOKEN "
             "fallback=passthrough",

@@ -323,8 +323,10 @@ class Health(OpsTestCase):
         self.assertEqual(h["status"], "degraded")
         self.assertTrue([r for r in h["reasons"] if "p1" in r and "cooling" in r], h["reasons"])
         self.assertEqual(h["active_sessions"], 1)
-        # Both down: unhealthy.
+        # Both down: unhealthy. (Cooling p1 now goes last and, as the last candidate, is
+        # still tried after p2: docs/routing.md, "The candidate list".)
         self.m2.script({"status": 503, "body": "down"})
+        self.m1.script({"status": 503, "body": "down"})
         self.post()
         h = self.health()
         self.assertEqual(h["status"], "unhealthy", h)

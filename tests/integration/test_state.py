@@ -135,7 +135,8 @@ class WorkerCrash(StateTestCase):
         self.assertEqual(ps["p2"]["last_error_type"], "server")
         loaded = self.events("state_loaded")
         self.assertTrue(loaded)
-        self.assertEqual(loaded[-1]["providers"], 2)
+        # p1 (disable), p2 (cooldown) and p3 (the TTFB EWMA of the attempt it served)
+        self.assertEqual(loaded[-1]["providers"], 3)
         # The next request skips both: neither mock sees a POST.
         for m in self.mocks.values():
             m.reset()

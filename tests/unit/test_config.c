@@ -60,7 +60,7 @@ static const char gozen_config[] =
     "  },\n"
     "  \"profiles\": {\n"
     "    \"work\": {\"providers\": [\"anthropic\", \"relay\"], \"strategy\": \"failover\",\n"
-    "             \"routing\": {\"think\": \"relay\"}},\n"
+    "             \"routing\": {\"think\": {\"providers\": [\"relay\"]}}},\n"
     "    \"cheap\": [\"relay\"]\n"
     "  },\n"
     "  \"disabled_providers\": {\"relay\": {\"type\": \"today\",\n"
@@ -395,13 +395,12 @@ static void test_ignored_keys_at_any_depth(void)
     CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(note, "level")), "info");
     char *keys = json_dumps(json_object_get(json_object_get(note, "fields"), "keys"),
                             JSON_COMPACT);
-    CU_ASSERT_STRING_EQUAL(keys, "[\"web_port\",\"bot\",\"providers.anthropic.icon\","
-                                 "\"profiles.work.routing\"]");
+    CU_ASSERT_STRING_EQUAL(keys, "[\"web_port\",\"bot\",\"providers.anthropic.icon\"]");
     free(keys);
     zcfg_unref(cfg);
 
-    cfg = load_str("{\"providers\": {\"p\": {\"base_url\": \"http://p\", \"weight\": 2}},\n"
-                   " \"profiles\": {\"d\": {\"providers\": [\"p\"], \"provider_weights\": {}}},\n"
+    cfg = load_str("{\"providers\": {\"p\": {\"base_url\": \"http://p\", \"icon\": 2}},\n"
+                   " \"profiles\": {\"d\": {\"providers\": [\"p\"], \"sync_id\": {}}},\n"
                    " \"disabled_providers\": {\"p\": {\"type\": \"today\", \"created_at\": \"x\",\n"
                    "                                  \"reason\": \"slow\"}},\n"
                    " \"health_check\": {\"enabled\": false, \"model\": \"m\"},\n"
@@ -411,8 +410,8 @@ static void test_ignored_keys_at_any_depth(void)
         if (strcmp(json_string_value(json_object_get(n, "event")), "config_ignored_keys") == 0)
             note = n;
     keys = json_dumps(json_object_get(json_object_get(note, "fields"), "keys"), JSON_COMPACT);
-    CU_ASSERT_STRING_EQUAL(keys, "[\"sync\",\"providers.p.weight\","
-                                 "\"profiles.d.provider_weights\","
+    CU_ASSERT_STRING_EQUAL(keys, "[\"sync\",\"providers.p.icon\","
+                                 "\"profiles.d.sync_id\","
                                  "\"disabled_providers.p.reason\",\"health_check.model\"]");
     free(keys);
     zcfg_unref(cfg);
@@ -735,6 +734,138 @@ static void test_rfc3339(void)
     CU_ASSERT_EQUAL(ztime_parse_rfc3339("2026-11-28T00:00:00Zjunk", &t), ZEN_ERR);
 }
 
+/* Routing keys (docs/routing.md): strategies, weights, threshold, priority,
+ * affinity and scenario routes, with GoZen's spellings of scenario keys. */
+static void test_routing_keys(void)
+{
+    static const char json[] =
+        "{\"providers\": {\"a\": {\"base_url\": \"http://a\", \"weight\": 5},\n"
+        "                 \"b\": {\"base_url\": \"http://b\"}, \"c\": {\"base_url\": \"http://c\"}},\n"
+        " \"profiles\": {\n"
+        "  \"plain\": [\"a\", \"b\"],\n"
+        "  \"r\": {\"providers\": [\"a\", \"b\"], \"strategy\": \"weighted\",\n"
+        "        \"provider_weights\": {\"a\": 3, \"b\": 1}, \"long_context_threshold\": 1000,\n"
+        "        \"scenario_priority\": [\"image\", \"long-context\"], \"session_affinity\": false,\n"
+        "        \"routing\": {\"long_context\": {\"providers\": [{\"name\": \"c\", \"model\": \"big\"},\n"
+        "                                                   \"b\"], \"strategy\": \"round-robin\",\n"
+        "                                     \"long_context_threshold\": 500,\n"
+        "                                     \"fallback_to_default\": false},\n"
+        "                    \"web-search\": {\"providers\": [\"c\"], \"strategy\": \"\",\n"
+        "                                   \"provider_weights\": {\"c\": 0},\n"
+        "                                   \"session_affinity\": true},\n"
+        "                    \"think\": {\"providers\": [\"b\"], \"strategy\": \"least-cost\"}}},\n"
+        "  \"l\": {\"providers\": [\"a\"], \"strategy\": \"least-latency\"}}}";
+    struct zcfg *cfg = load_str(json);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_FALSE(has_note(cfg, "config_ignored_keys"));
+    CU_ASSERT_EQUAL(zcfg_find_provider(cfg, "a")->weight, 5);
+    CU_ASSERT_EQUAL(zcfg_find_provider(cfg, "b")->weight, 0);
+
+    const struct zcfg_profile *plain = zcfg_find_profile(cfg, "plain");
+    CU_ASSERT_EQUAL(plain->strategy_kind, ZCFG_STRATEGY_FAILOVER);
+    CU_ASSERT_EQUAL(plain->long_context_threshold, 32000);
+    CU_ASSERT_TRUE(plain->session_affinity);
+    CU_ASSERT_FALSE(plain->has_routes);
+    CU_ASSERT_PTR_NULL(plain->weights);
+    for (int i = 0; i < ZCFG_N_SCENARIOS; i++)
+        CU_ASSERT_EQUAL(plain->scenario_order[i], i);
+
+    const struct zcfg_profile *r = zcfg_find_profile(cfg, "r");
+    CU_ASSERT_EQUAL(r->strategy_kind, ZCFG_STRATEGY_WEIGHTED);
+    CU_ASSERT_STRING_EQUAL(r->strategy, "weighted");
+    CU_ASSERT_EQUAL(r->weights[0], 3);
+    CU_ASSERT_EQUAL(r->weights[1], 1);
+    CU_ASSERT_EQUAL(r->weights[2], -1);
+    CU_ASSERT_EQUAL(r->long_context_threshold, 1000);
+    CU_ASSERT_FALSE(r->session_affinity);
+    static const int order[] = {ZCFG_SCENARIO_IMAGE, ZCFG_SCENARIO_LONG_CONTEXT,
+                                ZCFG_SCENARIO_WEB_SEARCH, ZCFG_SCENARIO_THINK,
+                                ZCFG_SCENARIO_CODE, ZCFG_SCENARIO_BACKGROUND,
+                                ZCFG_SCENARIO_DEFAULT};
+    for (int i = 0; i < ZCFG_N_SCENARIOS; i++)
+        CU_ASSERT_EQUAL(r->scenario_order[i], order[i]);
+    CU_ASSERT_TRUE(r->has_routes);
+    const struct zcfg_route *lc = &r->routes[ZCFG_SCENARIO_LONG_CONTEXT];
+    CU_ASSERT_TRUE(lc->present);
+    CU_ASSERT_EQUAL_FATAL(lc->n_providers, 2);
+    CU_ASSERT_STRING_EQUAL(cfg->providers[lc->providers[0].provider].name, "c");
+    CU_ASSERT_STRING_EQUAL(lc->providers[0].model, "big");
+    CU_ASSERT_STRING_EQUAL(cfg->providers[lc->providers[1].provider].name, "b");
+    CU_ASSERT_PTR_NULL(lc->providers[1].model);
+    CU_ASSERT_EQUAL(lc->strategy, ZCFG_STRATEGY_ROUND_ROBIN);
+    CU_ASSERT_EQUAL(lc->long_context_threshold, 500);
+    CU_ASSERT_FALSE(lc->fallback_to_default);
+    CU_ASSERT_EQUAL(lc->session_affinity, -1);
+    const struct zcfg_route *ws = &r->routes[ZCFG_SCENARIO_WEB_SEARCH];
+    CU_ASSERT_TRUE(ws->present);
+    CU_ASSERT_EQUAL(ws->strategy, ZCFG_STRATEGY_FAILOVER);
+    CU_ASSERT_EQUAL(ws->weights[2], 0);
+    CU_ASSERT_TRUE(ws->fallback_to_default);
+    CU_ASSERT_EQUAL(ws->session_affinity, 1);
+    CU_ASSERT_EQUAL(ws->long_context_threshold, -1);
+    CU_ASSERT_EQUAL(r->routes[ZCFG_SCENARIO_THINK].strategy, ZCFG_STRATEGY_LEAST_COST);
+    CU_ASSERT_FALSE(r->routes[ZCFG_SCENARIO_IMAGE].present);
+    CU_ASSERT_EQUAL(zcfg_find_profile(cfg, "l")->strategy_kind, ZCFG_STRATEGY_LEAST_LATENCY);
+    zcfg_unref(cfg);
+
+    CU_ASSERT_EQUAL(zcfg_scenario_parse("longcontext"), ZCFG_SCENARIO_LONG_CONTEXT);
+    CU_ASSERT_EQUAL(zcfg_scenario_parse("longContext"), ZCFG_SCENARIO_LONG_CONTEXT);
+    CU_ASSERT_EQUAL(zcfg_scenario_parse("web_search"), ZCFG_SCENARIO_WEB_SEARCH);
+    CU_ASSERT_EQUAL(zcfg_scenario_parse("background"), ZCFG_SCENARIO_BACKGROUND);
+    CU_ASSERT_EQUAL(zcfg_scenario_parse("thinking"), -1);
+    CU_ASSERT_STRING_EQUAL(zcfg_scenario_name(ZCFG_SCENARIO_WEB_SEARCH), "webSearch");
+    CU_ASSERT_EQUAL(zcfg_strategy_parse("round-robin"), ZCFG_STRATEGY_ROUND_ROBIN);
+    CU_ASSERT_EQUAL(zcfg_strategy_parse("random"), -1);
+    CU_ASSERT_STRING_EQUAL(zcfg_strategy_name(ZCFG_STRATEGY_LEAST_COST), "least-cost");
+}
+
+/* Every bad routing input is an error naming its JSON path. */
+static void test_routing_errors_name_the_path(void)
+{
+    static const char *const cases[][2] = {
+        {"\"strategy\": \"random\"", "profiles.w.strategy: unknown strategy \"random\""},
+        {"\"strategy\": 3", "profiles.w.strategy: must be a string"},
+        {"\"provider_weights\": {\"a\": -1}", "profiles.w.provider_weights.a: must be between 0"},
+        {"\"provider_weights\": {\"zz\": 1}", "profiles.w.provider_weights.zz: unknown provider"},
+        {"\"long_context_threshold\": -5", "profiles.w.long_context_threshold: must be between 0"},
+        {"\"scenario_priority\": [\"think\", \"vision\"]",
+         "profiles.w.scenario_priority[1]: not a scenario key"},
+        {"\"session_affinity\": 1", "profiles.w.session_affinity: must be true or false"},
+        {"\"routing\": {\"vision\": {\"providers\": [\"a\"]}}",
+         "profiles.w.routing.vision: unknown scenario \"vision\""},
+        {"\"routing\": {\"think\": {\"providers\": [\"ghost\"]}}",
+         "profiles.w.routing.think.providers[0]: unknown provider \"ghost\""},
+        {"\"routing\": {\"think\": {\"providers\": [{\"name\": \"ghost\", \"model\": \"m\"}]}}",
+         "profiles.w.routing.think.providers[0].name: unknown provider \"ghost\""},
+        {"\"routing\": {\"think\": {\"providers\": []}}",
+         "profiles.w.routing.think.providers: names no provider"},
+        {"\"routing\": {\"think\": {}}", "profiles.w.routing.think.providers: must be an array"},
+        {"\"routing\": {\"think\": {\"providers\": [\"a\"], \"strategy\": \"fastest\"}}",
+         "profiles.w.routing.think.strategy: unknown strategy \"fastest\""},
+        {"\"routing\": {\"think\": {\"providers\": [\"a\"], \"provider_weights\": {\"a\": -2}}}",
+         "profiles.w.routing.think.provider_weights.a: must be between 0"},
+        {"\"routing\": {\"long_context\": {\"providers\": [\"a\"], "
+         "\"long_context_threshold\": -1}}",
+         "profiles.w.routing.long_context.long_context_threshold: must be between 0"},
+        {"\"routing\": {\"long_context\": {\"providers\": [\"a\"]}, "
+         "\"longContext\": {\"providers\": [\"a\"]}}",
+         "profiles.w.routing.longContext: a second route for scenario longContext"},
+        {"\"routing\": {\"think\": {\"providers\": [\"a\", \"a\"]}}",
+         "profiles.w.routing.think.providers[1]: provider \"a\" is listed twice"},
+        {"\"routing\": {\"think\": {\"providers\": [\"a\"], \"fallback_to_default\": \"no\"}}",
+         "profiles.w.routing.think.fallback_to_default: must be true or false"},
+    };
+    for (size_t i = 0; i < ZEN_ARRAY_LEN(cases); i++) {
+        char buf[1024];
+        snprintf(buf, sizeof(buf),
+                 "{\"providers\": {\"a\": {\"base_url\": \"http://a\"}},"
+                 " \"profiles\": {\"w\": {\"providers\": [\"a\"], %s}}}", cases[i][0]);
+        expect_error(buf, cases[i][1]);
+    }
+    expect_error("{\"providers\": {\"a\": {\"base_url\": \"http://a\", \"weight\": -3}}}",
+                 "providers.a.weight: must be between 0");
+}
+
 static int suite_init(void)
 {
     return tu_suite_init() || zsec_init();
@@ -763,4 +894,6 @@ void register_tests(void)
     TU_ADD(s, test_tokens_kept_out_of_core_dumps);
     TU_ADD(s, test_refcount);
     TU_ADD(s, test_rfc3339);
+    TU_ADD(s, test_routing_keys);
+    TU_ADD(s, test_routing_errors_name_the_path);
 }

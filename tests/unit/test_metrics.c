@@ -109,7 +109,7 @@ static void test_fresh_json_has_every_field(void)
                                         "ttfb_p95_ms", "ttfb_p99_ms", "ttfb_max_ms"};
     static const char *const objects[] = {"status_codes", "latency_histogram",
                                           "errors_by_provider", "errors_by_type", "resources",
-                                          "providers"};
+                                          "providers", "requests_by_scenario"};
     static const char *const resources[] = {"rss_bytes", "rss_peak_bytes", "open_fds",
                                             "open_fds_peak", "in_flight_peak",
                                             "client_connections", "client_connections_peak"};
@@ -722,6 +722,30 @@ static void test_summaries_match_json(void)
     metrics_free(m);
 }
 
+/* requests_by_scenario counts each routed request once under its scenario;
+ * a request never routed (refused before) counts under none. */
+static void test_requests_by_scenario(void)
+{
+    struct metrics *m = metrics_new();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    struct metrics_record r = {.status = 200, .success = 1, .ttfb_ms = -1, .scenario = "think"};
+    metrics_record(m, &r);
+    metrics_record(m, &r);
+    r.scenario = "longContext";
+    metrics_record(m, &r);
+    r.scenario = NULL;
+    metrics_record(m, &r);
+    json_t *j = metrics_to_json(m);
+    const json_t *by = json_object_get(j, "requests_by_scenario");
+    CU_ASSERT_EQUAL(json_object_size(by), ZCFG_N_SCENARIOS);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(by, "think")), 2);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(by, "longContext")), 1);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(by, "default")), 0);
+    CU_ASSERT_EQUAL(get_int(j, "requests_total"), 4);
+    json_decref(j);
+    metrics_free(m);
+}
+
 void register_tests(void)
 {
     tu_rng_seed(0xD1B54A32D192ED03ull);
@@ -742,4 +766,5 @@ void register_tests(void)
     TU_ADD(s, test_gauges_and_peaks);
     TU_ADD(s, test_resources_plausible);
     TU_ADD(s, test_open_fds_counts_exactly);
+    TU_ADD(s, test_requests_by_scenario);
 }

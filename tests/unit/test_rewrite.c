@@ -489,6 +489,28 @@ static int suite_clean(void)
     return 0;
 }
 
+/* A route's model override (docs/routing.md): set verbatim, no tier mapping,
+ * other keys and their order kept; nothing to do when the body already names
+ * it or has no string model. */
+static void test_body_model_override(void)
+{
+    static const char body[] = "{\"max_tokens\":5,\"model\":\"claude-3-5-haiku\",\"stream\":true}";
+    size_t n = 0;
+    char *out = rewrite_model_body_to("glm-4.6", body, strlen(body), &n, from, sizeof(from), to,
+                                      sizeof(to));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+    CU_ASSERT_EQUAL(n, strlen("{\"max_tokens\":5,\"model\":\"glm-4.6\",\"stream\":true}"));
+    CU_ASSERT_EQUAL(memcmp(out, "{\"max_tokens\":5,\"model\":\"glm-4.6\",\"stream\":true}", n), 0);
+    CU_ASSERT_STRING_EQUAL(from, "claude-3-5-haiku");
+    CU_ASSERT_STRING_EQUAL(to, "glm-4.6");
+    free(out);
+    CU_ASSERT_PTR_NULL(rewrite_model_body_to("claude-3-5-haiku", body, strlen(body), &n, NULL, 0,
+                                             NULL, 0));
+    CU_ASSERT_PTR_NULL(rewrite_model_body_to("m", "{\"model\":1}", 11, &n, NULL, 0, NULL, 0));
+    CU_ASSERT_PTR_NULL(rewrite_model_body_to("m", "not json", 8, &n, NULL, 0, NULL, 0));
+    CU_ASSERT_PTR_NULL(rewrite_model_body_to(NULL, body, strlen(body), &n, NULL, 0, NULL, 0));
+}
+
 void register_tests(void)
 {
     CU_pSuite s = CU_add_suite("rewrite", suite_init, suite_clean);
@@ -511,4 +533,5 @@ void register_tests(void)
     TU_ADD(s, test_body_big);
     TU_ADD(s, test_body_deep_nesting);
     TU_ADD(s, test_translated_defaults);
+    TU_ADD(s, test_body_model_override);
 }

@@ -423,6 +423,74 @@ static void test_debounced_writes(void)
     pstates_free(ps);
 }
 
+/* The routing state (counters, smooth weighted current weights), the
+ * session memory and the TTFB EWMAs survive the round trip; an idle
+ * session and malformed items are dropped. */
+static void test_routing_round_trip(void)
+{
+    struct provider_states *ps = table(cfg_json);
+    struct provider_state *a = pstates_get(ps, "a");
+    a->ttfb_ewma_ms = 123.5;
+    a->ttfb_samples = 7;
+    struct routing_state *rs = routing_state_new();
+    routing_state_restore_counter(rs, "default", 41, 19);
+    routing_state_restore_weight(rs, "default:think", "b", -3);
+    struct smem *m = smem_new(0, 0);
+    smem_note_request(m, "default", "s1", ZCFG_SCENARIO_THINK, MONO0 - 1000);
+    smem_note_served(m, "default", "s1", "b", 40000, 900, MONO0 - 1000);
+    smem_note_request(m, "default", "-", ZCFG_SCENARIO_CODE, MONO0 - 500);
+    smem_note_request(m, "default", "old", ZCFG_SCENARIO_CODE, MONO0 - SMEM_IDLE_MS - 1);
+
+    json_t *raw = statefile_encode(ps, NULL, WALL0, MONO0);
+    statefile_encode_routing(raw, rs, m, WALL0, MONO0);
+    json_array_append_new(json_object_get(raw, "session_memory"),
+                          json_pack("{s:s}", "profile", "broken"));
+    json_t *doc = through_text(raw);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(doc, "session_memory")), 3);
+
+    struct provider_states *ps2 = table(cfg_json);
+    struct routing_state *rs2 = routing_state_new();
+    struct smem *m2 = smem_new(0, 0);
+    struct statefile_load_report rep;
+    char err[256];
+    CU_ASSERT_EQUAL(statefile_decode(doc, ps2, NULL, WALL0 + 5000, 77, &rep, err, sizeof(err)),
+                    ZEN_OK);
+    CU_ASSERT_DOUBLE_EQUAL(pstates_get(ps2, "a")->ttfb_ewma_ms, 123.5, 1e-9);
+    CU_ASSERT_EQUAL(pstates_get(ps2, "a")->ttfb_samples, 7);
+    CU_ASSERT_EQUAL(pstates_get(ps2, "b")->ttfb_samples, 0);
+    CU_ASSERT_EQUAL(statefile_decode_routing(doc, rs2, m2, WALL0 + 5000, 1000000000), 2);
+    const struct smem_entry *e = smem_get(m2, "default", "s1", 1000000000);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_STRING_EQUAL(e->last_provider, "b");
+    CU_ASSERT_EQUAL(e->last_scenario, ZCFG_SCENARIO_THINK);
+    CU_ASSERT_EQUAL(e->input_tokens, 40000);
+    CU_ASSERT_EQUAL(e->output_tokens, 900);
+    CU_ASSERT_EQUAL(e->requests, 1);
+    CU_ASSERT_EQUAL(e->last_seen_ms, 1000000000 - 6000); /* 1 s before save, 5 s later */
+    CU_ASSERT_PTR_NULL(smem_get(m2, "default", "old", 1000000000));
+    CU_ASSERT_PTR_NOT_NULL(smem_get(m2, "default", "-", 1000000000));
+
+    /* The strategy state walks out the same as it went in. */
+    json_t *again = json_object();
+    statefile_encode_routing(again, rs2, NULL, WALL0, MONO0);
+    json_t *before = json_object();
+    statefile_encode_routing(before, rs, NULL, WALL0, MONO0);
+    CU_ASSERT_TRUE(json_equal(again, before));
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(
+                        json_object_get(json_object_get(again, "routing"), "default"),
+                        "counter")),
+                    41);
+    json_decref(again);
+    json_decref(before);
+    json_decref(doc);
+    smem_free(m);
+    smem_free(m2);
+    routing_state_free(rs);
+    routing_state_free(rs2);
+    pstates_free(ps);
+    pstates_free(ps2);
+}
+
 void register_tests(void)
 {
     CU_pSuite s = CU_add_suite("state_file", suite_init, suite_clean);
@@ -435,4 +503,5 @@ void register_tests(void)
     TU_ADD(s, test_no_secret_written);
     TU_ADD(s, test_file_private_and_corrupt_left_alone);
     TU_ADD(s, test_debounced_writes);
+    TU_ADD(s, test_routing_round_trip);
 }

@@ -25,7 +25,8 @@ static void start_attempt(struct proxy_request *pr);
 static void relay_head(struct proxy_request *pr, int status, const struct http_header *h,
                        size_t n, int64_t content_length)
 {
-    relay_begin(pr->conn, status, h, n, content_length, pr->provider->name, pr->n_attempts);
+    relay_begin(pr->conn, status, h, n, content_length, pr->provider->name,
+                zcfg_scenario_name(pr->scenario), pr->n_attempts);
     pr->ttfb_ms = proxy_request_elapsed_ms(pr->req->start_s);
 }
 
@@ -64,8 +65,9 @@ static void relay_own_answer(struct proxy_request *pr)
     struct http_header h[8] = {{"Content-Type", "application/json"}};
     size_t nh = 1 + kept_error_headers(pr, &h[1], 3);
     char attempts[16];
-    relay_zen_headers(pr->provider->name, pr->n_attempts, attempts, sizeof(attempts), &h[nh]);
-    nh += 2;
+    relay_zen_headers(pr->provider->name, zcfg_scenario_name(pr->scenario), pr->n_attempts,
+                      attempts, sizeof(attempts), &h[nh]);
+    nh += RELAY_ZEN_HEADERS;
     pr->bytes_out = strlen(translated);
     proxy_request_end(pr, status, 0, ZERR_NONE, last->detail,
                       &(struct reply){.kind = REPLY_WHOLE, .status = status, .headers = h,
@@ -96,13 +98,14 @@ static void answer_exhausted(struct proxy_request *pr)
     char *body = xlate_own_error(&pr->xl, "all_providers_failed", (const char *)zbuf_head(&msg),
                                  attempts_extra);
     json_decref(attempts_extra);
-    struct http_header h[4] = {{"Content-Type", "application/json"}};
+    struct http_header h[6] = {{"Content-Type", "application/json"}};
     size_t nh = 1;
     if (retry_after[0])
         h[nh++] = (struct http_header){"retry-after", retry_after};
     char attempts[16];
-    relay_zen_headers(pr->provider->name, pr->n_attempts, attempts, sizeof(attempts), &h[nh]);
-    nh += 2;
+    relay_zen_headers(pr->provider->name, zcfg_scenario_name(pr->scenario), pr->n_attempts,
+                      attempts, sizeof(attempts), &h[nh]);
+    nh += RELAY_ZEN_HEADERS;
     const char *text = body ? body : "{}";
     pr->bytes_out = strlen(text);
     /* h names the provider from pr's config: it is sent before that goes. */
@@ -138,12 +141,14 @@ static int next_candidate(struct proxy_request *pr, size_t *idx)
 {
     int64_t now = ztime_mono_ms();
     while (pr->next_candidate < pr->n_candidates) {
-        size_t i = pr->candidates[pr->next_candidate++];
+        size_t k = pr->next_candidate++;
+        size_t i = pr->candidates[k];
         int last = pr->next_candidate == pr->n_candidates;
         struct provider_state *s = pstates_lookup(pr->px->states, &pr->cfg->providers[i]);
         if (policy_skip_candidate(s && pstate_cooling(s, now), last))
             continue;
         *idx = i;
+        pr->model_override = pr->candidate_models[k];
         return 1;
     }
     return 0;
@@ -211,6 +216,7 @@ static void attempt_served(struct proxy_request *pr)
 {
     if (pr->pstate) {
         pstate_success(pr->pstate, "success");
+        pstate_note_ttfb(pr->pstate, (ztime_mono_s() - pr->attempt_start_s) * 1000.0);
         if (pr->xl.fallback && pr->pstate->learned_wire != (int)pr->xl.wire) {
             /* Sticky until the next reload: the next request costs one call. */
             pstate_learn_wire(pr->pstate, (int)pr->xl.wire);
@@ -227,11 +233,12 @@ static void on_xlate_commit(void *ud)
 {
     struct proxy_request *pr = ud;
     attempt_served(pr);
-    struct http_header h[6];
+    struct http_header h[8];
     size_t n = xlate_head_headers(&pr->xl, h);
     char attempts[16];
-    relay_zen_headers(pr->provider->name, pr->n_attempts, attempts, sizeof(attempts), &h[n]);
-    http_response_begin(pr->conn, 200, h, n + 2, -1);
+    relay_zen_headers(pr->provider->name, zcfg_scenario_name(pr->scenario), pr->n_attempts,
+                      attempts, sizeof(attempts), &h[n]);
+    http_response_begin(pr->conn, 200, h, n + RELAY_ZEN_HEADERS, -1);
     pr->ttfb_ms = proxy_request_elapsed_ms(pr->req->start_s);
 }
 
@@ -303,14 +310,15 @@ static void xlate_conclude(struct proxy_request *pr, enum xlate_step st)
         pr->ttfb_ms = proxy_request_elapsed_ms(pr->req->start_s);
         size_t len;
         const char *body = xlate_whole_body(&pr->xl, &len);
-        struct http_header h[6];
+        struct http_header h[8];
         size_t n = xlate_head_headers(&pr->xl, h);
         char attempts[16];
-        relay_zen_headers(pr->provider->name, pr->n_attempts, attempts, sizeof(attempts), &h[n]);
+        relay_zen_headers(pr->provider->name, zcfg_scenario_name(pr->scenario), pr->n_attempts,
+                          attempts, sizeof(attempts), &h[n]);
         pr->bytes_out = len;
         proxy_request_end(pr, pr->status, 1, ZERR_NONE, NULL,
                           &(struct reply){.kind = REPLY_WHOLE, .status = pr->status,
-                                          .headers = h, .n_headers = n + 2,
+                                          .headers = h, .n_headers = n + RELAY_ZEN_HEADERS,
                                           .body = body ? body : "", .body_len = len});
         return;
     case XLATE_FAILED: {
@@ -675,8 +683,11 @@ static int passthrough_request(struct proxy_request *pr, struct xlate_attempt *x
     const char *src = xa->body ? xa->body : (const char *)zbuf_head(&pr->req->body);
     size_t src_len = xa->body ? xa->body_len : zbuf_len(&pr->req->body);
     char from[PROXY_MODEL_NAME_MAX], to[PROXY_MODEL_NAME_MAX];
-    pr->body = rewrite_model_body(p, src, src_len, &pr->body_len, from, sizeof(from), to,
-                                  sizeof(to));
+    pr->body = pr->model_override
+                   ? rewrite_model_body_to(pr->model_override, src, src_len, &pr->body_len, from,
+                                           sizeof(from), to, sizeof(to))
+                   : rewrite_model_body(p, src, src_len, &pr->body_len, from, sizeof(from), to,
+                                        sizeof(to));
     if (pr->body) {
         log_model(pr, from, to, 0);
         free(xa->body);
@@ -718,6 +729,7 @@ static void start_attempt(struct proxy_request *pr)
     pr->xl.commit_timeout_ms = d->commit_timeout_ms;
     pr->attempt_start_s = ztime_mono_s();
     pr->pstate = pstate_ref(pstates_lookup(pr->px->states, p));
+    pr->xl.model_override = pr->model_override;
     struct xlate_attempt xa;
     xlate_begin_attempt(&pr->xl, p, pr->pstate ? pr->pstate->learned_wire : -1,
                         (const char *)zbuf_head(&pr->req->body), zbuf_len(&pr->req->body), &xa);

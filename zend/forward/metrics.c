@@ -56,6 +56,7 @@ struct metrics {
     uint64_t attempts_total, failovers_total;
     uint64_t status_counts[METRICS_STATUS_LIMIT];
     uint64_t errors_by_type[ZERR__COUNT];
+    uint64_t requests_by_scenario[ZCFG_N_SCENARIOS];
     struct zstats_ring latency, ttfb; /* ms */
     struct zstats_hist histogram;     /* seconds */
 
@@ -234,6 +235,9 @@ void metrics_record(struct metrics *m, const struct metrics_record *r)
         zstats_ring_add(&m->ttfb, r->ttfb_ms);
     if (is_error_type(r->error_type))
         m->errors_by_type[r->error_type]++;
+    int sc = r->scenario ? zcfg_scenario_parse(r->scenario) : -1;
+    if (sc >= 0)
+        m->requests_by_scenario[sc]++;
     if (r->provider) {
         struct metrics_provider *p = provider_get(m, r->provider);
         if (p)
@@ -365,6 +369,16 @@ static json_t *status_codes_json(const struct metrics *m)
 
 /* Every type name but "none", zeros included: dashboards and the
  * Prometheus exporter see a stable set of series. */
+/* Every scenario, zero or not, so a reader never misses a key. */
+static json_t *scenarios_json(const struct metrics *m)
+{
+    json_t *o = json_object();
+    for (int sc = 0; o && sc < ZCFG_N_SCENARIOS; sc++)
+        if (set_count(o, zcfg_scenario_name(sc), m->requests_by_scenario[sc]))
+            break;
+    return o;
+}
+
 static json_t *errors_by_type_json(const uint64_t counts[ZERR__COUNT])
 {
     json_t *o = json_object();
@@ -490,6 +504,7 @@ json_t *metrics_to_json(struct metrics *m)
     bad |= set_count(o, "attempts_total", m->attempts_total);
     bad |= set_count(o, "failovers_total", m->failovers_total);
     bad |= set_new(o, "errors_by_type", errors_by_type_json(m->errors_by_type));
+    bad |= set_new(o, "requests_by_scenario", scenarios_json(m));
     bad |= set_provider_tables(o, m);
 
     bad |= set_new(o, "resources", resources_json(m));

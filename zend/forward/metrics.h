@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "error_type.h"
 
 /* Samples kept for each latency percentile (requests, ttfb, per provider). */
@@ -46,6 +47,7 @@ struct metrics_record {
     int error_type;     /* request-level failure not tied to an attempt: ZERR_STREAM_INTERRUPTED,
                            ZERR_CLIENT_CLOSED, ZERR_CONCURRENCY (provider-less), else ZERR_NONE */
     uint64_t bytes_in, bytes_out;
+    const char *scenario; /* the routing scenario (docs/routing.md); NULL: not routed */
 };
 
 struct metrics;

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "error_type.h"
 #include "policy.h"
+#include "routing.h"
 #include "timeutil.h"
 #include "wire.h"
 
@@ -242,6 +243,15 @@ void pstate_success(struct provider_state *s, const char *reason)
     stop_probe(s);
     log_change(s, from, CIRCUIT_CLOSED, reason);
     state_changed(s);
+}
+
+void pstate_note_ttfb(struct provider_state *s, double ttfb_ms)
+{
+    if (s->detached || ttfb_ms < 0)
+        return;
+    s->ttfb_ewma_ms = routing_ewma(s->ttfb_ewma_ms, s->ttfb_samples, ttfb_ms);
+    if (s->ttfb_samples < UINT32_MAX)
+        s->ttfb_samples++;
 }
 
 /* again: the request already cooled s once (pstate_failure_again). */
@@ -659,6 +669,8 @@ void pstate_report(const struct provider_state *s, const struct zcfg *cfg, int64
     r->check_fail_count = s->check_fail_count;
     const struct zcfg_provider *p = zcfg_find_provider(cfg, s->name);
     r->wire = p ? wire_name(p, s->learned_wire, &r->wire_learned) : "?";
+    r->ttfb_ewma_ms = s->ttfb_ewma_ms;
+    r->ttfb_samples = s->ttfb_samples;
 }
 
 const char *pstatus_name(enum pstatus st)

@@ -101,6 +101,9 @@ struct provider_state {
      * enum tr_format, or -1 for none; forgotten at every reload */
     int learned_wire;
     int model_default_logged;   /* model_default_applied was logged for it */
+    /* time to first byte of its successful attempts (least-latency, routing.h) */
+    double ttfb_ewma_ms;
+    uint32_t ttfb_samples;
     struct provider_states *owner;
     int refs;
     int detached;               /* no longer in the table: outcomes are ignored */
@@ -144,6 +147,8 @@ int pstate_disabled(const struct provider_state *s, int64_t now_ms);
  * keeps changes: a disable or enable, a cooldown opening or closing, a
  * failure's details, a learned wire. fn NULL: nobody is told. */
 void pstates_set_on_change(struct provider_states *ps, void (*fn)(void *ud), void *ud);
+/* One more successful attempt's time to first byte, into the EWMA. */
+void pstate_note_ttfb(struct provider_state *s, double ttfb_ms);
 /* The openai wire a fallback taught (enum tr_format); tells on_change. */
 void pstate_learn_wire(struct provider_state *s, int wire);
 /* A cooldown restored from state.json gets its probe timer back (when the
@@ -212,6 +217,8 @@ struct pstate_report {
     uint64_t check_count, check_fail_count;
     const char *wire;        /* "anthropic", "chat", "responses" or "auto" (wire.h) */
     int wire_learned;        /* wire was learned from a fallback, not configured */
+    double ttfb_ewma_ms;     /* of successful attempts; 0 with no sample */
+    uint32_t ttfb_samples;
 };
 
 /* The one rule for "disabled": listed in cfg's disabled_providers and not

@@ -18,6 +18,7 @@
 #include "route.h"
 #include "sessions.h"
 #include "timeutil.h"
+#include "tr_detect.h"
 #include "upstream.h"
 
 static void drain_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents);
@@ -109,6 +110,95 @@ static void refuse_before_attempt(struct proxy_request *pr, int status, const ch
     free(body);
 }
 
+/* What routing needs of provider i's state. */
+static void fill_view(struct proxy_request *pr, size_t i, int64_t now_s, int64_t now_mono,
+                      struct routing_provider_view *v)
+{
+    const struct zcfg_provider *p = &pr->cfg->providers[i];
+    struct provider_state *s = pstates_lookup(pr->px->states, p);
+    v->disabled = pstates_provider_disabled(pr->px->states, pr->cfg, p->name, now_s);
+    v->cooling = s && pstate_cooling(s, now_mono);
+    v->ttfb_ewma_ms = s ? s->ttfb_ewma_ms : 0;
+    v->ttfb_samples = s ? s->ttfb_samples : 0;
+}
+
+/* The facts routing reads from the body: only the endpoints that carry a
+ * conversation have any. */
+static void read_facts(struct proxy_request *pr, const struct zcfg_profile *prof,
+                       struct routing_facts *f)
+{
+    enum tr_endpoint ep = pr->xl.fmt.endpoint;
+    if (ep == TR_EP_MESSAGES || ep == TR_EP_COUNT_TOKENS || ep == TR_EP_CHAT ||
+        ep == TR_EP_RESPONSES)
+        routing_read_facts((int)pr->xl.fmt.format, (const char *)zbuf_head(&pr->req->body),
+                           zbuf_len(&pr->req->body),
+                           prof->routes[ZCFG_SCENARIO_LONG_CONTEXT].present, f);
+    else
+        routing_facts_from_doc(0, NULL, 0, f);
+}
+
+/* Classifies the request and fills pr->candidates (docs/routing.md);
+ * returns their count (0: every provider it could use is disabled). */
+static size_t route_candidates(struct proxy_request *pr, const struct zcfg_profile *prof)
+{
+    struct proxy *px = pr->px;
+    int64_t now_mono = ztime_mono_ms(), now_s = ztime_wall_ms() / 1000;
+    if (now_mono - px->smem_swept_ms >= PROXY_SMEM_SWEEP_MS) {
+        smem_sweep(px->smem, now_mono);
+        px->smem_swept_ms = now_mono;
+    }
+    const char *session = route_session(&pr->route);
+    struct routing_facts f;
+    read_facts(pr, prof, &f);
+    const struct smem_entry *e = smem_get(px->smem, prof->name, session, now_mono);
+    struct routing_session rs = {e != NULL, e ? e->input_tokens : 0,
+                                 e ? e->last_provider : NULL};
+    struct routing_choice c;
+    routing_classify(prof, &f, &rs, &c);
+    if (c.forget_session)
+        smem_forget_tokens(px->smem, prof->name, session);
+    struct routing_provider_view views[ZCFG_MAX_PROVIDERS];
+    for (size_t i = 0; i < prof->n_providers; i++)
+        fill_view(pr, prof->providers[i], now_s, now_mono, &views[prof->providers[i]]);
+    if (c.route >= 0)
+        for (size_t i = 0; i < prof->routes[c.route].n_providers; i++)
+            fill_view(pr, prof->routes[c.route].providers[i].provider, now_s, now_mono,
+                      &views[prof->routes[c.route].providers[i].provider]);
+    struct routing_candidate cand[PROXY_MAX_ATTEMPTS];
+    size_t n = routing_order(px->routing, pr->cfg, prof, &c, &f, views,
+                             routing_affinity_provider(session, &rs), cand, PROXY_MAX_ATTEMPTS);
+    for (size_t i = 0; i < n; i++) {
+        pr->candidates[i] = cand[i].provider;
+        pr->candidate_models[i] = cand[i].model;
+    }
+    pr->n_candidates = n;
+    pr->scenario = c.scenario;
+    pr->input_estimate = f.input_tokens;
+    smem_note_request(px->smem, prof->name, session, c.scenario, now_mono);
+    return n;
+}
+
+/* The disabled providers of the profile and its routes, for the message
+ * of a request that has none left. */
+static void list_disabled(struct proxy_request *pr, const struct zcfg_profile *prof, zbuf *out)
+{
+    int64_t now_s = ztime_wall_ms() / 1000;
+    for (size_t i = 0; i < pr->cfg->n_providers; i++) {
+        const char *name = pr->cfg->providers[i].name;
+        int used = 0;
+        for (size_t k = 0; k < prof->n_providers; k++)
+            used |= prof->providers[k] == i;
+        for (int sc = 0; sc < ZCFG_N_SCENARIOS; sc++)
+            for (size_t k = 0; k < prof->routes[sc].n_providers; k++)
+                used |= prof->routes[sc].providers[k].provider == i;
+        if (used && pstates_provider_disabled(pr->px->states, pr->cfg, name, now_s)) {
+            zbuf_append_str(out, zbuf_len(out) ? ", " : "");
+            zbuf_append_str(out, name);
+        }
+    }
+    zbuf_append(out, "", 1);
+}
+
 static void on_request(void *ctx, struct http_conn *c, struct http_request *req)
 {
     struct proxy *px = ctx;
@@ -122,8 +212,11 @@ static void on_request(void *ctx, struct http_conn *c, struct http_request *req)
     pr->req = req;
     pr->cfg = zcfg_ref(px->cfg);
     pr->ttfb_ms = -1;
+    pr->scenario = ZCFG_SCENARIO_DEFAULT;
+    pr->input_estimate = -1;
     zbuf_init(&pr->err_body);
     xlate_init(&pr->xl, px->loop, c, &attempt_xlate_hooks, pr);
+    pr->xl.usage_input = pr->xl.usage_output = -1;
     /* Stopped at the end whether or not it ran; attempt.c arms it for a retry. */
     ev_timer_init(&pr->retry_timer, NULL, 0., 0.);
     LIST_INSERT_HEAD(&px->requests, pr, link);
@@ -161,27 +254,16 @@ static void on_request(void *ctx, struct http_conn *c, struct http_request *req)
         refuse_before_attempt(pr, 503, "profile_empty", err);
         return;
     }
-    int64_t now_s = ztime_wall_ms() / 1000;
-    zbuf disabled;
-    zbuf_init(&disabled);
-    for (size_t i = 0; i < prof->n_providers && pr->n_candidates < PROXY_MAX_ATTEMPTS; i++) {
-        const char *name = pr->cfg->providers[prof->providers[i]].name;
-        if (pstates_provider_disabled(px->states, pr->cfg, name, now_s)) {
-            zbuf_append_str(&disabled, zbuf_len(&disabled) ? ", " : "");
-            zbuf_append_str(&disabled, name);
-            continue;
-        }
-        pr->candidates[pr->n_candidates++] = prof->providers[i];
-    }
-    if (pr->n_candidates == 0) {
-        zbuf_append(&disabled, "", 1);
+    if (route_candidates(pr, prof) == 0) {
+        zbuf disabled;
+        zbuf_init(&disabled);
+        list_disabled(pr, prof, &disabled);
         snprintf(err, sizeof(err), "every provider of profile \"%s\" is disabled: %s",
                  prof->name, (const char *)zbuf_head(&disabled));
         zbuf_free(&disabled);
         refuse_before_attempt(pr, 503, "all_providers_unavailable", err);
         return;
     }
-    zbuf_free(&disabled);
     sessions_note(px->sessions, pr->route.session_key, ztime_mono_ms());
     admit(pr);
 }
@@ -258,7 +340,10 @@ struct proxy *proxy_new(struct ev_loop *loop, int listen_fd, struct zcfg *cfg,
     px->http = http_server_new(loop, listen_fd, &limits, &cb, px);
     px->sessions = sessions_new();
     px->traffic = ptraffic_new();
-    if (!px->upstream || !px->states || !px->http || !px->sessions || !px->traffic) {
+    px->routing = routing_state_new();
+    px->smem = smem_new(0, 0);
+    if (!px->upstream || !px->states || !px->http || !px->sessions || !px->traffic ||
+        !px->routing || !px->smem) {
         snprintf(err, errlen, "cannot set up the proxy (out of memory or curl failed)");
         proxy_free(px);
         return NULL;
@@ -288,6 +373,10 @@ size_t proxy_queued(const struct proxy *px) { return px->limiter.queued; }
 struct provider_states *proxy_provider_states(const struct proxy *px) { return px->states; }
 
 struct sessions *proxy_sessions(const struct proxy *px) { return px->sessions; }
+
+struct routing_state *proxy_routing_state(const struct proxy *px) { return px->routing; }
+
+struct smem *proxy_session_memory(const struct proxy *px) { return px->smem; }
 
 size_t proxy_active_sessions(const struct proxy *px)
 {
@@ -373,6 +462,8 @@ void proxy_free(struct proxy *px)
     upstream_free(px->upstream);
     sessions_free(px->sessions);
     ptraffic_free(px->traffic);
+    routing_state_free(px->routing);
+    smem_free(px->smem);
     zcfg_unref(px->cfg);
     free(px);
 }

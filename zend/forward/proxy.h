@@ -24,6 +24,8 @@
 struct proxy;
 struct provider_states;
 struct sessions;
+struct routing_state;
+struct smem;
 
 /* Called once nothing is left in flight after proxy_drain. */
 typedef void (*proxy_drained_fn)(void *ctx, unsigned drained, unsigned aborted);
@@ -51,6 +53,10 @@ int proxy_profile_recent(const struct proxy *px, const char *profile);
 struct provider_states *proxy_provider_states(const struct proxy *px);
 /* The session memory (sessions.h), for state.json. */
 struct sessions *proxy_sessions(const struct proxy *px);
+/* The strategy state and the session memory (docs/routing.md), for
+ * state.json and the control socket. */
+struct routing_state *proxy_routing_state(const struct proxy *px);
+struct smem *proxy_session_memory(const struct proxy *px);
 
 /* Graceful shutdown (docs/operations.md, "Limiter and shutdown"): stop accepting, close idle
  * connections, answer queued requests 503, let in-flight ones finish for up

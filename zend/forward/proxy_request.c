@@ -78,6 +78,8 @@ static void log_completed(const struct proxy_request *pr, const struct metrics_r
     if (pr->is_stream || xlate_client_stream(&pr->xl))
         json_object_set_new(f, "stream_completed",
                             json_boolean(rec->success && rec->error_type == ZERR_NONE));
+    if (rec->scenario)
+        json_object_set_new(f, "scenario", json_string(rec->scenario));
     if (rec->error_type != ZERR_NONE)
         json_object_set_new(f, "error_type", json_string(zen_error_type_name(rec->error_type)));
     if (error)
@@ -126,10 +128,24 @@ static void send_reply(struct http_conn *c, const struct reply *r)
 
 /* The record comes first because ending the response frees the http_request
  * it reads; nothing after send_reply reads pr->req. */
+/* A served turn into the session memory (docs/routing.md, "Sessions"): its
+ * provider, and the usage a translated answer reported, else the request's
+ * own estimate (a passthrough answer is not read). */
+static void note_session(const struct proxy_request *pr)
+{
+    int64_t in = pr->xl.usage_input >= 0 ? pr->xl.usage_input : pr->input_estimate;
+    smem_note_served(pr->px->smem, pr->route.profile->name, route_session(&pr->route),
+                     pr->provider->name, in, pr->xl.usage_output, ztime_mono_ms());
+}
+
 void proxy_request_end(struct proxy_request *pr, int status, int success, int error_type,
                        const char *error, const struct reply *reply)
 {
     struct proxy *px = pr->px;
+    /* count_tokens is no turn of the conversation (and may be answered locally) */
+    if (success && pr->provider && pr->route.profile && pr->n_candidates &&
+        pr->xl.fmt.endpoint != TR_EP_COUNT_TOKENS)
+        note_session(pr);
     struct metrics_attempt ma[PROXY_MAX_ATTEMPTS];
     for (size_t i = 0; i < pr->n_attempts; i++) {
         ma[i].provider = pr->attempts[i].provider->name;
@@ -147,6 +163,7 @@ void proxy_request_end(struct proxy_request *pr, int status, int success, int er
         .provider = served,
         .duration_ms = duration,
         .ttfb_ms = pr->ttfb_ms,
+        .scenario = pr->n_candidates ? zcfg_scenario_name(pr->scenario) : NULL,
         .attempts = ma,
         .n_attempts = pr->n_attempts,
         .error_type = error_type,

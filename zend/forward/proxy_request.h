@@ -21,11 +21,15 @@
 #include "metrics.h"
 #include "policy.h"
 #include "route.h"
+#include "routing.h"
+#include "session_memory.h"
 #include "sse.h"
 #include "xlate.h"
 
 /* The config refuses longer profiles, so every listed provider gets a turn. */
 #define PROXY_MAX_ATTEMPTS ZCFG_MAX_PROFILE_PROVIDERS
+/* Idle sessions leave the session memory at most this long after they are due. */
+#define PROXY_SMEM_SWEEP_MS (60 * 1000)
 /* A failed response not relayed is kept (bounded) for the error report. */
 #define PROXY_ERROR_BODY_MAX (64u * 1024)
 #define PROXY_DETAIL_MAX POLICY_DETAIL_MAX
@@ -70,6 +74,9 @@ struct proxy {
     void (*on_drained)(void *ctx, unsigned drained, unsigned aborted); /* proxy_drained_fn */
     void *drained_ctx;
     struct sessions *sessions;      /* seen recently, for health's active_sessions */
+    struct routing_state *routing;  /* strategy state (routing.h): kept across reloads */
+    struct smem *smem;              /* session memory (session_memory.h) */
+    int64_t smem_swept_ms;          /* monotonic: the last sweep of idle sessions */
     struct profile_traffic *traffic; /* profiles with recent requests, for health */
 };
 
@@ -84,12 +91,16 @@ struct proxy_request {
     struct route route;
     const char *key_header;         /* carried a zend access key: never forwarded */
     size_t candidates[PROXY_MAX_ATTEMPTS];
+    const char *candidate_models[PROXY_MAX_ATTEMPTS]; /* a route's model override, or NULL */
     size_t n_candidates, next_candidate;
+    int scenario;                   /* enum zcfg_scenario (docs/routing.md) */
+    int64_t input_estimate;         /* the routing token estimate; -1 = not computed */
     int64_t retries_left;
     struct policy_attempt attempts[PROXY_MAX_ATTEMPTS];
     size_t n_attempts;
     /* the attempt in progress */
     const struct zcfg_provider *provider;
+    const char *model_override;     /* the route's model for this provider, or NULL */
     struct provider_state *pstate;
     struct upstream_transfer *transfer;
     struct curl_slist *up_headers;

@@ -8,12 +8,13 @@
 #include "forward_headers.h"
 #include "upstream.h"
 
-void relay_zen_headers(const char *provider, size_t n_attempts, char *buf, size_t len,
-                       struct http_header out[2])
+void relay_zen_headers(const char *provider, const char *scenario, size_t n_attempts, char *buf,
+                       size_t len, struct http_header out[RELAY_ZEN_HEADERS])
 {
     snprintf(buf, len, "%zu", n_attempts);
     out[0] = (struct http_header){"x-zen-provider", (char *)provider};
     out[1] = (struct http_header){"x-zen-attempts", buf};
+    out[2] = (struct http_header){"x-zen-scenario", (char *)scenario};
 }
 
 int relay_is_stream(const struct http_header *h, size_t n)
@@ -34,13 +35,14 @@ int64_t relay_content_length(const struct http_header *h, size_t n, const char *
 }
 
 void relay_begin(struct http_conn *c, int status, const struct http_header *h, size_t n,
-                 int64_t content_length, const char *provider, size_t n_attempts)
+                 int64_t content_length, const char *provider, const char *scenario,
+                 size_t n_attempts)
 {
-    struct http_header out[RELAY_MAX_HEADERS + 2];
+    struct http_header out[RELAY_MAX_HEADERS + RELAY_ZEN_HEADERS];
     size_t k = fwdh_relay_response(h, n, out, RELAY_MAX_HEADERS);
     char attempts[16];
-    relay_zen_headers(provider, n_attempts, attempts, sizeof(attempts), &out[k]);
-    http_response_begin(c, status, out, k + 2, content_length);
+    relay_zen_headers(provider, scenario, n_attempts, attempts, sizeof(attempts), &out[k]);
+    http_response_begin(c, status, out, k + RELAY_ZEN_HEADERS, content_length);
 }
 
 int relay_write(struct http_conn *c, struct sse_detector *sse, const char *data, size_t len)

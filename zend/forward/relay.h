@@ -18,10 +18,11 @@
 /* Response headers relayed at most (the rest are dropped). */
 #define RELAY_MAX_HEADERS 256
 
-/* out[0..1] = x-zen-provider, x-zen-attempts; buf (len >= 16) holds the
- * count's text and must outlive out. */
-void relay_zen_headers(const char *provider, size_t n_attempts, char *buf, size_t len,
-                       struct http_header out[2]);
+/* out[0..2] = x-zen-provider, x-zen-attempts, x-zen-scenario; buf (len >=
+ * 16) holds the count's text and must outlive out, as must the names. */
+#define RELAY_ZEN_HEADERS 3
+void relay_zen_headers(const char *provider, const char *scenario, size_t n_attempts, char *buf,
+                       size_t len, struct http_header out[RELAY_ZEN_HEADERS]);
 
 /* Is the answer a stream of server-sent events (Content-Type)? */
 int relay_is_stream(const struct http_header *h, size_t n);
@@ -32,7 +33,8 @@ int64_t relay_content_length(const struct http_header *h, size_t n, const char *
 
 /* Sends the head of a provider's answer. */
 void relay_begin(struct http_conn *c, int status, const struct http_header *h, size_t n,
-                 int64_t content_length, const char *provider, size_t n_attempts);
+                 int64_t content_length, const char *provider, const char *scenario,
+                 size_t n_attempts);
 /* Sends a body chunk; sse (NULL for a plain body) sees it first. Returns
  * UPSTREAM_CONTINUE, UPSTREAM_PAUSE (client output full) or UPSTREAM_ABORT
  * (client gone). */

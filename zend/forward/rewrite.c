@@ -220,11 +220,12 @@ static char *encode(const json_t *root, size_t *out_len)
     return (char *)b.data;
 }
 
-char *rewrite_model_body(const struct zcfg_provider *p, const char *body, size_t len,
-                         size_t *out_len, char *from, size_t from_len, char *to, size_t to_len)
+/* The body with `model` replaced by override, or, override NULL, by p's
+ * mapping of it (rewrite_model_body's contract). */
+static char *model_body(const struct zcfg_provider *p, const char *override, const char *body,
+                        size_t len, size_t *out_len, char *from, size_t from_len, char *to,
+                        size_t to_len)
 {
-    if (!p || !body || !out_len || !has_any_tier(p))
-        return NULL;
 
     json_t *root = zjson_load(body, len, REWRITE_LOAD_FLAGS);
     json_t *model = NULL;
@@ -236,7 +237,8 @@ char *rewrite_model_body(const struct zcfg_provider *p, const char *body, size_t
         goto done;
     const char *orig = json_string_value(model);
     size_t orig_len = json_string_length(model);
-    const char *mapped = rewrite_pick_model(p, orig, body_wants_thinking(root));
+    const char *mapped = override ? override
+                                  : rewrite_pick_model(p, orig, body_wants_thinking(root));
     if (!mapped || (strlen(mapped) == orig_len && memcmp(mapped, orig, orig_len) == 0))
         goto done;
 
@@ -254,4 +256,20 @@ done:
     json_decref(model);
     json_decref(root);
     return out;
+}
+
+char *rewrite_model_body(const struct zcfg_provider *p, const char *body, size_t len,
+                         size_t *out_len, char *from, size_t from_len, char *to, size_t to_len)
+{
+    if (!p || !body || !out_len || !has_any_tier(p))
+        return NULL;
+    return model_body(p, NULL, body, len, out_len, from, from_len, to, to_len);
+}
+
+char *rewrite_model_body_to(const char *model, const char *body, size_t len, size_t *out_len,
+                            char *from, size_t from_len, char *to, size_t to_len)
+{
+    if (!model || !body || !out_len)
+        return NULL;
+    return model_body(NULL, model, body, len, out_len, from, from_len, to, to_len);
 }

@@ -53,4 +53,10 @@ const char *rewrite_pick_model_translated(const struct zcfg_provider *p, const c
 char *rewrite_model_body(const struct zcfg_provider *p, const char *body, size_t len,
                          size_t *out_len, char *from, size_t from_len, char *to, size_t to_len);
 
+/* The same with `model` set to exactly this name (a route's model override,
+ * docs/routing.md): no tier mapping. NULL when the body is not a JSON object
+ * with a string `model`, or already names it. */
+char *rewrite_model_body_to(const char *model, const char *body, size_t len, size_t *out_len,
+                            char *from, size_t from_len, char *to, size_t to_len);
+
 #endif

@@ -291,3 +291,8 @@ int route_upstream_url(const char *base_url, const char *path, char *out, size_t
     *o = '\0';
     return ZEN_OK;
 }
+
+const char *route_session(const struct route *r)
+{
+    return r->session_key + strlen(r->profile->name) + 1;
+}

@@ -66,4 +66,7 @@ int route_parse(const struct zcfg *cfg, const char *target, struct route *out, c
  * NUL) does not fit in outlen; out is then "" if outlen > 0. */
 int route_upstream_url(const char *base_url, const char *path, char *out, size_t outlen);
 
+/* The session part of r->session_key (after "<profile>:"). */
+const char *route_session(const struct route *r);
+
 #endif

@@ -159,8 +159,11 @@ static void translate_request(struct xlate *x, const struct zcfg_provider *p, co
         }
     }
     const char *model = x->client_model;
-    const char *mapped = rewrite_pick_model_translated(
-        p, model, tr_request_wants_reasoning(ir), x->wire == TR_FORMAT_A, &out->model_defaulted);
+    const char *mapped = x->model_override;
+    out->model_defaulted = 0;
+    if (!mapped)
+        mapped = rewrite_pick_model_translated(p, model, tr_request_wants_reasoning(ir),
+                                               x->wire == TR_FORMAT_A, &out->model_defaulted);
     json_object_set_new(ir, "model", json_string(mapped ? mapped : ""));
     out->model_from = model;
     out->model_to = mapped;
@@ -188,6 +191,7 @@ void xlate_begin_attempt(struct xlate *x, const struct zcfg_provider *p, int lea
     memset(out, 0, sizeof(*out));
     xlate_end_attempt(x);
     x->active = x->models = 0;
+    x->usage_input = x->usage_output = -1;
     enum tr_format client = x->fmt.format;
     enum tr_endpoint ep = x->fmt.endpoint;
     x->wire = x->fallback ? x->fallback_wire : wire_for(p, learned_wire, client);
@@ -262,6 +266,10 @@ static void on_event(void *ud, const struct tr_event *ev)
     struct xlate *x = ud;
     if (x->finished || x->failed || x->broken)
         return;
+    if (ev->has_usage && ev->usage.has_input)
+        x->usage_input = ev->usage.input_total; /* for session memory (docs/routing.md) */
+    if (ev->has_usage && ev->usage.has_output)
+        x->usage_output = ev->usage.output;
     switch (ev->kind) {
     case TR_EV_ERROR:
         x->err_class = ev->err_class;

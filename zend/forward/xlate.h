@@ -113,6 +113,8 @@ struct xlate {
     const struct xlate_hooks *hooks;
     void *hooks_ud;
     char *client_model;          /* the model the client asked for (mapping input) */
+    const char *model_override;  /* the attempt's route model: sent verbatim, no mapping */
+    int64_t usage_input, usage_output; /* the translated answer's usage; -1 = not seen */
     ev_timer timer;              /* commit deadline, keep-alive, finish grace */
     double last_write_s;         /* monotonic: the last bytes to the client */
     int64_t commit_timeout_ms;   /* the daemon's commit_timeout_ms (set per attempt) */

@@ -20,6 +20,7 @@
 #include "methods.h"
 #include "metrics.h"
 #include "proxy.h"
+#include "session_memory.h"
 #include "timeutil.h"
 
 static json_t *method_hello(struct zend_daemon *d, struct control_conn *c,
@@ -184,6 +185,33 @@ static json_t *method_providers(struct zend_daemon *d, struct control_conn *c,
     return providers_json(&in);
 }
 
+struct sessions_sink {
+    json_t *list;
+    int64_t now_ms;
+};
+
+static void session_json(void *ud, const struct smem_entry *e)
+{
+    struct sessions_sink *sink = ud;
+    json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:s?, s:I, s:I, s:f}", "profile", e->profile,
+                          "session", e->session, "requests", (json_int_t)e->requests,
+                          "scenario", zcfg_scenario_name(e->last_scenario), "provider",
+                          e->last_provider, "input_tokens", (json_int_t)e->input_tokens,
+                          "output_tokens", (json_int_t)e->output_tokens, "idle_s",
+                          (double)(sink->now_ms - e->last_seen_ms) / 1000.0);
+    if (o)
+        json_array_append_new(sink->list, o);
+}
+
+/* The session memory (docs/routing.md), most recently seen first. */
+static json_t *method_sessions(struct zend_daemon *d, struct control_conn *c,
+                               const json_t *params, struct rpc_error *err)
+{
+    struct sessions_sink sink = {json_array(), ztime_mono_ms()};
+    smem_each(proxy_session_memory(d->proxy), sink.now_ms, session_json, &sink);
+    return json_pack("{s:o}", "sessions", sink.list);
+}
+
 /* params: {name, for_s?}. Runtime only: zen.json is never written. */
 static json_t *set_provider_disabled(struct zend_daemon *d, const json_t *params,
                                      struct rpc_error *err, int disable)
@@ -270,6 +298,7 @@ static const struct control_method methods[] = {
     {RPC_LOGS_UNSUBSCRIBE, method_logs_unsubscribe, 1, 0},
     {RPC_HEALTH, method_health, 1, 1},
     {RPC_PROVIDERS, method_providers, 1, 1},
+    {RPC_SESSIONS, method_sessions, 1, 0},
     {RPC_PROVIDER_DISABLE, method_provider_disable, 0, 0},
     {RPC_PROVIDER_ENABLE, method_provider_enable, 0, 0},
     {RPC_RELOAD, method_reload, 0, 0},

@@ -360,6 +360,9 @@ json_t *providers_json(const struct health_inputs *in)
         json_object_set_new(p, "latency_p50_ms", json_real(pm.latency.p50_ms));
         json_object_set_new(p, "latency_p95_ms", json_real(pm.latency.p95_ms));
         json_object_set_new(p, "latency_p99_ms", json_real(pm.latency.p99_ms));
+        /* least-latency's view (docs/routing.md): successful attempts only */
+        json_object_set_new(p, "ttfb_ewma_ms", json_real(reports[i].ttfb_ewma_ms));
+        json_object_set_new(p, "ttfb_samples", json_integer((json_int_t)reports[i].ttfb_samples));
         json_array_append_new(list, p);
     }
     return json_pack("{s:o}", "providers", list);

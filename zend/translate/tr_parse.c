@@ -90,7 +90,6 @@ static void refuse_not_json(const char *body, size_t len, char *err, size_t errl
 json_t *tr_request_parse(enum tr_format f, const char *body, size_t len, char *err,
                          size_t errlen)
 {
-    static const char *const src[] = {"A", "C", "R"};
     if (err && errlen)
         err[0] = '\0';
     if ((unsigned)f > TR_FORMAT_R) {
@@ -102,8 +101,21 @@ json_t *tr_request_parse(enum tr_format f, const char *body, size_t len, char *e
         refuse_not_json(body, len, err, errlen);
         return NULL;
     }
+    json_t *ir = tr_request_parse_doc(f, doc, err, errlen);
+    json_decref(doc);
+    return ir;
+}
+
+json_t *tr_request_parse_doc(enum tr_format f, const json_t *doc, char *err, size_t errlen)
+{
+    static const char *const src[] = {"A", "C", "R"};
+    if (err && errlen)
+        err[0] = '\0';
+    if ((unsigned)f > TR_FORMAT_R) {
+        snprintf(err, errlen, "unknown request format");
+        return NULL;
+    }
     if (!json_is_object(doc)) {
-        json_decref(doc);
         snprintf(err, errlen, "request body must be a JSON object");
         return NULL;
     }
@@ -111,16 +123,13 @@ json_t *tr_request_parse(enum tr_format f, const char *body, size_t len, char *e
     if (unknown) {
         snprintf(err, errlen, "unknown content block type \"%.64s\" in the request's messages",
                  unknown);
-        json_decref(doc);
         return NULL;
     }
     struct trp b;
     trp_init(&b, src[f], doc, err, errlen);
-    json_t *ir = f == TR_FORMAT_A ? tr_parse_a(&b, doc)
-               : f == TR_FORMAT_C ? tr_parse_c(&b, doc)
-                                  : tr_parse_r(&b, doc);
-    json_decref(doc);
-    return ir;
+    return f == TR_FORMAT_A ? tr_parse_a(&b, doc)
+         : f == TR_FORMAT_C ? tr_parse_c(&b, doc)
+                            : tr_parse_r(&b, doc);
 }
 
 int tr_request_check(const json_t *ir, enum tr_format wire, char *err, size_t errlen)

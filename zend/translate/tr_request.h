@@ -69,6 +69,8 @@
  * the id and the fix, `"store": false`). */
 json_t *tr_request_parse(enum tr_format f, const char *body, size_t len, char *err,
                          size_t errlen);
+/* The same from a body already parsed (doc is only read). */
+json_t *tr_request_parse_doc(enum tr_format f, const json_t *doc, char *err, size_t errlen);
 
 /* Checks an IR against the wire it is about to be emitted for. Returns 0, or
  * -1 with err set (a 400 in the client's format, and no upstream call):
