@@ -20,6 +20,7 @@
 #include "timeutil.h"
 #include "tr_detect.h"
 #include "upstream.h"
+#include "zjson.h"
 
 static void drain_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents);
 static void drained_cb(struct ev_loop *loop, ev_timer *w, int revents);
@@ -128,13 +129,13 @@ static void read_facts(struct proxy_request *pr, const struct zcfg_profile *prof
                        struct routing_facts *f)
 {
     enum tr_endpoint ep = pr->xl.fmt.endpoint;
+    json_t *doc = NULL;
     if (ep == TR_EP_MESSAGES || ep == TR_EP_COUNT_TOKENS || ep == TR_EP_CHAT ||
         ep == TR_EP_RESPONSES)
-        routing_read_facts((int)pr->xl.fmt.format, (const char *)zbuf_head(&pr->req->body),
-                           zbuf_len(&pr->req->body),
+        doc = zjson_load((const char *)zbuf_head(&pr->req->body), zbuf_len(&pr->req->body), 0);
+    routing_facts_from_doc((int)pr->xl.fmt.format, doc,
                            prof->routes[ZCFG_SCENARIO_LONG_CONTEXT].present, f);
-    else
-        routing_facts_from_doc(0, NULL, 0, f);
+    xlate_keep_doc(&pr->xl, doc); /* parsed once: a translated attempt reuses it */
 }
 
 /* Classifies the request and fills pr->candidates (docs/routing.md);

@@ -49,9 +49,16 @@ void xlate_end_attempt(struct xlate *x)
     x->err_msg[0] = '\0';
 }
 
+void xlate_keep_doc(struct xlate *x, json_t *doc)
+{
+    json_decref(x->doc);
+    x->doc = doc;
+}
+
 void xlate_fini(struct xlate *x)
 {
     xlate_end_attempt(x);
+    xlate_keep_doc(x, NULL);
     tr_ctx_fini(&x->ctx);
     json_decref(x->ir);
     x->ir = NULL;
@@ -123,7 +130,8 @@ static json_t *request_ir(struct xlate *x, const char *body, size_t len, char *e
                           size_t errlen)
 {
     if (!x->ir)
-        x->ir = tr_request_parse(x->fmt.format, body, len, err, errlen);
+        x->ir = x->doc ? tr_request_parse_doc(x->fmt.format, x->doc, err, errlen)
+                       : tr_request_parse(x->fmt.format, body, len, err, errlen);
     return x->ir;
 }
 
@@ -211,11 +219,11 @@ void xlate_begin_attempt(struct xlate *x, const struct zcfg_provider *p, int lea
         }
         return;
     }
-    if (!endpoint_translates(ep) || client == x->wire) {
+    if (!endpoint_translates(ep) || client == x->wire)
         passthrough(client, body, len, out);
-        return;
-    }
-    translate_request(x, p, body, len, out);
+    else
+        translate_request(x, p, body, len, out);
+    xlate_keep_doc(x, NULL);
 }
 
 /* ---- the answer side ---- */

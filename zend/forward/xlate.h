@@ -95,6 +95,8 @@ struct xlate {
     struct http_conn *conn;
     struct tr_detected fmt;      /* the client's format and endpoint */
     json_t *ir;                  /* the canonical request, parsed at the first need */
+    json_t *doc;                 /* the client body as routing parsed it (xlate_keep_doc),
+                                  * until the first attempt is planned */
     int ir_failed;               /* the body could not be parsed (400 sent) */
     /* the attempt in progress */
     int active;                  /* it translates */
@@ -125,6 +127,11 @@ struct xlate {
 void xlate_init(struct xlate *x, struct ev_loop *loop, struct http_conn *conn,
                 const struct xlate_hooks *hooks, void *ud);
 /* Frees everything; stops the timer. */
+/* Takes doc (a reference): the client body already parsed for routing, so a
+ * translated first attempt builds its IR without parsing the body again.
+ * Dropped once the first attempt is planned, so a passthrough stream does
+ * not hold a parsed copy of its body. */
+void xlate_keep_doc(struct xlate *x, json_t *doc);
 void xlate_fini(struct xlate *x);
 
 /* Detects the client's format and endpoint from the request. */
