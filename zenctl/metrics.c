@@ -42,6 +42,10 @@ static void print_table(const json_t *m)
            zv_num(m, "ttfb_p95_ms"), zv_num(m, "ttfb_p99_ms"));
     printf("  %-11s %lld attempts, %lld failovers\n", "attempts", zv_int(m, "attempts_total"),
            zv_int(m, "failovers_total"));
+    printf("  %-11s %lld routed, %lld served by the strategy's first pick\n", "routing",
+           zv_int(m, "routed_total"), zv_int(m, "served_by_first_pick"));
+    print_counts("first pick", json_object_get(m, "picked_first"));
+    print_counts("scenarios", json_object_get(m, "requests_by_scenario"));
     print_counts("status", json_object_get(m, "status_codes"));
     print_counts("errors", json_object_get(m, "errors_by_type"));
     print_counts("by provider", json_object_get(m, "errors_by_provider"));

@@ -131,6 +131,10 @@ static const struct scalar scalars[] = {
      "Upstream attempts, failovers included."},
     {"failovers_total", PROM_COUNTER, NULL, "failovers_total",
      "Times a request moved on to the next provider."},
+    {"routed_total", PROM_COUNTER, NULL, "routed_total",
+     "Client requests given a candidate list by routing."},
+    {"served_by_first_pick_total", PROM_COUNTER, NULL, "served_by_first_pick",
+     "Routed requests answered by the provider the strategy put first."},
     {"log_write_failed_total", PROM_COUNTER, NULL, "log_write_failed",
      "Log records zend.log did not get (a full disk, an I/O error)."},
     {"in_flight", PROM_GAUGE, NULL, "in_flight", "Client requests being served now."},
@@ -267,6 +271,14 @@ void zprom_write_metrics(FILE *out, const json_t *m)
         const char *labels[] = {"provider", pname, NULL};
         if (json_is_number(json_object_get(p, "served")))
             sample(out, "provider_served_total", "", labels, num(p, "served"));
+    }
+    family(out, "provider_picked_first_total", PROM_COUNTER,
+           "Routed requests whose candidate list each provider headed.");
+    const json_t *first = json_object_get(m, "picked_first");
+    json_object_foreach((json_t *)first, pname, p) {
+        const char *labels[] = {"provider", pname, NULL};
+        if (json_is_number(p))
+            sample(out, "provider_picked_first_total", "", labels, json_number_value(p));
     }
     family(out, "provider_errors_total", PROM_COUNTER,
            "Failed attempts by provider and error type.");

@@ -114,6 +114,15 @@ class Strategies(RoutingCase):
             p = self.served_by("/w/n%d/v1/messages" % i)
             counts[p] = counts.get(p, 0) + 1
         self.assertEqual(counts, {"a": 30, "b": 10})
+        # The strategy's decisions, as zenctl metrics reports them.
+        m = json.loads(self.zenctl("-o", "json", "metrics").stdout)
+        self.assertEqual(m["picked_first"], {"a": 30, "b": 10})
+        self.assertEqual((m["routed_total"], m["served_by_first_pick"]), (40, 40))
+        prom = self.zenctl("-o", "prom", "metrics").stdout
+        self.assertIn('zend_provider_picked_first_total{provider="a"} 30', prom)
+        self.assertIn("zend_served_by_first_pick_total 40", prom)
+        table = self.zenctl("metrics").stdout
+        self.assertIn("40 routed, 40 served by the strategy's first pick", table)
 
     def test_least_latency_prefers_the_fast_provider(self):
         self.start(self.providers("slow", "fast"),
@@ -258,6 +267,10 @@ class Scenarios(RoutingCase):
         self.assertEqual([q["path"].split("/")[1] for q in reqs[-2:]], ["thinkp", "base"])
         # The profile's provider gets the request's own model, not the route's.
         self.assertEqual(json.loads(reqs[-1]["body"])["model"], THINK_A["model"])
+        # The route's pick went first but did not serve.
+        m = json.loads(self.zenctl("-o", "json", "metrics").stdout)
+        self.assertEqual(m["picked_first"]["thinkp"], 1)
+        self.assertEqual(m["served_by_first_pick"], m["routed_total"] - 1)
         # fallback_to_default false: the route's failure is the answer (after
         # the one same-provider retry of retry_same_provider).
         self.mock.script({"status": 500, "json": {"type": "error",

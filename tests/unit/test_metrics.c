@@ -103,13 +103,14 @@ static void test_fresh_json_has_every_field(void)
 {
     static const char *const counts[] = {"requests_total", "success_count", "error_count",
                                          "in_flight", "queued", "rejected_total",
-                                         "attempts_total", "failovers_total", "log_write_failed"};
+                                         "attempts_total", "failovers_total", "log_write_failed",
+                                         "routed_total", "served_by_first_pick"};
     static const char *const reals[] = {"success_rate", "latency_p50_ms", "latency_p95_ms",
                                         "latency_p99_ms", "latency_max_ms", "ttfb_p50_ms",
                                         "ttfb_p95_ms", "ttfb_p99_ms", "ttfb_max_ms"};
     static const char *const objects[] = {"status_codes", "latency_histogram",
                                           "errors_by_provider", "errors_by_type", "resources",
-                                          "providers", "requests_by_scenario"};
+                                          "providers", "requests_by_scenario", "picked_first"};
     static const char *const resources[] = {"rss_bytes", "rss_peak_bytes", "open_fds",
                                             "open_fds_peak", "in_flight_peak",
                                             "client_connections", "client_connections_peak"};
@@ -746,11 +747,39 @@ static void test_requests_by_scenario(void)
     metrics_free(m);
 }
 
+/* The strategy's decision: each routed request counts once for the provider
+ * that headed its candidates, and once more when that provider served it. */
+static void test_first_pick(void)
+{
+    struct metrics *m = metrics_new();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    struct metrics_record r = {.status = 200, .success = 1, .ttfb_ms = -1,
+                               .provider = "a", .first_pick = "a"};
+    metrics_record(m, &r);
+    metrics_record(m, &r);
+    r.first_pick = "b";            /* b was picked, failed; a served */
+    metrics_record(m, &r);
+    r.provider = NULL;             /* b picked, nobody served */
+    metrics_record(m, &r);
+    r.first_pick = NULL;           /* refused before routing */
+    metrics_record(m, &r);
+    json_t *j = metrics_to_json(m);
+    CU_ASSERT_EQUAL(get_int(j, "routed_total"), 4);
+    CU_ASSERT_EQUAL(get_int(j, "served_by_first_pick"), 2);
+    const json_t *first = json_object_get(j, "picked_first");
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(first, "a")), 2);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(first, "b")), 2);
+    CU_ASSERT_EQUAL(get_int(j, "requests_total"), 5);
+    json_decref(j);
+    metrics_free(m);
+}
+
 void register_tests(void)
 {
     tu_rng_seed(0xD1B54A32D192ED03ull);
     CU_pSuite s = CU_add_suite("metrics", tu_suite_init, tu_suite_clean);
     TU_ADD(s, test_error_type_names);
+    TU_ADD(s, test_first_pick);
     TU_ADD(s, test_fresh_json_has_every_field);
     TU_ADD(s, test_random_records_add_up);
     TU_ADD(s, test_failover_definition);

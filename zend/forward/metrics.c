@@ -46,6 +46,7 @@ struct metrics_provider {
     char *name;
     uint64_t requests; /* attempts sent to it */
     uint64_t served;   /* requests whose response it relayed */
+    uint64_t picked_first; /* routed requests whose candidate list it headed */
     uint64_t errors;   /* failed attempts */
     uint64_t errors_by_type[ZERR__COUNT];
     struct zstats_ring latency; /* attempt durations, ms */
@@ -57,6 +58,7 @@ struct metrics {
     uint64_t status_counts[METRICS_STATUS_LIMIT];
     uint64_t errors_by_type[ZERR__COUNT];
     uint64_t requests_by_scenario[ZCFG_N_SCENARIOS];
+    uint64_t routed, served_by_first_pick; /* the strategy's decision, and whether it held */
     struct zstats_ring latency, ttfb; /* ms */
     struct zstats_hist histogram;     /* seconds */
 
@@ -242,6 +244,14 @@ void metrics_record(struct metrics *m, const struct metrics_record *r)
         struct metrics_provider *p = provider_get(m, r->provider);
         if (p)
             p->served++;
+    }
+    if (r->first_pick) {
+        struct metrics_provider *p = provider_get(m, r->first_pick);
+        if (p)
+            p->picked_first++;
+        m->routed++;
+        if (r->provider && strcmp(r->provider, r->first_pick) == 0)
+            m->served_by_first_pick++;
     }
     record_attempts(m, r->attempts, r->n_attempts);
 }
@@ -458,23 +468,27 @@ static json_t *provider_json(const struct metrics_provider *p, double *scratch)
     return o;
 }
 
-/* Fills `providers` ({name: {...}}) and `errors_by_provider` ({name: n},
- * every known provider, zeros included) in one pass, in first-seen order. */
+/* Fills `providers` ({name: {...}}), `errors_by_provider` and
+ * `picked_first` ({name: n}, every known provider, zeros included) in one
+ * pass, in first-seen order. */
 static int set_provider_tables(json_t *obj, struct metrics *m)
 {
-    json_t *providers = json_object(), *errors = json_object();
-    int bad = !providers || !errors;
+    json_t *providers = json_object(), *errors = json_object(), *first = json_object();
+    int bad = !providers || !errors || !first;
     for (size_t i = 0; !bad && i < m->n_providers; i++) {
         const struct metrics_provider *p = &m->providers[i];
         bad |= set_new(providers, p->name, provider_json(p, m->scratch));
         bad |= set_count(errors, p->name, p->errors);
+        bad |= set_count(first, p->name, p->picked_first);
     }
     if (bad) {
         json_decref(providers);
         json_decref(errors);
+        json_decref(first);
         return 1;
     }
     bad |= set_new(obj, "errors_by_provider", errors);
+    bad |= set_new(obj, "picked_first", first);
     bad |= set_new(obj, "providers", providers);
     return bad;
 }
@@ -505,6 +519,8 @@ json_t *metrics_to_json(struct metrics *m)
     bad |= set_count(o, "failovers_total", m->failovers_total);
     bad |= set_new(o, "errors_by_type", errors_by_type_json(m->errors_by_type));
     bad |= set_new(o, "requests_by_scenario", scenarios_json(m));
+    bad |= set_count(o, "routed_total", m->routed);
+    bad |= set_count(o, "served_by_first_pick", m->served_by_first_pick);
     bad |= set_provider_tables(o, m);
 
     bad |= set_new(o, "resources", resources_json(m));

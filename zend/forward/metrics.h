@@ -48,6 +48,7 @@ struct metrics_record {
                            ZERR_CLIENT_CLOSED, ZERR_CONCURRENCY (provider-less), else ZERR_NONE */
     uint64_t bytes_in, bytes_out;
     const char *scenario; /* the routing scenario (docs/routing.md); NULL: not routed */
+    const char *first_pick; /* the provider routing put first; NULL: not routed */
 };
 
 struct metrics;

@@ -164,6 +164,7 @@ void proxy_request_end(struct proxy_request *pr, int status, int success, int er
         .duration_ms = duration,
         .ttfb_ms = pr->ttfb_ms,
         .scenario = pr->n_candidates ? zcfg_scenario_name(pr->scenario) : NULL,
+        .first_pick = pr->n_candidates ? pr->cfg->providers[pr->candidates[0]].name : NULL,
         .attempts = ma,
         .n_attempts = pr->n_attempts,
         .error_type = error_type,
