@@ -6,25 +6,14 @@ import json
 import os
 import unittest
 
-from zenharness import Mock, ZenTestCase, http_request, wait_until
+from zenharness import MockZenTestCase, ZenTestCase, http_request, wait_until
 
 ANTHROPIC_BODY = b'{"model":"claude-sonnet-4-5","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}'
 CHAT_BODY = b'{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}'
 
 
-class Migration(ZenTestCase):
-    def setUp(self):
-        super().setUp()
-        self.mock = Mock(self.home, "p1")
-        self.zend = None
-
-    def tearDown(self):
-        try:
-            if self.zend:
-                self.stop_zend_cleanly(self.zend)
-        finally:
-            super().tearDown()
-            self.mock.stop()
+class Migration(MockZenTestCase):
+    MOCK_NAME = "p1"
 
     def start(self, cfg):
         self.write_config(cfg)

@@ -7,7 +7,7 @@ import json
 import os
 import unittest
 
-from zenharness import Mock, ZenTestCase, http_request, wait_until
+from zenharness import MockZenTestCase, http_request, wait_until
 
 A_BODY = {"model": "claude-sonnet-4-5-20250929", "max_tokens": 64,
           "messages": [{"role": "user", "content": "hi"}]}
@@ -15,20 +15,7 @@ C_BODY = {"model": "gpt-5", "messages": [{"role": "user", "content": "hi"}]}
 PNG = "iVBORw0KGgo="
 
 
-class RoutingCase(ZenTestCase):
-    def setUp(self):
-        super().setUp()
-        self.mock = Mock(self.home, "m")
-        self.zend = None
-
-    def tearDown(self):
-        try:
-            if self.zend:
-                self.stop_zend_cleanly(self.zend)
-        finally:
-            super().tearDown()
-            self.mock.stop()
-
+class RoutingCase(MockZenTestCase):
     def providers(self, *names, **extra):
         out = {n: {"base_url": "%s/%s" % (self.mock.url, n), "auth_token": "sk-" + n}
                for n in names}

@@ -10,7 +10,7 @@ import socket
 import time
 import unittest
 
-from zenharness import Mock, ZenTestCase, http_request, wait_until
+from zenharness import MockZenTestCase, http_request, wait_until
 
 TOOLS = [("get_weather", {"city": "Paris"}), ("get_time", {"tz": "UTC"})]
 TEXT = "Hello, w\u00f6rld"
@@ -278,20 +278,7 @@ READERS = {"A": read_anthropic, "C": read_chat, "R": read_responses}
 TOOL_STOP = {"A": "tool_use", "C": "tool_calls", "R": "completed"}
 
 
-class TranslateTestCase(ZenTestCase):
-    def setUp(self):
-        super().setUp()
-        self.mock = Mock(self.home, "m")
-        self.zend = None
-
-    def tearDown(self):
-        try:
-            if self.zend:
-                self.stop_zend_cleanly(self.zend)
-        finally:
-            super().tearDown()
-            self.mock.stop()
-
+class TranslateTestCase(MockZenTestCase):
     def start(self, profiles=None, providers=None, env=None, daemon=None):
         url = self.mock.url
         provs = {"an": {"base_url": url, "auth_token": "sk-an"},

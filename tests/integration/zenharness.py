@@ -485,3 +485,23 @@ def http_request(addr, method, path, body=b"", headers=None, timeout=DEADLINE_S)
     finally:
         s.close()
     return parse_response(raw)
+
+
+class MockZenTestCase(ZenTestCase):
+    """A test with one mock provider server (self.mock, providers routed by
+    path) and at most one zend (self.zend), both stopped after each test."""
+
+    MOCK_NAME = "m"
+
+    def setUp(self):
+        super().setUp()
+        self.mock = Mock(self.home, self.MOCK_NAME)
+        self.zend = None
+
+    def tearDown(self):
+        try:
+            if self.zend:
+                self.stop_zend_cleanly(self.zend)
+        finally:
+            super().tearDown()
+            self.mock.stop()
