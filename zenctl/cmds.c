@@ -33,6 +33,22 @@ int zc_call_once(const struct zc_ctx *ctx, const char *method, const json_t *par
     return st == ZC_OK ? ZEN_EXIT_OK : zc_fail(st, err);
 }
 
+int zc_call_for_view(const struct zc_ctx *ctx, const char *method, json_t **view)
+{
+    json_t *res = NULL;
+    *view = NULL;
+    int rc = zc_call_once(ctx, method, NULL, &res);
+    if (rc != ZEN_EXIT_OK)
+        return rc;
+    if (ctx->output == ZC_OUT_JSON) {
+        zc_print_json(res);
+        json_decref(res);
+        return ZEN_EXIT_OK;
+    }
+    *view = zv_escaped_take(res);
+    return ZEN_EXIT_OK;
+}
+
 int zc_parse_seconds(const char *flag, const char *v, double min, double max, double *out)
 {
     char *end;
@@ -94,16 +110,10 @@ static void print_name_list(const char *label, const json_t *names)
  * back as error 4, whose message names file:line:col; that is all we print. */
 int zc_cmd_reload(struct zc_ctx *ctx)
 {
-    json_t *res = NULL;
-    int rc = zc_call_once(ctx, RPC_RELOAD, NULL, &res);
-    if (rc != ZEN_EXIT_OK)
-        return rc;
-    if (ctx->output == ZC_OUT_JSON) {
-        zc_print_json(res);
-        json_decref(res);
-        return ZEN_EXIT_OK;
-    }
-    res = zv_escaped_take(res);
+    json_t *res;
+    int rc = zc_call_for_view(ctx, RPC_RELOAD, &res);
+    if (rc != ZEN_EXIT_OK || !res)
+        return rc; /* a failure, or -o json already printed */
     static const char *const lists[] = {"added", "removed", "changed"};
     size_t changes = 0;
     for (size_t i = 0; i < ZEN_ARRAY_LEN(lists); i++)

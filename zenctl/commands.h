@@ -91,6 +91,11 @@ void zc_print_json_line(const json_t *doc);
 int zc_fail(int status, const char *err);
 int zc_call_once(const struct zc_ctx *ctx, const char *method, const json_t *params,
                  json_t **result);
+/* The shape of the commands that show a result: with -o json the result is
+ * printed as it came and *view is NULL; otherwise *view is the result with
+ * its strings made safe for a terminal (zv_escaped_take), the caller's to
+ * free. Returns an exit code. */
+int zc_call_for_view(const struct zc_ctx *ctx, const char *method, json_t **view);
 /* Parses a duration in seconds within [min, max]; prints why and returns
  * ZEN_ERR when v is not one. */
 int zc_parse_seconds(const char *flag, const char *v, double min, double max, double *out);

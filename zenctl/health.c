@@ -102,16 +102,10 @@ static void last_error_text(const json_t *p, char *out, size_t outlen)
 
 int zc_cmd_providers(struct zc_ctx *ctx)
 {
-    json_t *res = NULL;
-    int rc = zc_call_once(ctx, RPC_PROVIDERS, NULL, &res);
-    if (rc != ZEN_EXIT_OK)
-        return rc;
-    if (ctx->output == ZC_OUT_JSON) {
-        zc_print_json(res);
-        json_decref(res);
-        return ZEN_EXIT_OK;
-    }
-    res = zv_escaped_take(res);
+    json_t *res;
+    int rc = zc_call_for_view(ctx, RPC_PROVIDERS, &res);
+    if (rc != ZEN_EXIT_OK || !res)
+        return rc; /* a failure, or -o json already printed */
     static const char *const head[] = {"NAME", "WIRE", "STATUS", "CIRCUIT", "COOLDOWN",
                                        "REQUESTS", "ERR%", "P50", "P95", "P99", "TTFB",
                                        "LAST ERROR"};

@@ -11,16 +11,10 @@
 
 int zc_cmd_sessions(struct zc_ctx *ctx)
 {
-    json_t *res = NULL;
-    int rc = zc_call_once(ctx, RPC_SESSIONS, NULL, &res);
-    if (rc != ZEN_EXIT_OK)
-        return rc;
-    if (ctx->output == ZC_OUT_JSON) {
-        zc_print_json(res);
-        json_decref(res);
-        return ZEN_EXIT_OK;
-    }
-    res = zv_escaped_take(res);
+    json_t *res;
+    int rc = zc_call_for_view(ctx, RPC_SESSIONS, &res);
+    if (rc != ZEN_EXIT_OK || !res)
+        return rc; /* a failure, or -o json already printed */
     static const char *const head[] = {"PROFILE", "SESSION", "REQUESTS", "SCENARIO",
                                        "PROVIDER", "INPUT TOKENS", "IDLE"};
     struct zv_table t;
