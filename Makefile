@@ -11,7 +11,7 @@ ZEND_ARGS ?=
 # Build and test dependencies (Debian package names). zsh and fish are here so the
 # completion tests can load the generated scripts in their own shells.
 DEBIAN_PACKAGES := cmake make gcc pkg-config libev-dev libcurl4-openssl-dev libsodium-dev \
-	libcunit1-dev libmsgpack-dev node-llhttp libjansson-dev python3 bash zsh fish
+	libcunit1-dev libmsgpack-dev node-llhttp libjansson-dev libsqlite3-dev python3 bash zsh fish
 
 # The extra checks .ci/run performs after `make test`.
 CHECK_PACKAGES := valgrind gcovr

@@ -162,6 +162,34 @@ struct zcfg_daemon {
      * names allowed there, and its absolute path (NULL = no such socket). */
     char **control_readers; size_t n_control_readers;
     char *control_read_socket;
+    /* daemon.usage (docs/usage.md): the ledger on/off, and how many days of
+     * rows it keeps (0 = all). */
+    int usage_enabled;
+    int64_t usage_retention_days;
+};
+
+/* One entry of GoZen's `pricing` (docs/usage.md, "Prices"): USD per million
+ * tokens. The cache rates default to 10 % and 125 % of input (Anthropic's
+ * ratios) when not written. */
+struct zcfg_price {
+    char *model;
+    double input_per_million, output_per_million;
+    double cache_read_per_million, cache_write_per_million;
+};
+
+/* GoZen's `budgets` (docs/usage.md, "Budgets"): per period (enum
+ * budget_period order: daily, weekly, monthly) an amount in USD and an
+ * action, applied globally or, with per_project, per profile. */
+enum zcfg_budget_action { ZCFG_BUDGET_WARN, ZCFG_BUDGET_DOWNGRADE, ZCFG_BUDGET_BLOCK };
+#define ZCFG_BUDGET_PERIODS 3
+struct zcfg_budget {
+    int set;            /* this period has a limit */
+    double amount;      /* USD, > 0 */
+    int action;         /* enum zcfg_budget_action */
+};
+struct zcfg_budgets {
+    struct zcfg_budget period[ZCFG_BUDGET_PERIODS];
+    int per_project;
 };
 
 struct zcfg_health_check {
@@ -181,6 +209,8 @@ struct zcfg {
     struct zcfg_disabled *disabled;  size_t n_disabled;
     struct zcfg_health_check health_check;
     struct zcfg_daemon daemon;
+    struct zcfg_price *pricing;      size_t n_pricing;
+    struct zcfg_budgets budgets;
     int has_literal_secret;     /* a token or access key written in the file itself */
     json_t *notes;              /* [{level, event, fields}] for the caller to log */
 };

@@ -10,8 +10,8 @@ reported with its path and makes the exit status 1.
 
 It also checks the layers the folders stand for: translate/ may include
 only translate/ (and lib/, proto/); a module in serve/ may include serve/
-and translate/; forward/ may include serve/, translate/ and
-forward/; ops/ and the top folder may include anything. So no arrow runs
+and translate/; forward/ and usage/ may include serve/, translate/,
+forward/ and usage/; ops/ and the top folder may include anything. So no arrow runs
 from the data path up into the control plane or the processes.
 
     check_includes.py [DIR ...]   scan DIR and its sub-folders (default: zend/)
@@ -27,7 +27,7 @@ INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 
 # Folder -> rank: a module may include modules of its own rank or lower.
-LAYERS = {"translate": -1, "serve": 0, "forward": 1, "ops": 2, "": 2}
+LAYERS = {"translate": -1, "serve": 0, "forward": 1, "usage": 1, "ops": 2, "": 2}
 
 
 def module_files(dirs):
