@@ -89,6 +89,12 @@ struct ledger_status {
 };
 void ledger_status(struct ledger *l, struct ledger_status *out);
 
+/* A reload's new daemon.usage.retention_days (applied at once, then daily). */
+void ledger_set_retention(struct ledger *l, int64_t retention_days);
+/* Tests only: a paused writer writes no rows (queries still run), so the
+ * queue fills as it would behind a stuck disk. */
+void ledger_test_pause(struct ledger *l, int paused);
+
 /* ---- the budget's starting point ---- */
 
 /* The spend already in the ledger when it opened (rows from before this
