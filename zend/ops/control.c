@@ -50,6 +50,17 @@ struct control_conn {
     ev_timer deadline_timer;
     int64_t last_frame_ms;     /* accepted, or the last complete frame */
     int64_t frame_started_ms;  /* first byte of the frame still incomplete; 0 = none */
+    /* deferred answers (control_reply_defer) */
+    uint32_t dispatching_msgid;     /* the request being dispatched */
+    int deferred;                   /* its method will answer later */
+    LIST_HEAD(, control_reply) replies; /* answers still owed on this connection */
+    size_t n_replies;
+};
+
+struct control_reply {
+    struct control_conn *conn;      /* NULL once the connection closed */
+    uint32_t msgid;
+    LIST_ENTRY(control_reply) link;
 };
 
 struct control_server {
@@ -91,7 +102,7 @@ static void conn_flush(struct control_conn *c)
         return;
     }
     ev_io_stop(c->server->loop, &c->write_io);
-    if (c->closing) {
+    if (c->closing && !c->n_replies) { /* a half-closed peer still gets what it is owed */
         conn_close(c);
         return;
     }
@@ -246,7 +257,7 @@ static void conn_arm_deadline(struct control_conn *c)
 {
     ev_timer_stop(c->server->loop, &c->deadline_timer);
     int64_t due = conn_deadline_ms(c);
-    if (!due || c->closing)
+    if (!due || (c->closing && !c->n_replies)) /* one waiting for an answer still times out */
         return;
     int64_t left = due - ztime_mono_ms();
     ev_timer_set(&c->deadline_timer, left > 1 ? (double)left / 1000.0 : 0.001, 0.);
@@ -272,7 +283,14 @@ static void handle_request(struct control_conn *c, const struct rpc_message *m)
 {
     struct control_server *s = c->server;
     struct rpc_error err = {0};
+    c->dispatching_msgid = m->msgid;
+    c->deferred = 0;
     json_t *result = s->dispatch(s->dispatch_ctx, c, m->method, m->params, &err);
+    if (c->deferred) {
+        c->deferred = 0;
+        json_decref(result); /* the answer comes through control_reply_send */
+        return;
+    }
     if (!result && err.code == 0) {
         err.code = RPC_ERR_INTERNAL;
         snprintf(err.message, sizeof(err.message), "%s failed", m->method);
@@ -351,6 +369,11 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
 static void conn_close(struct control_conn *c)
 {
     struct control_server *s = c->server;
+    struct control_reply *r;
+    while ((r = LIST_FIRST(&c->replies))) {
+        LIST_REMOVE(r, link); /* its owner still holds it, and sends into the void */
+        r->conn = NULL;
+    }
     ev_io_stop(s->loop, &c->read_io);
     ev_io_stop(s->loop, &c->write_io);
     ev_timer_stop(s->loop, &c->tick_timer);
@@ -435,6 +458,7 @@ static void on_accept(void *ctx, int fd)
     ev_timer_init(&c->deadline_timer, deadline_cb, 0., 0.);
     c->read_io.data = c->write_io.data = c->deadline_timer.data = c;
     c->last_frame_ms = ztime_mono_ms();
+    LIST_INIT(&c->replies);
     LIST_INSERT_HEAD(&s->conns, c, link);
     s->nconns++;
     ev_io_start(s->loop, &c->read_io);
@@ -590,3 +614,47 @@ void control_notify_shutdown_done(struct control_server *s, const json_t *summar
 }
 
 size_t control_connection_count(const struct control_server *s) { return s->nconns; }
+
+struct control_reply *control_reply_defer(struct control_conn *c)
+{
+    struct control_reply *r = calloc(1, sizeof(*r));
+    if (!r)
+        return NULL; /* the dispatch's own return (an error) answers */
+    r->conn = c;
+    r->msgid = c->dispatching_msgid;
+    LIST_INSERT_HEAD(&c->replies, r, link);
+    c->n_replies++;
+    c->deferred = 1;
+    return r;
+}
+
+void control_reply_send(struct control_reply *r, json_t *result, const struct rpc_error *err)
+{
+    struct control_conn *c = r->conn;
+    if (c) {
+        LIST_REMOVE(r, link);
+        c->n_replies--;
+        if (result)
+            rpc_encode_response(&c->out, r->msgid, NULL, result);
+        else
+            rpc_encode_error(&c->out, r->msgid,
+                             err && err->code ? err->code : RPC_ERR_INTERNAL,
+                             err && err->code ? err->message : "internal error");
+        if (zbuf_len(&c->out) > CONTROL_MAX_OUTPUT_BYTES)
+            c->closing = 1;
+        /* The write watcher sends it (and closes a closing peer that had only
+         * this to wait for): this may run inside c's own dispatch. */
+        ev_io_start(c->server->loop, &c->write_io);
+    }
+    json_decref(result);
+    free(r);
+}
+
+size_t control_pending_replies(const struct control_server *s)
+{
+    size_t n = 0;
+    const struct control_conn *c;
+    LIST_FOREACH(c, &s->conns, link)
+        n += c->n_replies;
+    return n;
+}

@@ -89,6 +89,22 @@ void control_start(struct control_server *s, struct ev_loop *loop);
  * socket and its file stay: they belong to whoever called control_bind. */
 void control_close(struct control_server *s);
 
+/* ---- deferred answers ----
+ * A method that answers later (its work runs off the loop) calls
+ * control_reply_defer(c) while it is being dispatched and returns NULL: the
+ * server then sends nothing for that request. The token outlives the
+ * connection: control_reply_send answers if the connection is still open,
+ * does nothing if it closed meanwhile, and frees the token either way. The
+ * owner must send every token once (an error is fine: a server that shuts
+ * down leaves the owner's tokens valid, pointing nowhere). */
+struct control_reply;
+struct control_reply *control_reply_defer(struct control_conn *c);
+/* Answers with result (a reference taken over) or, when result is NULL,
+ * with err (NULL or code 0: RPC_ERR_INTERNAL). Frees r. */
+void control_reply_send(struct control_reply *r, json_t *result, const struct rpc_error *err);
+/* Answers not yet sent on this server's open connections. */
+size_t control_pending_replies(const struct control_server *s);
+
 /* This connection wants the shutdown.done notification before zend exits. */
 void control_conn_want_shutdown_done(struct control_conn *c);
 /* Sends shutdown.done (summary is borrowed) to every connection that asked. */
