@@ -256,6 +256,8 @@ int zcfgl_load_daemon(struct zcfg_loader *L, const json_t *root, int64_t proxy_p
         *daemon_int_field(d, &daemon_int_keys[i]) = daemon_int_keys[i].def;
     d->log_level = ZLOG_INFO;
     d->health_max_fd_ratio = 0.8;
+    d->usage_enabled = 1;
+    d->usage_retention_days = 90;
     snprintf(d->listen_host, sizeof(d->listen_host), "127.0.0.1");
     d->listen_port = (int)proxy_port;
 

@@ -32,6 +32,7 @@ enum rpc_error_code {
     RPC_ERR_CONFIG = 4,
     RPC_ERR_PERMISSION = 5,
     RPC_ERR_SHUTTING_DOWN = 6,
+    RPC_ERR_UNAVAILABLE = 7, /* the usage ledger is off or its file unusable */
 };
 
 struct rpc_message {

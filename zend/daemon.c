@@ -10,6 +10,7 @@
 #include "control.h"
 #include "health.h"
 #include "lastgood.h"
+#include "ledger.h"
 #include "log.h"
 #include "log_events.h"
 #include "metrics.h"
@@ -200,6 +201,29 @@ static void apply_runtime_config(struct zend_daemon *d)
                          (double)hc->interval_secs, (double)hc->timeout_secs);
 }
 
+void zend_apply_usage_config(struct zend_daemon *d)
+{
+    const struct zcfg_daemon *dc = &d->cfg->daemon;
+    if (!dc->usage_enabled) {
+        ledger_close(d->ledger); /* flushes what is queued */
+        d->ledger = NULL;
+        return;
+    }
+    if (d->ledger) {
+        ledger_set_retention(d->ledger, dc->usage_retention_days);
+        return;
+    }
+    char path[PATH_MAX], err[ZEN_ERRLEN];
+    if (zpaths_join(path, sizeof(path), d->paths.home, LEDGER_FILE) != ZEN_OK) {
+        zlog_pack(ZLOG_ERROR, "usage_store_failed", "{s:s}", "detail", "ZEN_HOME path too long");
+        return;
+    }
+    struct ledger_options o = {.path = path, .retention_days = dc->usage_retention_days};
+    d->ledger = ledger_open(d->loop, &o, err, sizeof(err));
+    if (!d->ledger)
+        zlog_pack(ZLOG_ERROR, "usage_store_failed", "{s:s, s:s}", "path", path, "detail", err);
+}
+
 void zend_save_last_good(struct zend_daemon *d)
 {
     char err[ZEN_ERRLEN];
@@ -247,6 +271,7 @@ int zend_reload(struct zend_daemon *d, const char *source, json_t **summary, cha
     proxy_set_config(d->proxy, new);
     zlog_set_level(new->daemon.log_level);
     apply_runtime_config(d);
+    zend_apply_usage_config(d);
     zend_log_config_notes(d, new);
     zlog_pack(ZLOG_INFO, "config_reloaded", "{s:s, s:s, s:O, s:O, s:O, s:O}", "source", source,
               "config_hash", new->hash, "added", added, "removed", removed, "changed", changed,
@@ -311,6 +336,7 @@ void zend_health_inputs(const struct zend_daemon *d, struct health_inputs *in)
         .pid = (int)d->pid,
         .supervisor_pid = (int)d->supervisor_pid,
         .restarts = d->restarts,
+        .ledger = d->ledger,
     };
 }
 

@@ -30,6 +30,7 @@ struct monitor_inputs;
 struct proxy;
 struct metrics;
 struct logbus;
+struct ledger;
 
 struct zend_daemon {
     struct ev_loop *loop;
@@ -57,6 +58,7 @@ struct zend_daemon {
     struct proxy *proxy;
     struct metrics *metrics;
     struct logbus *logbus;
+    struct ledger *ledger;          /* ZEN_HOME/usage.db; NULL while daemon.usage.enabled is false */
     ev_timer resource_timer;        /* samples RSS and fds for metrics */
     struct monitor monitor;
     ev_signal sig_usr1;
@@ -96,6 +98,12 @@ void zend_begin_shutdown(struct zend_daemon *d, const char *reason, int64_t drai
 /* Copies the zen.json just loaded to zen.json.last-good (lastgood.h); a
  * failure is logged (config_last_good_unsaved), never fatal. */
 void zend_save_last_good(struct zend_daemon *d);
+
+/* Opens or closes the usage ledger as d->cfg's daemon.usage says (at start
+ * and on every reload): enabled opens ZEN_HOME/usage.db, disabled flushes
+ * and closes it (queries in flight get an error), and a new retention_days
+ * applies at once. */
+void zend_apply_usage_config(struct zend_daemon *d);
 
 /* Reloads zen.json (README "Running it for real"). On success *summary (may
  * be NULL) gets {config_hash, unchanged, added, removed, changed, restart_required};

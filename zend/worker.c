@@ -16,6 +16,7 @@
 #include "daemon.h"
 #include "fault.h"
 #include "lastgood.h"
+#include "ledger.h"
 #include "log.h"
 #include "logbus.h"
 #include "metrics.h"
@@ -151,6 +152,7 @@ int worker_main(const struct worker_args *a)
                                 proxy_sessions(d.proxy));
     statefile_attach_routing(state_file, proxy_routing_state(d.proxy),
                              proxy_session_memory(d.proxy));
+    zend_apply_usage_config(&d);
     const char *abort_ms = getenv(WORKER_TEST_ABORT_ENV);
     if (abort_ms && *abort_ms) {
         ev_timer_init(&test_abort, test_abort_cb, atof(abort_ms) / 1000.0, 0.);
@@ -169,6 +171,10 @@ int worker_main(const struct worker_args *a)
 out:
     statefile_close(state_file); /* the shutdown's write, while the states exist */
     proxy_free(d.proxy);
+    /* After the proxy (its last requests' rows) and before the control
+     * server (queries still pending get their error answers flushed). */
+    ledger_close(d.ledger);
+    d.ledger = NULL;
     metrics_free(d.metrics);
     logbus_free(d.logbus);
     control_close(d.control);

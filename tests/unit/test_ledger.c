@@ -78,7 +78,7 @@ static int is_written(const struct ledger_status *s, uint64_t n) { return s->wri
 static int is_available(const struct ledger_status *s, uint64_t a) { return s->available == (int)a; }
 static int has_error(const struct ledger_status *s, uint64_t unused)
 {
-    return !s->available && strcmp(s->error, "not open yet") != 0;
+    return !s->available && s->error[0];
 }
 
 static void db_path(char *out, size_t outlen, const char *dir)

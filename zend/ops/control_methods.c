@@ -7,6 +7,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include "control_access.h"
 #include "daemon.h"
 #include "health.h"
+#include "ledger.h"
 #include "log.h"
 #include "logbus.h"
 #include "provider_state.h"
@@ -33,15 +35,30 @@ static json_t *method_hello(struct zend_daemon *d, struct control_conn *c,
                      (int)d->supervisor_pid, "started_at", started);
 }
 
+/* status' `usage`: the ledger's state and counters (drops show here). */
+static json_t *usage_status_json(struct zend_daemon *d)
+{
+    struct ledger_status ls = {0};
+    if (d->ledger)
+        ledger_status(d->ledger, &ls);
+    return json_pack("{s:b, s:b, s:I, s:I, s:I, s:s?}", "enabled", d->ledger != NULL,
+                     "available", d->ledger && ls.available, "written", (json_int_t)ls.written,
+                     "dropped", (json_int_t)ls.dropped, "queued", (json_int_t)ls.queued, "error",
+                     ls.error[0] ? ls.error : NULL);
+}
+
 static json_t *method_status(struct zend_daemon *d, struct control_conn *c,
                              const json_t *params, struct rpc_error *err)
 {
-    return json_pack("{s:s, s:i, s:i, s:f, s:s, s:s, s:s, s:s, s:i, s:i}", "version",
+    json_t *s = json_pack("{s:s, s:i, s:i, s:f, s:s, s:s, s:s, s:s, s:i, s:i}", "version",
                      ZEN_VERSION_STRING, "pid", (int)d->pid, "supervisor_pid",
                      (int)d->supervisor_pid, "uptime_s", zend_uptime_s(d), "state",
                      zend_state_name(d->state), "listen", d->listen, "config_path",
                      d->cfg->path, "config_hash", d->cfg->hash, "restarts", (int)d->restarts,
                      "in_flight", (int)proxy_in_flight(d->proxy));
+    if (s)
+        json_object_set_new(s, "usage", usage_status_json(d));
+    return s;
 }
 
 /* The `metrics` RPC result, also pushed to metrics.subscribe subscribers:
@@ -212,6 +229,126 @@ static json_t *method_sessions(struct zend_daemon *d, struct control_conn *c,
     return json_pack("{s:o}", "sessions", sink.list);
 }
 
+/* ---- usage.query / usage.repair: answered later, from the ledger's thread ---- */
+
+static json_t *usage_off(struct zend_daemon *d, struct rpc_error *err)
+{
+    err->code = RPC_ERR_UNAVAILABLE;
+    snprintf(err->message, sizeof(err->message),
+             "the usage ledger is off (daemon.usage.enabled is false)");
+    return NULL;
+}
+
+static json_t *defer_failed(struct rpc_error *err)
+{
+    err->code = RPC_ERR_INTERNAL;
+    snprintf(err->message, sizeof(err->message), "out of memory");
+    return NULL;
+}
+
+static void usage_query_done(void *ud, json_t *result, const char *message)
+{
+    struct rpc_error e = {RPC_ERR_UNAVAILABLE, ""};
+    if (!result)
+        snprintf(e.message, sizeof(e.message), "%s", message);
+    control_reply_send(ud, result, &e);
+}
+
+/* An optional instant: a non-negative integer of ms since the epoch, or null. */
+static int ms_param(const json_t *params, const char *name, int64_t *out, struct rpc_error *err)
+{
+    const json_t *v = json_object_get(params, name);
+    *out = 0;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < 0) {
+        err->code = RPC_ERR_BAD_PARAMS;
+        snprintf(err->message, sizeof(err->message),
+                 "%s must be milliseconds since the epoch (an integer >= 0) or null", name);
+        return -1;
+    }
+    *out = json_integer_value(v);
+    return 0;
+}
+
+static int text_param(const json_t *params, const char *name, const char **out,
+                      struct rpc_error *err)
+{
+    const json_t *v = json_object_get(params, name);
+    *out = NULL;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_string(v)) {
+        err->code = RPC_ERR_BAD_PARAMS;
+        snprintf(err->message, sizeof(err->message), "%s must be a string or null", name);
+        return -1;
+    }
+    *out = json_string_value(v);
+    return 0;
+}
+
+/* params: {since_ms?, until_ms?, by? (default "day"), profile?, provider?}. */
+static json_t *method_usage_query(struct zend_daemon *d, struct control_conn *c,
+                                  const json_t *params, struct rpc_error *err)
+{
+    struct ledger_query q = {.by = LEDGER_BY_DAY};
+    const char *by;
+    if (ms_param(params, "since_ms", &q.since_ms, err) ||
+        ms_param(params, "until_ms", &q.until_ms, err) || text_param(params, "by", &by, err) ||
+        text_param(params, "profile", &q.profile, err) ||
+        text_param(params, "provider", &q.provider, err))
+        return NULL;
+    if (by) {
+        int g = ledger_group_parse(by);
+        if (g < 0)
+            return bad_params(err, "by must be day, hour, provider, model, profile, session or "
+                                   "scenario");
+        q.by = (enum ledger_group)g;
+    }
+    if (q.since_ms && q.until_ms && q.until_ms <= q.since_ms)
+        return bad_params(err, "until_ms must be later than since_ms");
+    if (!d->ledger)
+        return usage_off(d, err);
+    struct control_reply *r = control_reply_defer(c);
+    if (!r)
+        return defer_failed(err);
+    ledger_query(d->ledger, &q, usage_query_done, r);
+    return NULL;
+}
+
+struct usage_repair_call {
+    struct control_reply *reply;
+    struct ledger *ledger;
+};
+
+static void usage_repair_done(void *ud, const char *renamed_to, const char *message)
+{
+    struct usage_repair_call *call = ud;
+    struct ledger_status ls;
+    ledger_status(call->ledger, &ls);
+    control_reply_send(call->reply,
+                       json_pack("{s:s?, s:b, s:s}", "renamed_to", renamed_to, "available",
+                                 ls.available, "message", message),
+                       NULL);
+    free(call);
+}
+
+/* Renames a corrupt usage.db aside and opens a new one (ledger_repair). */
+static json_t *method_usage_repair(struct zend_daemon *d, struct control_conn *c,
+                                   const json_t *params, struct rpc_error *err)
+{
+    if (!d->ledger)
+        return usage_off(d, err);
+    struct usage_repair_call *call = malloc(sizeof(*call));
+    if (!call || !(call->reply = control_reply_defer(c))) {
+        free(call);
+        return defer_failed(err);
+    }
+    call->ledger = d->ledger;
+    ledger_repair(d->ledger, usage_repair_done, call);
+    return NULL;
+}
+
 /* params: {name, for_s?}. Runtime only: zen.json is never written. */
 static json_t *set_provider_disabled(struct zend_daemon *d, const json_t *params,
                                      struct rpc_error *err, int disable)
@@ -299,6 +436,8 @@ static const struct control_method methods[] = {
     {RPC_HEALTH, method_health, 1, 1},
     {RPC_PROVIDERS, method_providers, 1, 1},
     {RPC_SESSIONS, method_sessions, 1, 0},
+    {RPC_USAGE_QUERY, method_usage_query, 1, 1},
+    {RPC_USAGE_REPAIR, method_usage_repair, 0, 0},
     {RPC_PROVIDER_DISABLE, method_provider_disable, 0, 0},
     {RPC_PROVIDER_ENABLE, method_provider_enable, 0, 0},
     {RPC_RELOAD, method_reload, 0, 0},

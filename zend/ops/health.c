@@ -10,6 +10,7 @@
 
 #include "common.h"
 #include "config.h"
+#include "ledger.h"
 #include "log.h"
 #include "metrics.h"
 #include "procself.h"
@@ -283,6 +284,16 @@ static const char *daemon_status(const struct health_inputs *in,
                  base ? base + 1 : in->config_path, in->config_error, since);
         json_array_append_new(reasons, json_string(text));
         troubled++;
+    }
+    if (in->ledger) {
+        struct ledger_status ls;
+        ledger_status(in->ledger, &ls);
+        if (!ls.available) {
+            char text[REASON_ERROR_MAX + 4];
+            one_line(ls.error, REASON_ERROR_MAX, text, sizeof(text));
+            add_reason(reasons, "usage ledger unavailable: %s", text);
+            troubled++;
+        }
     }
     size_t queued = proxy_queued(in->proxy);
     if (queued) {

@@ -17,6 +17,7 @@
 struct zcfg;
 struct proxy;
 struct metrics;
+struct ledger;
 
 /* What health needs from the process; the daemon fills it per call. */
 struct health_inputs {
@@ -30,6 +31,7 @@ struct health_inputs {
     double uptime_s;
     int pid, supervisor_pid;
     unsigned restarts;
+    struct ledger *ledger;         /* the usage ledger; NULL when daemon.usage is off */
 };
 
 /* The `health` RPC result. */

@@ -36,6 +36,9 @@
 #define LEDGER_RETENTION_FIRST_MS 2000
 #define LEDGER_DROP_LOG_MS (60 * 1000)
 #define LEDGER_BUSY_TIMEOUT_MS 1000
+/* An idle ledger still notices its file replaced this often (or at the
+ * retry interval when that is shorter), so health tells the truth. */
+#define LEDGER_IDENTITY_CHECK_MS 5000
 
 /* A queued row: the struct and its strings in one block. */
 struct qrow {
@@ -101,7 +104,7 @@ struct ledger {
     sqlite3_stmt *insert;
     dev_t dev;
     ino_t ino;
-    int64_t next_open_ms, next_retention_ms;
+    int64_t next_open_ms, next_retention_ms, next_identity_ms;
     int last_rc;                /* the last failure's SQLite code, 0 none */
     char last_logged[256];      /* the failure logged last ("" none since recovery) */
     int failed_once;
@@ -344,18 +347,26 @@ static int insert_row(sqlite3_stmt *st, const struct ledger_row *r)
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+/* Closes the connection when path is no longer its file (moved away or
+ * replaced); returns 0 then. */
+static int keep_if_current(struct ledger *l)
+{
+    if (db_is_current(l))
+        return 1;
+    /* SQLite does not checkpoint a moved file on close, and its WAL stays
+     * at our path, where the next file would pick it up: empty it into the
+     * file it belongs to first. */
+    sqlite3_wal_checkpoint_v2(l->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    db_close(l);
+    return 0;
+}
+
 /* One transaction for the batch. SQLITE_OK, or the failure with err (the
  * connection is then closed). -1: the file was replaced (closed, no error). */
 static int write_batch(struct ledger *l, struct qrow *batch, char *err, size_t errlen)
 {
-    if (!db_is_current(l)) {
-        /* SQLite does not checkpoint a moved file on close, and its WAL
-         * stays at our path, where the next file would pick it up: empty
-         * it into the file it belongs to first. */
-        sqlite3_wal_checkpoint_v2(l->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-        db_close(l);
+    if (!keep_if_current(l))
         return -1;
-    }
     int rc = sqlite3_exec(l->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     for (struct qrow *q = batch; rc == SQLITE_OK && q; q = q->next)
         rc = insert_row(l->insert, &q->r);
@@ -650,6 +661,17 @@ static void *writer_main(void *arg)
         }
         if (l->stopping)
             break;
+        if (l->db && now >= l->next_identity_ms) {
+            l->next_identity_ms = now + (l->retry_ms < LEDGER_IDENTITY_CHECK_MS
+                                             ? l->retry_ms
+                                             : LEDGER_IDENTITY_CHECK_MS);
+            pthread_mutex_unlock(&l->mu);
+            int kept = keep_if_current(l);
+            pthread_mutex_lock(&l->mu);
+            if (!kept)
+                l->next_open_ms = now; /* reopen the file now at path */
+            continue;
+        }
         if (l->db && now >= l->next_retention_ms) {
             int64_t days = l->retention_days;
             l->next_retention_ms = now + LEDGER_DAY_MS;
@@ -664,6 +686,8 @@ static void *writer_main(void *arg)
             wake = l->next_open_ms;
         if (l->db && l->next_retention_ms < wake)
             wake = l->next_retention_ms;
+        if (l->db && l->next_identity_ms < wake)
+            wake = l->next_identity_ms;
         if (l->db && l->queued && !l->paused && l->head->queued_mono_ms + LEDGER_BATCH_MS < wake)
             wake = l->head->queued_mono_ms + LEDGER_BATCH_MS;
         int64_t wall = ztime_wall_ms() + (wake - now);
@@ -789,6 +813,9 @@ struct ledger *ledger_open(struct ev_loop *loop, const struct ledger_options *o,
         return NULL;
     }
     l->loop = loop;
+    /* Available until the first open says otherwise: health must not call
+     * a ledger that has not tried yet unavailable. */
+    l->available = 1;
     l->retention_days = o->retention_days;
     l->retry_ms = retry_interval_ms();
     pthread_mutex_init(&l->mu, NULL);
@@ -909,8 +936,6 @@ void ledger_status(struct ledger *l, struct ledger_status *out)
     pthread_mutex_lock(&l->mu);
     out->available = l->available;
     snprintf(out->error, sizeof(out->error), "%s", l->available ? "" : l->error);
-    if (!l->available && !out->error[0])
-        snprintf(out->error, sizeof(out->error), "not open yet");
     out->written = l->written;
     out->dropped = l->dropped;
     out->queued = l->queued;
