@@ -63,6 +63,9 @@
     X(state_save_failed, ZLOG_EV_EVERY)             \
     X(state_saved, ZLOG_EV_EVERY)                   \
     X(stream_interrupted, ZLOG_EV_EVERY)            \
+    X(usage_dropped, ZLOG_EV_EVERY)                 \
+    X(usage_store_failed, ZLOG_EV_EVERY)            \
+    X(usage_store_recovered, ZLOG_EV_EVERY)         \
     X(worker_fault, ZLOG_EV_EVERY)                  \
     X(worker_fork_failed, ZLOG_EV_EVERY)            \
     X(worker_unresponsive, ZLOG_EV_EVERY)

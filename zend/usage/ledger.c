@@ -456,6 +456,54 @@ static void run_retention(struct ledger *l, int64_t days)
     sqlite3_finalize(st);
 }
 
+/* ---- groupings ---- */
+
+static const char *const group_names[] = {"day",     "hour",    "provider", "model",
+                                          "profile", "session", "scenario"};
+
+/* The SQL expression each grouping keys rows by. Days and hours are the
+ * machine's local time. A model is the one sent, or the one asked for when
+ * no provider served the request. */
+static const char *const group_keys[] = {
+    "strftime('%Y-%m-%d', ts / 1000, 'unixepoch', 'localtime')",
+    "strftime('%Y-%m-%d %H:00', ts / 1000, 'unixepoch', 'localtime')",
+    "provider",
+    "COALESCE(model_sent, model_requested)",
+    "profile",
+    "session",
+    "scenario",
+};
+
+#define N_GROUPS (sizeof(group_names) / sizeof(group_names[0]))
+
+const char *ledger_group_name(enum ledger_group g)
+{
+    return (unsigned)g < N_GROUPS ? group_names[g] : "?";
+}
+
+int ledger_group_parse(const char *name)
+{
+    for (size_t i = 0; name && i < N_GROUPS; i++)
+        if (strcmp(name, group_names[i]) == 0)
+            return (int)i;
+    return -1;
+}
+
+static json_t *run_query(struct ledger *l, const struct ledger_query *q, char *err,
+                         size_t errlen)
+{
+    if ((unsigned)q->by >= N_GROUPS) {
+        snprintf(err, errlen, "unknown grouping");
+        return NULL;
+    }
+    struct ledger_scan scan = {
+        .by = group_names[q->by], .key_sql = group_keys[q->by],
+        .time_ordered = q->by == LEDGER_BY_DAY || q->by == LEDGER_BY_HOUR,
+        .since_ms = q->since_ms, .until_ms = q->until_ms, .profile = q->profile,
+        .provider = q->provider};
+    return ledger_run_query(l->db, &scan, err, errlen);
+}
+
 /* ---- jobs (run on the thread) ---- */
 
 static void run_spend(struct ledger *l, struct job *j)
@@ -567,7 +615,7 @@ static void run_job(struct ledger *l, struct job *j)
     switch (j->kind) {
     case JOB_QUERY:
         if (l->db) {
-            j->result = ledger_run_query(l->db, &j->q, j->err, sizeof(j->err));
+            j->result = run_query(l, &j->q, j->err, sizeof(j->err));
         } else {
             pthread_mutex_lock(&l->mu);
             snprintf(j->err, sizeof(j->err), "usage ledger unavailable: %.200s", l->error);

@@ -3,40 +3,12 @@
  * One pass over the matching rows, ordered by the group's key and then the
  * TTFB, so each group's sums and its exact median come out of the same scan
  * with no second query: the medians are computed here, not approximated by
- * SQL. Day and hour keys are the machine's local time. */
+ * SQL. */
 #include "ledger_query.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const char *const group_names[] = {"day",     "hour",    "provider", "model",
-                                          "profile", "session", "scenario"};
-
-/* The SQL expression each grouping keys rows by. A model is the one sent,
- * or the one asked for when no provider served the request. */
-static const char *const group_keys[] = {
-    "strftime('%Y-%m-%d', ts / 1000, 'unixepoch', 'localtime')",
-    "strftime('%Y-%m-%d %H:00', ts / 1000, 'unixepoch', 'localtime')",
-    "provider",
-    "COALESCE(model_sent, model_requested)",
-    "profile",
-    "session",
-    "scenario",
-};
-
-const char *ledger_group_name(enum ledger_group g)
-{
-    return (unsigned)g < sizeof(group_names) / sizeof(group_names[0]) ? group_names[g] : "?";
-}
-
-int ledger_group_parse(const char *name)
-{
-    for (size_t i = 0; name && i < sizeof(group_names) / sizeof(group_names[0]); i++)
-        if (strcmp(name, group_names[i]) == 0)
-            return (int)i;
-    return -1;
-}
 
 struct sums {
     char *key;          /* NULL: rows without one */
@@ -135,14 +107,14 @@ static int same_key(const char *a, const unsigned char *b)
 }
 
 /* The scan: key, status, complete, 4 token counts, cost, ttfb. */
-static sqlite3_stmt *prepare_scan(sqlite3 *db, const struct ledger_query *q)
+static sqlite3_stmt *prepare_scan(sqlite3 *db, const struct ledger_scan *q)
 {
     char sql[1024];
     int n = snprintf(sql, sizeof(sql),
                      "SELECT %s AS k, status, complete, input_tokens, output_tokens,"
                      " cache_read_tokens, cache_write_tokens, cost_usd, ttfb_ms"
                      " FROM usage WHERE 1",
-                     group_keys[q->by]);
+                     q->key_sql);
     if (q->since_ms)
         n += snprintf(sql + n, sizeof(sql) - (size_t)n, " AND ts >= :since");
     if (q->until_ms)
@@ -173,12 +145,8 @@ static void free_groups(struct sums *g, size_t n)
     free(g);
 }
 
-json_t *ledger_run_query(sqlite3 *db, const struct ledger_query *q, char *err, size_t errlen)
+json_t *ledger_run_query(sqlite3 *db, const struct ledger_scan *q, char *err, size_t errlen)
 {
-    if ((unsigned)q->by >= sizeof(group_keys) / sizeof(group_keys[0])) {
-        snprintf(err, errlen, "unknown grouping");
-        return NULL;
-    }
     sqlite3_stmt *st = prepare_scan(db, q);
     if (!st) {
         snprintf(err, errlen, "%s", sqlite3_errmsg(db));
@@ -215,12 +183,12 @@ json_t *ledger_run_query(sqlite3 *db, const struct ledger_query *q, char *err, s
         goto out;
     }
     qsort(total.ttfb, total.n_ttfb, sizeof(double), cmp_double);
-    if (q->by != LEDGER_BY_DAY && q->by != LEDGER_BY_HOUR)
+    if (!q->time_ordered)
         qsort(groups, n, sizeof(*groups), cmp_by_cost);
     json_t *list = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(list, sums_json(&groups[i], 1));
-    result = json_pack("{s:s, s:o, s:o, s:o, s:o}", "by", ledger_group_name(q->by), "since_ms",
+    result = json_pack("{s:s, s:o, s:o, s:o, s:o}", "by", q->by, "since_ms",
                        q->since_ms ? json_integer(q->since_ms) : json_null(), "until_ms",
                        q->until_ms ? json_integer(q->until_ms) : json_null(), "groups", list,
                        "total", sums_json(&total, 0));
