@@ -345,6 +345,13 @@ static void test_unusable_file_recovers(void)
     ev_run(loop, EVRUN_NOWAIT);
     CU_ASSERT_EQUAL(events_failed, 1);
     CU_ASSERT_EQUAL(sql_int(path, "PRAGMA user_version"), 99);
+    /* Not corrupt: repair leaves it alone and says why. */
+    struct repair_result rr = {0};
+    ledger_repair(l, on_repair, &rr);
+    CU_ASSERT(spin_until(&rr.done));
+    CU_ASSERT(rr.renamed_null);
+    CU_ASSERT_PTR_NOT_NULL(strstr(rr.message, "not corrupt"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(rr.message, "schema version 99"));
     sql_exec(path, "PRAGMA user_version = 1");
     CU_ASSERT(wait_status(l, is_written, 3));
     ev_run(loop, EVRUN_NOWAIT);

@@ -105,7 +105,6 @@ struct ledger {
     dev_t dev;
     ino_t ino;
     int64_t next_open_ms, next_retention_ms, next_identity_ms;
-    int last_rc;                /* the last failure's SQLite code, 0 none */
     char last_logged[256];      /* the failure logged last ("" none since recovery) */
     int failed_once;
     int64_t base_id;            /* rows up to this id were there before this process wrote */
@@ -130,10 +129,9 @@ static void push_event_locked(struct ledger *l, int level, const char *name, con
 
 /* Marks the ledger unavailable with SQLite's message; logs it once per
  * distinct failure. Caller holds mu. */
-static void fail_locked(struct ledger *l, int rc, const char *msg)
+static void fail_locked(struct ledger *l, const char *msg)
 {
     l->available = 0;
-    l->last_rc = rc;
     snprintf(l->error, sizeof(l->error), "%s", msg);
     if (strcmp(l->last_logged, msg) != 0) {
         snprintf(l->last_logged, sizeof(l->last_logged), "%s", msg);
@@ -277,7 +275,6 @@ static void writer_open(struct ledger *l)
         int recovered = l->failed_once && !l->available;
         l->available = 1;
         l->error[0] = '\0';
-        l->last_rc = 0;
         if (recovered) {
             push_event_locked(l, ZLOG_INFO, "usage_store_recovered", l->path);
             ev_async_send(l->loop, &l->wake);
@@ -285,7 +282,7 @@ static void writer_open(struct ledger *l)
         l->last_logged[0] = '\0';
         l->next_retention_ms = now + LEDGER_RETENTION_FIRST_MS;
     } else {
-        fail_locked(l, rc, err);
+        fail_locked(l, err);
         l->next_open_ms = now + l->retry_ms;
     }
     pthread_mutex_unlock(&l->mu);
@@ -570,29 +567,39 @@ static int rename_corrupt(const char *path, char *out, size_t outlen, char *err,
     return 0;
 }
 
+/* SQLITE_OK when PRAGMA quick_check finds nothing wrong. */
+static int quick_check(sqlite3 *db, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL), step;
+    while (rc == SQLITE_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        const unsigned char *line = sqlite3_column_text(st, 0);
+        if (!line || strcmp((const char *)line, "ok") != 0) {
+            rc = SQLITE_CORRUPT;
+            snprintf(err, errlen, "%s", line ? (const char *)line : "quick_check failed");
+        }
+    }
+    if (rc == SQLITE_OK && step != SQLITE_DONE)
+        rc = step;
+    if (rc != SQLITE_OK && !err[0])
+        snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* A file is renamed only when it cannot be opened as a database or SQLite
+ * finds it corrupt: a read-only file or a newer schema is the user's to fix. */
 static void run_repair(struct ledger *l, struct job *j)
 {
     char err[256] = "";
-    int rc = SQLITE_OK;
-    if (!l->db) {
-        rc = db_open(l, err, sizeof(err));
-    } else {
-        int64_t bad = 0;
-        sqlite3_stmt *st = NULL;
-        rc = sqlite3_prepare_v2(l->db, "PRAGMA quick_check", -1, &st, NULL);
-        while (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-            bad += strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0;
-        if (rc == SQLITE_OK && bad)
-            rc = SQLITE_CORRUPT;
-        if (rc != SQLITE_OK)
-            snprintf(err, sizeof(err), "%s", sqlite3_errstr(rc));
-        sqlite3_finalize(st);
-    }
+    int rc = l->db ? SQLITE_OK : db_open(l, err, sizeof(err));
+    if (rc == SQLITE_OK)
+        rc = quick_check(l->db, err, sizeof(err));
     if (rc == SQLITE_OK) {
         snprintf(j->err, sizeof(j->err), "%s is healthy; nothing renamed", l->path);
         return;
     }
-    if (!is_corruption(rc) && !is_corruption(l->last_rc)) {
+    if (!is_corruption(rc)) {
         snprintf(j->err, sizeof(j->err), "%s is not corrupt (%s); nothing renamed", l->path,
                  err);
         return;
@@ -635,8 +642,7 @@ static void run_job(struct ledger *l, struct job *j)
                 push_event_locked(l, ZLOG_INFO, "usage_store_recovered", l->path);
             l->available = 1;
             l->error[0] = '\0';
-            l->last_rc = 0;
-            l->last_logged[0] = '\0';
+                l->last_logged[0] = '\0';
             l->next_retention_ms = now + LEDGER_RETENTION_FIRST_MS;
         } else if (!l->db) {
             l->available = 0;
@@ -683,7 +689,7 @@ static void *writer_main(void *arg)
             if (rc == -1) {
                 l->next_open_ms = now; /* replaced: reopen the file now at path */
             } else {
-                fail_locked(l, rc, err);
+                fail_locked(l, err);
                 l->next_open_ms = now + l->retry_ms;
             }
             if (gone)
