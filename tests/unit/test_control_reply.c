@@ -112,6 +112,16 @@ static void fixture_down(struct fixture *f)
     unlink(f->path);
 }
 
+/* A client whose request `later` (msgid) the server now holds a token for. */
+static int client_with_deferred(struct fixture *f, uint32_t msgid)
+{
+    int fd = client_connect(f->path);
+    client_send(fd, msgid, "later");
+    int want = n_held + 1;
+    CU_ASSERT(spin(held_at_least, &want));
+    return fd;
+}
+
 static void test_answer_later_on_its_msgid(void)
 {
     struct fixture f;
@@ -159,10 +169,7 @@ static void test_closed_connection_before_answer(void)
 {
     struct fixture f;
     fixture_up(&f, "closed.sock");
-    int fd = client_connect(f.path);
-    client_send(fd, 1, "later");
-    int one = 1;
-    CU_ASSERT(spin(held_at_least, &one));
+    int fd = client_with_deferred(&f, 1);
     close(fd);
     control_reply_send(held[0], json_object(), NULL);
     CU_ASSERT(spin(conns_zero, f.s));
@@ -178,10 +185,7 @@ static void test_connection_gone_before_answer(void)
     struct fixture f;
     fixture_up(&f, "gone.sock");
     unsetenv(CONTROL_TEST_IDLE_ENV);
-    int fd = client_connect(f.path);
-    client_send(fd, 1, "later");
-    int one = 1;
-    CU_ASSERT(spin(held_at_least, &one));
+    int fd = client_with_deferred(&f, 1);
     close(fd);
     CU_ASSERT(spin(conns_zero, f.s));
     CU_ASSERT_EQUAL(control_pending_replies(f.s), 0);
@@ -195,11 +199,8 @@ static void test_half_closed_peer_gets_its_answer(void)
 {
     struct fixture f;
     fixture_up(&f, "half.sock");
-    int fd = client_connect(f.path);
-    client_send(fd, 5, "later");
+    int fd = client_with_deferred(&f, 5);
     shutdown(fd, SHUT_WR);
-    int one = 1;
-    CU_ASSERT(spin(held_at_least, &one));
     for (int i = 0; i < 20; i++) { /* let the server see the EOF */
         ev_run(loop, EVRUN_NOWAIT);
         usleep(1000);
@@ -223,10 +224,7 @@ static void test_server_closed_with_answer_owed(void)
 {
     struct fixture f;
     fixture_up(&f, "down.sock");
-    int fd = client_connect(f.path);
-    client_send(fd, 1, "later");
-    int one = 1;
-    CU_ASSERT(spin(held_at_least, &one));
+    int fd = client_with_deferred(&f, 1);
     fixture_down(&f);
     struct rpc_error e = {RPC_ERR_SHUTTING_DOWN, "zend is shutting down"};
     control_reply_send(held[0], NULL, &e);

@@ -596,11 +596,11 @@ static void run_repair(struct ledger *l, struct job *j)
     if (rc == SQLITE_OK)
         rc = quick_check(l->db, err, sizeof(err));
     if (rc == SQLITE_OK) {
-        snprintf(j->err, sizeof(j->err), "%s is healthy; nothing renamed", l->path);
+        snprintf(j->err, sizeof(j->err), "%.200s is healthy; nothing renamed", l->path);
         return;
     }
     if (!is_corruption(rc)) {
-        snprintf(j->err, sizeof(j->err), "%s is not corrupt (%s); nothing renamed", l->path,
+        snprintf(j->err, sizeof(j->err), "%.120s is not corrupt (%.100s); nothing renamed", l->path,
                  err);
         return;
     }

@@ -182,8 +182,9 @@ json_t *ledger_run_query(sqlite3 *db, const struct ledger_scan *q, char *err, si
         snprintf(err, errlen, "%s", oom ? "out of memory" : sqlite3_errmsg(db));
         goto out;
     }
-    qsort(total.ttfb, total.n_ttfb, sizeof(double), cmp_double);
-    if (!q->time_ordered)
+    if (total.n_ttfb) /* qsort's pointer must not be NULL, even for 0 items */
+        qsort(total.ttfb, total.n_ttfb, sizeof(double), cmp_double);
+    if (!q->time_ordered && n)
         qsort(groups, n, sizeof(*groups), cmp_by_cost);
     json_t *list = json_array();
     for (size_t i = 0; i < n; i++)
