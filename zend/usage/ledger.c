@@ -645,7 +645,8 @@ static void run_job(struct ledger *l, struct job *j)
                 l->last_logged[0] = '\0';
             l->next_retention_ms = now + LEDGER_RETENTION_FIRST_MS;
         } else if (!l->db) {
-            l->available = 0;
+            if (l->available || !l->error[0]) /* e.g. the fresh file did not open */
+                fail_locked(l, j->err);
             l->next_open_ms = now + l->retry_ms;
         }
         pthread_mutex_unlock(&l->mu);
