@@ -66,7 +66,8 @@ static const struct zc_flag shutdown_flags[] = {
 static const struct zc_flag usage_flags[] = {
     {.long_name = "since", .arg = "WHEN",
      .help = "from WHEN: 30m, 24h, 7d before now, or local 2026-11-01[T08:00] (default 7d)"},
-    {.long_name = "until", .arg = "WHEN", .help = "up to WHEN, exclusive (same forms; default now)"},
+    {.long_name = "until", .arg = "WHEN",
+     .help = "up to WHEN, exclusive (same forms; default now)"},
     {.long_name = "by", .arg = "GROUP",
      .help = "a row per day (default), hour, provider, model, profile, session or scenario",
      .choices = zu_by_names},

@@ -431,7 +431,8 @@ class Prometheus(ViewsTestCase):
         self.assertGreater(sample_value(fams, "zend_provider_latency_seconds", provider="p2",
                                         percentile="99"), 0)
         for family in ("zend_uptime_seconds", "zend_restarts_total", "zend_in_flight",
-                       "zend_queued", "zend_time_to_first_byte_seconds"):
+                       "zend_queued", "zend_time_to_first_byte_seconds", "zend_tokens_total",
+                       "zend_cost_usd_total", "zend_budget_spend_usd"):
             self.assertIn(family, fams)
         # 0.05, not 0.050000000000000003: le values read like the config.
         self.assertIn('zend_request_duration_seconds_bucket{le="0.05"}', r.stdout)
@@ -446,7 +447,11 @@ class Prometheus(ViewsTestCase):
                                        "errors_by_type": {"server": 2},
                                        "latency_p50_ms": 1.5, "latency_p95_ms": 2.0,
                                        "latency_p99_ms": 2.5}},
-                   "resources": {"rss_bytes": 1000}, "uptime_s": 1.5, "restarts": 0}
+                   "resources": {"rss_bytes": 1000}, "uptime_s": 1.5, "restarts": 0,
+                   "tokens": [{"provider": odd, "model": "claude-\"x\"", "input": 1200,
+                               "output": 300, "cache_read": 5000, "cache_write": 0,
+                               "cost_usd": 0.0123}],
+                   "budget_spend_usd": {"daily": 1.5, "weekly": 2.25, "monthly": 10}}
         fake = FakeMetricsServer(self.sock, metrics)
         try:
             r = self.zenctl("-o", "prom", "metrics")
@@ -460,6 +465,17 @@ class Prometheus(ViewsTestCase):
                                       type="server"), 2)
         self.assertEqual(sample_value(fams, "zend_provider_latency_seconds", provider=odd,
                                       percentile="50"), 0.0015)
+        # Tokens and cost per (provider, model), every kind a series; budget spend a gauge.
+        for kind, n in (("input", 1200), ("output", 300), ("cache_read", 5000),
+                        ("cache_write", 0)):
+            self.assertEqual(sample_value(fams, "zend_tokens_total", provider=odd,
+                                          model='claude-"x"', kind=kind), n)
+        self.assertEqual(sample_value(fams, "zend_cost_usd_total", provider=odd,
+                                      model='claude-"x"'), 0.0123)
+        self.assertEqual(fams["zend_tokens_total"]["type"], "counter")
+        self.assertEqual(fams["zend_budget_spend_usd"]["type"], "gauge")
+        self.assertEqual(sample_value(fams, "zend_budget_spend_usd", period="weekly"), 2.25)
+        self.assertIn('zend_budget_spend_usd{period="monthly"} 10\n', r.stdout)
 
     def test_unreachable_says_zend_up_0(self):
         r = self.zenctl("metrics", "-o", "prom")
