@@ -6,13 +6,11 @@ tested with zend's ledger); argument errors exit 64 without contacting
 zend; a zend that does not know the methods gets a clear error."""
 import calendar
 import json
-import socket
-import threading
 import time
 import unittest
 
-from test_zenctl_views import pack
-from zenharness import DEADLINE_S, ZenTestCase, minimal_config, mp_unpack
+from test_zenctl_views import FakeControl
+from zenharness import ZenTestCase, minimal_config
 
 QUERY = {"by": "provider", "since_ms": 1, "until_ms": None, "groups": [
     {"key": "p1", "requests": 3, "failed": 1, "input_tokens": 1500, "output_tokens": 40,
@@ -28,55 +26,6 @@ QUERY = {"by": "provider", "since_ms": 1, "until_ms": None, "groups": [
 BUDGET = {"per_project": False, "limits": [
     {"period": "daily", "profile": None, "amount": 10.0, "spend": 8.5, "percent": 85.0,
      "action": "block", "state": "warning", "resets_at_ms": int(time.time() * 1000) + 3600000}]}
-
-
-class FakeControl:
-    """Answers each method with answers[method]: a result, or ("error",
-    code, message). Records every (method, params) it was asked."""
-
-    def __init__(self, path, answers):
-        self.answers, self.calls = answers, []
-        self.srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.srv.bind(path)
-        self.srv.listen(4)
-        self.thread = threading.Thread(target=self.serve, daemon=True)
-        self.thread.start()
-
-    def serve(self):
-        while True:
-            try:
-                conn, _ = self.srv.accept()
-            except OSError:
-                return
-            buf = b""
-            with conn:
-                while True:
-                    chunk = conn.recv(4096)
-                    if not chunk:
-                        break
-                    buf += chunk
-                    try:
-                        msg, pos = mp_unpack(buf)
-                    except Exception:
-                        continue
-                    buf = buf[pos:]
-                    _, msgid, method, params = msg
-                    self.calls.append((method, params[0] if params else None))
-                    answer = self.answers.get(method, ("error", 1, "unknown method " + method))
-                    if isinstance(answer, tuple):
-                        reply = [1, msgid, {"code": answer[1], "message": answer[2]}, None]
-                    else:
-                        reply = [1, msgid, None, answer]
-                    conn.sendall(pack(reply))
-
-    def close(self):
-        try:
-            self.srv.shutdown(socket.SHUT_RDWR)  # wakes accept() on Linux
-        except OSError:
-            pass
-        self.srv.close()
-        self.thread.join(DEADLINE_S)
-        assert not self.thread.is_alive(), "fake control socket thread still running"
 
 
 class UsageCommand(ZenTestCase):

@@ -359,12 +359,14 @@ class MetricsWatch(ViewsTestCase):
         self.assertNotIn(b"\x1b[1m", out)
 
 
-class FakeMetricsServer:
-    """Answers `metrics` with a canned map: lets a test put awkward provider
-    names in front of the Prometheus renderer."""
+class FakeControl:
+    """A control socket that answers each method with answers[method]: a
+    result, or ("error", code, message); anything else is "unknown method".
+    Records every (method, params) it was asked. Lets a test put awkward
+    names in front of the renderers, or answer what zend does not serve."""
 
-    def __init__(self, path, metrics):
-        self.metrics = metrics
+    def __init__(self, path, answers):
+        self.answers, self.calls = answers, []
         self.srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.srv.bind(path)
         self.srv.listen(4)
@@ -389,10 +391,23 @@ class FakeMetricsServer:
                     except Exception:
                         continue
                     buf = buf[pos:]
-                    conn.sendall(pack([1, msg[1], None, self.metrics]))
+                    _, msgid, method, params = msg
+                    self.calls.append((method, params[0] if params else None))
+                    answer = self.answers.get(method, ("error", 1, "unknown method " + method))
+                    if isinstance(answer, tuple):
+                        reply = [1, msgid, {"code": answer[1], "message": answer[2]}, None]
+                    else:
+                        reply = [1, msgid, None, answer]
+                    conn.sendall(pack(reply))
 
     def close(self):
+        try:
+            self.srv.shutdown(socket.SHUT_RDWR)  # wakes accept() on Linux
+        except OSError:
+            pass
         self.srv.close()
+        self.thread.join(DEADLINE_S)
+        assert not self.thread.is_alive(), "fake control socket thread still running"
 
 
 class Prometheus(ViewsTestCase):
@@ -452,7 +467,7 @@ class Prometheus(ViewsTestCase):
                                "output": 300, "cache_read": 5000, "cache_write": 0,
                                "cost_usd": 0.0123}],
                    "budget_spend_usd": {"daily": 1.5, "weekly": 2.25, "monthly": 10}}
-        fake = FakeMetricsServer(self.sock, metrics)
+        fake = FakeControl(self.sock, {"metrics": metrics})
         try:
             r = self.zenctl("-o", "prom", "metrics")
         finally:
