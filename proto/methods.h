@@ -18,6 +18,9 @@
 #define RPC_PROVIDER_DISABLE "provider.disable"
 #define RPC_RELOAD "reload"
 #define RPC_SESSIONS "sessions"
+#define RPC_USAGE_QUERY "usage.query"
+#define RPC_USAGE_BUDGET "usage.budget"
+#define RPC_USAGE_REPAIR "usage.repair"
 
 /* provider.disable's for_s: more than 0, at most ten years (365-day years).
  * Beyond that a deadline in milliseconds would overflow; nobody means it. */
