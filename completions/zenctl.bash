@@ -11,7 +11,7 @@ _zenctl() {
             COMPREPLY=($(compgen -f -- "$cur"))
             return ;;
         -o|--output)
-            COMPREPLY=($(compgen -W 'table json prom short' -- "$cur"))
+            COMPREPLY=($(compgen -W 'table json prom short csv' -- "$cur"))
             return ;;
         --timeout)
             return ;;
@@ -27,6 +27,17 @@ _zenctl() {
         --event)
             COMPREPLY=($(compgen -W 'accept_paused client_write_stalled concurrency_limited config_created config_ignored_keys config_last_good_unsaved config_last_good_unusable config_last_good_used config_permissions config_recovered config_reload_failed config_reloaded config_restart_required config_unchanged config_warning control_bad_frame control_conn_evicted control_conn_timeout control_peer_refused daemon_crashed_restarting daemon_draining daemon_shutdown daemon_start_failed daemon_started listen_not_loopback log_dropped model_default_applied model_mapped provider_disabled provider_enabled provider_failed provider_state_changed provider_token_missing provider_wire_fallback provider_wire_learned request_completed request_received resource_leak_suspected resource_warning restart_budget_exhausted state_absent state_dump state_entry_dropped state_load_failed state_loaded state_save_failed state_saved stream_interrupted worker_fault worker_fork_failed worker_unresponsive' -- "$cur"))
             return ;;
+        --since)
+            return ;;
+        --until)
+            return ;;
+        --by)
+            COMPREPLY=($(compgen -W 'day hour provider model profile session scenario' -- "$cur"))
+            return ;;
+        --profile)
+            return ;;
+        --provider)
+            return ;;
         --drain-timeout)
             return ;;
     esac
@@ -36,7 +47,7 @@ _zenctl() {
         case "${COMP_WORDS[i]}" in
             -s|--socket|-H|--home|-o|--output|--timeout)
                 where+=("${COMP_WORDS[i]}" "${COMP_WORDS[i+1]}"); ((i++)) ;;
-            --for|-i|--interval|-n|--lines|--level|--event|--drain-timeout)
+            --for|-i|--interval|-n|--lines|--level|--event|--since|--until|--by|--profile|--provider|--drain-timeout)
                 ((i++)) ;;
             -*) ;;
             *) if [[ -z "$cmd" ]]; then cmd="${COMP_WORDS[i]}"; else nargs=$((nargs + 1)); fi ;;
@@ -47,7 +58,7 @@ _zenctl() {
             if [[ "$cur" == -* ]]; then
                 COMPREPLY=($(compgen -W "$global_opts" -- "$cur"))
             else
-                COMPREPLY=($(compgen -W 'status health providers provider sessions metrics logs reload shutdown version completion help' -- "$cur"))
+                COMPREPLY=($(compgen -W 'status health providers provider sessions metrics logs usage reload shutdown version completion help' -- "$cur"))
             fi ;;
         status)
             if [[ "$cur" == -* ]]; then
@@ -81,6 +92,12 @@ _zenctl() {
             if [[ "$cur" == -* ]]; then
                 COMPREPLY=($(compgen -W "$global_opts -n --lines -f --follow --level --event" -- "$cur"))
             fi ;;
+        usage)
+            if [[ "$cur" == -* ]]; then
+                COMPREPLY=($(compgen -W "$global_opts --since --until --by --profile --provider --repair" -- "$cur"))
+            elif ((nargs == 0)); then
+                COMPREPLY=($(compgen -W 'budget' -- "$cur"))
+            fi ;;
         reload)
             if [[ "$cur" == -* ]]; then
                 COMPREPLY=($(compgen -W "$global_opts" -- "$cur"))
@@ -103,7 +120,7 @@ _zenctl() {
             if [[ "$cur" == -* ]]; then
                 COMPREPLY=($(compgen -W "$global_opts" -- "$cur"))
             elif ((nargs == 0)); then
-                COMPREPLY=($(compgen -W 'status health providers provider sessions metrics logs reload shutdown version completion help' -- "$cur"))
+                COMPREPLY=($(compgen -W 'status health providers provider sessions metrics logs usage reload shutdown version completion help' -- "$cur"))
             fi ;;
     esac
 }

@@ -441,7 +441,8 @@ static int load_root(struct zcfg_loader *L, const json_t *root)
     L->cfg->proxy_port = (int)proxy_port;
     zcfgl_note_ignored_keys(L, root);
     if (load_providers(L, root) || load_profiles(L, root) || load_disabled(L, root) ||
-        zcfgl_load_health_check(L, root) || zcfgl_load_daemon(L, root, proxy_port))
+        zcfgl_load_health_check(L, root) || zcfgl_load_daemon(L, root, proxy_port) ||
+        zcfgl_load_pricing(L, root) || zcfgl_load_budgets(L, root))
         return ZEN_ERR;
     return ZEN_OK;
 }
@@ -619,6 +620,7 @@ void zcfg_unref(struct zcfg *cfg)
     if (d->access_key_hashes)
         zsec_wipe(d->access_key_hashes, d->n_access_keys * sizeof(*d->access_key_hashes));
     free(d->access_key_hashes);
+    zcfgl_free_pricing(cfg);
     free(cfg->default_profile);
     free(cfg->path);
     json_decref(cfg->notes);

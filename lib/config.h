@@ -191,6 +191,8 @@ struct zcfg_budgets {
     struct zcfg_budget period[ZCFG_BUDGET_PERIODS];
     int per_project;
 };
+/* "warn", "downgrade", "block". */
+const char *zcfg_budget_action_name(int action);
 
 struct zcfg_health_check {
     int enabled;

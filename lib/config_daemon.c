@@ -84,7 +84,7 @@ static const struct int_key daemon_int_keys[] = {
 static const char *const daemon_other_keys[] = {
     "listen", "log_level", "log_file", "health_max_fd_ratio", "allowed_hosts",
     "allowed_origins", "access_keys", "allow_remote_without_keys", "control_readers",
-    "control_read_socket", "access_log",
+    "control_read_socket", "access_log", "usage",
 };
 
 static const char *const default_allowed_hosts[] = {"127.0.0.1", "localhost", "[::1]"};
@@ -256,8 +256,6 @@ int zcfgl_load_daemon(struct zcfg_loader *L, const json_t *root, int64_t proxy_p
         *daemon_int_field(d, &daemon_int_keys[i]) = daemon_int_keys[i].def;
     d->log_level = ZLOG_INFO;
     d->health_max_fd_ratio = 0.8;
-    d->usage_enabled = 1;
-    d->usage_retention_days = 90;
     snprintf(d->listen_host, sizeof(d->listen_host), "127.0.0.1");
     d->listen_port = (int)proxy_port;
 
@@ -324,6 +322,8 @@ int zcfgl_load_daemon(struct zcfg_loader *L, const json_t *root, int64_t proxy_p
             return zcfgl_fail(L, "daemon.restart_backoff_max_ms",
                               "is below restart_backoff_initial_ms");
     }
+    if (zcfgl_load_daemon_usage(L, obj) != ZEN_OK)
+        return ZEN_ERR;
     if (check_remote_listen(L, d) != ZEN_OK)
         return ZEN_ERR;
     if (!d->log_file)

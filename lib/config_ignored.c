@@ -22,7 +22,7 @@ struct known_keys {
 
 static const char *const top_keys[] = {
     "version", "proxy_port", "default_profile", "providers", "profiles",
-    "disabled_providers", "health_check", "daemon",
+    "disabled_providers", "health_check", "daemon", "pricing", "budgets",
 };
 static const char *const provider_keys[] = {
     "type", "base_url", "auth_token", "auth_header", "model", "sonnet_model", "opus_model",
@@ -36,6 +36,10 @@ static const char *const profile_keys[] = {
 /* created_at is GoZen's bookkeeping: read by nobody, but not a setting either. */
 static const char *const disabled_keys[] = {"type", "created_at", "expires_at"};
 static const char *const health_check_keys[] = {"enabled", "interval_secs", "timeout_secs"};
+/* The cache rates are zend's additions to GoZen's pricing entry. */
+static const char *const price_keys[] = {"input_per_million", "output_per_million",
+                                         "cache_read_per_million", "cache_write_per_million"};
+static const char *const budget_limit_keys[] = {"amount", "action"};
 
 static int is_known(const struct known_keys *k, const char *key)
 {
@@ -78,13 +82,25 @@ void zcfgl_note_ignored_keys(struct zcfg_loader *L, const json_t *root)
     static const struct known_keys top = KNOWN(top_keys), provider = KNOWN(provider_keys),
                                    profile = KNOWN(profile_keys),
                                    disabled = KNOWN(disabled_keys),
-                                   health_check = KNOWN(health_check_keys);
+                                   health_check = KNOWN(health_check_keys),
+                                   price = KNOWN(price_keys),
+                                   budget_limit = KNOWN(budget_limit_keys);
     json_t *ignored = json_array();
     collect(ignored, root, "", &top);
     collect_each(ignored, root, "providers", &provider);
     collect_each(ignored, root, "profiles", &profile);
     collect_each(ignored, root, "disabled_providers", &disabled);
     collect(ignored, json_object_get(root, "health_check"), "health_check", &health_check);
+    collect_each(ignored, root, "pricing", &price);
+    /* budgets' own keys are checked by its loader (an unknown period is an
+     * error); only inside a limit may GoZen-side extras be ignored. */
+    static const char *const periods[] = {"daily", "weekly", "monthly"};
+    const json_t *budgets = json_object_get(root, "budgets");
+    for (size_t i = 0; i < ZEN_ARRAY_LEN(periods); i++) {
+        char path[ZCFG_PATH_LEN];
+        zcfgl_subpath(path, "budgets", periods[i]);
+        collect(ignored, json_object_get(budgets, periods[i]), path, &budget_limit);
+    }
     if (json_array_size(ignored) > 0)
         zcfgl_note(L, ZLOG_INFO, "config_ignored_keys", json_pack("{s:o}", "keys", ignored));
     else

@@ -69,4 +69,12 @@ void zcfgl_free_profile_routing(struct zcfg_profile *prof);
 int zcfgl_load_health_check(struct zcfg_loader *L, const json_t *root);
 int zcfgl_load_daemon(struct zcfg_loader *L, const json_t *root, int64_t proxy_port);
 
+/* config_usage.c: GoZen's `pricing` and `budgets`, and daemon.usage (its
+ * defaults too, from zcfgl_load_daemon; daemon_obj may be NULL). The free
+ * releases the pricing entries. */
+int zcfgl_load_pricing(struct zcfg_loader *L, const json_t *root);
+int zcfgl_load_budgets(struct zcfg_loader *L, const json_t *root);
+int zcfgl_load_daemon_usage(struct zcfg_loader *L, const json_t *daemon_obj);
+void zcfgl_free_pricing(struct zcfg *cfg);
+
 #endif

@@ -16,6 +16,8 @@
 
 #define ZLOG_EVENTS(X)                              \
     X(accept_paused, ZLOG_EV_EVERY)                 \
+    X(budget_exceeded, ZLOG_EV_EVERY)               \
+    X(budget_warning, ZLOG_EV_EVERY)                \
     X(client_write_stalled, ZLOG_EV_EVERY)          \
     X(concurrency_limited, ZLOG_EV_EVERY)           \
     X(config_created, ZLOG_EV_EVERY)                \

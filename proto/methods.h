@@ -19,6 +19,7 @@
 #define RPC_RELOAD "reload"
 #define RPC_SESSIONS "sessions"
 #define RPC_USAGE_QUERY "usage.query"
+#define RPC_USAGE_BUDGET "usage.budget"
 #define RPC_USAGE_REPAIR "usage.repair"
 
 /* provider.disable's for_s: more than 0, at most ten years (365-day years).

@@ -26,12 +26,12 @@ struct zc_flag {
 };
 
 /* -o formats. `short` is logs' one-line-per-record format; for logs, `table`
- * means the same thing. */
-enum zc_output { ZC_OUT_TABLE, ZC_OUT_JSON, ZC_OUT_PROM, ZC_OUT_SHORT };
+ * means the same thing. `csv` is usage's. */
+enum zc_output { ZC_OUT_TABLE, ZC_OUT_JSON, ZC_OUT_PROM, ZC_OUT_SHORT, ZC_OUT_CSV };
 
 #define ZC_OUT_BIT(o) (1u << (o))
 #define ZC_OUTS_TABLE_JSON (ZC_OUT_BIT(ZC_OUT_TABLE) | ZC_OUT_BIT(ZC_OUT_JSON))
-#define ZC_OUTS_ANY 0xFu
+#define ZC_OUTS_ANY 0x1Fu
 
 /* What the parser collected; handlers read it. */
 struct zc_ctx {
@@ -112,6 +112,7 @@ int zc_cmd_logs(struct zc_ctx *ctx);
 int zc_cmd_reload(struct zc_ctx *ctx);
 int zc_cmd_shutdown(struct zc_ctx *ctx);
 int zc_cmd_version(struct zc_ctx *ctx);
+int zc_cmd_usage(struct zc_ctx *ctx);
 int zc_cmd_completion(struct zc_ctx *ctx);
 int zc_cmd_help(struct zc_ctx *ctx);
 

@@ -143,7 +143,7 @@ static const struct zc_command *parse_args(int argc, char **argv, struct zc_ctx 
 
 static const char *const output_names[] = {
     [ZC_OUT_TABLE] = "table", [ZC_OUT_JSON] = "json", [ZC_OUT_PROM] = "prom",
-    [ZC_OUT_SHORT] = "short"};
+    [ZC_OUT_SHORT] = "short", [ZC_OUT_CSV] = "csv"};
 
 /* -o must name a format the command has (its row's outputs). */
 static int apply_output(struct zc_ctx *ctx, const struct zc_command *cmd)
@@ -157,7 +157,7 @@ static int apply_output(struct zc_ctx *ctx, const struct zc_command *cmd)
     while (i < ZEN_ARRAY_LEN(output_names) && strcmp(v, output_names[i]) != 0)
         i++;
     if (i == ZEN_ARRAY_LEN(output_names)) {
-        zc_error("-o must be table, json, prom or short, not '%s'", v);
+        zc_error("-o must be table, json, prom, short or csv, not '%s'", v);
         return ZEN_ERR;
     }
     ctx->output = (enum zc_output)i;

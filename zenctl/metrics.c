@@ -8,6 +8,7 @@
 #include "common.h"
 #include "methods.h"
 #include "render_prom.h"
+#include "usage_view.h"
 #include "view.h"
 #include "watch.h"
 
@@ -30,6 +31,35 @@ static void print_counts(const char *label, const json_t *map)
     printf("%s\n", any ? "" : " none");
 }
 
+/* One line of tokens and cost summed over every (provider, model), when
+ * zend has counted any. */
+static void print_usage(const json_t *m)
+{
+    static const char *const kinds[] = {"input", "output", "cache_read"};
+    static const char *const words[] = {"in", "out", "cache read"};
+    const json_t *pairs = json_object_get(m, "tokens");
+    if (json_array_size(pairs) == 0)
+        return;
+    long long sums[3] = {0};
+    double cost = 0;
+    size_t i;
+    json_t *p;
+    json_array_foreach(pairs, i, p) {
+        for (size_t k = 0; k < ZEN_ARRAY_LEN(kinds); k++)
+            sums[k] += zv_int(p, kinds[k]);
+        cost += zv_num(p, "cost_usd");
+    }
+    printf("  %-11s", "tokens");
+    for (size_t k = 0; k < ZEN_ARRAY_LEN(kinds); k++) {
+        char n[48];
+        zu_format_count(sums[k], n, sizeof(n));
+        printf("%s %s %s", k ? "," : "", n, words[k]);
+    }
+    char usd[64];
+    zu_format_usd(cost, usd, sizeof(usd));
+    printf("; %s priced\n", usd);
+}
+
 static void print_table(const json_t *m)
 {
     printf("  %-11s %lld total, %lld ok, %lld failed (%.1f%% success), %lld in flight\n",
@@ -49,6 +79,7 @@ static void print_table(const json_t *m)
     print_counts("status", json_object_get(m, "status_codes"));
     print_counts("errors", json_object_get(m, "errors_by_type"));
     print_counts("by provider", json_object_get(m, "errors_by_provider"));
+    print_usage(m);
 }
 
 /* -o prom: for a scrape, "zend is down" is a value (zend_up 0), not just

@@ -230,6 +230,45 @@ static void write_histogram(FILE *out, const json_t *h)
     sample(out, name, "_count", NULL, num(h, "count"));
 }
 
+/* Tokens and cost since the worker started, per (provider, model): the
+ * `tokens` array of the map. */
+static void write_usage(FILE *out, const json_t *m)
+{
+    static const char *const kinds[] = {"input", "output", "cache_read", "cache_write"};
+    const json_t *pairs = json_object_get(m, "tokens");
+    size_t i;
+    json_t *p;
+    family(out, "tokens_total", PROM_COUNTER,
+           "Tokens the providers reported, by provider, model and kind "
+           "(input is the input neither read from nor written to the cache).");
+    json_array_foreach(pairs, i, p) {
+        const char *provider = json_string_value(json_object_get(p, "provider"));
+        const char *model = json_string_value(json_object_get(p, "model"));
+        for (size_t k = 0; provider && model && k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+            const char *labels[] = {"provider", provider, "model", model, "kind", kinds[k], NULL};
+            if (json_is_number(json_object_get(p, kinds[k])))
+                sample(out, "tokens_total", "", labels, num(p, kinds[k]));
+        }
+    }
+    family(out, "cost_usd_total", PROM_COUNTER,
+           "Cost in USD of the answers whose price is known, by provider and model.");
+    json_array_foreach(pairs, i, p) {
+        const char *provider = json_string_value(json_object_get(p, "provider"));
+        const char *model = json_string_value(json_object_get(p, "model"));
+        const char *labels[] = {"provider", provider, "model", model, NULL};
+        if (provider && model && json_is_number(json_object_get(p, "cost_usd")))
+            sample(out, "cost_usd_total", "", labels, num(p, "cost_usd"));
+    }
+    family(out, "budget_spend_usd", PROM_GAUGE,
+           "Spend in USD of the current budget period (calendar, local time).");
+    const char *period;
+    json_object_foreach(json_object_get(m, "budget_spend_usd"), period, p) {
+        const char *labels[] = {"period", period, NULL};
+        if (json_is_number(p))
+            sample(out, "budget_spend_usd", "", labels, json_number_value(p));
+    }
+}
+
 void zprom_write_down(FILE *out)
 {
     family(out, "up", PROM_GAUGE, "1 when zenctl could read zend's metrics, else 0.");
@@ -295,4 +334,5 @@ void zprom_write_metrics(FILE *out, const json_t *m)
            "Attempt duration percentiles per provider, over its recent attempts.");
     json_object_foreach((json_t *)providers, pname, p)
         write_percentiles(out, "provider_latency_seconds", "latency_", p, pname);
+    write_usage(out, m);
 }

@@ -5,11 +5,13 @@
 
 #include "commands.h"
 #include "log_events.h"
+#include "usage_view.h"
 
-static const char *const output_choices[] = {"table", "json", "prom", "short", NULL};
+static const char *const output_choices[] = {"table", "json", "prom", "short", "csv", NULL};
 static const char *const shell_choices[] = {"bash", "zsh", "fish", NULL};
 static const char *const provider_actions[] = {"enable", "disable", NULL};
 static const char *const level_choices[] = {"debug", "info", "warn", "error", NULL};
+static const char *const usage_forms[] = {"budget", NULL};
 #define FLAG_END {.long_name = NULL}
 
 const struct zc_flag zc_global_flags[] = {
@@ -19,7 +21,7 @@ const struct zc_flag zc_global_flags[] = {
      .help = "zend's state directory (default: $ZEN_HOME, $GOZEN_CONFIG_DIR, ~/.zen)",
      .complete_files = 1},
     {.short_name = 'o', .long_name = "output", .arg = "FORMAT",
-     .help = "output format: table, json or prom (logs: short or json)",
+     .help = "output format: table, json or prom (logs: short or json; usage: csv)",
      .choices = output_choices},
     {.long_name = "timeout", .arg = "MS", .help = "how long to wait for zend (default 5000)"},
     {.long_name = "no-color", .help = "never use colour"},
@@ -61,6 +63,21 @@ static const struct zc_flag shutdown_flags[] = {
     FLAG_END,
 };
 
+static const struct zc_flag usage_flags[] = {
+    {.long_name = "since", .arg = "WHEN",
+     .help = "from WHEN: 30m, 24h, 7d before now, or local 2026-11-01[T08:00] (default 7d)"},
+    {.long_name = "until", .arg = "WHEN",
+     .help = "up to WHEN, exclusive (same forms; default now)"},
+    {.long_name = "by", .arg = "GROUP",
+     .help = "a row per day (default), hour, provider, model, profile, session or scenario",
+     .choices = zu_by_names},
+    {.long_name = "profile", .arg = "PROFILE", .help = "only this profile's requests"},
+    {.long_name = "provider", .arg = "NAME", .help = "only the requests NAME served"},
+    {.long_name = "repair",
+     .help = "set a corrupt usage.db aside (usage.db.corrupt-TIME) and start a new one"},
+    FLAG_END,
+};
+
 #define NAME_LISTER "__provider-names"
 
 const struct zc_command zc_commands[] = {
@@ -90,6 +107,10 @@ const struct zc_command zc_commands[] = {
     {.name = "logs", .args = "", .summary = "recent log records (from zend.log when zend is down); -f follows",
      .flags = logs_flags, .needs_daemon = 1,
      .outputs = ZC_OUTS_TABLE_JSON | ZC_OUT_BIT(ZC_OUT_SHORT), .run = zc_cmd_logs},
+    {.name = "usage", .args = "[budget]",
+     .summary = "requests, tokens and cost by day, provider, model...; budget; --repair",
+     .flags = usage_flags, .arg_choices = usage_forms, .max_args = 1, .needs_daemon = 1,
+     .outputs = ZC_OUTS_TABLE_JSON | ZC_OUT_BIT(ZC_OUT_CSV), .run = zc_cmd_usage},
     {.name = "reload", .args = "", .summary = "re-read zen.json and say what changed",
      .flags = no_flags, .needs_daemon = 1, .outputs = ZC_OUTS_TABLE_JSON, .run = zc_cmd_reload},
     {.name = "shutdown", .args = "",

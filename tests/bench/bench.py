@@ -202,6 +202,8 @@ class Direct(Target):
 
 class ZendTarget(Target):
     name = "zend"
+    # daemon keys beyond the bench's own (ZendNoLedger turns the ledger off)
+    daemon_extra = {}
 
     def start(self):
         c = self.ctx
@@ -211,7 +213,7 @@ class ZendTarget(Target):
                 "mocksse": {"base_url": "http://127.0.0.1:%d" % c.mock_sse_port},
             },
             "profiles": {"json": ["mockjson"], "sse": ["mocksse"], "default": ["mockjson"]},
-            "daemon": {"listen": "127.0.0.1:0", "max_concurrent": 4000},
+            "daemon": {"listen": "127.0.0.1:0", "max_concurrent": 4000, **self.daemon_extra},
         }
         if c.translated:
             # OpenAI providers: an Anthropic client is translated to Chat and back
@@ -241,6 +243,13 @@ class ZendTarget(Target):
                 "worker_replaced": pid != self.first_worker,
                 "metrics": {k: m.get(k) for k in ("requests_total", "success_count",
                                                    "error_count", "errors_by_type")}}
+
+
+class ZendNoLedger(ZendTarget):
+    """zend with its usage ledger off (daemon.usage.enabled false): beside the
+    zend column it shows what writing a row per request costs (docs/usage.md)."""
+    name = "zend-noledger"
+    daemon_extra = {"usage": {"enabled": False}}
 
 
 class NginxProxy(Target):
@@ -333,7 +342,7 @@ class CCR(Target):
         return [self.proc.pid]
 
 
-TARGETS = {"direct": Direct, "zend": ZendTarget, "nginx": NginxProxy,
+TARGETS = {"direct": Direct, "zend": ZendTarget, "zend-noledger": ZendNoLedger, "nginx": NginxProxy,
            "portkey": Portkey, "ccr": CCR}
 
 

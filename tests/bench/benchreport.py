@@ -122,6 +122,12 @@ def check_targets(R, conns):
             gr = (R.get(g, {}).get("c%d" % c) or {}).get("rps")
             r = ratio(zr, gr)
             line(None if r is None else r >= 10, "zend >= 10x %s throughput @%d: %sx" % (g, c, fmt(r, 1)))
+    # the usage ledger's cost: zend with it against zend without it
+    nl = R.get("zend-noledger", {})
+    for c in conns:
+        r = ratio((z.get("c%d" % c) or {}).get("rps"), (nl.get("c%d" % c) or {}).get("rps"))
+        if r is not None:
+            line(r >= 0.95, "zend with the usage ledger >= 0.95x without it @%d: %sx" % (c, fmt(r, 3)))
     idle = kb_mb(z.get("rss_idle_kb"))
     line(None if idle is None else idle <= 10, "zend idle RSS <= 10 MB: %s MB" % fmt(idle, 1))
     info = z.get("info") or {}

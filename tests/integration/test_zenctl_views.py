@@ -359,12 +359,14 @@ class MetricsWatch(ViewsTestCase):
         self.assertNotIn(b"\x1b[1m", out)
 
 
-class FakeMetricsServer:
-    """Answers `metrics` with a canned map: lets a test put awkward provider
-    names in front of the Prometheus renderer."""
+class FakeControl:
+    """A control socket that answers each method with answers[method]: a
+    result, or ("error", code, message); anything else is "unknown method".
+    Records every (method, params) it was asked. Lets a test put awkward
+    names in front of the renderers, or answer what zend does not serve."""
 
-    def __init__(self, path, metrics):
-        self.metrics = metrics
+    def __init__(self, path, answers):
+        self.answers, self.calls = answers, []
         self.srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.srv.bind(path)
         self.srv.listen(4)
@@ -389,10 +391,23 @@ class FakeMetricsServer:
                     except Exception:
                         continue
                     buf = buf[pos:]
-                    conn.sendall(pack([1, msg[1], None, self.metrics]))
+                    _, msgid, method, params = msg
+                    self.calls.append((method, params[0] if params else None))
+                    answer = self.answers.get(method, ("error", 1, "unknown method " + method))
+                    if isinstance(answer, tuple):
+                        reply = [1, msgid, {"code": answer[1], "message": answer[2]}, None]
+                    else:
+                        reply = [1, msgid, None, answer]
+                    conn.sendall(pack(reply))
 
     def close(self):
+        try:
+            self.srv.shutdown(socket.SHUT_RDWR)  # wakes accept() on Linux
+        except OSError:
+            pass
         self.srv.close()
+        self.thread.join(DEADLINE_S)
+        assert not self.thread.is_alive(), "fake control socket thread still running"
 
 
 class Prometheus(ViewsTestCase):
@@ -431,7 +446,8 @@ class Prometheus(ViewsTestCase):
         self.assertGreater(sample_value(fams, "zend_provider_latency_seconds", provider="p2",
                                         percentile="99"), 0)
         for family in ("zend_uptime_seconds", "zend_restarts_total", "zend_in_flight",
-                       "zend_queued", "zend_time_to_first_byte_seconds"):
+                       "zend_queued", "zend_time_to_first_byte_seconds", "zend_tokens_total",
+                       "zend_cost_usd_total", "zend_budget_spend_usd"):
             self.assertIn(family, fams)
         # 0.05, not 0.050000000000000003: le values read like the config.
         self.assertIn('zend_request_duration_seconds_bucket{le="0.05"}', r.stdout)
@@ -446,8 +462,12 @@ class Prometheus(ViewsTestCase):
                                        "errors_by_type": {"server": 2},
                                        "latency_p50_ms": 1.5, "latency_p95_ms": 2.0,
                                        "latency_p99_ms": 2.5}},
-                   "resources": {"rss_bytes": 1000}, "uptime_s": 1.5, "restarts": 0}
-        fake = FakeMetricsServer(self.sock, metrics)
+                   "resources": {"rss_bytes": 1000}, "uptime_s": 1.5, "restarts": 0,
+                   "tokens": [{"provider": odd, "model": "claude-\"x\"", "input": 1200,
+                               "output": 300, "cache_read": 5000, "cache_write": 0,
+                               "cost_usd": 0.0123}],
+                   "budget_spend_usd": {"daily": 1.5, "weekly": 2.25, "monthly": 10}}
+        fake = FakeControl(self.sock, {"metrics": metrics})
         try:
             r = self.zenctl("-o", "prom", "metrics")
         finally:
@@ -460,6 +480,17 @@ class Prometheus(ViewsTestCase):
                                       type="server"), 2)
         self.assertEqual(sample_value(fams, "zend_provider_latency_seconds", provider=odd,
                                       percentile="50"), 0.0015)
+        # Tokens and cost per (provider, model), every kind a series; budget spend a gauge.
+        for kind, n in (("input", 1200), ("output", 300), ("cache_read", 5000),
+                        ("cache_write", 0)):
+            self.assertEqual(sample_value(fams, "zend_tokens_total", provider=odd,
+                                          model='claude-"x"', kind=kind), n)
+        self.assertEqual(sample_value(fams, "zend_cost_usd_total", provider=odd,
+                                      model='claude-"x"'), 0.0123)
+        self.assertEqual(fams["zend_tokens_total"]["type"], "counter")
+        self.assertEqual(fams["zend_budget_spend_usd"]["type"], "gauge")
+        self.assertEqual(sample_value(fams, "zend_budget_spend_usd", period="weekly"), 2.25)
+        self.assertIn('zend_budget_spend_usd{period="monthly"} 10\n', r.stdout)
 
     def test_unreachable_says_zend_up_0(self):
         r = self.zenctl("metrics", "-o", "prom")

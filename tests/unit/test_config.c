@@ -866,6 +866,145 @@ static void test_routing_errors_name_the_path(void)
                  "providers.a.weight: must be between 0");
 }
 
+/* The config_ignored_keys paths of cfg as compact JSON ("[]" when none). */
+static char *ignored_keys_json(const struct zcfg *cfg)
+{
+    size_t i;
+    json_t *n;
+    json_array_foreach(cfg->notes, i, n)
+        if (strcmp(json_string_value(json_object_get(n, "event")), "config_ignored_keys") == 0)
+            return json_dumps(json_object_get(json_object_get(n, "fields"), "keys"),
+                              JSON_COMPACT);
+    return strdup("[]");
+}
+
+/* pricing (GoZen's, plus zend's cache rates), budgets and daemon.usage: every
+ * key, its default, and GoZen-side extras as ignored-key notes. */
+static void test_usage_keys(void)
+{
+    struct zcfg *cfg = load_str(tu_q(
+        "{'pricing': {"
+        "   'claude-sonnet-4-5': {'input_per_million': 3, 'output_per_million': 15.5,"
+        "      'cache_read_per_million': 0.2, 'cache_write_per_million': 4, 'note': 'x'},"
+        "   'relay-m': {'input_per_million': 2.0, 'output_per_million': 0}},"
+        " 'budgets': {'daily': {'amount': 10, 'action': 'warn'},"
+        "   'weekly': {'amount': 50.5, 'action': 'downgrade', 'notify': true},"
+        "   'monthly': {'amount': 200, 'action': 'block'}, 'per_project': true},"
+        " 'daemon': {'usage': {'enabled': false, 'retention_days': 0}}}"));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_EQUAL_FATAL(cfg->n_pricing, 2);
+    const struct zcfg_price *p = &cfg->pricing[0];
+    CU_ASSERT_STRING_EQUAL(p->model, "claude-sonnet-4-5");
+    CU_ASSERT_DOUBLE_EQUAL(p->input_per_million, 3.0, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(p->output_per_million, 15.5, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(p->cache_read_per_million, 0.2, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(p->cache_write_per_million, 4.0, 1e-12);
+    p = &cfg->pricing[1];
+    CU_ASSERT_STRING_EQUAL(p->model, "relay-m");
+    CU_ASSERT_DOUBLE_EQUAL(p->output_per_million, 0.0, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(p->cache_read_per_million, 0.2, 1e-12);  /* 10 % of input */
+    CU_ASSERT_DOUBLE_EQUAL(p->cache_write_per_million, 2.5, 1e-12); /* 125 % of input */
+    const struct zcfg_budgets *b = &cfg->budgets;
+    CU_ASSERT_TRUE(b->period[0].set && b->period[1].set && b->period[2].set);
+    CU_ASSERT_DOUBLE_EQUAL(b->period[0].amount, 10.0, 1e-12);
+    CU_ASSERT_EQUAL(b->period[0].action, ZCFG_BUDGET_WARN);
+    CU_ASSERT_DOUBLE_EQUAL(b->period[1].amount, 50.5, 1e-12);
+    CU_ASSERT_EQUAL(b->period[1].action, ZCFG_BUDGET_DOWNGRADE);
+    CU_ASSERT_EQUAL(b->period[2].action, ZCFG_BUDGET_BLOCK);
+    CU_ASSERT_EQUAL(b->per_project, 1);
+    CU_ASSERT_EQUAL(cfg->daemon.usage_enabled, 0);
+    CU_ASSERT_EQUAL(cfg->daemon.usage_retention_days, 0);
+    char *keys = ignored_keys_json(cfg);
+    CU_ASSERT_STRING_EQUAL(keys, "[\"pricing.claude-sonnet-4-5.note\",\"budgets.weekly.notify\"]");
+    free(keys);
+    zcfg_unref(cfg);
+
+    /* Defaults: no pricing, no budgets, the ledger on for 90 days; a limit
+     * without action warns (GoZen's default), one written null is unset. */
+    cfg = load_str(tu_q("{'budgets': {'daily': {'amount': 0.5}, 'weekly': null,"
+                        " 'monthly': {'amount': 1, 'action': ''}}}"));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_EQUAL(cfg->n_pricing, 0);
+    CU_ASSERT_PTR_NULL(cfg->pricing);
+    CU_ASSERT_TRUE(cfg->budgets.period[0].set);
+    CU_ASSERT_EQUAL(cfg->budgets.period[0].action, ZCFG_BUDGET_WARN);
+    CU_ASSERT_FALSE(cfg->budgets.period[1].set);
+    CU_ASSERT_EQUAL(cfg->budgets.period[2].action, ZCFG_BUDGET_WARN);
+    CU_ASSERT_EQUAL(cfg->budgets.per_project, 0);
+    CU_ASSERT_EQUAL(cfg->daemon.usage_enabled, 1);
+    CU_ASSERT_EQUAL(cfg->daemon.usage_retention_days, 90);
+    keys = ignored_keys_json(cfg);
+    CU_ASSERT_STRING_EQUAL(keys, "[]"); /* pricing and budgets are known top-level keys */
+    free(keys);
+    zcfg_unref(cfg);
+
+    cfg = load_str("{}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_FALSE(cfg->budgets.period[0].set || cfg->budgets.period[1].set ||
+                    cfg->budgets.period[2].set);
+    CU_ASSERT_EQUAL(cfg->daemon.usage_enabled, 1);
+    CU_ASSERT_EQUAL(cfg->daemon.usage_retention_days, 90);
+    zcfg_unref(cfg);
+
+    CU_ASSERT_STRING_EQUAL(zcfg_budget_action_name(ZCFG_BUDGET_DOWNGRADE), "downgrade");
+    CU_ASSERT_STRING_EQUAL(zcfg_budget_action_name(ZCFG_BUDGET_BLOCK), "block");
+}
+
+/* Every bad pricing, budgets or daemon.usage value is an error naming its path. */
+static void test_usage_errors_name_the_path(void)
+{
+    static const char *const cases[][2] = {
+        {"'pricing': []", "pricing: must be an object"},
+        {"'pricing': {'m': 3}", "pricing.m: must be an object"},
+        {"'pricing': {'': {'input_per_million': 1, 'output_per_million': 1}}",
+         "pricing.: a model name may not be empty"},
+        {"'pricing': {'m': {'input_per_million': -1, 'output_per_million': 1}}",
+         "pricing.m.input_per_million: must be a finite number >= 0"},
+        {"'pricing': {'m': {'input_per_million': 1, 'output_per_million': '2'}}",
+         "pricing.m.output_per_million: must be a number"},
+        {"'pricing': {'m': {'input_per_million': 1, 'output_per_million': 1,"
+         " 'cache_read_per_million': -0.1}}",
+         "pricing.m.cache_read_per_million: must be a finite number >= 0"},
+        {"'pricing': {'m': {'input_per_million': 1, 'output_per_million': 1,"
+         " 'cache_write_per_million': true}}",
+         "pricing.m.cache_write_per_million: must be a number"},
+        {"'pricing': {'m': {'output_per_million': 1}}",
+         "pricing.m.input_per_million: required"},
+        {"'pricing': {'m': {'input_per_million': 1}}", "pricing.m.output_per_million: required"},
+        {"'budgets': 5", "budgets: must be an object"},
+        {"'budgets': {'hourly': {'amount': 1}}", "budgets.hourly: unknown period"},
+        {"'budgets': {'daily': 10}", "budgets.daily: must be an object"},
+        {"'budgets': {'daily': {'amount': 0}}", "budgets.daily.amount: must be a finite number above 0"},
+        {"'budgets': {'weekly': {'amount': -5, 'action': 'warn'}}",
+         "budgets.weekly.amount: must be a finite number above 0"},
+        {"'budgets': {'monthly': {'action': 'block'}}", "budgets.monthly.amount: required"},
+        {"'budgets': {'daily': {'amount': '10'}}", "budgets.daily.amount: must be a number"},
+        {"'budgets': {'daily': {'amount': 1, 'action': 'stop'}}",
+         "budgets.daily.action: unknown action \"stop\" (warn, downgrade or block)"},
+        {"'budgets': {'daily': {'amount': 1, 'action': 2}}",
+         "budgets.daily.action: must be a string"},
+        {"'budgets': {'per_project': 'yes'}", "budgets.per_project: must be true or false"},
+        {"'daemon': {'usage': true}", "daemon.usage: must be an object"},
+        {"'daemon': {'usage': {'enabled': 1}}", "daemon.usage.enabled: must be true or false"},
+        {"'daemon': {'usage': {'retention_days': -1}}",
+         "daemon.usage.retention_days: must be between 0 and 36500"},
+        {"'daemon': {'usage': {'retention_days': 36501}}",
+         "daemon.usage.retention_days: must be between 0 and 36500"},
+        {"'daemon': {'usage': {'retention_days': 1.5}}",
+         "daemon.usage.retention_days: must be an integer"},
+        {"'daemon': {'usage': {'path': 'x.db'}}", "daemon.usage.path: unknown key"},
+    };
+    for (size_t i = 0; i < ZEN_ARRAY_LEN(cases); i++) {
+        char buf[1024];
+        snprintf(buf, sizeof(buf), "{%s}", cases[i][0]);
+        expect_error(tu_q(buf), cases[i][1]);
+    }
+    /* Not finite: 1e999 is no JSON number jansson accepts, so the file fails
+     * to parse rather than price anything at infinity. */
+    expect_error(tu_q("{'pricing': {'m': {'input_per_million': 1e999, "
+                      "'output_per_million': 1}}}"), "zen.json:");
+}
+
 static int suite_init(void)
 {
     return tu_suite_init() || zsec_init();
@@ -896,4 +1035,6 @@ void register_tests(void)
     TU_ADD(s, test_rfc3339);
     TU_ADD(s, test_routing_keys);
     TU_ADD(s, test_routing_errors_name_the_path);
+    TU_ADD(s, test_usage_keys);
+    TU_ADD(s, test_usage_errors_name_the_path);
 }

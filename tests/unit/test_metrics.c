@@ -125,8 +125,11 @@ static void test_fresh_json_has_every_field(void)
         CU_ASSERT_EQUAL(get_real(j, reals[i]), 0);
     for (size_t i = 0; i < ZEN_ARRAY_LEN(objects); i++)
         CU_ASSERT(json_is_object(json_object_get(j, objects[i])));
+    CU_ASSERT(json_is_array(json_object_get(j, "tokens")));
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(j, "tokens")), 0);
+    /* budget_spend_usd only once the budget module has set it. */
     CU_ASSERT_EQUAL(json_object_size(j), ZEN_ARRAY_LEN(counts) + ZEN_ARRAY_LEN(reals) +
-                                             ZEN_ARRAY_LEN(objects));
+                                             ZEN_ARRAY_LEN(objects) + 1);
 
     json_t *res = json_object_get(j, "resources");
     for (size_t i = 0; i < ZEN_ARRAY_LEN(resources); i++)
@@ -575,6 +578,10 @@ static void test_record_does_not_allocate(void)
     r.ttfb_ms = 100;
     r.attempts = att;
     r.n_attempts = 2;
+    r.has_usage = 1;
+    r.model = "m";
+    r.tokens = (struct usage_tokens){10, 20, 30, 40};
+    r.cost_usd = 0.25;
 
     alloc_calls = 0;
     metrics_record(m, &r);
@@ -774,6 +781,142 @@ static void test_first_pick(void)
     metrics_free(m);
 }
 
+/* ---- tokens and cost ---- */
+
+/* The entry of json's tokens array for (provider, model), or NULL. */
+static const json_t *usage_entry(const json_t *j, const char *provider, const char *model)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(j, "tokens"), i, e)
+        if (strcmp(json_string_value(json_object_get(e, "provider")), provider) == 0 &&
+            strcmp(json_string_value(json_object_get(e, "model")), model) == 0)
+            return e;
+    return NULL;
+}
+
+static struct metrics_record usage_record(const char *provider, const char *model,
+                                          struct usage_tokens t, double cost)
+{
+    struct metrics_record r = simple_record(200, 1, provider, 10);
+    r.has_usage = 1;
+    r.model = model;
+    r.tokens = t;
+    r.cost_usd = cost;
+    return r;
+}
+
+/* Known counts add up per (provider, model); USAGE_UNKNOWN counts and
+ * unknown costs stay out; a record without has_usage counts nothing even
+ * when its fields hold numbers; no provider, no usage; no model is
+ * "(unknown)". */
+static void test_usage_counters(void)
+{
+    struct metrics *m = metrics_new();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    struct metrics_record r = usage_record("a", "m1", (struct usage_tokens){10, 20, 30, 40}, 0.5);
+    metrics_record(m, &r);
+    r = usage_record("a", "m1", (struct usage_tokens){1, USAGE_UNKNOWN, 2, USAGE_UNKNOWN}, -1);
+    metrics_record(m, &r);
+    r = usage_record("a", "m1", (struct usage_tokens){1000, 1000, 1000, 1000}, 7);
+    r.has_usage = 0;
+    metrics_record(m, &r);
+    r = usage_record(NULL, "m1", (struct usage_tokens){1000, 1000, 1000, 1000}, 7);
+    metrics_record(m, &r);
+    r = usage_record("a", NULL, (struct usage_tokens){5, 6, 7, 8}, 0.125);
+    metrics_record(m, &r);
+    r = usage_record("b", "m1", USAGE_TOKENS_NONE, -1);
+    metrics_record(m, &r);
+    /* ("ab", "c") and ("a", "bc") are two pairs. */
+    r = usage_record("ab", "c", (struct usage_tokens){1, 1, 1, 1}, 1);
+    metrics_record(m, &r);
+    r = usage_record("a", "bc", (struct usage_tokens){2, 2, 2, 2}, 2);
+    metrics_record(m, &r);
+
+    json_t *j = metrics_to_json(m);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(j, "tokens")), 5);
+    const json_t *e = usage_entry(j, "a", "m1");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_EQUAL(get_int(e, "input"), 11);
+    CU_ASSERT_EQUAL(get_int(e, "output"), 20);
+    CU_ASSERT_EQUAL(get_int(e, "cache_read"), 32);
+    CU_ASSERT_EQUAL(get_int(e, "cache_write"), 40);
+    CU_ASSERT_DOUBLE_EQUAL(get_real(e, "cost_usd"), 0.5, 1e-12);
+    e = usage_entry(j, "a", METRICS_UNKNOWN_MODEL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_EQUAL(get_int(e, "cache_write"), 8);
+    CU_ASSERT_DOUBLE_EQUAL(get_real(e, "cost_usd"), 0.125, 1e-12);
+    e = usage_entry(j, "b", "m1"); /* served, nothing reported: zeros */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_EQUAL(get_int(e, "input") + get_int(e, "output"), 0);
+    CU_ASSERT_EQUAL(get_real(e, "cost_usd"), 0);
+    CU_ASSERT_EQUAL(get_int(usage_entry(j, "ab", "c"), "input"), 1);
+    CU_ASSERT_EQUAL(get_int(usage_entry(j, "a", "bc"), "input"), 2);
+    /* The first-seen order. */
+    CU_ASSERT_STRING_EQUAL(
+        json_string_value(json_object_get(json_array_get(json_object_get(j, "tokens"), 0),
+                                          "model")), "m1");
+    json_decref(j);
+    metrics_free(m);
+}
+
+/* Past METRICS_MAX_USAGE_PAIRS pairs, new ones share ("(other)", "(other)");
+ * pairs already known keep their own entry. */
+static void test_usage_pair_cap(void)
+{
+    enum { EXTRA = 30 };
+    struct metrics *m = metrics_new();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    char model[32];
+    for (int i = 0; i < METRICS_MAX_USAGE_PAIRS + EXTRA; i++) {
+        snprintf(model, sizeof(model), "model-%03d", i);
+        struct metrics_record r = usage_record("p", model, (struct usage_tokens){1, 2, 3, 4}, 1);
+        metrics_record(m, &r);
+    }
+    struct metrics_record r = usage_record("p", "model-000", (struct usage_tokens){1, 2, 3, 4}, 1);
+    metrics_record(m, &r);
+    CU_ASSERT_EQUAL(m->n_pairs, METRICS_MAX_USAGE_PAIRS + 1);
+    json_t *j = metrics_to_json(m);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(j, "tokens")), METRICS_MAX_USAGE_PAIRS + 1);
+    const json_t *other = usage_entry(j, METRICS_OTHER_PROVIDER, METRICS_OTHER_PROVIDER);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(other);
+    CU_ASSERT_EQUAL(get_int(other, "output"), 2 * EXTRA);
+    CU_ASSERT_DOUBLE_EQUAL(get_real(other, "cost_usd"), EXTRA, 1e-9);
+    CU_ASSERT_EQUAL(get_int(usage_entry(j, "p", "model-000"), "input"), 2);
+    snprintf(model, sizeof(model), "model-%03d", METRICS_MAX_USAGE_PAIRS);
+    CU_ASSERT_PTR_NULL(usage_entry(j, "p", model));
+    json_decref(j);
+    metrics_free(m);
+}
+
+/* budget_spend_usd: absent until set, then the three periods; a negative
+ * or non-finite spend is 0. */
+static void test_budget_spend(void)
+{
+    struct metrics *m = metrics_new();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    json_t *j = metrics_to_json(m);
+    CU_ASSERT_PTR_NULL(json_object_get(j, "budget_spend_usd"));
+    json_decref(j);
+    metrics_set_budget_spend(m, (const double[BUDGET_N_PERIODS]){1.5, 2.25, -3});
+    j = metrics_to_json(m);
+    const json_t *b = json_object_get(j, "budget_spend_usd");
+    CU_ASSERT_EQUAL(json_object_size(b), 3);
+    CU_ASSERT_EQUAL(get_real(b, "daily"), 1.5);
+    CU_ASSERT_EQUAL(get_real(b, "weekly"), 2.25);
+    CU_ASSERT_EQUAL(get_real(b, "monthly"), 0);
+    json_decref(j);
+    metrics_set_budget_spend(m, (const double[BUDGET_N_PERIODS]){HUGE_VAL, NAN, 4});
+    j = metrics_to_json(m);
+    b = json_object_get(j, "budget_spend_usd");
+    CU_ASSERT_EQUAL(get_real(b, "daily"), 0);
+    CU_ASSERT_EQUAL(get_real(b, "weekly"), 0);
+    CU_ASSERT_EQUAL(get_real(b, "monthly"), 4);
+    json_decref(j);
+    metrics_free(m);
+}
+
 void register_tests(void)
 {
     tu_rng_seed(0xD1B54A32D192ED03ull);
@@ -796,4 +939,7 @@ void register_tests(void)
     TU_ADD(s, test_resources_plausible);
     TU_ADD(s, test_open_fds_counts_exactly);
     TU_ADD(s, test_requests_by_scenario);
+    TU_ADD(s, test_usage_counters);
+    TU_ADD(s, test_usage_pair_cap);
+    TU_ADD(s, test_budget_spend);
 }

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,9 @@ _Static_assert((METRICS_PROVIDER_SLOTS & (METRICS_PROVIDER_SLOTS - 1)) == 0,
                "provider slots must be a power of two");
 _Static_assert(METRICS_PROVIDER_SLOTS >= 2 * (METRICS_MAX_PROVIDERS + 1),
                "provider hash table must stay at most half full");
+_Static_assert(METRICS_PROVIDER_SLOTS >= 2 * (METRICS_MAX_USAGE_PAIRS + 1),
+               "usage pair hash table must stay at most half full");
+_Static_assert(BUDGET_N_PERIODS == 3, "budget_spend_usd names daily, weekly, monthly");
 
 /* Milliseconds in the JSON keep microsecond precision; beyond this magnitude
  * the scaled value would not fit an int64 and rounding is pointless anyway. */
@@ -50,6 +54,14 @@ struct metrics_provider {
     uint64_t errors;   /* failed attempts */
     uint64_t errors_by_type[ZERR__COUNT];
     struct zstats_ring latency; /* attempt durations, ms */
+};
+
+/* Tokens and cost of one (provider, model) pair; counts the provider did not
+ * report, and costs without a price, are not in the sums. */
+struct metrics_usage_pair {
+    char *provider, *model;
+    uint64_t input, output, cache_read, cache_write;
+    double cost_usd;
 };
 
 struct metrics {
@@ -71,6 +83,15 @@ struct metrics {
     struct metrics_provider providers[METRICS_MAX_PROVIDERS + 1];
     size_t n_providers;
     uint16_t provider_slots[METRICS_PROVIDER_SLOTS];
+
+    /* The same shape for (provider, model) pairs; the last entry is only
+     * ever (METRICS_OTHER_PROVIDER, METRICS_OTHER_PROVIDER). */
+    struct metrics_usage_pair pairs[METRICS_MAX_USAGE_PAIRS + 1];
+    size_t n_pairs;
+    uint16_t pair_slots[METRICS_PROVIDER_SLOTS];
+
+    double budget_spend[BUDGET_N_PERIODS]; /* USD, once budget_spend_set */
+    int budget_spend_set;
 
     /* Sort space for percentiles, sized for the largest window. */
     double *scratch;
@@ -112,6 +133,10 @@ void metrics_free(struct metrics *m)
         free(m->providers[i].name); m->providers[i].name = NULL;
         zstats_ring_free(&m->providers[i].latency);
     }
+    for (size_t i = 0; i < m->n_pairs; i++) {
+        free(m->pairs[i].provider); m->pairs[i].provider = NULL;
+        free(m->pairs[i].model); m->pairs[i].model = NULL;
+    }
     zstats_ring_free(&m->latency);
     zstats_ring_free(&m->ttfb);
     free(m->scratch); m->scratch = NULL;
@@ -120,14 +145,18 @@ void metrics_free(struct metrics *m)
 
 /* ---- provider table ---- */
 
+#define FNV_OFFSET 2166136261u
+#define FNV_PRIME 16777619u
+
 /* FNV-1a: short, good enough spread for a few hundred short names. */
-static uint32_t name_hash(const char *s)
+static uint32_t name_hash_from(uint32_t h, const char *s)
 {
-    uint32_t h = 2166136261u;
     for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
+        h = (h ^ (unsigned char)*s) * FNV_PRIME;
     return h;
 }
+
+static uint32_t name_hash(const char *s) { return name_hash_from(FNV_OFFSET, s); }
 
 /* The slot holding `name`, or the empty slot where it would go. Terminates
  * because the table is never more than half full. */
@@ -178,6 +207,83 @@ static struct metrics_provider *provider_get(struct metrics *m, const char *name
     if (m->provider_slots[slot])
         return &m->providers[m->provider_slots[slot] - 1];
     return provider_add(m, slot, METRICS_OTHER_PROVIDER);
+}
+
+/* ---- (provider, model) table ---- */
+
+/* Hashes provider, a NUL, then model: ("ab", "c") and ("a", "bc") differ. */
+static size_t pair_slot(const struct metrics *m, const char *provider, const char *model)
+{
+    uint32_t h = name_hash_from(name_hash(provider) * FNV_PRIME, model);
+    size_t s = h & (METRICS_PROVIDER_SLOTS - 1);
+    while (m->pair_slots[s]) {
+        const struct metrics_usage_pair *p = &m->pairs[m->pair_slots[s] - 1];
+        if (strcmp(p->provider, provider) == 0 && strcmp(p->model, model) == 0)
+            break;
+        s = (s + 1) & (METRICS_PROVIDER_SLOTS - 1);
+    }
+    return s;
+}
+
+/* The entry for (provider, model), created in the empty slot `slot`; NULL
+ * when out of memory (the usage is then left out, the next record retries). */
+static struct metrics_usage_pair *pair_add(struct metrics *m, size_t slot, const char *provider,
+                                           const char *model)
+{
+    if (m->n_pairs >= ZEN_ARRAY_LEN(m->pairs))
+        return NULL; /* cannot happen: only the "(other)" pair is added past the cap */
+    struct metrics_usage_pair *p = &m->pairs[m->n_pairs];
+    memset(p, 0, sizeof(*p));
+    p->provider = strdup(provider);
+    p->model = strdup(model);
+    if (!p->provider || !p->model) {
+        free(p->provider); p->provider = NULL;
+        free(p->model); p->model = NULL;
+        return NULL;
+    }
+    m->n_pairs++;
+    m->pair_slots[slot] = (uint16_t)m->n_pairs;
+    return p;
+}
+
+/* As provider_get: past METRICS_MAX_USAGE_PAIRS pairs, new ones share the
+ * ("(other)", "(other)") entry. */
+static struct metrics_usage_pair *pair_get(struct metrics *m, const char *provider,
+                                           const char *model)
+{
+    size_t slot = pair_slot(m, provider, model);
+    if (m->pair_slots[slot])
+        return &m->pairs[m->pair_slots[slot] - 1];
+    if (m->n_pairs < METRICS_MAX_USAGE_PAIRS)
+        return pair_add(m, slot, provider, model);
+    slot = pair_slot(m, METRICS_OTHER_PROVIDER, METRICS_OTHER_PROVIDER);
+    if (m->pair_slots[slot])
+        return &m->pairs[m->pair_slots[slot] - 1];
+    return pair_add(m, slot, METRICS_OTHER_PROVIDER, METRICS_OTHER_PROVIDER);
+}
+
+static void add_known(uint64_t *sum, int64_t count)
+{
+    if (count >= 0) /* USAGE_UNKNOWN and nonsense stay out */
+        *sum += (uint64_t)count;
+}
+
+/* Tokens and cost of a request a provider answered; a request no provider
+ * served used nothing upstream and is not counted. */
+static void record_usage(struct metrics *m, const struct metrics_record *r)
+{
+    if (!r->has_usage || !r->provider)
+        return;
+    struct metrics_usage_pair *p =
+        pair_get(m, r->provider, r->model ? r->model : METRICS_UNKNOWN_MODEL);
+    if (!p)
+        return;
+    add_known(&p->input, r->tokens.input);
+    add_known(&p->output, r->tokens.output);
+    add_known(&p->cache_read, r->tokens.cache_read);
+    add_known(&p->cache_write, r->tokens.cache_write);
+    if (r->cost_usd >= 0 && r->cost_usd < HUGE_VAL)
+        p->cost_usd += r->cost_usd;
 }
 
 /* ---- recording ---- */
@@ -254,6 +360,7 @@ void metrics_record(struct metrics *m, const struct metrics_record *r)
             m->served_by_first_pick++;
     }
     record_attempts(m, r->attempts, r->n_attempts);
+    record_usage(m, r);
 }
 
 /* ---- gauges ---- */
@@ -273,6 +380,13 @@ void metrics_set_client_connections(struct metrics *m, int64_t n)
 }
 
 void metrics_note_rejected(struct metrics *m) { m->rejected_total++; }
+
+void metrics_set_budget_spend(struct metrics *m, const double spend[BUDGET_N_PERIODS])
+{
+    for (int i = 0; i < BUDGET_N_PERIODS; i++)
+        m->budget_spend[i] = spend[i] >= 0 && spend[i] < HUGE_VAL ? spend[i] : 0;
+    m->budget_spend_set = 1;
+}
 
 uint64_t metrics_requests_total(const struct metrics *m) { return m->requests_total; }
 
@@ -493,6 +607,57 @@ static int set_provider_tables(json_t *obj, struct metrics *m)
     return bad;
 }
 
+static json_t *usage_pair_json(const struct metrics_usage_pair *p)
+{
+    json_t *o = json_object();
+    int bad = !o;
+    if (o) {
+        bad |= set_new(o, "provider", json_string(p->provider));
+        bad |= set_new(o, "model", json_string(p->model));
+        bad |= set_count(o, "input", p->input);
+        bad |= set_count(o, "output", p->output);
+        bad |= set_count(o, "cache_read", p->cache_read);
+        bad |= set_count(o, "cache_write", p->cache_write);
+        bad |= set_new(o, "cost_usd", json_real(p->cost_usd));
+    }
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* [{provider, model, input, ...}] in first-seen order. */
+static json_t *tokens_json(const struct metrics *m)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < m->n_pairs; i++) {
+        json_t *o = usage_pair_json(&m->pairs[i]);
+        if (!o || json_array_append_new(a, o) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+/* {daily, weekly, monthly}: set only once the budget module has said. */
+static int set_budget_spend(json_t *obj, const struct metrics *m)
+{
+    static const char *const names[BUDGET_N_PERIODS] = {"daily", "weekly", "monthly"};
+    if (!m->budget_spend_set)
+        return 0;
+    json_t *o = json_object();
+    int bad = !o;
+    for (int i = 0; o && i < BUDGET_N_PERIODS; i++)
+        bad |= set_new(o, names[i], json_real(m->budget_spend[i]));
+    if (bad) {
+        json_decref(o);
+        return 1;
+    }
+    return set_new(obj, "budget_spend_usd", o);
+}
+
 json_t *metrics_to_json(struct metrics *m)
 {
     json_t *o = json_object();
@@ -522,6 +687,8 @@ json_t *metrics_to_json(struct metrics *m)
     bad |= set_count(o, "routed_total", m->routed);
     bad |= set_count(o, "served_by_first_pick", m->served_by_first_pick);
     bad |= set_provider_tables(o, m);
+    bad |= set_new(o, "tokens", tokens_json(m));
+    bad |= set_budget_spend(o, m);
 
     bad |= set_new(o, "resources", resources_json(m));
     struct zlog_file_report lr;

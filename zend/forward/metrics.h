@@ -20,6 +20,8 @@
 
 #include "config.h"
 #include "error_type.h"
+#include "budget.h"
+#include "usage_tokens.h"
 
 /* Samples kept for each latency percentile (requests, ttfb, per provider). */
 #define METRICS_LATENCY_WINDOW 1000
@@ -27,6 +29,11 @@
  * METRICS_OTHER_PROVIDER, so a misbehaving caller cannot grow the table. */
 #define METRICS_MAX_PROVIDERS 256
 #define METRICS_OTHER_PROVIDER "(other)"
+/* Distinct (provider, model) pairs whose tokens and cost are counted one by
+ * one; further pairs share the pair ("(other)", "(other)"). */
+#define METRICS_MAX_USAGE_PAIRS 256
+/* The model of a record with usage but no model name. */
+#define METRICS_UNKNOWN_MODEL "(unknown)"
 
 struct metrics_attempt {
     const char *provider; /* provider name */
@@ -49,6 +56,13 @@ struct metrics_record {
     uint64_t bytes_in, bytes_out;
     const char *scenario; /* the routing scenario (docs/routing.md); NULL: not routed */
     const char *first_pick; /* the provider routing put first; NULL: not routed */
+    /* What the answer used (docs/usage.md). A record built without these
+     * (has_usage 0, as every designated initialiser leaves it) counts no
+     * tokens and no cost, so only the ledger's caller needs to know them. */
+    int has_usage;             /* 1: tokens and cost_usd below are meant */
+    const char *model;         /* model sent upstream; NULL unknown */
+    struct usage_tokens tokens; /* USAGE_UNKNOWN counts are left out */
+    double cost_usd;           /* < 0: price unknown, left out */
 };
 
 struct metrics;
@@ -77,6 +91,11 @@ void metrics_set_client_connections(struct metrics *m, int64_t n);
  * counts into rejected_total; the request itself still goes through
  * metrics_record like any other, so requests_total includes it. */
 void metrics_note_rejected(struct metrics *m);
+/* The spend of the current budget periods in USD, indexed by enum
+ * budget_period (the budget module sums them; docs/usage.md). Until
+ * the first call the map has no budget_spend_usd; negative or non-finite
+ * values are stored as 0. */
+void metrics_set_budget_spend(struct metrics *m, const double spend[BUDGET_N_PERIODS]);
 uint64_t metrics_requests_total(const struct metrics *m);
 
 /* Reads RSS (/proc/self/statm) and open fds (/proc/self/fd), updates current
@@ -99,7 +118,10 @@ int64_t metrics_process_fds(void);
  *   resources {rss_bytes, rss_peak_bytes, open_fds, open_fds_peak,
  *              in_flight_peak, client_connections, client_connections_peak},
  *   providers {name: {requests, served, errors, errors_by_type {...},
- *                     latency_p50_ms, latency_p95_ms, latency_p99_ms}}.
+ *                     latency_p50_ms, latency_p95_ms, latency_p99_ms}},
+ *   tokens [{provider, model, input, output, cache_read, cache_write,
+ *            cost_usd}] (one per pair that had usage, first-seen order),
+ *   budget_spend_usd {daily, weekly, monthly} (only once set).
  * Milliseconds are rounded to 3 decimals (µs). Not const: percentiles sort
  * into a scratch array the module owns. */
 json_t *metrics_to_json(struct metrics *m);

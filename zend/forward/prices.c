@@ -1,66 +1,85 @@
-/* prices.c -- the built-in price table (prices.h). USD per million tokens,
- * list prices as of PRICES_AS_OF; cache reads and writes are not ranked. */
+/* prices.c -- price lookup and the cost of one answer (prices.h). The
+ * figures themselves are in prices_table.c. */
 #include "prices.h"
 
-#include <stddef.h>
 #include <string.h>
 
-#include "common.h"
+/* The index of the entry whose key is model or its longest prefix, or -1;
+ * `key` reads the key of entry i. */
+typedef const char *(*price_key_fn)(const void *table, size_t i);
 
-static const struct model_price prices[] = {
-    /* Anthropic */
-    {"claude-opus-4-5", 5.0, 25.0},
-    {"claude-opus-4-1", 15.0, 75.0},
-    {"claude-opus-4", 15.0, 75.0},
-    {"claude-sonnet-4-5", 3.0, 15.0},
-    {"claude-sonnet-4", 3.0, 15.0},
-    {"claude-3-7-sonnet", 3.0, 15.0},
-    {"claude-haiku-4-5", 1.0, 5.0},
-    {"claude-3-5-haiku", 0.8, 4.0},
-    {"claude-3-haiku", 0.25, 1.25},
-    /* OpenAI */
-    {"gpt-5", 1.25, 10.0},
-    {"gpt-5-mini", 0.25, 2.0},
-    {"gpt-5-nano", 0.05, 0.4},
-    {"gpt-4.1", 2.0, 8.0},
-    {"gpt-4.1-mini", 0.4, 1.6},
-    {"gpt-4.1-nano", 0.1, 0.4},
-    {"gpt-4o", 2.5, 10.0},
-    {"gpt-4o-mini", 0.15, 0.6},
-    {"o3", 2.0, 8.0},
-    {"o4-mini", 1.1, 4.4},
-    /* DeepSeek */
-    {"deepseek-chat", 0.28, 0.42},
-    {"deepseek-reasoner", 0.28, 0.42},
-    /* Google */
-    {"gemini-2.5-pro", 1.25, 10.0},
-    {"gemini-2.5-flash", 0.3, 2.5},
-    /* Zhipu, Alibaba, Mistral */
-    {"glm-4.6", 0.6, 2.2},
-    {"glm-4.5-air", 0.2, 1.1},
-    {"qwen3-coder-plus", 1.0, 5.0},
-    {"qwen3-max", 1.2, 6.0},
-    {"mistral-large", 2.0, 6.0},
-    {"mistral-medium", 0.4, 2.0},
-    {"codestral", 0.3, 0.9},
-};
+static long best_match(const void *table, size_t n, price_key_fn key, const char *model)
+{
+    long best = -1;
+    size_t best_len = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *k = key(table, i);
+        size_t len = strlen(k);
+        if (strncmp(model, k, len) != 0)
+            continue;
+        if (model[len] == '\0')
+            return (long)i;
+        if (len > best_len) {
+            best = (long)i;
+            best_len = len;
+        }
+    }
+    return best;
+}
+
+static const char *builtin_key(const void *table, size_t i)
+{
+    return ((const struct model_price *)table)[i].model;
+}
+
+static const char *config_key(const void *table, size_t i)
+{
+    return ((const struct zcfg_price *)table)[i].model;
+}
 
 const struct model_price *prices_lookup(const char *model)
 {
     if (!model)
         return NULL;
-    const struct model_price *best = NULL;
-    size_t best_len = 0;
-    for (size_t i = 0; i < ZEN_ARRAY_LEN(prices); i++) {
-        size_t n = strlen(prices[i].model);
-        if (strncmp(model, prices[i].model, n) != 0)
-            continue;
-        if (model[n] == '\0')
-            return &prices[i];
-        if (n > best_len) {
-            best = &prices[i];
-            best_len = n;
+    long i = best_match(prices_table, prices_table_len, builtin_key, model);
+    return i < 0 ? NULL : &prices_table[i];
+}
+
+int prices_find(const struct zcfg *cfg, const char *model, struct model_price *out)
+{
+    if (!model || !*model)
+        return 0;
+    if (cfg && cfg->n_pricing) {
+        long i = best_match(cfg->pricing, cfg->n_pricing, config_key, model);
+        if (i >= 0) {
+            const struct zcfg_price *p = &cfg->pricing[i];
+            *out = (struct model_price){p->model, p->input_per_million, p->output_per_million,
+                                        p->cache_read_per_million, p->cache_write_per_million};
+            return 1;
         }
     }
-    return best;
+    const struct model_price *mp = prices_lookup(model);
+    if (!mp)
+        return 0;
+    *out = *mp;
+    return 1;
+}
+
+static double per_million(int64_t count, double price)
+{
+    return count > 0 ? (double)count * price / 1e6 : 0.0;
+}
+
+double prices_cost(const struct zcfg *cfg, const char *model_sent, const char *model_requested,
+                   const struct usage_tokens *t)
+{
+    if (t->input == USAGE_UNKNOWN && t->output == USAGE_UNKNOWN)
+        return -1;
+    struct model_price p;
+    if (!prices_find(cfg, model_sent, &p) && !prices_find(cfg, model_requested, &p))
+        return -1;
+    return per_million(t->input, p.input_per_million) +
+           per_million(t->output, p.output_per_million) +
+           per_million(t->cache_read, p.cache_read_per_million) +
+           per_million(t->cache_write, p.cache_write_per_million);
 }

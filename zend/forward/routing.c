@@ -441,8 +441,10 @@ static double price_of(const struct zcfg *cfg, const struct routing_candidate *c
         if (!model)
             model = req;
     }
-    const struct model_price *mp = prices_lookup(model);
-    return mp ? mp->input_per_million + mp->output_per_million : -1;
+    struct model_price mp;
+    if (!prices_find(cfg, model, &mp))
+        return -1;
+    return mp.input_per_million + mp.output_per_million;
 }
 
 static void order_least_cost(const struct zcfg *cfg, struct routing_candidate *c, size_t n,
