@@ -104,7 +104,9 @@ class TheFile(LedgerCase):
         con = sqlite3.connect(self.db)
         try:
             self.assertEqual(con.execute("PRAGMA journal_mode").fetchone()[0], "wal")
-            self.assertEqual(con.execute("PRAGMA user_version").fetchone()[0], 1)
+            # The schema is written just after WAL mode is set: poll for it.
+            wait_until(lambda: con.execute("PRAGMA user_version").fetchone()[0] == 1,
+                       what="the schema version")
         finally:
             con.close()
         usage = self.status_json()["usage"]
@@ -151,6 +153,65 @@ class TheFile(LedgerCase):
         self.assertTrue(msg[3]["available"])
         self.assertIn("healthy", msg[3]["message"])
         self.assertEqual([n for n in os.listdir(self.home) if ".corrupt-" in n], [])
+
+
+class ZenctlUsage(LedgerCase):
+    """zenctl usage against the real zend (its views are tested in
+    test_usage_cli against a fake socket)."""
+
+    def test_query_and_repair_answer(self):
+        self.start()
+        r = self.zenctl("usage", "--by", "provider", "-o", "json")
+        self.assertEqual((r.returncode, json.loads(r.stdout)), (0, []), r.stderr)
+        r = self.zenctl("usage", "-o", "csv")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(r.stdout.startswith("day,requests,failed,"), r.stdout)
+        r = self.zenctl("usage", "--repair")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("healthy; nothing renamed", r.stdout)
+
+    def test_unavailable_ledger_is_an_error(self):
+        with open(self.db, "wb") as f:
+            f.write(GARBAGE)
+        self.start()
+        wait_until(self.usage_reasons, what="the usage ledger reason")
+        r = self.zenctl("usage")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("usage ledger unavailable: file is not a database", r.stderr)
+        self.assertEqual(r.stdout, "")
+
+
+class Switched(LedgerCase):
+    """daemon.usage.enabled, at start and at a reload."""
+
+    def config_with(self, enabled):
+        cfg = self.config()
+        cfg["daemon"]["usage"] = {"enabled": enabled}
+        return cfg
+
+    def test_off_then_on_then_off_by_reload(self):
+        self.write_config(self.config_with(False))
+        self.zend = self.start_zend()
+        usage = self.status_json()["usage"]
+        self.assertEqual((usage["enabled"], usage["available"]), (False, False))
+        msg = self.call("usage.query", {})
+        self.assertEqual(msg[2]["code"], 7, msg)
+        self.assertIn("daemon.usage.enabled is false", msg[2]["message"])
+        self.assertEqual(self.call("usage.repair")[2]["code"], 7)
+        self.assertFalse(os.path.exists(self.db))
+        self.assertEqual(self.usage_reasons(), [])
+
+        self.write_config(self.config_with(True))
+        self.assertEqual(self.zenctl("reload").returncode, 0)
+        wait_until(lambda: os.path.exists(self.db), what="usage.db after the reload")
+        self.assertTrue(self.status_json()["usage"]["enabled"])
+        self.assertIsNone(self.call("usage.query", {})[2])
+
+        self.write_config(self.config_with(False))
+        self.assertEqual(self.zenctl("reload").returncode, 0)
+        self.assertFalse(self.status_json()["usage"]["enabled"])
+        self.assertEqual(self.call("usage.query", {})[2]["code"], 7)
+        self.assertTrue(os.path.exists(self.db))  # off is not delete
 
 
 class GarbageFile(LedgerCase):
