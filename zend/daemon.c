@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "common.h"
 #include "control.h"
 #include "health.h"
@@ -201,10 +202,25 @@ static void apply_runtime_config(struct zend_daemon *d)
                          (double)hc->interval_secs, (double)hc->timeout_secs);
 }
 
+/* The ledger's spend of the current periods, from before this process:
+ * the budgets' starting point (docs/usage.md, "Budgets"). Runs on the loop,
+ * possibly from ledger_close after the proxy is gone. */
+static void spend_loaded(void *ud, const int64_t since_ms[3], const struct ledger_spend *rows,
+                         size_t n)
+{
+    struct zend_daemon *d = ud;
+    if (!d->proxy)
+        return;
+    for (size_t i = 0; i < n; i++)
+        budget_set_base(proxy_budget(d->proxy), since_ms, rows[i].profile, rows[i].cost_usd);
+}
+
 void zend_apply_usage_config(struct zend_daemon *d)
 {
     const struct zcfg_daemon *dc = &d->cfg->daemon;
     if (!dc->usage_enabled) {
+        if (d->proxy)
+            proxy_set_ledger(d->proxy, NULL);
         ledger_close(d->ledger); /* flushes what is queued */
         d->ledger = NULL;
         return;
@@ -220,8 +236,21 @@ void zend_apply_usage_config(struct zend_daemon *d)
     }
     struct ledger_options o = {.path = path, .retention_days = dc->usage_retention_days};
     d->ledger = ledger_open(d->loop, &o, err, sizeof(err));
-    if (!d->ledger)
+    if (!d->ledger) {
         zlog_pack(ZLOG_ERROR, "usage_store_failed", "{s:s, s:s}", "path", path, "detail", err);
+        return;
+    }
+    if (d->proxy)
+        proxy_set_ledger(d->proxy, d->ledger);
+    /* Once per process: a ledger reopened by a reload holds this process's
+     * own rows, which the tracker has counted already. */
+    if (!d->spend_loaded && d->proxy) {
+        int64_t now = ztime_wall_ms(), since[BUDGET_N_PERIODS];
+        for (int p = 0; p < BUDGET_N_PERIODS; p++)
+            since[p] = budget_period_start((enum budget_period)p, now);
+        ledger_load_spend(d->ledger, since, spend_loaded, d);
+        d->spend_loaded = 1;
+    }
 }
 
 void zend_save_last_good(struct zend_daemon *d)

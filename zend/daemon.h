@@ -59,6 +59,7 @@ struct zend_daemon {
     struct metrics *metrics;
     struct logbus *logbus;
     struct ledger *ledger;          /* ZEN_HOME/usage.db; NULL while daemon.usage.enabled is false */
+    int spend_loaded;               /* the budgets' spend was asked of the ledger */
     ev_timer resource_timer;        /* samples RSS and fds for metrics */
     struct monitor monitor;
     ev_signal sig_usr1;

@@ -171,6 +171,7 @@ int worker_main(const struct worker_args *a)
 out:
     statefile_close(state_file); /* the shutdown's write, while the states exist */
     proxy_free(d.proxy);
+    d.proxy = NULL; /* the ledger's late callbacks look (daemon.c, spend_loaded) */
     /* After the proxy (its last requests' rows) and before the control
      * server (queries still pending get their error answers flushed). */
     ledger_close(d.ledger);

@@ -6,9 +6,11 @@
 
 #include "answer.h"
 #include "attempt.h"
+#include "budget.h"
 #include "common.h"
 #include "guard.h"
 #include "http_server.h"
+#include "ledger.h"
 #include "limiter.h"
 #include "log.h"
 #include "profile_traffic.h"
@@ -93,8 +95,10 @@ static void refuse_draining(struct proxy_request *pr)
 
 /* Answers before any attempt (guards, routing, nothing to try), in the
  * client's format once it is known (Anthropic's before). */
-static void refuse_before_attempt(struct proxy_request *pr, int status, const char *type,
-                                  const char *msg)
+/* zend's own answer before any attempt, in the client's format; retry_after
+ * (seconds, as text) may be NULL. */
+static void refuse_with(struct proxy_request *pr, int status, const char *type, const char *msg,
+                        const char *retry_after)
 {
     metrics_note_rejected(pr->px->metrics);
     char *body = xlate_own_error(&pr->xl, type, msg, NULL);
@@ -104,11 +108,57 @@ static void refuse_before_attempt(struct proxy_request *pr, int status, const ch
                                           .message = msg});
         return;
     }
-    const struct http_header h[] = {{"Content-Type", "application/json"}};
+    char seconds[32];
+    snprintf(seconds, sizeof(seconds), "%s", retry_after ? retry_after : "");
+    const struct http_header h[] = {{"Content-Type", "application/json"},
+                                    {"retry-after", seconds}};
     proxy_request_end(pr, status, 0, ZERR_NONE, msg,
                       &(struct reply){.kind = REPLY_WHOLE, .status = status, .headers = h,
-                                      .n_headers = 1, .body = body, .body_len = strlen(body)});
+                                      .n_headers = retry_after ? 2 : 1, .body = body,
+                                      .body_len = strlen(body)});
     free(body);
+}
+
+static void refuse_before_attempt(struct proxy_request *pr, int status, const char *type,
+                                  const char *msg)
+{
+    refuse_with(pr, status, type, msg, NULL);
+}
+
+/* ---- budgets (docs/usage.md, "Budgets") ---- */
+
+static int budgets_configured(const struct zcfg *cfg)
+{
+    for (int i = 0; i < ZCFG_BUDGET_PERIODS; i++)
+        if (cfg->budgets.period[i].set)
+            return 1;
+    return 0;
+}
+
+/* Checks a request that costs money against the budgets: 1 when it was
+ * answered (a block: 429 budget_exceeded with retry-after until the period
+ * resets), 0 to go on (pr->downgrade set when its models go one tier
+ * cheaper; route_candidates applies it). count_tokens and models lists
+ * cost nothing and are never checked. */
+static int budget_refused(struct proxy_request *pr)
+{
+    enum tr_endpoint ep = pr->xl.fmt.endpoint;
+    if (!budgets_configured(pr->cfg) ||
+        (ep != TR_EP_MESSAGES && ep != TR_EP_CHAT && ep != TR_EP_RESPONSES))
+        return 0;
+    int64_t now = ztime_wall_ms();
+    struct budget_verdict v;
+    budget_check(pr->px->budget, pr->cfg, pr->route.profile->name, now, &v);
+    if (v.action == BUDGET_DOWNGRADE)
+        pr->downgrade = 1;
+    if (v.action != BUDGET_BLOCK)
+        return 0;
+    char msg[512], retry[32];
+    budget_message(&v, now, msg, sizeof(msg));
+    int64_t wait_s = (v.reset_ms - now + 999) / 1000;
+    snprintf(retry, sizeof(retry), "%lld", (long long)(wait_s < 1 ? 1 : wait_s));
+    refuse_with(pr, 429, "budget_exceeded", msg, retry);
+    return 1;
 }
 
 /* What routing needs of provider i's state. */
@@ -172,6 +222,12 @@ static size_t route_candidates(struct proxy_request *pr, const struct zcfg_profi
         pr->candidates[i] = cand[i].provider;
         pr->candidate_models[i] = cand[i].model;
     }
+    /* A budget's downgrade: each provider gets its own cheaper tier; a route's
+     * explicit model is left as written. */
+    for (size_t i = 0; pr->downgrade && i < n; i++)
+        if (!pr->candidate_models[i])
+            pr->candidate_models[i] =
+                budget_downgrade_model(&pr->cfg->providers[cand[i].provider], f.model);
     pr->n_candidates = n;
     pr->scenario = c.scenario;
     pr->input_estimate = f.input_tokens;
@@ -255,6 +311,8 @@ static void on_request(void *ctx, struct http_conn *c, struct http_request *req)
         refuse_before_attempt(pr, 503, "profile_empty", err);
         return;
     }
+    if (budget_refused(pr))
+        return;
     if (route_candidates(pr, prof) == 0) {
         zbuf disabled;
         zbuf_init(&disabled);
@@ -343,8 +401,9 @@ struct proxy *proxy_new(struct ev_loop *loop, int listen_fd, struct zcfg *cfg,
     px->traffic = ptraffic_new();
     px->routing = routing_state_new();
     px->smem = smem_new(0, 0);
+    px->budget = budget_new();
     if (!px->upstream || !px->states || !px->http || !px->sessions || !px->traffic ||
-        !px->routing || !px->smem) {
+        !px->routing || !px->smem || !px->budget) {
         snprintf(err, errlen, "cannot set up the proxy (out of memory or curl failed)");
         proxy_free(px);
         return NULL;
@@ -378,6 +437,10 @@ struct sessions *proxy_sessions(const struct proxy *px) { return px->sessions; }
 struct routing_state *proxy_routing_state(const struct proxy *px) { return px->routing; }
 
 struct smem *proxy_session_memory(const struct proxy *px) { return px->smem; }
+
+void proxy_set_ledger(struct proxy *px, struct ledger *l) { px->ledger = l; }
+
+struct budget_tracker *proxy_budget(const struct proxy *px) { return px->budget; }
 
 size_t proxy_active_sessions(const struct proxy *px)
 {
@@ -465,6 +528,7 @@ void proxy_free(struct proxy *px)
     ptraffic_free(px->traffic);
     routing_state_free(px->routing);
     smem_free(px->smem);
+    budget_free(px->budget);
     zcfg_unref(px->cfg);
     free(px);
 }

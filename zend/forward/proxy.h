@@ -26,6 +26,8 @@ struct provider_states;
 struct sessions;
 struct routing_state;
 struct smem;
+struct ledger;
+struct budget_tracker;
 
 /* Called once nothing is left in flight after proxy_drain. */
 typedef void (*proxy_drained_fn)(void *ctx, unsigned drained, unsigned aborted);
@@ -57,6 +59,13 @@ struct sessions *proxy_sessions(const struct proxy *px);
  * state.json and the control socket. */
 struct routing_state *proxy_routing_state(const struct proxy *px);
 struct smem *proxy_session_memory(const struct proxy *px);
+/* The usage ledger each finished request's row goes to (docs/usage.md);
+ * NULL while daemon.usage is off. The daemon owns it and sets it here on
+ * every open and before every close. */
+void proxy_set_ledger(struct proxy *px, struct ledger *l);
+/* The budget tracker (budget.h): the spend of the current periods, kept
+ * across reloads and whether or not the ledger is on. */
+struct budget_tracker *proxy_budget(const struct proxy *px);
 
 /* Graceful shutdown (docs/operations.md, "Limiter and shutdown"): stop accepting, close idle
  * connections, answer queued requests 503, let in-flight ones finish for up

@@ -78,6 +78,8 @@ struct proxy {
     struct smem *smem;              /* session memory (session_memory.h) */
     int64_t smem_swept_ms;          /* monotonic: the last sweep of idle sessions */
     struct profile_traffic *traffic; /* profiles with recent requests, for health */
+    struct ledger *ledger;          /* the usage ledger, or NULL (proxy_set_ledger) */
+    struct budget_tracker *budget;  /* the budgets' spend (docs/usage.md, "Budgets") */
 };
 
 struct proxy_request {
@@ -95,6 +97,7 @@ struct proxy_request {
     size_t n_candidates, next_candidate;
     int scenario;                   /* enum zcfg_scenario (docs/routing.md) */
     int64_t input_estimate;         /* the routing token estimate; -1 = not computed */
+    int downgrade;                  /* a budget's downgrade applies: one tier cheaper */
     int64_t retries_left;
     struct policy_attempt attempts[PROXY_MAX_ATTEMPTS];
     size_t n_attempts;

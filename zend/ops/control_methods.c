@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "common.h"
 #include "control_access.h"
 #include "daemon.h"
@@ -67,6 +68,9 @@ static json_t *method_status(struct zend_daemon *d, struct control_conn *c,
 static json_t *metrics_view(struct zend_daemon *d)
 {
     metrics_sample_resources(d->metrics);
+    double spend[BUDGET_N_PERIODS];
+    budget_spend_now(proxy_budget(d->proxy), ztime_wall_ms(), spend);
+    metrics_set_budget_spend(d->metrics, spend);
     json_t *m = metrics_to_json(d->metrics);
     if (m) {
         json_object_set_new(m, "uptime_s", json_real(zend_uptime_s(d)));
@@ -349,6 +353,16 @@ static json_t *method_usage_repair(struct zend_daemon *d, struct control_conn *c
     return NULL;
 }
 
+/* Each configured budget limit with its spend (docs/usage.md, "Budgets"):
+ * answered from memory, so it works with the ledger off too. */
+static json_t *method_usage_budget(struct zend_daemon *d, struct control_conn *c,
+                                   const json_t *params, struct rpc_error *err)
+{
+    json_t *limits = budget_report(proxy_budget(d->proxy), d->cfg, ztime_wall_ms());
+    return json_pack("{s:b, s:o}", "per_project", d->cfg->budgets.per_project, "limits",
+                     limits ? limits : json_array());
+}
+
 /* params: {name, for_s?}. Runtime only: zen.json is never written. */
 static json_t *set_provider_disabled(struct zend_daemon *d, const json_t *params,
                                      struct rpc_error *err, int disable)
@@ -437,6 +451,7 @@ static const struct control_method methods[] = {
     {RPC_PROVIDERS, method_providers, 1, 1},
     {RPC_SESSIONS, method_sessions, 1, 0},
     {RPC_USAGE_QUERY, method_usage_query, 1, 1},
+    {RPC_USAGE_BUDGET, method_usage_budget, 1, 1},
     {RPC_USAGE_REPAIR, method_usage_repair, 0, 0},
     {RPC_PROVIDER_DISABLE, method_provider_disable, 0, 0},
     {RPC_PROVIDER_ENABLE, method_provider_enable, 0, 0},

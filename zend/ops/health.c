@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "common.h"
 #include "config.h"
 #include "ledger.h"
@@ -295,6 +296,9 @@ static const char *daemon_status(const struct health_inputs *in,
             troubled++;
         }
     }
+    /* A limit the user set and zend enforces is news, not a fault: the
+     * status stays as it is (docs/usage.md, "Budgets"). */
+    budget_health_reasons(proxy_budget(in->proxy), in->cfg, ztime_wall_ms(), reasons);
     size_t queued = proxy_queued(in->proxy);
     if (queued) {
         add_reason(reasons, "%zu request%s waiting for a slot", queued, queued == 1 ? "" : "s");
