@@ -187,6 +187,24 @@ static void test_responses_json(void)
     check(TR_FORMAT_R, 0, R_JSON, U(8, 2, UNK, UNK));
 }
 
+static void test_skipped_events_any_line_end(void)
+{
+    /* an event skipped by its name, with two data lines, then one that is
+     * read: LF, CRLF and CR line ends (a stream found out to use lone CRs
+     * only after its first line) */
+    const char *ends[] = {"\n", "\r\n", "\r"};
+    for (size_t k = 0; k < ZEN_ARRAY_LEN(ends); k++) {
+        const char *e = ends[k];
+        char s[1024];
+        snprintf(s, sizeof(s),
+                 "event: ping%sdata: {\"usage\":%sdata: {\"output_tokens\":5}}%s%s"
+                 ": comment%sevent: message_delta%sdata: {\"usage\":{\"output_tokens\":6}}%s%s"
+                 "event: content_block_delta%sdata: {\"usage\":{\"output_tokens\":7}}%s%s",
+                 e, e, e, e, e, e, e, e, e, e, e);
+        check(TR_FORMAT_A, 1, s, U(UNK, 6, UNK, UNK));
+    }
+}
+
 static void test_crlf_and_multiline_data(void)
 {
     /* CRLF line ends and a JSON value spread over two data lines */
@@ -329,6 +347,42 @@ static void test_garbage(void)
     usage_reader_free(NULL);
 }
 
+static void test_usage_object_parser(void)
+{
+    /* pretty-printed, nested objects and arrays, literals, reals */
+    check(TR_FORMAT_C, 0,
+          "{\"usage\": {\n  \"prompt_tokens\": 50,\n  \"completion_tokens\": 1.2e1,\n"
+          "  \"prompt_tokens_details\": {\"cached_tokens\": 20.0, \"audio\": [1, {\"a\": null}]},\n"
+          "  \"x\": [true, false, \"\\u00e9\\n\"], \"cached_tokens\": 99\n}\n}",
+          U(30, 12, 20, UNK));
+    /* Anthropic's nested cache_creation and server_tool_use are not its counts */
+    check(TR_FORMAT_A, 0,
+          "{\"usage\":{\"input_tokens\":3,\"cache_creation\":{\"ephemeral_5m_input_tokens\":50,"
+          "\"cache_read_input_tokens\":9},\"output_tokens\":4,\"service_tier\":\"standard\"}}",
+          U(3, 4, UNK, UNK));
+    /* a later duplicate wins; a count beyond int64 is none */
+    check(TR_FORMAT_A, 0,
+          "{\"usage\":{\"input_tokens\":3,\"input_tokens\":5,"
+          "\"output_tokens\":99999999999999999999}}", U(5, UNK, UNK, UNK));
+    /* not JSON: nothing at all */
+    const char *bad[] = {
+        "{\"usage\":{\"prompt_tokens\":5 \"completion_tokens\":6}}",
+        "{\"usage\":{\"prompt_tokens\":1 2}}",
+        "{\"usage\":{\"prompt_tokens\":05}}",
+        "{\"usage\":{\"prompt_tokens\":5,}}",
+        "{\"usage\":{\"prompt_tokens\":5,\"x\":\"\\q\"}}",
+        "{\"usage\":{\"prompt_tokens\":5,\"x\":\"\\u12g4\"}}",
+        "{\"usage\":{\"prompt_tokens\":5,\"x\":nul}}",
+        "{\"usage\":{\"prompt_tokens\":5,\"x\":[1,]}}",
+        "{\"usage\":{\"prompt_tokens\":-}}",
+        "{\"usage\":{\"prompt_tokens\":1.}}",
+        "{\"usage\":{\"prompt_tokens\":5,\"x\":[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]}}",
+        "{\"usage\":{5:1}}",
+    };
+    for (size_t i = 0; i < ZEN_ARRAY_LEN(bad); i++)
+        check(TR_FORMAT_C, 0, bad[i], U(UNK, UNK, UNK, UNK));
+}
+
 /* ---- the translator's usage ---- */
 
 static void test_from_tr(void)
@@ -370,11 +424,13 @@ void register_tests(void)
     TU_ADD(s, test_responses_stream);
     TU_ADD(s, test_responses_json);
     TU_ADD(s, test_crlf_and_multiline_data);
+    TU_ADD(s, test_skipped_events_any_line_end);
     TU_ADD(s, test_big_response_completed);
     TU_ADD(s, test_escaped_quotes_and_braces);
     TU_ADD(s, test_usage_in_wrong_place);
     TU_ADD(s, test_truncated);
     TU_ADD(s, test_garbage);
+    TU_ADD(s, test_usage_object_parser);
     TU_ADD(s, test_from_tr);
     TU_ADD(s, test_merge);
 }

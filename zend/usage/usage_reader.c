@@ -10,21 +10,20 @@
  *     included) and the keys of the two outermost levels -- nothing else.
  *     When a `{` opens at a usage path of the format, its bytes (and only
  *     those) are copied into a bounded buffer until the brace that closes
- *     it, then parsed with zjson. The counts found in one top-level value
+ *     it, then parsed by a small strict parser. The counts found in one top-level value
  *     (an SSE event's data, or the whole JSON body) count once that value
  *     closes, so a cut event or body never reports.
  * Memory is fixed: the struct itself, whatever the answer's size. */
 #include "usage_reader.h"
 
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "zjson.h"
 
-/* A usage object longer than this is not one (OpenAI's, with every detail,
- * is under 500 bytes). */
-#define UR_CAPTURE_MAX 4096
+/* A usage object longer than this (whitespace dropped) is not one: OpenAI's
+ * with every detail is under 300 bytes. Small enough that the reader is one
+ * small allocation. */
+#define UR_CAPTURE_MAX 640
 /* The longest key or event name the reader needs to recognise. */
 #define UR_NAME_MAX 24
 
@@ -39,12 +38,15 @@ enum ur_line {
     LINE_DATA,    /* a data value: to the JSON scanner */
     LINE_EVENT,   /* an event value: its name */
     LINE_SKIP,    /* a comment or another field: to the end of the line */
+    LINE_SKIP_EVENT, /* the rest of an event whose name says it has no usage */
 };
 
 struct ur_scan {
     size_t depth;                   /* open containers */
     int in_str, esc;
     int after_colon;                /* at depth <= 2: the next token is a value */
+    int want_key;                   /* at depth <= 2: the next string is a key */
+    int str_track;                  /* the string being read is such a key */
     enum ur_key key[3];             /* the current key at depth 1 and 2 */
     enum ur_key last_str;           /* the last string ended at depth 1 or 2 */
     char str[UR_NAME_MAX];          /* that string, while it is read */
@@ -68,6 +70,8 @@ struct usage_reader {
     size_t name_len;
     int event_data;                 /* a data line of this event was seen */
     int event_skip;                 /* this event's name says: no usage */
+    int skip_bol;                   /* LINE_SKIP_EVENT: at the start of a line */
+    int cr_only;                    /* lines end with a lone CR: no LINE_SKIP_EVENT */
     struct usage_tokens got;        /* committed counts */
     struct ur_scan js;
 };
@@ -112,44 +116,288 @@ struct usage_tokens usage_tokens_from_tr(const struct tr_usage *u)
     return t;
 }
 
-static int64_t count_of(const json_t *o, const char *key)
+/* ---- the usage object ----
+ *
+ * A captured usage object is parsed here, not with jansson: it is a small
+ * object of counts, and building jansson values for it cost more than the
+ * scan of the whole answer. The parser is strict (RFC 8259 grammar, the
+ * scanner having turned whitespace runs outside strings into one space):
+ * an object that is not JSON reports nothing. It keeps the counts it knows
+ * by name, in slots; a key spelled with escapes is not one of them. */
+
+enum ur_slot {
+    SL_NONE = -1,
+    SL_IN,        /* Anthropic input_tokens; OpenAI prompt/input tokens (cache included) */
+    SL_OUT,
+    SL_CR,        /* cache_read_input_tokens; *_details.cached_tokens */
+    SL_CR_ALT,    /* DeepSeek's prompt_cache_hit_tokens */
+    SL_CW,        /* cache_creation_input_tokens; Responses' details.cache_write_tokens */
+    SL_CW_ALT,    /* a Chat relay's prompt_tokens_details.cache_write_tokens */
+    SL_DETAILS,   /* the OpenAI *_tokens_details object: its counts are read too */
+    SL_N = SL_DETAILS,
+};
+
+struct ur_parse {
+    const char *p, *end;
+    enum tr_format wire;
+    int64_t v[SL_N];
+};
+
+#define UR_PARSE_DEPTH 16
+
+static int is_key(const char *k, size_t n, const char *lit)
 {
-    const json_t *v = json_object_get(o, key);
-    if (json_is_integer(v))
-        return known((int64_t)json_integer_value(v));
-    if (json_is_real(v) && json_real_value(v) >= 0 && json_real_value(v) < 9e18)
-        return (int64_t)json_real_value(v);
-    return USAGE_UNKNOWN;
+    return n == strlen(lit) && memcmp(k, lit, n) == 0;
 }
 
-/* Anthropic's counts are the ledger's own. */
-static struct usage_tokens tokens_a(const json_t *u)
+/* The slot of a key of the usage object (in_details: of its details). */
+static enum ur_slot slot_of(enum tr_format wire, int in_details, const char *k, size_t n)
 {
-    return (struct usage_tokens){count_of(u, "input_tokens"), count_of(u, "output_tokens"),
-                                 count_of(u, "cache_read_input_tokens"),
-                                 count_of(u, "cache_creation_input_tokens")};
+    if (wire == TR_FORMAT_A) {
+        if (in_details)
+            return SL_NONE;
+        return is_key(k, n, "input_tokens")                  ? SL_IN
+               : is_key(k, n, "output_tokens")               ? SL_OUT
+               : is_key(k, n, "cache_read_input_tokens")     ? SL_CR
+               : is_key(k, n, "cache_creation_input_tokens") ? SL_CW
+                                                             : SL_NONE;
+    }
+    int chat = wire == TR_FORMAT_C;
+    if (in_details)
+        return is_key(k, n, "cached_tokens")        ? SL_CR
+               : is_key(k, n, "cache_write_tokens") ? (chat ? SL_CW_ALT : SL_CW)
+                                                    : SL_NONE;
+    if (chat)
+        return is_key(k, n, "prompt_tokens")                 ? SL_IN
+               : is_key(k, n, "completion_tokens")           ? SL_OUT
+               : is_key(k, n, "prompt_cache_hit_tokens")     ? SL_CR_ALT
+               : is_key(k, n, "cache_creation_input_tokens") ? SL_CW
+               : is_key(k, n, "prompt_tokens_details")       ? SL_DETAILS
+                                                             : SL_NONE;
+    return is_key(k, n, "input_tokens")           ? SL_IN
+           : is_key(k, n, "output_tokens")        ? SL_OUT
+           : is_key(k, n, "input_tokens_details") ? SL_DETAILS
+                                                  : SL_NONE;
 }
 
-/* OpenAI's (Chat or Responses): the prompt count includes the cached
- * tokens. The same keys as the translator's decoder reads (DeepSeek's
+static void up_space(struct ur_parse *u)
+{
+    if (u->p < u->end && *u->p == ' ')
+        u->p++;
+}
+
+static int up_hex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* A string; *k / *n its raw bytes, *plain 0 when it holds an escape. */
+static int up_string(struct ur_parse *u, const char **k, size_t *n, int *plain)
+{
+    if (u->p >= u->end || *u->p != '"')
+        return -1;
+    const char *start = ++u->p;
+    *plain = 1;
+    while (u->p < u->end) {
+        unsigned char c = (unsigned char)*u->p;
+        if (c == '"') {
+            *k = start;
+            *n = (size_t)(u->p - start);
+            u->p++;
+            return 0;
+        }
+        if (c < 0x20)
+            return -1;
+        if (c == '\\') {
+            *plain = 0;
+            if (++u->p >= u->end)
+                return -1;
+            if (*u->p == 'u') {
+                if (u->end - u->p < 5 || !up_hex(u->p[1]) || !up_hex(u->p[2]) ||
+                    !up_hex(u->p[3]) || !up_hex(u->p[4]))
+                    return -1;
+                u->p += 4;
+            } else if (!strchr("\"\\/bfnrt", *u->p) || *u->p == '\0') {
+                return -1;
+            }
+        }
+        u->p++;
+    }
+    return -1;
+}
+
+static int up_digits(struct ur_parse *u)
+{
+    const char *s = u->p;
+    while (u->p < u->end && *u->p >= '0' && *u->p <= '9')
+        u->p++;
+    return u->p > s ? 0 : -1;
+}
+
+/* A number; *out its count: a non-negative integer (or a real with no
+ * fraction beyond it, as the translator takes them), else USAGE_UNKNOWN. */
+static int up_number(struct ur_parse *u, int64_t *out)
+{
+    const char *s = u->p;
+    int neg = u->p < u->end && *u->p == '-';
+    if (neg)
+        u->p++;
+    if (u->p < u->end && *u->p == '0')
+        u->p++;
+    else if (up_digits(u) != 0)
+        return -1;
+    int integer = 1;
+    if (u->p < u->end && *u->p == '.') {
+        u->p++;
+        integer = 0;
+        if (up_digits(u) != 0)
+            return -1;
+    }
+    if (u->p < u->end && (*u->p == 'e' || *u->p == 'E')) {
+        u->p++;
+        integer = 0;
+        if (u->p < u->end && (*u->p == '+' || *u->p == '-'))
+            u->p++;
+        if (up_digits(u) != 0)
+            return -1;
+    }
+    *out = USAGE_UNKNOWN;
+    if (neg)
+        return 0;
+    if (integer) {
+        int64_t v = 0;
+        for (const char *q = s; q < u->p; q++)
+            if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, *q - '0', &v))
+                return 0; /* beyond int64: no count */
+        *out = v;
+        return 0;
+    }
+    char buf[64];
+    size_t len = (size_t)(u->p - s);
+    if (len < sizeof(buf)) {
+        memcpy(buf, s, len);
+        buf[len] = '\0';
+        double d = strtod(buf, NULL);
+        if (d >= 0 && d < 9e18)
+            *out = (int64_t)d;
+    }
+    return 0;
+}
+
+static int up_value(struct ur_parse *u, int depth, enum ur_slot slot, int in_details);
+
+static int up_object(struct ur_parse *u, int depth, int level)
+{
+    u->p++; /* '{' */
+    up_space(u);
+    if (u->p < u->end && *u->p == '}') {
+        u->p++;
+        return 0;
+    }
+    for (;;) {
+        const char *k;
+        size_t n;
+        int plain;
+        up_space(u);
+        if (up_string(u, &k, &n, &plain) != 0)
+            return -1;
+        up_space(u);
+        if (u->p >= u->end || *u->p++ != ':')
+            return -1;
+        enum ur_slot slot = SL_NONE;
+        if (plain && level >= 0)
+            slot = slot_of(u->wire, level, k, n);
+        if (up_value(u, depth, slot, level) != 0)
+            return -1;
+        up_space(u);
+        if (u->p >= u->end)
+            return -1;
+        if (*u->p == '}') {
+            u->p++;
+            return 0;
+        }
+        if (*u->p++ != ',')
+            return -1;
+    }
+}
+
+static int up_array(struct ur_parse *u, int depth)
+{
+    u->p++; /* '[' */
+    up_space(u);
+    if (u->p < u->end && *u->p == ']') {
+        u->p++;
+        return 0;
+    }
+    for (;;) {
+        if (up_value(u, depth, SL_NONE, -1) != 0)
+            return -1;
+        up_space(u);
+        if (u->p >= u->end)
+            return -1;
+        if (*u->p == ']') {
+            u->p++;
+            return 0;
+        }
+        if (*u->p++ != ',')
+            return -1;
+    }
+}
+
+static int up_literal(struct ur_parse *u, const char *lit)
+{
+    size_t n = strlen(lit);
+    if ((size_t)(u->end - u->p) < n || memcmp(u->p, lit, n) != 0)
+        return -1;
+    u->p += n;
+    return 0;
+}
+
+/* A value; a count goes into its slot. in_details: the level of the object
+ * holding it (0 the usage object, 1 its details, -1 elsewhere). */
+static int up_value(struct ur_parse *u, int depth, enum ur_slot slot, int in_details)
+{
+    up_space(u);
+    if (u->p >= u->end || depth >= UR_PARSE_DEPTH)
+        return -1;
+    const char *k;
+    size_t n;
+    int plain;
+    int64_t v;
+    switch (*u->p) {
+    case '{':
+        return up_object(u, depth + 1, slot == SL_DETAILS && in_details == 0 ? 1 : -1);
+    case '[': return up_array(u, depth + 1);
+    case '"': return up_string(u, &k, &n, &plain);
+    case 't': return up_literal(u, "true");
+    case 'f': return up_literal(u, "false");
+    case 'n': return up_literal(u, "null");
+    default:
+        if (up_number(u, &v) != 0)
+            return -1;
+        if (slot != SL_NONE && slot != SL_DETAILS)
+            u->v[slot] = v;
+        return 0;
+    }
+}
+
+/* The counts of a usage object in the ledger's sense. Chat and Responses
+ * read the same keys as the translator's decoder (DeepSeek's
  * prompt_cache_hit_tokens, a relay's cache write), so a passthrough and a
  * translated answer count alike. */
-static struct usage_tokens tokens_openai(const json_t *u, enum tr_format wire)
+static struct usage_tokens usage_of(const struct ur_parse *u)
 {
-    int chat = wire == TR_FORMAT_C;
-    const json_t *det = json_object_get(u, chat ? "prompt_tokens_details" : "input_tokens_details");
-    struct tr_usage tu = {0};
-    int64_t v;
-    if ((v = count_of(u, chat ? "prompt_tokens" : "input_tokens")) != USAGE_UNKNOWN)
-        tu.input_total = v, tu.has_input = 1;
-    if ((v = count_of(det, "cached_tokens")) != USAGE_UNKNOWN ||
-        (chat && (v = count_of(u, "prompt_cache_hit_tokens")) != USAGE_UNKNOWN))
-        tu.cache_read = v, tu.has_cache_read = 1;
-    if ((chat && (v = count_of(u, "cache_creation_input_tokens")) != USAGE_UNKNOWN) ||
-        (v = count_of(det, "cache_write_tokens")) != USAGE_UNKNOWN)
-        tu.cache_write = v, tu.has_cache_write = 1;
-    if ((v = count_of(u, chat ? "completion_tokens" : "output_tokens")) != USAGE_UNKNOWN)
-        tu.output = v, tu.has_output = 1;
+    const int64_t *v = u->v;
+    if (u->wire == TR_FORMAT_A)
+        return (struct usage_tokens){v[SL_IN], v[SL_OUT], v[SL_CR], v[SL_CW]};
+    int64_t cr = v[SL_CR] != USAGE_UNKNOWN ? v[SL_CR] : v[SL_CR_ALT];
+    int64_t cw = v[SL_CW] != USAGE_UNKNOWN ? v[SL_CW] : v[SL_CW_ALT];
+    struct tr_usage tu = {.input_total = v[SL_IN], .output = v[SL_OUT],
+                          .cache_read = cr, .cache_write = cw,
+                          .has_input = v[SL_IN] != USAGE_UNKNOWN,
+                          .has_output = v[SL_OUT] != USAGE_UNKNOWN,
+                          .has_cache_read = cr != USAGE_UNKNOWN,
+                          .has_cache_write = cw != USAGE_UNKNOWN};
     return usage_tokens_from_tr(&tu);
 }
 
@@ -157,12 +405,14 @@ static struct usage_tokens tokens_openai(const json_t *u, enum tr_format wire)
 static void captured(struct usage_reader *r)
 {
     struct ur_scan *s = &r->js;
-    json_t *u = zjson_load(s->cap, s->cap_len, 0);
-    if (json_is_object(u)) {
-        struct usage_tokens t = r->wire == TR_FORMAT_A ? tokens_a(u) : tokens_openai(u, r->wire);
-        usage_tokens_merge(&s->found, &t);
-    }
-    json_decref(u);
+    struct ur_parse u = {.p = s->cap, .end = s->cap + s->cap_len, .wire = r->wire};
+    for (int i = 0; i < SL_N; i++)
+        u.v[i] = USAGE_UNKNOWN;
+    /* the scanner captured from '{' to its closing '}' */
+    if (s->cap_len == 0 || s->cap[0] != '{' || up_object(&u, 1, 0) != 0 || u.p != u.end)
+        return;
+    struct usage_tokens t = usage_of(&u);
+    usage_tokens_merge(&s->found, &t);
 }
 
 /* ---- the JSON scanner ---- */
@@ -170,7 +420,7 @@ static void captured(struct usage_reader *r)
 static void scan_reset(struct ur_scan *s)
 {
     s->depth = 0;
-    s->in_str = s->esc = s->after_colon = 0;
+    s->in_str = s->esc = s->after_colon = s->want_key = s->str_track = 0;
     s->key[0] = s->key[1] = s->key[2] = KEY_NONE;
     s->last_str = KEY_NONE;
     s->capturing = s->cap_over = 0;
@@ -220,51 +470,81 @@ static void cap_append(struct ur_scan *s, const char *p, size_t n)
     s->cap_len += n;
 }
 
-/* Bytes that mean something to the scanner outside a string. */
-static int structural(unsigned char c)
+/* Bytes between tokens of a captured object: its whitespace is dropped, so
+ * even a pretty-printed usage object fits. */
+static int is_space(char c)
 {
-    return c == '"' || c == '{' || c == '}' || c == '[' || c == ']' || c == ':' || c == ',';
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static void cap_append_solid(struct ur_scan *s, const char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t j = i;
+        while (j < n && !is_space(p[j]))
+            j++;
+        cap_append(s, p + i, j - i);
+        if (j == n)
+            return;
+        if (s->cap_len > 0 && s->cap[s->cap_len - 1] != ' ')
+            cap_append(s, " ", 1); /* a run of whitespace: one space */
+        for (i = j; i < n && is_space(p[i]); i++)
+            ;
+    }
+}
+
+/* Bytes that mean something to the scanner outside a string. */
+static const unsigned char structural[256] = {
+    ['"'] = 1, ['{'] = 1, ['}'] = 1, ['['] = 1, [']'] = 1, [':'] = 1, [','] = 1,
+};
+
+/* A key being read: its bytes (bounded; a backslash makes it no key of ours). */
+static void key_append(struct ur_scan *s, const char *p, size_t n)
+{
+    if (n > sizeof(s->str) - s->str_len) {
+        s->str_bad = 1;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) { /* keys are short: no call for them */
+        s->str_bad |= p[i] == '\\'; /* an escape: no key of ours */
+        s->str[s->str_len++] = p[i];
+    }
 }
 
 /* Inside a string: up to and including its closing quote. Returns the bytes
- * used. */
+ * used. The quote is found with memchr and is escaped when an odd run of
+ * backslashes precedes it (s->esc carries a pending backslash across
+ * chunks), so a long string costs a memchr, not a loop per byte. */
 static size_t scan_string(struct ur_scan *s, const char *p, size_t n)
 {
+    int track = s->str_track;
     size_t i = 0;
-    int track = !s->capturing && s->depth >= 1 && s->depth <= 2;
-    while (i < n) {
-        if (s->esc) {
-            s->esc = 0;
-            i++;
-            continue;
+    for (;;) {
+        const char *q = memchr(p + i, '"', n - i);
+        size_t end = q ? (size_t)(q - p) : n;
+        size_t k = 0; /* backslashes right before end */
+        while (k < end - i && p[end - 1 - k] == '\\')
+            k++;
+        int odd = (int)((k == end - i ? k + (size_t)s->esc : k) & 1);
+        if (track)
+            key_append(s, p + i, end - i);
+        if (!q) {
+            s->esc = odd;
+            return n;
         }
-        /* the run of plain bytes up to the next quote or backslash */
-        size_t j = i;
-        while (j < n && p[j] != '"' && p[j] != '\\')
-            j++;
-        if (track) {
-            if (j - i > sizeof(s->str) - s->str_len)
+        s->esc = 0;
+        if (odd) { /* an escaped quote: still in the string */
+            if (track)
                 s->str_bad = 1;
-            else {
-                memcpy(s->str + s->str_len, p + i, j - i);
-                s->str_len += j - i;
-            }
-        }
-        i = j;
-        if (i == n)
-            break;
-        if (p[i] == '\\') {
-            s->esc = 1;
-            s->str_bad = 1;
-            i++;
+            i = end + 1;
             continue;
         }
-        s->in_str = 0; /* the closing quote */
+        s->in_str = 0;
         if (track)
             s->last_str = key_of(s);
-        return i + 1;
+        return end + 1;
     }
-    return n;
 }
 
 /* The value that holds the usage closed, or the top-level value did. */
@@ -280,7 +560,7 @@ static void close_container(struct usage_reader *r)
             captured(r);
     }
     if (s->depth <= 2)
-        s->after_colon = 0;
+        s->after_colon = s->want_key = 0;
     if (s->depth == 0) {
         /* a whole top-level value: its counts are real */
         usage_tokens_merge(&r->got, &s->found);
@@ -303,11 +583,11 @@ static void scan(struct usage_reader *r, const char *p, size_t n)
         /* deeper than the keys that matter and not capturing: only depth
          * and strings count; skip the run of other bytes at once */
         size_t j = i;
-        while (j < n && !structural((unsigned char)p[j]))
+        while (j < n && !structural[(unsigned char)p[j]])
             j++;
         if (j > i) {
             if (s->capturing)
-                cap_append(s, p + i, j - i);
+                cap_append_solid(s, p + i, j - i);
             else if (s->after_colon && s->depth <= 2) {
                 /* a number, a literal (null): a value that is no object */
                 for (size_t k = i; k < j; k++)
@@ -327,8 +607,9 @@ static void scan(struct usage_reader *r, const char *p, size_t n)
             s->esc = 0;
             s->str_len = 0;
             s->str_bad = 0;
+            s->str_track = s->want_key && !s->capturing && s->depth >= 1 && s->depth <= 2;
             if (s->depth <= 2)
-                s->after_colon = 0;
+                s->after_colon = s->want_key = 0;
             break;
         case '{':
         case '[':
@@ -341,8 +622,10 @@ static void scan(struct usage_reader *r, const char *p, size_t n)
             s->after_colon = 0;
             if (s->depth < SIZE_MAX)
                 s->depth++;
-            if (s->depth <= 2)
+            if (s->depth <= 2) {
                 s->key[s->depth] = KEY_NONE;
+                s->want_key = c == '{' && !s->capturing;
+            }
             break;
         case '}':
         case ']':
@@ -361,6 +644,7 @@ static void scan(struct usage_reader *r, const char *p, size_t n)
             if (s->depth >= 1 && s->depth <= 2 && !s->capturing) {
                 s->key[s->depth] = KEY_NONE;
                 s->after_colon = 0;
+                s->want_key = 1;
             }
             break;
         }
@@ -399,13 +683,15 @@ static void end_event(struct usage_reader *r)
     r->event_skip = 0;
 }
 
-static void end_line(struct usage_reader *r)
+/* A field name or an event name, bounded (too long: sizeof + 1, none of ours). */
+static void name_append(struct usage_reader *r, const char *p, size_t n)
 {
-    if (r->line == LINE_EVENT || (r->line == LINE_SPACE && r->field == 2))
-        r->event_skip = skip_event(r);
-    else if (r->line == LINE_FIELD && r->field == 1)
-        r->event_data = 1; /* "data" alone: an empty data line */
-    r->line = LINE_START;
+    if (r->name_len > sizeof(r->name) || n > sizeof(r->name) - r->name_len) {
+        r->name_len = sizeof(r->name) + 1;
+        return;
+    }
+    memcpy(r->name + r->name_len, p, n);
+    r->name_len += n;
 }
 
 static void field_named(struct usage_reader *r)
@@ -415,85 +701,164 @@ static void field_named(struct usage_reader *r)
         r->field = 1;
     else if (r->name_len == 5 && memcmp(r->name, "event", 5) == 0)
         r->field = 2;
+    if (r->field == 1) {
+        if (!r->event_skip && r->event_data)
+            scan(r, "\n", 1); /* data lines join with a newline */
+        r->event_data = 1;
+    }
+    r->name_len = 0;
 }
 
+/* Part of a line, no line end in it. */
+static void line_part(struct usage_reader *r, const char *p, size_t n)
+{
+    while (n > 0) {
+        switch (r->line) {
+        case LINE_START:
+            r->name_len = 0;
+            r->line = p[0] == ':' ? LINE_SKIP : LINE_FIELD;
+            continue;
+        case LINE_FIELD: {
+            const char *colon = memchr(p, ':', n);
+            size_t k = colon ? (size_t)(colon - p) : n;
+            name_append(r, p, k);
+            if (!colon)
+                return;
+            field_named(r);
+            r->line = r->field ? LINE_SPACE : LINE_SKIP;
+            p += k + 1;
+            n -= k + 1;
+            continue;
+        }
+        case LINE_SPACE:
+            r->line = r->field == 1 ? LINE_DATA : LINE_EVENT;
+            if (p[0] == ' ') {
+                p++;
+                n--;
+            }
+            continue;
+        case LINE_DATA:
+            if (!r->event_skip)
+                scan(r, p, n);
+            return;
+        case LINE_EVENT:
+            name_append(r, p, n);
+            return;
+        case LINE_SKIP:
+        case LINE_SKIP_EVENT:
+            return;
+        }
+    }
+}
+
+/* The end of a line: an empty one dispatches the event. */
+static void line_end(struct usage_reader *r)
+{
+    switch (r->line) {
+    case LINE_START:
+        end_event(r);
+        return;
+    case LINE_FIELD: /* a name alone: "data" is an empty data line */
+        field_named(r);
+        break;
+    case LINE_SPACE:
+    case LINE_EVENT:
+        if (r->field == 2)
+            r->event_skip = skip_event(r);
+        break;
+    default:
+        break;
+    }
+    r->line = LINE_START;
+}
+
+/* The rest of an event whose name said it has no usage: from line start to
+ * line start with memchr until the blank line, its data never looked at.
+ * Returns the bytes used. Not for a stream whose lines end with a lone CR. */
+static size_t skip_event_rest(struct usage_reader *r, const char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        if (r->skip_bol) {
+            if (p[i] == '\n' || p[i] == '\r') { /* the blank line */
+                r->last_cr = p[i] == '\r';
+                end_event(r);
+                r->line = LINE_START;
+                return i + 1;
+            }
+            r->skip_bol = 0;
+        }
+        const char *nl = memchr(p + i, '\n', n - i);
+        if (!nl)
+            return n;
+        r->skip_bol = 1;
+        i = (size_t)(nl - p) + 1;
+    }
+    return n;
+}
+
+/* A whole "event:" line at a line start: its name decides at once whether
+ * the event's data is read. Returns 0 when the line is not one. */
+static int event_line(struct usage_reader *r, const char *p, size_t n)
+{
+    if (n < 6 || memcmp(p, "event:", 6) != 0)
+        return 0;
+    p += 6;
+    n -= 6;
+    if (n > 0 && p[0] == ' ') {
+        p++;
+        n--;
+    }
+    r->name_len = 0;
+    name_append(r, p, n);
+    r->event_skip = skip_event(r);
+    r->line = r->event_skip && !r->cr_only ? LINE_SKIP_EVENT : LINE_START;
+    r->skip_bol = 1;
+    return 1;
+}
+
+/* Lines are found with memchr: LF and CRLF ends, and lone CRs once the
+ * stream is seen to use them (or when no LF follows); an "event:" line that
+ * arrives whole is handled at once. */
 static void feed_sse(struct usage_reader *r, const char *p, size_t n)
 {
     size_t i = 0;
     while (i < n) {
-        char c = p[i];
         if (r->last_cr) {
             r->last_cr = 0;
-            if (c == '\n') { /* the LF of a CRLF */
+            if (p[i] == '\n') { /* the LF of a CRLF */
                 i++;
                 continue;
             }
+            r->cr_only = 1;
+            if (r->line == LINE_SKIP_EVENT) /* found out too late: the slow way */
+                r->line = LINE_START;
         }
-        if (c == '\n' || c == '\r') {
-            if (r->line == LINE_START)
-                end_event(r);
-            else {
-                if (r->line == LINE_FIELD)
-                    field_named(r);
-                end_line(r);
-            }
-            r->last_cr = c == '\r';
-            i++;
+        if (r->line == LINE_SKIP_EVENT) {
+            i += skip_event_rest(r, p + i, n - i);
             continue;
         }
-        switch (r->line) {
-        case LINE_START:
-            r->name_len = 0;
-            if (c == ':') {
-                r->line = LINE_SKIP;
-                break;
-            }
-            r->line = LINE_FIELD;
-            /* fall through */
-        case LINE_FIELD:
-            if (c == ':') {
-                field_named(r);
-                if (r->field == 1 && !r->event_skip && r->event_data)
-                    scan(r, "\n", 1); /* data lines join with a newline */
-                if (r->field == 1)
-                    r->event_data = 1;
-                r->name_len = 0;
-                r->line = r->field ? LINE_SPACE : LINE_SKIP;
-            } else if (r->name_len < sizeof(r->name)) {
-                r->name[r->name_len++] = c;
-            } else {
-                r->name_len = sizeof(r->name) + 1; /* too long: no field we know */
-            }
-            break;
-        case LINE_SPACE:
-            r->line = r->field == 1 ? LINE_DATA : LINE_EVENT;
-            if (c == ' ')
-                break;
-            continue; /* this byte is the value's first */
-        case LINE_DATA: {
-            size_t j = i;
-            while (j < n && p[j] != '\n' && p[j] != '\r')
-                j++;
-            if (!r->event_skip)
-                scan(r, p + i, j - i);
-            i = j;
+        const char *nl = memchr(p + i, '\n', n - i);
+        size_t lim = nl ? (size_t)(nl - p) : n;
+        if (r->cr_only || !nl) { /* a lone CR ends a line too */
+            const char *cr = memchr(p + i, '\r', lim - i);
+            if (cr)
+                lim = (size_t)(cr - p);
+        } else if (lim > i && p[lim - 1] == '\r') {
+            lim--; /* CRLF */
+        }
+        if (lim < n && r->line == LINE_START && event_line(r, p + i, lim - i)) {
+            r->last_cr = p[lim] == '\r';
+            i = lim + 1;
             continue;
         }
-        case LINE_EVENT:
-            if (r->name_len < sizeof(r->name))
-                r->name[r->name_len++] = c;
-            else
-                r->name_len = sizeof(r->name) + 1;
-            break;
-        case LINE_SKIP: {
-            const char *nl = memchr(p + i, '\n', n - i);
-            const char *cr = memchr(p + i, '\r', n - i);
-            const char *e = nl && (!cr || nl < cr) ? nl : cr;
-            i = e ? (size_t)(e - p) : n;
-            continue;
-        }
-        }
-        i++;
+        if (lim > i)
+            line_part(r, p + i, lim - i);
+        if (lim == n)
+            return;
+        r->last_cr = p[lim] == '\r';
+        line_end(r);
+        i = lim + 1;
     }
 }
 
