@@ -70,6 +70,12 @@ class UsageTokens(MockZenTestCase):
         self.assertEqual(len(recs), 1, recs)
         return recs[0]
 
+    def served(self, profile, path, data, **reply):
+        """A request answered by a mock reply reporting COUNTS: (response, record)."""
+        self.mock.script({"reply": dict(reply, usage=COUNTS)})
+        r = self.call(profile, path, data)
+        return r, self.completed(r)
+
     def assert_tokens(self, rec, want, model):
         self.assertEqual({k: rec[k] for k in TOKEN_FIELDS if k in rec}, want, rec)
         self.assertEqual(rec.get("model"), model, rec)
@@ -77,41 +83,35 @@ class UsageTokens(MockZenTestCase):
     # ---- passthrough ----
 
     def test_anthropic_json(self):
-        self.mock.script({"reply": {"usage": COUNTS}})
-        r = self.call("pa", "/v1/messages", body("claude-sonnet-4-5"))
+        r, rec = self.served("pa", "/v1/messages", body("claude-sonnet-4-5"))
         self.assertEqual(json.loads(r.body)["usage"]["cache_read_input_tokens"], 4)
-        self.assert_tokens(self.completed(r), tokens(20, 9, 4, 2), "claude-sonnet-4-5")
+        self.assert_tokens(rec, tokens(20, 9, 4, 2), "claude-sonnet-4-5")
 
     def test_anthropic_stream(self):
-        self.mock.script({"reply": {"usage": COUNTS}})
-        r = self.call("pa", "/v1/messages", body("claude-sonnet-4-5", stream=True))
+        r, rec = self.served("pa", "/v1/messages", body("claude-sonnet-4-5", stream=True))
         self.assertIn(b"event: message_delta", r.body)
-        rec = self.completed(r)
         self.assertTrue(rec["stream_completed"])
         # message_delta's output (9) replaced message_start's (1)
         self.assert_tokens(rec, tokens(20, 9, 4, 2), "claude-sonnet-4-5")
 
     def test_chat_stream_with_usage_chunk(self):
-        self.mock.script({"reply": {"usage": COUNTS}})
-        r = self.call("pc", "/v1/chat/completions",
-                      body("gpt-4o", stream=True, stream_options={"include_usage": True}))
+        r, rec = self.served("pc", "/v1/chat/completions",
+                             body("gpt-4o", stream=True, stream_options={"include_usage": True}))
         self.assertIn(b'"prompt_tokens":24', r.body)
         # input is the uncached part of the prompt; OpenAI reports no cache write
-        self.assert_tokens(self.completed(r), tokens(20, 9, 4), "gpt-test")
+        self.assert_tokens(rec, tokens(20, 9, 4), "gpt-test")
 
     def test_chat_stream_without_usage_chunk(self):
-        self.mock.script({"reply": {"usage": COUNTS}})
-        r = self.call("pc", "/v1/chat/completions", body("gpt-4o", stream=True))
+        r, rec = self.served("pc", "/v1/chat/completions", body("gpt-4o", stream=True))
         self.assertNotIn(b"prompt_tokens", r.body)
-        rec = self.completed(r)
         self.assertTrue(rec["stream_completed"])
         self.assert_tokens(rec, {}, "gpt-test")  # unknown, not zero
 
     def test_responses_stream(self):
-        self.mock.script({"reply": {"usage": COUNTS, "text": "x" * 200000}})
-        r = self.call("pr", "/v1/responses", responses_body("gpt-5", stream=True))
+        r, rec = self.served("pr", "/v1/responses", responses_body("gpt-5", stream=True),
+                             text="x" * 200000)
         self.assertIn(b"response.completed", r.body)
-        self.assert_tokens(self.completed(r), tokens(20, 9, 4), "gpt-5")
+        self.assert_tokens(rec, tokens(20, 9, 4), "gpt-5")
 
     # ---- translated ----
 

@@ -286,14 +286,32 @@ static int up_number(struct ur_parse *u, int64_t *out)
 
 static int up_value(struct ur_parse *u, int depth, enum ur_slot slot, int in_details);
 
+/* Past a container's opening byte: 1 when it closes right away (`close`). */
+static int up_open(struct ur_parse *u, char close)
+{
+    u->p++;
+    up_space(u);
+    if (u->p < u->end && *u->p == close) {
+        u->p++;
+        return 1;
+    }
+    return 0;
+}
+
+/* After a member: 1 when the container closed, 0 after a ',', -1 not JSON. */
+static int up_next(struct ur_parse *u, char close)
+{
+    up_space(u);
+    if (u->p >= u->end)
+        return -1;
+    char c = *u->p++;
+    return c == close ? 1 : c == ',' ? 0 : -1;
+}
+
 static int up_object(struct ur_parse *u, int depth, int level)
 {
-    u->p++; /* '{' */
-    up_space(u);
-    if (u->p < u->end && *u->p == '}') {
-        u->p++;
+    if (up_open(u, '}'))
         return 0;
-    }
     for (;;) {
         const char *k;
         size_t n;
@@ -309,38 +327,22 @@ static int up_object(struct ur_parse *u, int depth, int level)
             slot = slot_of(u->wire, level, k, n);
         if (up_value(u, depth, slot, level) != 0)
             return -1;
-        up_space(u);
-        if (u->p >= u->end)
-            return -1;
-        if (*u->p == '}') {
-            u->p++;
-            return 0;
-        }
-        if (*u->p++ != ',')
-            return -1;
+        int next = up_next(u, '}');
+        if (next != 0)
+            return next > 0 ? 0 : -1;
     }
 }
 
 static int up_array(struct ur_parse *u, int depth)
 {
-    u->p++; /* '[' */
-    up_space(u);
-    if (u->p < u->end && *u->p == ']') {
-        u->p++;
+    if (up_open(u, ']'))
         return 0;
-    }
     for (;;) {
         if (up_value(u, depth, SL_NONE, -1) != 0)
             return -1;
-        up_space(u);
-        if (u->p >= u->end)
-            return -1;
-        if (*u->p == ']') {
-            u->p++;
-            return 0;
-        }
-        if (*u->p++ != ',')
-            return -1;
+        int next = up_next(u, ']');
+        if (next != 0)
+            return next > 0 ? 0 : -1;
     }
 }
 
