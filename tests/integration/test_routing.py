@@ -218,13 +218,18 @@ class Scenarios(RoutingCase):
         a = "/st/s1/v1/messages"
         big = dict(A_BODY, messages=[{"role": "user", "content": "x" * 45000}])
         mid = dict(A_BODY, messages=[{"role": "user", "content": "x" * 24000}])
-        self.assertEqual(self.served_by(a, big), "longp")    # ~11,250 tokens >= 10,000
+        # A passthrough answer's usage is what the memory keeps (input + cache read + cache
+        # write): the mock reports a long turn, a mid one, and another mid one for s2.
+        def usage(i, cr, cw):
+            return {"reply": {"usage": {"input": i, "output": 5, "cache_read": cr,
+                                        "cache_write": cw}}}
+        self.mock.script(usage(11000, 250, None), usage(6012, None, None), usage(5000, 1000, 12))
+        self.assertEqual(self.served_by(a, big), "longp")    # 11,250 tokens >= 10,000
         self.assertEqual(self.served_by(a, mid), "longp")    # ~6,000: sticky (> 5,000)
         self.assertEqual(self.served_by("/st/s2/v1/messages", mid), "base")  # no memory
         self.assertEqual(self.served_by(a, A_BODY), "base")  # shrank below a fifth: reset
         self.assertEqual(self.served_by(a, mid), "base")     # memory cleared
-        # A translated answer's usage is what the memory keeps (the mock says 1 and 1);
-        # a passthrough answer is not read: the request's estimate stands in.
+        # So is a translated answer's (the mock's default says 1 and 1).
         r = self.post("/st/u1/v1/chat/completions", C_BODY)
         self.assertEqual(r.status, 200, r.body)
         # count_tokens is no turn: it leaves the turn's tokens alone.
@@ -234,7 +239,8 @@ class Scenarios(RoutingCase):
         rows = {x["session"]: x for x in
                 json.loads(self.zenctl("-o", "json", "sessions").stdout)["sessions"]}
         self.assertEqual((rows["u1"]["input_tokens"], rows["u1"]["output_tokens"]), (1, 1))
-        self.assertEqual(rows["s2"]["input_tokens"], 6000 + 4 + 8)
+        self.assertEqual((rows["s2"]["input_tokens"], rows["s2"]["output_tokens"]),
+                         (5000 + 1000 + 12, 5))
         self.assertEqual(rows["u1"]["requests"], 2)
         self.assertEqual(rows["s1"]["requests"], 4)
         self.assertEqual(rows["s1"]["scenario"], "code")

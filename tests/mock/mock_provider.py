@@ -31,7 +31,11 @@ DEFAULT_STEP = {"status": 200, "json": {
     "stop_reason": "end_turn", "usage": {"input_tokens": 1, "output_tokens": 1}}}
 
 STEP_KEYS = {"status", "headers", "body", "json", "delay_headers_ms", "sse", "chunks",
-             "end", "action", "after_events", "repeat", "keepalive", "repeat_events"}
+             "end", "action", "after_events", "repeat", "keepalive", "repeat_events", "reply"}
+REPLY_KEYS = {"text", "model", "usage"}
+USAGE_KEYS = ("input", "output", "cache_read", "cache_write")
+# The counts a reply reports unless its step says otherwise (README, "Replies").
+DEFAULT_USAGE = {"input": 11, "output": 7, "cache_read": 5, "cache_write": 3}
 ENDS = ("normal", "close", "reset", "stall")
 ACTIONS = ("close", "reset", "stall")
 
@@ -73,6 +77,8 @@ def validate_step(step):
     else:
         _need(isinstance(hdrs, list) and all(isinstance(h, list) and len(h) == 2 for h in hdrs),
               "headers must be an object or a list of [name, value]")
+    if "reply" in step:
+        validate_reply(step)
     for key in ("sse", "chunks"):
         events = step.get(key, [])
         _need(isinstance(events, list), f"{key} must be a list")
@@ -82,6 +88,151 @@ def validate_step(step):
                   and isinstance(ev.get("data", ""), str) and _is_num(ev.get("delay_ms", 0)),
                   f"each {key} item must be a string or {{data: str, delay_ms: number}}")
     return step
+
+
+def validate_reply(step):
+    reply = step["reply"]
+    _need(isinstance(reply, dict), "reply must be an object")
+    _need(not set(reply) - REPLY_KEYS, f"unknown reply keys: {sorted(set(reply) - REPLY_KEYS)}")
+    _need(not {"body", "json", "sse", "chunks"} & set(step),
+          "reply replaces body, json, sse and chunks")
+    _need(isinstance(reply.get("text", ""), str), "reply.text must be a string")
+    _need(isinstance(reply.get("model", ""), str), "reply.model must be a string")
+    usage = reply.get("usage", {})
+    _need(isinstance(usage, dict) and not set(usage) - set(USAGE_KEYS),
+          f"reply.usage keys are {USAGE_KEYS}")
+    _need(all(v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 0)
+              for v in usage.values()), "reply.usage counts must be integers >= 0 or null")
+
+
+def reply_format(path):
+    """The API format a request path speaks: anthropic, chat or responses."""
+    path = path.split("?", 1)[0].rstrip("/")
+    if path.endswith("/chat/completions"):
+        return "chat"
+    if path.endswith("/responses"):
+        return "responses"
+    return "anthropic"
+
+
+def sse_event(name, obj):
+    head = f"event: {name}\n" if name else ""
+    return head + "data: " + json.dumps(obj, separators=(",", ":")) + "\n\n"
+
+
+def reply_anthropic(text, model, u, stream):
+    usage = {"input_tokens": u["input"], "cache_creation_input_tokens": u["cache_write"],
+             "cache_read_input_tokens": u["cache_read"], "output_tokens": u["output"]}
+    usage = {k: v for k, v in usage.items() if v is not None}
+    msg = {"id": "msg_mock", "type": "message", "role": "assistant", "model": model,
+           "content": [{"type": "text", "text": text}], "stop_reason": "end_turn",
+           "stop_sequence": None, "usage": usage}
+    if not stream:
+        return {"json": msg}
+    start = dict(msg, content=[], stop_reason=None, usage=dict(usage, output_tokens=1))
+    return {"sse": [
+        sse_event("message_start", {"type": "message_start", "message": start}),
+        sse_event("content_block_start", {"type": "content_block_start", "index": 0,
+                                          "content_block": {"type": "text", "text": ""}}),
+        sse_event("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                          "delta": {"type": "text_delta", "text": text}}),
+        sse_event("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        sse_event("message_delta", {"type": "message_delta",
+                                    "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                                    "usage": {"output_tokens": u["output"]}}),
+        sse_event("message_stop", {"type": "message_stop"})]}
+
+
+def openai_usage(u, prefix, out_key):
+    """OpenAI's usage: the prompt count includes the cached tokens; no cache write."""
+    usage = {}
+    if u["input"] is not None:
+        usage[prefix + "_tokens"] = u["input"] + (u["cache_read"] or 0)
+    if u["output"] is not None:
+        usage[out_key] = u["output"]
+    if u["input"] is not None and u["output"] is not None:
+        usage["total_tokens"] = usage[prefix + "_tokens"] + u["output"]
+    if u["cache_read"] is not None:
+        usage[prefix + "_tokens_details"] = {"cached_tokens": u["cache_read"]}
+    return usage
+
+
+def reply_chat(text, model, u, stream, include_usage):
+    usage = openai_usage(u, "prompt", "completion_tokens")
+    base = {"id": "chatcmpl-mock", "object": "chat.completion", "created": 0, "model": model}
+    if not stream:
+        return {"json": dict(base, choices=[{"index": 0, "finish_reason": "stop",
+                                             "message": {"role": "assistant", "content": text}}],
+                             usage=usage)}
+    base["object"] = "chat.completion.chunk"
+    extra = {"usage": None} if include_usage else {}  # as OpenAI: null until the usage chunk
+
+    def chunk(delta, finish=None):
+        return sse_event(None, dict(base, choices=[{"index": 0, "delta": delta,
+                                                    "finish_reason": finish}], **extra))
+    events = [chunk({"role": "assistant", "content": ""}), chunk({"content": text}),
+              chunk({}, "stop")]
+    if include_usage:
+        events.append(sse_event(None, dict(base, choices=[], usage=usage)))
+    return {"sse": events + ["data: [DONE]\n\n"]}
+
+
+def reply_responses(text, model, u, stream):
+    usage = openai_usage(u, "input", "output_tokens")
+    if "output_tokens" in usage:
+        usage["output_tokens_details"] = {"reasoning_tokens": 0}
+    part = {"type": "output_text", "text": text, "annotations": []}
+    item = {"type": "message", "id": "msg_mock", "status": "completed", "role": "assistant",
+            "content": [part]}
+    resp = {"id": "resp_mock", "object": "response", "created_at": 0, "status": "completed",
+            "model": model, "output": [item], "usage": usage}
+    if not stream:
+        return {"json": resp}
+    seq = iter(range(1, 100))
+
+    def ev(kind, **fields):
+        return sse_event(kind, dict({"type": kind, "sequence_number": next(seq)}, **fields))
+    loc = {"item_id": "msg_mock", "output_index": 0}
+    return {"sse": [
+        ev("response.created", response=dict(resp, status="in_progress", output=[], usage=None)),
+        ev("response.output_item.added", output_index=0,
+           item=dict(item, status="in_progress", content=[])),
+        ev("response.content_part.added", content_index=0, part=dict(part, text=""), **loc),
+        ev("response.output_text.delta", content_index=0, delta=text, **loc),
+        ev("response.output_text.done", content_index=0, text=text, **loc),
+        ev("response.content_part.done", content_index=0, part=part, **loc),
+        ev("response.output_item.done", output_index=0, item=item),
+        ev("response.completed", response=resp)]}
+
+
+def reply_step(step, req):
+    """A reply step made concrete for this request: an answer in the request's
+    format (its path), streamed when its body says "stream": true, reporting
+    the step's token counts. Header x-mock-usage repeats the counts."""
+    reply = step["reply"]
+    try:
+        body = json.loads(req.body or b"{}")
+    except ValueError:
+        body = {}
+    body = body if isinstance(body, dict) else {}
+    u = dict(DEFAULT_USAGE, **reply.get("usage", {}))
+    model = reply.get("model") or (body.get("model") if isinstance(body.get("model"), str)
+                                   else "") or "mock"
+    text = reply.get("text", "hello")
+    stream = body.get("stream") is True
+    fmt = reply_format(req.target)
+    if fmt == "chat":
+        opts = body.get("stream_options")
+        include = isinstance(opts, dict) and opts.get("include_usage") is True
+        made = reply_chat(text, model, u, stream, include)
+    elif fmt == "responses":
+        made = reply_responses(text, model, u, stream)
+    else:
+        made = reply_anthropic(text, model, u, stream)
+    out = {k: v for k, v in step.items() if k != "reply"}
+    out.update(made)
+    out["headers"] = header_list(step.get("headers")) + [["x-mock-usage", json.dumps(u)]]
+    return out
 
 
 def header_list(hdrs):
@@ -363,6 +514,8 @@ class Mock:
         if action:
             conn.close(reset=action == "reset")
             return False
+        if "reply" in step:
+            step = reply_step(step, req)
         stream = step.get("sse", step.get("chunks"))
         if stream is not None:  # repeat_events: a long stream without a long script
             stream = stream * step.get("repeat_events", 1)

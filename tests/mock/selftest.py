@@ -497,6 +497,93 @@ def pipelined_requests():
     check([r["path"] for r in records()] == ["/p1", "/p2"], "pipelined requests recorded in order")
 
 
+def post_json(path, body):
+    c = http.client.HTTPConnection("127.0.0.1", PORT, timeout=IO_TIMEOUT_S)
+    try:
+        c.request("POST", path, body=json.dumps(body))
+        r = c.getresponse()
+        return r, r.read().decode()
+    finally:
+        c.close()
+
+
+def sse_docs(text):
+    """[(event name or None, parsed data or the raw text)] of an SSE body."""
+    out = []
+    for block in text.split("\n\n"):
+        name, data = None, None
+        for line in block.split("\n"):
+            if line.startswith("event: "):
+                name = line[7:]
+            elif line.startswith("data: "):
+                data = line[6:]
+        if data is not None:
+            out.append((name, data if data == "[DONE]" else json.loads(data)))
+    return out
+
+
+@test
+def reply_reports_usage_in_every_format():
+    u = {"input": 20, "output": 9, "cache_read": 4, "cache_write": 2}
+    script(*[{"reply": {"usage": u, "text": "hi"}}] * 5)
+    # Anthropic: JSON, then message_start + cumulative message_delta
+    r, text = post_json("/v1/messages", {"model": "claude-x"})
+    doc = json.loads(text)
+    check(json.loads(r.getheader("x-mock-usage")) == u, "x-mock-usage header")
+    check(doc["usage"] == {"input_tokens": 20, "cache_creation_input_tokens": 2,
+                           "cache_read_input_tokens": 4, "output_tokens": 9}, f"{doc}")
+    check(doc["model"] == "claude-x" and doc["content"][0]["text"] == "hi", f"{doc}")
+    r, text = post_json("/v1/messages", {"model": "claude-x", "stream": True})
+    check(r.getheader("content-type") == "text/event-stream", "anthropic stream type")
+    evs = sse_docs(text)
+    check([n for n, _ in evs][0] == "message_start" and evs[-1][0] == "message_stop", f"{evs}")
+    check(evs[0][1]["message"]["usage"]["cache_read_input_tokens"] == 4, f"{evs[0]}")
+    check(evs[0][1]["message"]["usage"]["cache_creation_input_tokens"] == 2, f"{evs[0]}")
+    check(evs[-2][1]["usage"] == {"output_tokens": 9}, f"{evs[-2]}")
+    # Chat: the prompt counts the cached tokens; no cache write
+    _, text = post_json("/v1/chat/completions", {"model": "gpt-x"})
+    doc = json.loads(text)
+    check(doc["usage"] == {"prompt_tokens": 24, "completion_tokens": 9, "total_tokens": 33,
+                           "prompt_tokens_details": {"cached_tokens": 4}}, f"{doc}")
+    # Responses: the same in its names, in response.completed
+    _, text = post_json("/v1/responses", {"model": "gpt-x"})
+    check(json.loads(text)["usage"]["input_tokens"] == 24, text)
+    _, text = post_json("/v1/responses", {"model": "gpt-x", "stream": True})
+    evs = sse_docs(text)
+    check(evs[0][1]["response"]["usage"] is None, f"{evs[0]}")
+    check(evs[-1][0] == "response.completed", f"{evs[-1]}")
+    usage = evs[-1][1]["response"]["usage"]
+    check(usage["input_tokens"] == 24 and usage["output_tokens"] == 9 and
+          usage["input_tokens_details"] == {"cached_tokens": 4}, f"{usage}")
+    # a count set to null is not reported at all
+    script({"reply": {"usage": {"cache_read": None, "cache_write": None}}})
+    _, text = post_json("/v1/messages", {})
+    check(json.loads(text)["usage"] == {"input_tokens": 11, "output_tokens": 7}, text)
+
+
+@test
+def reply_chat_usage_chunk_only_when_asked():
+    script({"reply": {}}, {"reply": {}})
+    _, text = post_json("/v1/chat/completions", {"stream": True})
+    evs = sse_docs(text)
+    check(evs[-1][1] == "[DONE]" and all("usage" not in d for _, d in evs[:-1]), f"{evs}")
+    _, text = post_json("/v1/chat/completions",
+                        {"stream": True, "stream_options": {"include_usage": True}})
+    evs = sse_docs(text)
+    check(all(d["usage"] is None for _, d in evs[:-2]), "usage null before the usage chunk")
+    check(evs[-2][1]["choices"] == [] and evs[-2][1]["usage"]["completion_tokens"] == 7 and
+          evs[-2][1]["usage"]["prompt_tokens"] == 16, f"{evs[-2]}")
+
+
+@test
+def reply_validation():
+    for bad in ({"reply": 1}, {"reply": {"usage": {"input": -1}}},
+                {"reply": {"usage": {"tokens": 1}}}, {"reply": {}, "json": {}},
+                {"reply": {"colour": "red"}}):
+        status, resp = ctl("POST", "script", [bad])
+        check(status == 400, f"{bad} accepted: {resp}")
+
+
 @test
 def host_option():
     bad = subprocess.run([sys.executable, MOCK, "--host", "0.0.0.0"], capture_output=True,

@@ -21,6 +21,15 @@ static void start_attempt(struct proxy_request *pr);
 
 /* ---- answering ---- */
 
+/* Relays answer bytes to the client: the usage reader (NULL: none) and the
+ * stream's end-marker detector see them first. */
+static int relay_body(struct proxy_request *pr, const char *data, size_t len)
+{
+    pr->bytes_out += len;
+    usage_reader_feed(pr->usage_reader, data, len);
+    return relay_write(pr->conn, pr->is_stream ? &pr->sse : NULL, data, len);
+}
+
 /* Relays a head: upstream headers minus hop-by-hop and framing, plus ours. */
 static void relay_head(struct proxy_request *pr, int status, const struct http_header *h,
                        size_t n, int64_t content_length)
@@ -368,8 +377,7 @@ static int commit_held(struct proxy_request *pr, const char *held, size_t len)
                                     pr->status, pr->is_stream));
     if (len == 0)
         return UPSTREAM_CONTINUE;
-    pr->bytes_out += len;
-    return relay_write(pr->conn, pr->is_stream ? &pr->sse : NULL, held, len);
+    return relay_body(pr, held, len);
 }
 
 static int commit_held_stream(struct proxy_request *pr)
@@ -420,8 +428,7 @@ static int commit_big_json(struct proxy_request *pr, const char *data, size_t le
     zbuf_clear(&pr->err_body);
     if (rc == UPSTREAM_ABORT)
         return rc;
-    pr->bytes_out += len;
-    int more = relay_write(pr->conn, NULL, data, len);
+    int more = relay_body(pr, data, len);
     return more != UPSTREAM_CONTINUE ? more : rc;
 }
 
@@ -479,6 +486,21 @@ static int held_json_done(struct proxy_request *pr, int result, const char *deta
     return 1;
 }
 
+/* A passthrough 2xx answer of a Messages, Chat or Responses endpoint gets
+ * a usage reader (docs/usage.md, "Tokens: where they come from"): it sees
+ * every byte the client gets, held ones included, once. Other answers cost
+ * nothing. Out of memory, the answer is relayed unread. */
+static void start_usage_reader(struct proxy_request *pr)
+{
+    enum tr_endpoint ep = pr->xl.fmt.endpoint;
+    usage_reader_free(pr->usage_reader);
+    pr->usage_reader = NULL;
+    if (pr->status < 200 || pr->status >= 300 ||
+        (ep != TR_EP_MESSAGES && ep != TR_EP_CHAT && ep != TR_EP_RESPONSES))
+        return;
+    pr->usage_reader = usage_reader_new(pr->xl.fmt.format, pr->is_stream);
+}
+
 /* ---- upstream callbacks ---- */
 
 static void on_up_head(void *ud, int status, const struct http_header *h, size_t n)
@@ -503,6 +525,7 @@ static void on_up_head(void *ud, int status, const struct http_header *h, size_t
         return;
     }
     pr->is_stream = relay_is_stream(h, n);
+    start_usage_reader(pr);
     if (hold_answer(pr, h, n))
         return; /* nothing reaches the client before the commit point */
     attempt_served(pr);
@@ -535,8 +558,7 @@ static int on_up_body(void *ud, const char *data, size_t len)
         zbuf_append(&pr->err_body, data, len < room ? len : room);
         return UPSTREAM_CONTINUE;
     }
-    pr->bytes_out += len;
-    return relay_write(pr->conn, pr->is_stream ? &pr->sse : NULL, data, len);
+    return relay_body(pr, data, len);
 }
 
 static void on_translated_done(struct proxy_request *pr, int result, const char *detail)
@@ -690,6 +712,7 @@ static int passthrough_request(struct proxy_request *pr, struct xlate_attempt *x
                                         sizeof(to));
     if (pr->body) {
         log_model(pr, from, to, 0);
+        snprintf(pr->model_sent, sizeof(pr->model_sent), "%s", to);
         free(xa->body);
     } else {
         pr->body = xa->body;
@@ -708,6 +731,8 @@ static int translated_request(struct proxy_request *pr, struct xlate_attempt *xa
     if (!pr->url || route_upstream_url(p->base_url, xa->path, pr->url, url_len) != ZEN_OK)
         return -1;
     log_model(pr, xa->model_from, xa->model_to, xa->model_defaulted);
+    if (xa->model_to)
+        snprintf(pr->model_sent, sizeof(pr->model_sent), "%s", xa->model_to);
     pr->body = xa->body;
     pr->body_len = xa->body_len;
     xa->body = NULL;
@@ -730,6 +755,7 @@ static void start_attempt(struct proxy_request *pr)
     pr->attempt_start_s = ztime_mono_s();
     pr->pstate = pstate_ref(pstates_lookup(pr->px->states, p));
     pr->xl.model_override = pr->model_override;
+    memcpy(pr->model_sent, pr->model_requested, sizeof(pr->model_sent)); /* unless mapped */
     struct xlate_attempt xa;
     xlate_begin_attempt(&pr->xl, p, pr->pstate ? pr->pstate->learned_wire : -1,
                         (const char *)zbuf_head(&pr->req->body), zbuf_len(&pr->req->body), &xa);

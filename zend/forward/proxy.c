@@ -231,6 +231,7 @@ static size_t route_candidates(struct proxy_request *pr, const struct zcfg_profi
     pr->n_candidates = n;
     pr->scenario = c.scenario;
     pr->input_estimate = f.input_tokens;
+    snprintf(pr->model_requested, sizeof(pr->model_requested), "%s", f.model);
     smem_note_request(px->smem, prof->name, session, c.scenario, now_mono);
     return n;
 }
@@ -273,7 +274,7 @@ static void on_request(void *ctx, struct http_conn *c, struct http_request *req)
     pr->input_estimate = -1;
     zbuf_init(&pr->err_body);
     xlate_init(&pr->xl, px->loop, c, &attempt_xlate_hooks, pr);
-    pr->xl.usage_input = pr->xl.usage_output = -1;
+    pr->usage = USAGE_TOKENS_NONE;
     /* Stopped at the end whether or not it ran; attempt.c arms it for a retry. */
     ev_timer_init(&pr->retry_timer, NULL, 0., 0.);
     LIST_INSERT_HEAD(&px->requests, pr, link);

@@ -44,6 +44,20 @@ void proxy_request_log_received(const struct proxy_request *pr)
               client_text(pr->req->target), "bytes_in", (json_int_t)zbuf_len(&pr->req->body));
 }
 
+/* The model and the tokens of request_completed: each only when known. */
+static void add_usage_fields(const struct proxy_request *pr, json_t *f)
+{
+    static const char *const names[] = {"input_tokens", "output_tokens", "cache_read_tokens",
+                                        "cache_write_tokens"};
+    const int64_t counts[] = {pr->usage.input, pr->usage.output, pr->usage.cache_read,
+                              pr->usage.cache_write};
+    if (pr->model_sent[0])
+        json_object_set_new(f, "model", client_text(pr->model_sent));
+    for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
+        if (counts[i] != USAGE_UNKNOWN)
+            json_object_set_new(f, names[i], json_integer((json_int_t)counts[i]));
+}
+
 /* request_completed (docs/operations.md, "Log events"), at the level of
  * request_log.h; nothing is built when no sink takes that level. */
 static void log_completed(const struct proxy_request *pr, const struct metrics_record *rec,
@@ -84,6 +98,7 @@ static void log_completed(const struct proxy_request *pr, const struct metrics_r
         json_object_set_new(f, "error_type", json_string(zen_error_type_name(rec->error_type)));
     if (error)
         json_object_set_new(f, "error", client_text(error));
+    add_usage_fields(pr, f);
     zlog_emit(level, "request_completed", f);
 }
 
@@ -98,6 +113,8 @@ void proxy_request_release_attempt(struct proxy_request *pr)
 {
     pstate_unref(pr->pstate);
     pr->pstate = NULL;
+    usage_reader_free(pr->usage_reader);
+    pr->usage_reader = NULL;
     curl_slist_free_all(pr->up_headers);
     pr->up_headers = NULL;
     free(pr->url);
@@ -128,20 +145,50 @@ static void send_reply(struct http_conn *c, const struct reply *r)
 
 /* The record comes first because ending the response frees the http_request
  * it reads; nothing after send_reply reads pr->req. */
+/* The tokens of the served answer (docs/usage.md, "Tokens: where they come
+ * from"): a translated one's from its decoder, a passthrough one's from the
+ * usage reader that saw what the client got. An answer that was never
+ * relayed (every attempt failed, a local answer) has none. */
+static void settle_usage(struct proxy_request *pr)
+{
+    if (pr->state != REQ_RELAY)
+        return;
+    if (pr->xl.active)
+        pr->usage = pr->xl.usage;
+    else
+        usage_reader_result(pr->usage_reader, &pr->usage);
+}
+
+/* The input of a turn for routing purposes: everything the model read,
+ * cached or not; -1 when the answer did not say. */
+static int64_t turn_input(const struct usage_tokens *u)
+{
+    if (u->input == USAGE_UNKNOWN)
+        return -1;
+    int64_t in = u->input;
+    if (u->cache_read != USAGE_UNKNOWN && __builtin_add_overflow(in, u->cache_read, &in))
+        return INT64_MAX;
+    if (u->cache_write != USAGE_UNKNOWN && __builtin_add_overflow(in, u->cache_write, &in))
+        return INT64_MAX;
+    return in;
+}
+
 /* A served turn into the session memory (docs/routing.md, "Sessions"): its
- * provider, and the usage a translated answer reported, else the request's
- * own estimate (a passthrough answer is not read). */
+ * provider, and the usage its answer reported, else the request's own
+ * estimate. */
 static void note_session(const struct proxy_request *pr)
 {
-    int64_t in = pr->xl.usage_input >= 0 ? pr->xl.usage_input : pr->input_estimate;
+    int64_t in = turn_input(&pr->usage);
     smem_note_served(pr->px->smem, pr->route.profile->name, route_session(&pr->route),
-                     pr->provider->name, in, pr->xl.usage_output, ztime_mono_ms());
+                     pr->provider->name, in >= 0 ? in : pr->input_estimate, pr->usage.output,
+                     ztime_mono_ms());
 }
 
 void proxy_request_end(struct proxy_request *pr, int status, int success, int error_type,
                        const char *error, const struct reply *reply)
 {
     struct proxy *px = pr->px;
+    settle_usage(pr);
     /* count_tokens is no turn of the conversation (and may be answered locally) */
     if (success && pr->provider && pr->route.profile && pr->n_candidates &&
         pr->xl.fmt.endpoint != TR_EP_COUNT_TOKENS)

@@ -24,6 +24,7 @@
 #include "routing.h"
 #include "session_memory.h"
 #include "sse.h"
+#include "usage_reader.h"
 #include "xlate.h"
 
 /* The config refuses longer profiles, so every listed provider gets a turn. */
@@ -122,6 +123,13 @@ struct proxy_request {
     enum xlate_step xl_step;        /* what the translated answer said last */
     double ttfb_ms;
     uint64_t bytes_out;             /* body bytes sent to the client */
+    /* what the ledger needs (docs/usage.md, "Tokens: where they come from") */
+    struct usage_reader *usage_reader; /* reads a relayed passthrough 2xx answer, or NULL */
+    struct usage_tokens usage;      /* the served answer's tokens: final in
+                                     * proxy_request_end; USAGE_TOKENS_NONE when
+                                     * nothing was read */
+    char model_requested[PROXY_MODEL_NAME_MAX]; /* the client body's model, "" when none */
+    char model_sent[PROXY_MODEL_NAME_MAX];      /* the model the last attempt sent */
     ev_timer retry_timer;
     struct limiter_waiter waiter;   /* in REQ_QUEUED */
 };

@@ -16,6 +16,7 @@
 #include "tr_error.h"
 #include "tr_models.h"
 #include "tr_request.h"
+#include "usage_reader.h"
 #include "wire.h"
 
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
@@ -32,6 +33,7 @@ void xlate_init(struct xlate *x, struct ev_loop *loop, struct http_conn *conn,
     ev_timer_init(&x->timer, timer_cb, 0., 0.);
     x->timer.data = x;
     tr_ctx_init(&x->ctx, TR_FORMAT_A, TR_FORMAT_A);
+    x->usage = USAGE_TOKENS_NONE;
 }
 
 void xlate_end_attempt(struct xlate *x)
@@ -199,7 +201,7 @@ void xlate_begin_attempt(struct xlate *x, const struct zcfg_provider *p, int lea
     memset(out, 0, sizeof(*out));
     xlate_end_attempt(x);
     x->active = x->models = 0;
-    x->usage_input = x->usage_output = -1;
+    x->usage = USAGE_TOKENS_NONE;
     enum tr_format client = x->fmt.format;
     enum tr_endpoint ep = x->fmt.endpoint;
     x->wire = x->fallback ? x->fallback_wire : wire_for(p, learned_wire, client);
@@ -274,10 +276,10 @@ static void on_event(void *ud, const struct tr_event *ev)
     struct xlate *x = ud;
     if (x->finished || x->failed || x->broken)
         return;
-    if (ev->has_usage && ev->usage.has_input)
-        x->usage_input = ev->usage.input_total; /* for session memory (docs/routing.md) */
-    if (ev->has_usage && ev->usage.has_output)
-        x->usage_output = ev->usage.output;
+    if (ev->has_usage) { /* later counts replace earlier ones (FINISH after START) */
+        struct usage_tokens t = usage_tokens_from_tr(&ev->usage);
+        usage_tokens_merge(&x->usage, &t);
+    }
     switch (ev->kind) {
     case TR_EV_ERROR:
         x->err_class = ev->err_class;

@@ -37,6 +37,7 @@
 #include "http_server.h"
 #include "tr_detect.h"
 #include "tr_types.h"
+#include "usage_tokens.h"
 
 /* docs/translate.md, "Streaming": the bytes held before the commit point at
  * most (its deadline is the daemon's commit_timeout_ms), a keep-alive after
@@ -116,7 +117,9 @@ struct xlate {
     void *hooks_ud;
     char *client_model;          /* the model the client asked for (mapping input) */
     const char *model_override;  /* the attempt's route model: sent verbatim, no mapping */
-    int64_t usage_input, usage_output; /* the translated answer's usage; -1 = not seen */
+    struct usage_tokens usage;   /* the translated answer's usage (its decoder's
+                                  * START and FINISH), for the ledger and the
+                                  * session memory; USAGE_UNKNOWN = not seen */
     ev_timer timer;              /* commit deadline, keep-alive, finish grace */
     double last_write_s;         /* monotonic: the last bytes to the client */
     int64_t commit_timeout_ms;   /* the daemon's commit_timeout_ms (set per attempt) */

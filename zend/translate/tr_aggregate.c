@@ -107,6 +107,8 @@ static void merge_usage(struct tr_usage *u, const struct tr_usage *f)
         u->input_total = f->input_total;
         u->cache_read = f->cache_read;
         u->cache_write = f->cache_write;
+        u->has_cache_read = f->has_cache_read;
+        u->has_cache_write = f->has_cache_write;
         u->has_input = 1;
     }
     if (f->has_output || !flagged) {

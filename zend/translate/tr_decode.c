@@ -304,10 +304,10 @@ int tr_dec_usage_c(const json_t *v, struct tr_usage *u)
         u->has_input = 1;
     if (tr_dec_int(det, "cached_tokens", &u->cache_read) ||
         tr_dec_int(v, "prompt_cache_hit_tokens", &u->cache_read)) /* DeepSeek */
-        u->has_input = 1;
+        u->has_input = u->has_cache_read = 1;
     if (tr_dec_int(v, "cache_creation_input_tokens", &u->cache_write) ||
         tr_dec_int(det, "cache_write_tokens", &u->cache_write))
-        u->has_input = 1;
+        u->has_input = u->has_cache_write = 1;
     if (tr_dec_int(v, "completion_tokens", &u->output))
         u->has_output = 1;
     return 1;
@@ -322,9 +322,9 @@ int tr_dec_usage_r(const json_t *v, struct tr_usage *u)
     if (tr_dec_int(v, "input_tokens", &u->input_total))
         u->has_input = 1;
     if (tr_dec_int(det, "cached_tokens", &u->cache_read))
-        u->has_input = 1;
+        u->has_input = u->has_cache_read = 1;
     if (tr_dec_int(det, "cache_write_tokens", &u->cache_write))
-        u->has_input = 1;
+        u->has_input = u->has_cache_write = 1;
     if (tr_dec_int(v, "output_tokens", &u->output))
         u->has_output = 1;
     return 1;

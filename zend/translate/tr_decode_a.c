@@ -9,7 +9,7 @@
 /* Anthropic's own counts: input excludes the cache, so the IR total is the sum. */
 struct a_usage {
     int64_t in, cr, cw, out;
-    int has_in, has_out;
+    int has_in, has_out, has_cr, has_cw;
 };
 
 struct a_map {
@@ -37,9 +37,9 @@ static int a_usage_merge(struct a_usage *u, const json_t *v)
     if (tr_dec_int(v, "input_tokens", &x))
         u->in = x, u->has_in = 1;
     if (tr_dec_int(v, "cache_read_input_tokens", &x))
-        u->cr = x, u->has_in = 1;
+        u->cr = x, u->has_in = u->has_cr = 1;
     if (tr_dec_int(v, "cache_creation_input_tokens", &x))
-        u->cw = x, u->has_in = 1;
+        u->cw = x, u->has_in = u->has_cw = 1;
     if (tr_dec_int(v, "output_tokens", &x))
         u->out = x, u->has_out = 1;
     return 1;
@@ -59,7 +59,9 @@ static struct tr_usage a_usage_ir(const struct a_usage *u)
                              .cache_write = u->cw,
                              .output = u->out,
                              .has_input = u->has_in,
-                             .has_output = u->has_out};
+                             .has_output = u->has_out,
+                             .has_cache_read = u->has_cr,
+                             .has_cache_write = u->has_cw};
 }
 
 static enum tr_stop a_stop(const char *s)

@@ -67,6 +67,8 @@ struct tr_usage {
     int64_t output;
     int has_input;           /* input_total (or a cache field) is known */
     int has_output;          /* output is known */
+    int has_cache_read;      /* cache_read was reported (else 0 means "not said") */
+    int has_cache_write;     /* cache_write was reported */
 };
 
 /* The events a decoder emits and an encoder consumes. Invariants (checked by

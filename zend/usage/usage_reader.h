@@ -45,5 +45,9 @@ void usage_reader_free(struct usage_reader *r);
 /* The translator's usage (input_total includes the cached tokens) in the
  * ledger's sense. NULL u -> all USAGE_UNKNOWN. */
 struct usage_tokens usage_tokens_from_tr(const struct tr_usage *u);
+/* Later counts replace earlier ones field by field: each known field of
+ * `later` overwrites `into`'s (Anthropic's message_delta repeats, and
+ * corrects, what message_start said). */
+void usage_tokens_merge(struct usage_tokens *into, const struct usage_tokens *later);
 
 #endif
