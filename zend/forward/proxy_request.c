@@ -4,8 +4,11 @@
 #include <string.h>
 
 #include "answer.h"
+#include "budget.h"
 #include "forward_headers.h"
+#include "ledger.h"
 #include "log.h"
+#include "prices.h"
 #include "provider_state.h"
 #include "request_log.h"
 #include "tr_ctx.h"
@@ -143,8 +146,6 @@ static void send_reply(struct http_conn *c, const struct reply *r)
     }
 }
 
-/* The record comes first because ending the response frees the http_request
- * it reads; nothing after send_reply reads pr->req. */
 /* The tokens of the served answer (docs/usage.md, "Tokens: where they come
  * from"): a translated one's from its decoder, a passthrough one's from the
  * usage reader that saw what the client got. An answer that was never
@@ -184,6 +185,44 @@ static void note_session(const struct proxy_request *pr)
                      ztime_mono_ms());
 }
 
+/* The request's row in the usage ledger (docs/usage.md, "The ledger"), and
+ * its cost into the budgets. Only requests that reached a profile are usage:
+ * a bad path or a refused guard is not. A request no provider served was
+ * billed nothing: its cost is 0, not unknown. */
+static void record_usage(struct proxy_request *pr, const struct metrics_record *rec,
+                         int64_t now_ms)
+{
+    struct proxy *px = pr->px;
+    const char *profile = pr->route.profile->name;
+    if (rec->provider && rec->cost_usd > 0)
+        budget_add(px->budget, profile, rec->cost_usd, now_ms);
+    if (!px->ledger)
+        return;
+    const char *session = route_session(&pr->route);
+    struct ledger_row row = {
+        .ts_ms = now_ms,
+        .request_id = pr->req->request_id,
+        .profile = profile,
+        .session = session && *session ? session : NULL,
+        .scenario = rec->scenario,
+        .client_format = tr_format_name(pr->xl.fmt.format),
+        .provider = rec->provider,
+        .model_requested = pr->model_requested[0] ? pr->model_requested : NULL,
+        .model_sent = rec->model,
+        .status = rec->status,
+        .attempts = (int)rec->n_attempts,
+        .stream = pr->is_stream || xlate_client_stream(&pr->xl),
+        .complete = rec->success && rec->error_type == ZERR_NONE,
+        .tokens = pr->usage,
+        .cost_usd = rec->provider ? rec->cost_usd : 0,
+        .ttfb_ms = rec->ttfb_ms,
+        .duration_ms = rec->duration_ms,
+    };
+    ledger_append(px->ledger, &row);
+}
+
+/* The record comes first because ending the response frees the http_request
+ * it reads; nothing after send_reply reads pr->req. */
 void proxy_request_end(struct proxy_request *pr, int status, int success, int error_type,
                        const char *error, const struct reply *reply)
 {
@@ -217,9 +256,19 @@ void proxy_request_end(struct proxy_request *pr, int status, int success, int er
         .error_type = error_type,
         .bytes_in = zbuf_len(&pr->req->body),
         .bytes_out = pr->bytes_out,
+        .has_usage = served != NULL,
+        .model = served && pr->model_sent[0] ? pr->model_sent : NULL,
+        .tokens = pr->usage,
+        .cost_usd = -1,
     };
+    if (served)
+        rec.cost_usd = prices_cost(pr->cfg, rec.model,
+                                   pr->model_requested[0] ? pr->model_requested : NULL,
+                                   &pr->usage);
     metrics_record(px->metrics, &rec);
     log_completed(pr, &rec, error);
+    if (pr->route.profile)
+        record_usage(pr, &rec, ztime_wall_ms());
     if (pr->transfer)
         upstream_cancel(pr->transfer);
     pr->transfer = NULL;
