@@ -312,6 +312,31 @@ def zjson_seeds():
         yield name, bytes([i & 3]) + text
 
 
+def usage_seeds():
+    """Byte 0: format (% 3: A, C, R) | 4 for a stream; bytes 1..4: piece sizes;
+    then an answer that reports usage."""
+    a_sse = (b'event: message_start\ndata: {"type":"message_start","message":{"id":"m",'
+             b'"usage":{"input_tokens":12,"cache_read_input_tokens":5,'
+             b'"cache_creation_input_tokens":3,"output_tokens":1}}}\n\n'
+             b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
+             b'"delta":{"type":"text_delta","text":"a \\"usage\\": {}"}}\n\n'
+             b'event: message_delta\ndata: {"type":"message_delta","delta":{},'
+             b'"usage":{"output_tokens":9}}\n\n')
+    c_sse = (b'data: {"choices":[{"delta":{"content":"hi"}}],"usage":null}\n\n'
+             b'data: {"choices":[],"usage":{"prompt_tokens":20,"completion_tokens":4,'
+             b'"prompt_tokens_details":{"cached_tokens":6}}}\n\ndata: [DONE]\n\n')
+    r_sse = (b'event: response.completed\ndata: {"type":"response.completed","response":'
+             b'{"output":[{"content":[{"text":"x"}]}],"usage":{"input_tokens":7,'
+             b'"output_tokens":2,"input_tokens_details":{"cached_tokens":1}}}}\n\n')
+    a_json = (b'{"content":[{"type":"tool_use","input":{"usage":{"input_tokens":99}}}],'
+              b'"usage":{"input_tokens":3,"output_tokens":4}}')
+    c_json = b'{"choices":[],"usage":{"prompt_tokens":8,"completion_tokens":2}}'
+    seeds = {"a_sse": (4, a_sse), "c_sse": (5, c_sse), "r_sse": (6, r_sse),
+             "a_json": (0, a_json), "c_json": (1, c_json)}
+    for i, (name, (pick, body)) in enumerate(sorted(seeds.items())):
+        yield name, bytes([pick, 1 + i, 7, 63, 2]) + body
+
+
 def write(harness, seeds):
     d = os.path.join(HERE, "corpus", harness)
     shutil.rmtree(d, ignore_errors=True)
@@ -328,6 +353,7 @@ def main():
     write("sse", sse_seeds())
     write("tr_decode", tr_decode_seeds())
     write("zjson", zjson_seeds())
+    write("usage", usage_seeds())
 
 
 if __name__ == "__main__":
