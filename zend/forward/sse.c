@@ -74,14 +74,16 @@ int sse_detector_complete(const struct sse_detector *d)
     return d && d->complete;
 }
 
-/* Narrows `alive` to the names whose byte at pos is c. */
+/* Narrows `alive` to the names whose byte at pos is c. A name still alive at
+ * pos has matched pos non-NUL bytes, so names[i][pos] is readable (at worst
+ * its terminator, which no byte but NUL matches, and NUL never does): no
+ * strlen per byte, which was most of a stream's relay cost. */
 static unsigned narrow(const char *const *names, size_t n, unsigned alive, int pos, char c)
 {
     for (size_t i = 0; i < n; i++) {
         if (!(alive & (1u << i)))
             continue;
-        const char *name = names[i];
-        if ((size_t)pos >= strlen(name) || name[pos] != c)
+        if (c == '\0' || names[i][pos] != c)
             alive &= ~(1u << i);
     }
     return alive;
