@@ -69,7 +69,7 @@ test-sanitize:
 test-valgrind: check-deps build
 	cd tests/integration && PYTHONDONTWRITEBYTECODE=1 \
 	  ZEND_REAL_BIN=$(abspath $(BUILD))/bin/zend ZEND_BIN=$(CURDIR)/tests/integration/valgrind_zend.sh \
-	  ZENCTL_BIN=$(abspath $(BUILD))/bin/zenctl python3 -m unittest test_proxy test_translate
+	  ZENCTL_BIN=$(abspath $(BUILD))/bin/zenctl python3 -m unittest test_proxy test_translate test_usage_tokens
 
 # Real clients through zend's format translation (tests/clients/test_clients.py):
 # Claude Code, the openai Node SDK and Codex, each against a mock provider of

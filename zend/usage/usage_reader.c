@@ -868,16 +868,14 @@ static void feed_sse(struct usage_reader *r, const char *p, size_t n)
 
 struct usage_reader *usage_reader_new(enum tr_format wire, int stream)
 {
-    struct usage_reader *r = malloc(sizeof(*r));
+    /* calloc: every flag starts clear (cr_only, skip_bol ... -- valgrind found
+     * one read before it was ever written). */
+    struct usage_reader *r = calloc(1, sizeof(*r));
     if (!r)
         return NULL;
     r->wire = wire;
     r->stream = stream != 0;
     r->line = LINE_START;
-    r->last_cr = 0;
-    r->field = 0;
-    r->name_len = 0;
-    r->event_data = r->event_skip = 0;
     r->got = USAGE_TOKENS_NONE;
     scan_reset(&r->js);
     return r;
