@@ -205,6 +205,25 @@ static void test_skipped_events_any_line_end(void)
     }
 }
 
+/* Found by fuzz_usage: the result may not depend on where a chunk ends. */
+static void test_lone_cr_and_renamed_events(void)
+{
+    /* a lone CR inside a skipped event ends its line (and here the event) */
+    check(TR_FORMAT_A, 1,
+          "event: ping\ndata: x\r\revent: message_delta\n"
+          "data: {\"usage\":{\"output_tokens\":3}}\n\n",
+          U(UNK, 3, UNK, UNK));
+    /* the last "event:" line names the event: skipped, then renamed to one
+     * that is read (its data starts afresh), and the reverse */
+    check(TR_FORMAT_A, 1,
+          "event: ping\ndata: {\"usage\":{\"output_tokens\":8}}\n"
+          "event: message_delta\ndata: {\"usage\":{\"output_tokens\":4}}\n\n",
+          U(UNK, 4, UNK, UNK));
+    check(TR_FORMAT_A, 1,
+          "event: message_delta\nevent: ping\ndata: {\"usage\":{\"output_tokens\":4}}\n\n",
+          USAGE_TOKENS_NONE);
+}
+
 static void test_crlf_and_multiline_data(void)
 {
     /* CRLF line ends and a JSON value spread over two data lines */
@@ -425,6 +444,7 @@ void register_tests(void)
     TU_ADD(s, test_responses_json);
     TU_ADD(s, test_crlf_and_multiline_data);
     TU_ADD(s, test_skipped_events_any_line_end);
+    TU_ADD(s, test_lone_cr_and_renamed_events);
     TU_ADD(s, test_big_response_completed);
     TU_ADD(s, test_escaped_quotes_and_braces);
     TU_ADD(s, test_usage_in_wrong_place);

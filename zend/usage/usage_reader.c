@@ -677,6 +677,19 @@ static int skip_event(const struct usage_reader *r)
     return 0;
 }
 
+/* An "event:" line ended: its name decides whether the event's data is read.
+ * An event renamed from skipped to read starts its data afresh, so what a
+ * skipped stretch held never counts, whichever path skipped it. */
+static void event_named(struct usage_reader *r)
+{
+    int skip = skip_event(r);
+    if (r->event_skip && !skip) {
+        scan_reset(&r->js);
+        r->event_data = 0;
+    }
+    r->event_skip = skip;
+}
+
 /* A blank line: the event is dispatched and the next one starts afresh. */
 static void end_event(struct usage_reader *r)
 {
@@ -703,8 +716,8 @@ static void field_named(struct usage_reader *r)
         r->field = 1;
     else if (r->name_len == 5 && memcmp(r->name, "event", 5) == 0)
         r->field = 2;
-    if (r->field == 1) {
-        if (!r->event_skip && r->event_data)
+    if (r->field == 1 && !r->event_skip) {
+        if (r->event_data)
             scan(r, "\n", 1); /* data lines join with a newline */
         r->event_data = 1;
     }
@@ -766,7 +779,7 @@ static void line_end(struct usage_reader *r)
     case LINE_SPACE:
     case LINE_EVENT:
         if (r->field == 2)
-            r->event_skip = skip_event(r);
+            event_named(r);
         break;
     default:
         break;
@@ -776,7 +789,7 @@ static void line_end(struct usage_reader *r)
 
 /* The rest of an event whose name said it has no usage: from line start to
  * line start with memchr until the blank line, its data never looked at.
- * Returns the bytes used. Not for a stream whose lines end with a lone CR. */
+ * Returns the bytes used; at a lone CR it hands over to the line machinery. */
 static size_t skip_event_rest(struct usage_reader *r, const char *p, size_t n)
 {
     size_t i = 0;
@@ -788,13 +801,25 @@ static size_t skip_event_rest(struct usage_reader *r, const char *p, size_t n)
                 r->line = LINE_START;
                 return i + 1;
             }
+            if (p[i] == 'e') { /* maybe another "event:" line: it may rename the event */
+                r->line = LINE_START;
+                return i;
+            }
             r->skip_bol = 0;
         }
         const char *nl = memchr(p + i, '\n', n - i);
+        size_t lim = nl ? (size_t)(nl - p) : n;
+        /* A CR other than a CRLF's ends a line too (SSE): the line machinery
+         * takes over from here, the event still skipped (event_skip). */
+        const char *cr = memchr(p + i, '\r', lim - i);
+        if (cr && !(nl && cr == nl - 1)) {
+            r->line = r->skip_bol ? LINE_START : LINE_SKIP;
+            return i;
+        }
         if (!nl)
             return n;
         r->skip_bol = 1;
-        i = (size_t)(nl - p) + 1;
+        i = lim + 1;
     }
     return n;
 }
@@ -813,7 +838,7 @@ static int event_line(struct usage_reader *r, const char *p, size_t n)
     }
     r->name_len = 0;
     name_append(r, p, n);
-    r->event_skip = skip_event(r);
+    event_named(r);
     r->line = r->event_skip && !r->cr_only ? LINE_SKIP_EVENT : LINE_START;
     r->skip_bol = 1;
     return 1;
@@ -842,13 +867,11 @@ static void feed_sse(struct usage_reader *r, const char *p, size_t n)
         }
         const char *nl = memchr(p + i, '\n', n - i);
         size_t lim = nl ? (size_t)(nl - p) : n;
-        if (r->cr_only || !nl) { /* a lone CR ends a line too */
-            const char *cr = memchr(p + i, '\r', lim - i);
-            if (cr)
-                lim = (size_t)(cr - p);
-        } else if (lim > i && p[lim - 1] == '\r') {
-            lim--; /* CRLF */
-        }
+        /* A CR ends a line wherever it is (SSE), whatever the chunking: of a
+         * CRLF, the LF is skipped at the top (last_cr). */
+        const char *cr = memchr(p + i, '\r', lim - i);
+        if (cr)
+            lim = (size_t)(cr - p);
         if (lim < n && r->line == LINE_START && event_line(r, p + i, lim - i)) {
             r->last_cr = p[lim] == '\r';
             i = lim + 1;
