@@ -20,6 +20,7 @@ complete -c zenctl -s o -l output -r -f -a 'table json prom short csv' -d 'outpu
 complete -c zenctl -l timeout -r -f -d 'how long to wait for zend (default 5000)'
 complete -c zenctl -l no-color -d 'never use colour'
 complete -c zenctl -s h -l help -d 'show help'
+complete -c zenctl -s V -l version -d 'print zenctl'\''s version and exit'
 complete -c zenctl -n '__fish_use_subcommand' -a status -d 'pid, version, uptime, listen address, state, restarts, in-flight'
 complete -c zenctl -n '__fish_use_subcommand' -a health -d 'one line: healthy, degraded or unhealthy, and why (exit 0/1/2/3)'
 complete -c zenctl -n '__fish_use_subcommand' -a providers -d 'each provider'\''s status, circuit, cooldown, errors and latency'

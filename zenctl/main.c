@@ -123,6 +123,10 @@ static const struct zc_command *parse_args(int argc, char **argv, struct zc_ctx 
         }
         ctx->positional[ctx->npositional++] = arg;
     }
+    if (zc_flag_value(ctx, "version")) {
+        printf("zenctl %s\n", ZEN_VERSION_STRING);
+        exit(ZEN_EXIT_OK);
+    }
     if (zc_flag_value(ctx, "help")) {
         if (cmd)
             zc_command_usage(stdout, cmd);

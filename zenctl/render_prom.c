@@ -279,6 +279,13 @@ void zprom_write_metrics(FILE *out, const json_t *m)
 {
     family(out, "up", PROM_GAUGE, "1 when zenctl could read zend's metrics, else 0.");
     sample(out, "up", "", NULL, 1);
+    /* The usual build_info shape: constant 1, the facts in labels. */
+    const char *version = json_string_value(json_object_get(m, "version"));
+    family(out, "build_info", PROM_GAUGE, "zend's version (label), always 1.");
+    if (version) {
+        const char *labels[] = {"version", version, NULL};
+        sample(out, "build_info", "", labels, 1);
+    }
     for (size_t i = 0; i < sizeof(scalars) / sizeof(scalars[0]); i++)
         write_scalar(out, m, &scalars[i]);
 

@@ -26,6 +26,7 @@ const struct zc_flag zc_global_flags[] = {
     {.long_name = "timeout", .arg = "MS", .help = "how long to wait for zend (default 5000)"},
     {.long_name = "no-color", .help = "never use colour"},
     {.short_name = 'h', .long_name = "help", .help = "show help"},
+    {.short_name = 'V', .long_name = "version", .help = "print zenctl's version and exit"},
     FLAG_END,
 };
 

@@ -451,6 +451,15 @@ class Prometheus(ViewsTestCase):
             self.assertIn(family, fams)
         # 0.05, not 0.050000000000000003: le values read like the config.
         self.assertIn('zend_request_duration_seconds_bucket{le="0.05"}', r.stdout)
+        # One version everywhere: zend -V, zenctl --version, hello/status, build_info.
+        version = self.run_zend("-V").stdout.split()[1]
+        self.assertRegex(version, r"^\d+\.\d+\.\d+$")
+        for flag in ("--version", "-V"):
+            v = self.zenctl(flag)
+            self.assertEqual((v.returncode, v.stdout), (0, "zenctl %s\n" % version))
+        self.assertEqual(self.status_json()["version"], version)
+        self.assertEqual(sample_value(fams, "zend_build_info", version=version), 1)
+        self.assertEqual(fams["zend_build_info"]["type"], "gauge")
 
     def test_label_values_are_escaped(self):
         odd = 'we"ird\\name\nx'

@@ -73,6 +73,7 @@ static json_t *metrics_view(struct zend_daemon *d)
     metrics_set_budget_spend(d->metrics, spend);
     json_t *m = metrics_to_json(d->metrics);
     if (m) {
+        json_object_set_new(m, "version", json_string(ZEN_VERSION_STRING));
         json_object_set_new(m, "uptime_s", json_real(zend_uptime_s(d)));
         json_object_set_new(m, "restarts", json_integer(d->restarts));
         json_object_set_new(m, "max_concurrent", json_integer(d->cfg->daemon.max_concurrent));
