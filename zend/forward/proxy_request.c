@@ -19,6 +19,18 @@ double proxy_request_elapsed_ms(double since_s) { return (ztime_mono_s() - since
 
 /* ---- the record: metrics and the request_completed log line ---- */
 
+/* Did the client get a stream (passthrough or translated)? */
+static int client_got_stream(const struct proxy_request *pr)
+{
+    return pr->is_stream || xlate_client_stream(&pr->xl);
+}
+
+/* The client body's model, or NULL when it named none. */
+static const char *model_requested(const struct proxy_request *pr)
+{
+    return pr->model_requested[0] ? pr->model_requested : NULL;
+}
+
 /* A client's text (its path, its session name) as a JSON string even when
  * it is not UTF-8: each byte outside ASCII becomes '?'. A record that
  * could not be built would be a request with no trace at all. */
@@ -92,7 +104,7 @@ static void log_completed(const struct proxy_request *pr, const struct metrics_r
     if (!f)
         return;
     /* Only a stream can be cut short; a JSON answer has no such field. */
-    if (pr->is_stream || xlate_client_stream(&pr->xl))
+    if (client_got_stream(pr))
         json_object_set_new(f, "stream_completed",
                             json_boolean(rec->success && rec->error_type == ZERR_NONE));
     if (rec->scenario)
@@ -207,11 +219,11 @@ static void record_usage(struct proxy_request *pr, const struct metrics_record *
         .scenario = rec->scenario,
         .client_format = tr_format_name(pr->xl.fmt.format),
         .provider = rec->provider,
-        .model_requested = pr->model_requested[0] ? pr->model_requested : NULL,
+        .model_requested = model_requested(pr),
         .model_sent = rec->model,
         .status = rec->status,
         .attempts = (int)rec->n_attempts,
-        .stream = pr->is_stream || xlate_client_stream(&pr->xl),
+        .stream = client_got_stream(pr),
         .complete = rec->success && rec->error_type == ZERR_NONE,
         .tokens = pr->usage,
         .cost_usd = rec->provider ? rec->cost_usd : 0,
@@ -262,9 +274,7 @@ void proxy_request_end(struct proxy_request *pr, int status, int success, int er
         .cost_usd = -1,
     };
     if (served)
-        rec.cost_usd = prices_cost(pr->cfg, rec.model,
-                                   pr->model_requested[0] ? pr->model_requested : NULL,
-                                   &pr->usage);
+        rec.cost_usd = prices_cost(pr->cfg, rec.model, model_requested(pr), &pr->usage);
     metrics_record(px->metrics, &rec);
     log_completed(pr, &rec, error);
     if (pr->route.profile)
