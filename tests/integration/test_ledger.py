@@ -17,6 +17,7 @@ import re
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 import unittest
 
 from zenharness import ZEND, MockZenTestCase, RawClient, http_request, wait_until
@@ -63,8 +64,17 @@ class LedgerCase(MockZenTestCase):
             os.setgroups([])
             os.setgid(gid)
             os.setuid(uid)
+        # The build tree may sit under a 0700 directory (a clone in mktemp -d)
+        # that the other user cannot enter: it runs a copy of the binary.
+        bindir = tempfile.mkdtemp(prefix="zen-bin-", dir="/tmp")
+        self.addCleanup(shutil.rmtree, bindir, True)
+        os.chmod(bindir, 0o755)
+        zend_copy = os.path.join(bindir, "zend")
+        shutil.copyfile(ZEND, zend_copy)
+        os.chmod(zend_copy, 0o755)
         with open(out_path, "w") as out:
-            p = subprocess.Popen([ZEND], env=self.env, stdout=out, stderr=out, preexec_fn=drop)
+            p = subprocess.Popen([zend_copy], env=self.env, stdout=out, stderr=out,
+                                 preexec_fn=drop)
         p.out_path = out_path
         self.procs.append(p)
         wait_until(lambda: p.poll() is not None or self.zenctl("status").returncode == 0,
