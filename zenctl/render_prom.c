@@ -15,9 +15,9 @@
 /* Doubles hold every integer below 2^53 exactly. */
 #define EXACT_INTEGER_LIMIT 9007199254740992.0
 
-enum prom_type { PROM_GAUGE, PROM_COUNTER, PROM_HISTOGRAM };
+enum prom_type { PROM_GAUGE, PROM_COUNTER, PROM_HISTOGRAM, PROM_SUMMARY };
 
-static const char *const type_names[] = {"gauge", "counter", "histogram"};
+static const char *const type_names[] = {"gauge", "counter", "histogram", "summary"};
 
 /* The shortest decimal that reads back as the same double (Go's 'g', -1,
  * which Prometheus' own clients use), so 0.05 prints as 0.05; but at most
@@ -181,28 +181,39 @@ static void write_count_map(FILE *out, const char *name, const char *help, const
     }
 }
 
-/* Percentiles zend computes (nearest rank over its last 1000 requests), as
- * gauges {percentile="99"}. Not "quantile": that label belongs to summary
- * families, and these have no _sum or _count to make one. The source
- * fields are milliseconds. */
+/* Percentiles zend computes (nearest rank over its last 1000 requests or
+ * attempts), as a summary: {quantile="0.99"} samples, then _sum and _count
+ * over everything since the worker started. That is a Prometheus client's
+ * own summary shape, whose quantiles also cover a recent window only (a
+ * time window there, a count here). The source fields are milliseconds;
+ * labels: the family's other labels (provider), or NULL. */
 static const struct {
-    const char *percentile, *suffix;
-} percentiles[] = {{"50", "p50_ms"}, {"95", "p95_ms"}, {"99", "p99_ms"}};
+    const char *quantile, *suffix;
+} quantiles[] = {{"0.5", "p50_ms"}, {"0.95", "p95_ms"}, {"0.99", "p99_ms"}};
 
-static void write_percentiles(FILE *out, const char *name, const char *prefix, const json_t *m,
-                            const char *provider)
+static void write_summary(FILE *out, const char *name, const json_t *m, const char *prefix,
+                          const char *sum_key, const char *count_key, const char *provider)
 {
-    for (size_t i = 0; i < sizeof(percentiles) / sizeof(percentiles[0]); i++) {
+    /* No observation yet: NaN, as Prometheus' clients say it, not zend's 0. */
+    const json_t *count = json_object_get(m, count_key);
+    int empty = json_is_number(count) && json_number_value(count) == 0;
+    for (size_t i = 0; i < sizeof(quantiles) / sizeof(quantiles[0]); i++) {
         char key[64];
-        snprintf(key, sizeof(key), "%s%s", prefix, percentiles[i].suffix);
+        snprintf(key, sizeof(key), "%s%s", prefix, quantiles[i].suffix);
         const json_t *v = json_object_get(m, key);
         if (!json_is_number(v))
             continue;
-        const char *with_provider[] = {"provider", provider, "percentile",
-                                       percentiles[i].percentile, NULL};
-        const char *plain[] = {"percentile", percentiles[i].percentile, NULL};
-        sample(out, name, "", provider ? with_provider : plain, json_number_value(v) / MS_PER_S);
+        const char *with_provider[] = {"provider", provider, "quantile", quantiles[i].quantile,
+                                       NULL};
+        const char *plain[] = {"quantile", quantiles[i].quantile, NULL};
+        sample(out, name, "", provider ? with_provider : plain,
+               empty ? NAN : json_number_value(v) / MS_PER_S);
     }
+    const char *labels[] = {"provider", provider, NULL};
+    if (json_is_number(json_object_get(m, sum_key)))
+        sample(out, name, "_sum", provider ? labels : NULL, num(m, sum_key));
+    if (json_is_number(count))
+        sample(out, name, "_count", provider ? labels : NULL, json_number_value(count));
 }
 
 /* Buckets are cumulative already; zend sends one more count than bounds,
@@ -228,6 +239,47 @@ static void write_histogram(FILE *out, const json_t *h)
     }
     sample(out, name, "_sum", NULL, num(h, "sum_s"));
     sample(out, name, "_count", NULL, num(h, "count"));
+}
+
+/* Each provider's state now, from the status zend puts in its entry. The
+ * circuit is a state set (one series per state, 1 for the current one), so
+ * a query needs no code table: zend_provider_circuit_state{state="open"} == 1. */
+static void write_provider_states(FILE *out, const json_t *providers)
+{
+    static const char *const circuits[] = {"closed", "open", "half_open"};
+    const char *pname;
+    json_t *p;
+    family(out, "provider_up", PROM_GAUGE,
+           "1 when the provider can take traffic now (neither cooling down nor disabled).");
+    json_object_foreach((json_t *)providers, pname, p) {
+        const char *labels[] = {"provider", pname, NULL};
+        if (json_is_boolean(json_object_get(p, "up")))
+            sample(out, "provider_up", "", labels, json_is_true(json_object_get(p, "up")));
+    }
+    family(out, "provider_circuit_state", PROM_GAUGE,
+           "The provider's circuit breaker: 1 for its current state, 0 for the others.");
+    json_object_foreach((json_t *)providers, pname, p) {
+        const char *circuit = json_string_value(json_object_get(p, "circuit"));
+        for (size_t i = 0; circuit && i < sizeof(circuits) / sizeof(circuits[0]); i++) {
+            const char *labels[] = {"provider", pname, "state", circuits[i], NULL};
+            sample(out, "provider_circuit_state", "", labels, strcmp(circuit, circuits[i]) == 0);
+        }
+    }
+    family(out, "provider_disabled", PROM_GAUGE,
+           "1 when the provider is switched off (zenctl provider disable, disabled_providers).");
+    json_object_foreach((json_t *)providers, pname, p) {
+        const char *labels[] = {"provider", pname, NULL};
+        if (json_is_boolean(json_object_get(p, "disabled")))
+            sample(out, "provider_disabled", "", labels,
+                   json_is_true(json_object_get(p, "disabled")));
+    }
+    family(out, "provider_cooldown_seconds", PROM_GAUGE,
+           "Seconds left until the provider's open circuit lets a probe through; 0 when none.");
+    json_object_foreach((json_t *)providers, pname, p) {
+        const char *labels[] = {"provider", pname, NULL};
+        if (json_is_number(json_object_get(p, "cooldown_s")))
+            sample(out, "provider_cooldown_seconds", "", labels, num(p, "cooldown_s"));
+    }
 }
 
 /* Tokens and cost since the worker started, per (provider, model): the
@@ -292,12 +344,10 @@ void zprom_write_metrics(FILE *out, const json_t *m)
     write_count_map(out, "requests_total", "Client requests by final HTTP status.", "code",
                     json_object_get(m, "status_codes"));
     write_histogram(out, json_object_get(m, "latency_histogram"));
-    family(out, "request_latency_seconds", PROM_GAUGE,
-           "Client request duration percentiles over the last 1000 requests.");
-    write_percentiles(out, "request_latency_seconds", "latency_", m, NULL);
-    family(out, "time_to_first_byte_seconds", PROM_GAUGE,
-           "Time to the first response byte, percentiles over the last 1000 requests.");
-    write_percentiles(out, "time_to_first_byte_seconds", "ttfb_", m, NULL);
+    family(out, "time_to_first_byte_seconds", PROM_SUMMARY,
+           "Time to the first response byte; quantiles over the last 1000 requests.");
+    write_summary(out, "time_to_first_byte_seconds", m, "ttfb_", "ttfb_sum_s", "ttfb_count",
+                  NULL);
     write_count_map(out, "errors_total", "Failed attempts by error type.", "type",
                     json_object_get(m, "errors_by_type"));
 
@@ -337,9 +387,11 @@ void zprom_write_metrics(FILE *out, const json_t *m)
                 sample(out, "provider_errors_total", "", labels, json_number_value(n));
         }
     }
-    family(out, "provider_latency_seconds", PROM_GAUGE,
-           "Attempt duration percentiles per provider, over its recent attempts.");
+    family(out, "provider_latency_seconds", PROM_SUMMARY,
+           "Attempt duration per provider; quantiles over its last 1000 attempts.");
     json_object_foreach((json_t *)providers, pname, p)
-        write_percentiles(out, "provider_latency_seconds", "latency_", p, pname);
+        write_summary(out, "provider_latency_seconds", p, "latency_", "latency_sum_s",
+                      "requests", pname);
+    write_provider_states(out, providers);
     write_usage(out, m);
 }

@@ -210,6 +210,10 @@ def parse_prom(text):
         base = current_name = [k for k, f in families.items() if f is current][0]
         if current["type"] == "histogram":
             assert name in (base + "_bucket", base + "_sum", base + "_count"), where
+        elif current["type"] == "summary":
+            assert name in (base, base + "_sum", base + "_count"), where
+            assert (name == base) == ("quantile" in labels), \
+                "summary quantiles (only) carry quantile: " + where
         else:
             assert name == current_name, "sample outside its family: " + where
         assert value in ("+Inf", "-Inf", "NaN") or re.fullmatch(
@@ -229,6 +233,18 @@ def parse_prom(text):
             count = [v for n, _, v in f["samples"] if n == name + "_count"]
             assert count == [counts[-1]], "+Inf bucket != _count in " + name
             assert [1 for n, _, _ in f["samples"] if n == name + "_sum"], name + " has no _sum"
+        if f["type"] == "summary":
+            # Per series (labels but quantile): quantiles in [0, 1] and
+            # ascending, then one _sum and one _count.
+            series = {}
+            for n, lb, v in f["samples"]:
+                key = tuple(sorted((k, x) for k, x in lb.items() if k != "quantile"))
+                series.setdefault(key, []).append((n, lb.get("quantile"), v))
+            for key, samples in series.items():
+                qs = [float(q) for n, q, _ in samples if n == name]
+                assert qs == sorted(qs) and all(0 <= q <= 1 for q in qs), (name, key)
+                tail = [n for n, _, _ in samples if n != name]
+                assert tail == [name + "_sum", name + "_count"], (name, key, tail)
     return families
 
 
@@ -443,10 +459,35 @@ class Prometheus(ViewsTestCase):
         self.assertGreater(sample_value(fams, "zend_open_fds"), 0)
         self.assertEqual(sample_value(fams, "zend_max_concurrent"), 100)
         self.assertEqual(fams["zend_request_duration_seconds"]["type"], "histogram")
+        # Attempt latency per provider and TTFB: summaries (quantiles over
+        # the recent window, _sum and _count since start); request duration
+        # is the histogram alone, without percentile gauges beside it.
+        self.assertEqual(fams["zend_provider_latency_seconds"]["type"], "summary")
         self.assertGreater(sample_value(fams, "zend_provider_latency_seconds", provider="p2",
-                                        percentile="99"), 0)
+                                        quantile="0.99"), 0)
+        self.assertEqual(sample_value(fams, "zend_provider_latency_seconds",
+                                      "zend_provider_latency_seconds_count", provider="p2"), 4)
+        self.assertEqual(sample_value(fams, "zend_provider_latency_seconds",
+                                      "zend_provider_latency_seconds_count", provider="p1"), 1)
+        self.assertGreater(sample_value(fams, "zend_provider_latency_seconds",
+                                        "zend_provider_latency_seconds_sum", provider="p2"), 0)
+        self.assertEqual(fams["zend_time_to_first_byte_seconds"]["type"], "summary")
+        self.assertEqual(sample_value(fams, "zend_time_to_first_byte_seconds",
+                                      "zend_time_to_first_byte_seconds_count"), 4)
+        self.assertGreater(sample_value(fams, "zend_time_to_first_byte_seconds",
+                                        quantile="0.5"), 0)
+        self.assertNotIn("percentile", r.stdout)
+        self.assertNotIn("zend_request_latency_seconds", fams)
+        # p2 served everything: up, circuit closed, switched on, not cooling
+        # (p1's failure and its cooldown: test_provider_state_gauges_from_live_zend).
+        self.assertEqual(sample_value(fams, "zend_provider_up", provider="p2"), 1)
+        self.assertEqual(sample_value(fams, "zend_provider_disabled", provider="p2"), 0)
+        self.assertEqual(sample_value(fams, "zend_provider_cooldown_seconds", provider="p2"), 0)
+        for state, v in (("closed", 1), ("open", 0), ("half_open", 0)):
+            self.assertEqual(sample_value(fams, "zend_provider_circuit_state", provider="p2",
+                                          state=state), v)
         for family in ("zend_uptime_seconds", "zend_restarts_total", "zend_in_flight",
-                       "zend_queued", "zend_time_to_first_byte_seconds", "zend_tokens_total",
+                       "zend_queued", "zend_tokens_total",
                        "zend_cost_usd_total", "zend_budget_spend_usd"):
             self.assertIn(family, fams)
         # 0.05, not 0.050000000000000003: le values read like the config.
@@ -461,6 +502,42 @@ class Prometheus(ViewsTestCase):
         self.assertEqual(sample_value(fams, "zend_build_info", version=version), 1)
         self.assertEqual(fams["zend_build_info"]["type"], "gauge")
 
+    def test_provider_state_gauges_from_live_zend(self):
+        self.start()
+        self.solo_failure()  # p1's one failure opens its circuit: cooling down
+        r = self.zenctl("provider", "disable", "p2", "--for", "1800")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.zenctl("metrics", "-o", "prom")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        fams = parse_prom(r.stdout)
+        self.check_with_promtool(r.stdout)
+        for family in ("zend_provider_up", "zend_provider_circuit_state",
+                       "zend_provider_disabled", "zend_provider_cooldown_seconds"):
+            self.assertEqual(fams[family]["type"], "gauge", family)
+
+        def value(family, provider, **labels):
+            return sample_value(fams, family, provider=provider, **labels)
+        # p1: cooling for the first cooldown (60 s) less the time since.
+        self.assertEqual(value("zend_provider_up", "p1"), 0)
+        self.assertEqual(value("zend_provider_disabled", "p1"), 0)
+        self.assertTrue(55 < value("zend_provider_cooldown_seconds", "p1") <= 60,
+                        value("zend_provider_cooldown_seconds", "p1"))
+        for state, v in (("closed", 0), ("open", 1), ("half_open", 0)):
+            self.assertEqual(value("zend_provider_circuit_state", "p1", state=state), v, state)
+        # p2: never tried, yet reported; switched off, its circuit closed.
+        self.assertEqual(value("zend_provider_up", "p2"), 0)
+        self.assertEqual(value("zend_provider_disabled", "p2"), 1)
+        self.assertEqual(value("zend_provider_cooldown_seconds", "p2"), 0)
+        self.assertEqual(value("zend_provider_circuit_state", "p2", state="closed"), 1)
+        # The same facts in the metrics map the gauges come from.
+        entry = self.metrics()["providers"]["p2"]
+        self.assertEqual((entry["up"], entry["disabled"], entry["cooldown_s"], entry["circuit"]),
+                         (False, True, 0, "closed"))
+        self.assertEqual(self.zenctl("provider", "enable", "p2").returncode, 0)
+        fams = parse_prom(self.zenctl("metrics", "-o", "prom").stdout)
+        self.assertEqual(value("zend_provider_up", "p2"), 1)
+        self.assertEqual(value("zend_provider_disabled", "p2"), 0)
+
     def test_label_values_are_escaped(self):
         odd = 'we"ird\\name\nx'
         metrics = {"requests_total": 1, "status_codes": {"200": 1},
@@ -470,7 +547,9 @@ class Prometheus(ViewsTestCase):
                    "providers": {odd: {"requests": 3, "served": 1, "errors": 2,
                                        "errors_by_type": {"server": 2},
                                        "latency_p50_ms": 1.5, "latency_p95_ms": 2.0,
-                                       "latency_p99_ms": 2.5}},
+                                       "latency_p99_ms": 2.5, "latency_sum_s": 0.0061,
+                                       "status": "healthy", "circuit": "half_open",
+                                       "up": True, "disabled": False, "cooldown_s": 0}},
                    "resources": {"rss_bytes": 1000}, "uptime_s": 1.5, "restarts": 0,
                    "tokens": [{"provider": odd, "model": "claude-\"x\"", "input": 1200,
                                "output": 300, "cache_read": 5000, "cache_write": 0,
@@ -488,7 +567,11 @@ class Prometheus(ViewsTestCase):
         self.assertEqual(sample_value(fams, "zend_provider_errors_total", provider=odd,
                                       type="server"), 2)
         self.assertEqual(sample_value(fams, "zend_provider_latency_seconds", provider=odd,
-                                      percentile="50"), 0.0015)
+                                      quantile="0.5"), 0.0015)
+        self.assertEqual(sample_value(fams, "zend_provider_latency_seconds",
+                                      "zend_provider_latency_seconds_sum", provider=odd), 0.0061)
+        self.assertEqual(sample_value(fams, "zend_provider_circuit_state", provider=odd,
+                                      state="half_open"), 1)
         # Tokens and cost per (provider, model), every kind a series; budget spend a gauge.
         for kind, n in (("input", 1200), ("output", 300), ("cache_read", 5000),
                         ("cache_write", 0)):

@@ -104,10 +104,11 @@ static void test_fresh_json_has_every_field(void)
     static const char *const counts[] = {"requests_total", "success_count", "error_count",
                                          "in_flight", "queued", "rejected_total",
                                          "attempts_total", "failovers_total", "log_write_failed",
-                                         "routed_total", "served_by_first_pick"};
+                                         "routed_total", "served_by_first_pick", "ttfb_count"};
     static const char *const reals[] = {"success_rate", "latency_p50_ms", "latency_p95_ms",
                                         "latency_p99_ms", "latency_max_ms", "ttfb_p50_ms",
-                                        "ttfb_p95_ms", "ttfb_p99_ms", "ttfb_max_ms"};
+                                        "ttfb_p95_ms", "ttfb_p99_ms", "ttfb_max_ms",
+                                        "ttfb_sum_s"};
     static const char *const objects[] = {"status_codes", "latency_histogram",
                                           "errors_by_provider", "errors_by_type", "resources",
                                           "providers", "requests_by_scenario", "picked_first"};
@@ -172,6 +173,9 @@ struct expected {
     uint64_t by_type[ZERR__COUNT];
     uint64_t prov_requests[POOL_SIZE], prov_served[POOL_SIZE], prov_errors[POOL_SIZE];
     uint64_t status[METRICS_STATUS_LIMIT];
+    double prov_latency_sum_ms[POOL_SIZE];
+    uint64_t ttfb_count;
+    double ttfb_sum_ms;
 };
 
 static size_t pool_index(const char *name)
@@ -224,6 +228,11 @@ static void expect_record(struct expected *e, const struct metrics_record *r)
         e->prov_requests[p]++;
         e->by_type[r->attempts[i].error_type]++;
         e->prov_errors[p] += r->attempts[i].error_type != ZERR_NONE;
+        e->prov_latency_sum_ms[p] += r->attempts[i].duration_ms;
+    }
+    if (r->ttfb_ms >= 0) {
+        e->ttfb_count++;
+        e->ttfb_sum_ms += r->ttfb_ms;
     }
 }
 
@@ -274,7 +283,12 @@ static void check_against(const struct expected *e, const json_t *j)
         double p50 = get_real(p, "latency_p50_ms"), p95 = get_real(p, "latency_p95_ms");
         double p99 = get_real(p, "latency_p99_ms");
         CU_ASSERT(p50 <= p95 && p95 <= p99);
+        /* Summary totals: every attempt, beyond the percentiles' window. */
+        CU_ASSERT_DOUBLE_EQUAL(get_real(p, "latency_sum_s"), e->prov_latency_sum_ms[i] / 1000.0,
+                               1e-6);
     }
+    CU_ASSERT_EQUAL(get_int(j, "ttfb_count"), (json_int_t)e->ttfb_count);
+    CU_ASSERT_DOUBLE_EQUAL(get_real(j, "ttfb_sum_s"), e->ttfb_sum_ms / 1000.0, 1e-6);
 
     double lp50 = get_real(j, "latency_p50_ms"), lp95 = get_real(j, "latency_p95_ms");
     double lp99 = get_real(j, "latency_p99_ms"), lmax = get_real(j, "latency_max_ms");

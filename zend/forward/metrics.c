@@ -54,6 +54,7 @@ struct metrics_provider {
     uint64_t errors;   /* failed attempts */
     uint64_t errors_by_type[ZERR__COUNT];
     struct zstats_ring latency; /* attempt durations, ms */
+    double latency_sum_ms;      /* of every attempt (the ring keeps the recent ones) */
 };
 
 /* Tokens and cost of one (provider, model) pair; counts the provider did not
@@ -72,6 +73,8 @@ struct metrics {
     uint64_t requests_by_scenario[ZCFG_N_SCENARIOS];
     uint64_t routed, served_by_first_pick; /* the strategy's decision, and whether it held */
     struct zstats_ring latency, ttfb; /* ms */
+    double ttfb_sum_ms;               /* of every request with a first byte */
+    uint64_t ttfb_count;
     struct zstats_hist histogram;     /* seconds */
 
     int64_t in_flight, in_flight_peak, queued;
@@ -299,6 +302,7 @@ static void record_attempt(struct metrics *m, const struct metrics_attempt *a)
         return;
     p->requests++;
     zstats_ring_add(&p->latency, a->duration_ms);
+    p->latency_sum_ms += a->duration_ms;
     if (failed) {
         p->errors++;
         p->errors_by_type[a->error_type]++;
@@ -339,8 +343,11 @@ void metrics_record(struct metrics *m, const struct metrics_record *r)
         m->status_counts[r->status]++;
     zstats_ring_add(&m->latency, r->duration_ms);
     zstats_hist_add(&m->histogram, r->duration_ms / 1000.0);
-    if (r->ttfb_ms >= 0)
+    if (r->ttfb_ms >= 0) {
         zstats_ring_add(&m->ttfb, r->ttfb_ms);
+        m->ttfb_sum_ms += r->ttfb_ms;
+        m->ttfb_count++;
+    }
     if (is_error_type(r->error_type))
         m->errors_by_type[r->error_type]++;
     int sc = r->scenario ? zcfg_scenario_parse(r->scenario) : -1;
@@ -574,6 +581,8 @@ static json_t *provider_json(const struct metrics_provider *p, double *scratch)
         bad |= set_count(o, "errors", p->errors);
         bad |= set_new(o, "errors_by_type", errors_by_type_json(p->errors_by_type));
         bad |= set_percentiles(o, "latency", &p->latency, scratch, 0);
+        /* The totals Prometheus' summary pairs with the recent percentiles. */
+        bad |= set_new(o, "latency_sum_s", json_real(p->latency_sum_ms / 1000.0));
     }
     if (bad) {
         json_decref(o);
@@ -678,6 +687,8 @@ json_t *metrics_to_json(struct metrics *m)
 
     bad |= set_percentiles(o, "latency", &m->latency, m->scratch, 1);
     bad |= set_percentiles(o, "ttfb", &m->ttfb, m->scratch, 1);
+    bad |= set_new(o, "ttfb_sum_s", json_real(m->ttfb_sum_ms / 1000.0));
+    bad |= set_count(o, "ttfb_count", m->ttfb_count);
     bad |= set_new(o, "latency_histogram", histogram_json(&m->histogram));
 
     bad |= set_count(o, "attempts_total", m->attempts_total);

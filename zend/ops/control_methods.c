@@ -62,6 +62,20 @@ static json_t *method_status(struct zend_daemon *d, struct control_conn *c,
     return s;
 }
 
+/* A provider's state in its metrics entry: status and circuit (the live
+ * views), and the Prometheus gauges' up, disabled and cooldown_s. */
+static void set_provider_state(json_t *entry, const struct provider_state *s,
+                               const struct zcfg *cfg, int64_t now_wall_s, int64_t now_mono)
+{
+    struct pstate_report r;
+    pstate_report(s, cfg, now_wall_s, now_mono, &r);
+    json_object_set_new(entry, "status", json_string(pstatus_name(r.status)));
+    json_object_set_new(entry, "circuit", json_string(pstate_circuit_name(r.circuit)));
+    json_object_set_new(entry, "up", json_boolean(pstatus_up(r.status)));
+    json_object_set_new(entry, "disabled", json_boolean(r.disabled));
+    json_object_set_new(entry, "cooldown_s", json_real((double)r.cooldown_remaining_ms / 1000.0));
+}
+
 /* The `metrics` RPC result, also pushed to metrics.subscribe subscribers:
  * the counters of proto/PROTOCOL.md `metrics`, plus uptime and restarts so a
  * reader knows what the counters cover (they reset when a worker restarts). */
@@ -77,19 +91,23 @@ static json_t *metrics_view(struct zend_daemon *d)
         json_object_set_new(m, "uptime_s", json_real(zend_uptime_s(d)));
         json_object_set_new(m, "restarts", json_integer(d->restarts));
         json_object_set_new(m, "max_concurrent", json_integer(d->cfg->daemon.max_concurrent));
-        /* Live views (zenctl metrics --watch) get each provider's state with
-         * its numbers, without polling health as well. */
+        /* Live views (zenctl metrics --watch) and Prometheus get each
+         * configured provider's state with its numbers, without polling
+         * health as well; one with no attempt yet gets an entry of its own. */
         int64_t now_mono = ztime_mono_ms(), now_wall_s = ztime_wall_ms() / 1000;
-        const char *name;
-        json_t *entry;
-        json_object_foreach(json_object_get(m, "providers"), name, entry) {
+        json_t *providers = json_object_get(m, "providers");
+        for (size_t i = 0; providers && i < d->cfg->n_providers; i++) {
+            const char *name = d->cfg->providers[i].name;
             struct provider_state *s = pstates_get(proxy_provider_states(d->proxy), name);
+            json_t *entry = json_object_get(providers, name);
             if (!s)
                 continue;
-            struct pstate_report r;
-            pstate_report(s, d->cfg, now_wall_s, now_mono, &r);
-            json_object_set_new(entry, "status", json_string(pstatus_name(r.status)));
-            json_object_set_new(entry, "circuit", json_string(pstate_circuit_name(r.circuit)));
+            if (!entry) {
+                entry = json_object();
+                if (json_object_set_new(providers, name, entry) != 0)
+                    continue;
+            }
+            set_provider_state(entry, s, d->cfg, now_wall_s, now_mono);
         }
     }
     return m;
