@@ -180,14 +180,15 @@ static int open_log(const struct zpaths *paths, const struct zcfg *cfg)
     return ZEN_OK;
 }
 
-/* Binds the proxy address; a busy port is exit 69 naming the holder. */
-static int bind_proxy(const struct zpaths *paths, const struct zcfg *cfg, int *fd)
+/* Binds the proxy address; a busy port is exit 69 naming the holder.
+ * *port: the port bound (a configured 0 becomes a real one). */
+static int bind_proxy(const struct zpaths *paths, const struct zcfg *cfg, int *fd, int *port)
 {
     const struct zcfg_daemon *dc = &cfg->daemon;
     char err[ZEN_ERRLEN], listen[ZCFG_HOST_MAX + 16];
-    int port, in_use;
+    int in_use;
     zcfg_format_listen(dc->listen_host, dc->listen_port, listen, sizeof(listen));
-    *fd = listener_open(dc->listen_host, dc->listen_port, &port, &in_use, err, sizeof(err));
+    *fd = listener_open(dc->listen_host, dc->listen_port, port, &in_use, err, sizeof(err));
     if (*fd >= 0)
         return ZEN_EXIT_OK;
     char holder[128], msg[ZEN_ERRLEN + sizeof(listen) + 192];
@@ -199,6 +200,36 @@ static int bind_proxy(const struct zpaths *paths, const struct zcfg *cfg, int *f
     fprintf(stderr, "zend: set daemon.listen (or proxy_port) in %s to a free address\n",
             paths->config);
     return code;
+}
+
+/* The one human line a foreground start prints before the JSON records
+ * (make run): where zend listens, its config and state, the next step, and
+ * which providers forward the client's own key (passthrough). No '{' in
+ * it, so a reader of the log stream can tell it from the records. */
+static void print_first_line(FILE *out, const struct zpaths *paths, const struct zcfg *cfg,
+                             int port)
+{
+    const char *host = cfg->daemon.listen_host;
+    /* A wildcard address is reached through loopback from this machine. */
+    if (strcmp(host, "0.0.0.0") == 0 || !host[0])
+        host = "127.0.0.1";
+    else if (strcmp(host, "::") == 0)
+        host = "::1";
+    char addr[ZCFG_HOST_MAX + 16];
+    zcfg_format_listen(host, port, addr, sizeof(addr));
+    fprintf(out, "zend %s listening on http://%s (config %s, state %s); next: export "
+                 "ANTHROPIC_BASE_URL=http://%s%s%s",
+            ZEN_VERSION_STRING, addr, paths->config, paths->home, addr,
+            cfg->default_profile ? "/" : "", cfg->default_profile ? cfg->default_profile : "");
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->n_providers; i++) {
+        if (cfg->providers[i].auth_token)
+            continue;
+        fprintf(out, "%s%s", n++ ? ", " : "; passthrough auth (the client's own key): ",
+                cfg->providers[i].name);
+    }
+    fputs(n ? "\n" : "; every provider has its own token\n", out);
+    fflush(out);
 }
 
 /* daemon.control_read_socket: mode 0660, in the first listed group (zend's
@@ -252,6 +283,15 @@ static void detach_stdio(void)
     close(null);
 }
 
+/* config_created, once: after the human line when zend starts, else with
+ * the start's failure. *pending is cleared. */
+static void log_config_created(const struct zpaths *paths, int *pending)
+{
+    if (*pending)
+        zlog_pack(ZLOG_INFO, "config_created", "{s:s}", "path", paths->config);
+    *pending = 0;
+}
+
 static int run(const struct options *opt, const struct zpaths *paths, const struct zcfg *cfg,
                int created_config, int ready_fd)
 {
@@ -260,7 +300,7 @@ static int run(const struct options *opt, const struct zpaths *paths, const stru
     struct supervisor_args sa = {.paths = *paths, .cfg = cfg, .listen_fd = -1,
                                  .control_fd = -1, .control_read_fd = -1,
                                  .ready_fd = ready_fd};
-    int code = ZEN_EXIT_FAILURE, read_bound = 0;
+    int code = ZEN_EXIT_FAILURE, read_bound = 0, port = 0;
     int lock_fd = pidlock_acquire(paths->lock, &holder, err, sizeof(err));
     if (lock_fd < 0) {
         fprintf(stderr, "zend: %s\n", err);
@@ -269,11 +309,14 @@ static int run(const struct options *opt, const struct zpaths *paths, const stru
     }
     if (open_log(paths, cfg) != ZEN_OK)
         goto out_lock;
-    if (created_config)
-        zlog_pack(ZLOG_INFO, "config_created", "{s:s}", "path", paths->config);
-    code = bind_proxy(paths, cfg, &sa.listen_fd);
+    code = bind_proxy(paths, cfg, &sa.listen_fd, &port);
     if (code != ZEN_EXIT_OK)
         goto out_lock;
+    /* Once the port is known, before the control socket appears: whoever
+     * waits for that sees the line and config_created already written. */
+    if (!opt->daemonize)
+        print_first_line(stderr, paths, cfg, port);
+    log_config_created(paths, &created_config);
     code = ZEN_EXIT_FAILURE;
     sa.control_fd = control_bind(paths->sock, err, sizeof(err));
     if (sa.control_fd < 0) {
@@ -321,6 +364,7 @@ out_listen:
     if (sa.listen_fd >= 0)
         close(sa.listen_fd);
 out_lock:
+    log_config_created(paths, &created_config); /* a start that failed to bind made it too */
     supervisor_report_ready(&sa, code);
     zlog_close_file();
     close(lock_fd); /* releases the lock: from here on zend is "not running" */

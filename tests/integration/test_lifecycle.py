@@ -9,7 +9,7 @@ import subprocess
 import time
 import unittest
 
-from zenharness import ZenTestCase, minimal_config, wait_until
+from zenharness import DEADLINE_S, ZEND, ZenTestCase, minimal_config, wait_until
 
 
 class FirstRun(ZenTestCase):
@@ -77,6 +77,67 @@ class FirstRun(ZenTestCase):
         self.assertEqual(st["config_path"], self.path("zen.json"))
         self.assertEqual(self.zenctl("shutdown", env=env).returncode, 0)
         self.assertEqual(self.wait_exit(p), 0)
+
+
+class FirstLine(ZenTestCase):
+    """The one human line a foreground start prints before its JSON records."""
+
+    def config(self, profiles):
+        return {"providers": {"own": {"base_url": "http://127.0.0.1:9", "auth_token": "sk-own"},
+                              "relay": {"base_url": "http://127.0.0.1:9"},
+                              "mirror": {"base_url": "http://127.0.0.1:9", "auth_token": ""}},
+                "profiles": profiles, "daemon": {"listen": "127.0.0.1:0"}}
+
+    def first_line(self, *args):
+        p = self.start_zend(*args)
+        listen = self.status_json()["listen"]
+        self.stop_zend_cleanly(p)
+        lines = self.output_of(p).splitlines()
+        return listen, lines
+
+    def test_foreground_names_address_paths_next_step_and_passthrough(self):
+        self.write_config(self.config({"work": ["relay", "own", "mirror"], "default": ["own"]}))
+        version = self.run_zend("--version").stdout.split()[1]
+        for args in ((), ("--no-supervisor",)):
+            with self.subTest(args=args):
+                listen, lines = self.first_line(*args)
+                self.assertNotRegex(listen, r":0$")  # the real port, not the configured 0
+                want = ("zend %s listening on http://%s (config %s, state %s); next: export "
+                        "ANTHROPIC_BASE_URL=http://%s/default; passthrough auth (the client's "
+                        "own key): relay, mirror" % (version, listen, self.path("zen.json"),
+                                                     self.home, listen))
+                self.assertEqual(lines[0], want)
+                self.assertNotIn("{", lines[0])  # log readers tell it from the records
+                # Only one such line, and the JSON records follow it.
+                self.assertTrue(lines[1:], lines)
+                for line in lines[1:]:
+                    self.assertTrue(line.startswith('{"timestamp"'), line)
+                    json.loads(line)
+
+    def test_default_profile_named_in_config_and_no_passthrough(self):
+        cfg = self.config({"work": ["own"], "other": ["own"]})
+        del cfg["providers"]["relay"], cfg["providers"]["mirror"]
+        cfg["default_profile"] = "work"
+        self.write_config(cfg)
+        listen, lines = self.first_line()
+        self.assertTrue(lines[0].endswith(
+            "next: export ANTHROPIC_BASE_URL=http://%s/work; every provider has its own token"
+            % listen), lines[0])
+
+    def test_daemonize_prints_nothing(self):
+        self.write_config(minimal_config())
+        r = subprocess.run([ZEND, "--daemonize"], env=self.env, capture_output=True, text=True,
+                           timeout=DEADLINE_S)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        sup = self.status_json()["supervisor_pid"]
+        try:
+            self.assertEqual(self.zenctl("shutdown").returncode, 0)
+        finally:
+            try:
+                os.kill(sup, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.assertEqual((r.stdout, r.stderr), ("", ""))
 
 
 class CheckConfig(ZenTestCase):
