@@ -1,5 +1,7 @@
 # Thin wrapper over CMake: the two commands the README names, and their parts.
 #   make run    install missing Debian packages, build, start zend in the foreground
+#   make demo   build, then a request failing over between two mock providers and
+#               zenctl metrics --watch, in a temporary home (tests/demo/demo.py)
 #   make test   install missing Debian packages, build, run the whole suite (ctest)
 #   make fuzz   build the libFuzzer harnesses with clang and run each FUZZ_SECONDS
 #   make test-clients  Claude Code, the openai SDK and Codex through zend (tests/clients)
@@ -9,12 +11,17 @@ CMAKE_FLAGS ?=
 ZEND_ARGS ?=
 
 # Build and test dependencies (Debian package names). zsh and fish are here so the
-# completion tests can load the generated scripts in their own shells.
+# completion tests can load the generated scripts in their own shells; curl for
+# make demo (and its test) and the README's examples.
 DEBIAN_PACKAGES := cmake make gcc pkg-config libev-dev libcurl4-openssl-dev libsodium-dev \
-	libcunit1-dev libmsgpack-dev node-llhttp libjansson-dev libsqlite3-dev python3 bash zsh fish
+	libcunit1-dev libmsgpack-dev node-llhttp libjansson-dev libsqlite3-dev python3 bash zsh fish \
+	curl
 
-# The extra checks .ci/run performs after `make test`.
-CHECK_PACKAGES := valgrind gcovr
+# The extra checks .ci/run performs after `make test`. prometheus brings promtool,
+# which the Prometheus tests run on zenctl's exposition when it is there (about
+# 100 MB; on a machine booted with systemd the package also enables and starts a
+# Prometheus server on :9090, which a container's policy-rc.d prevents).
+CHECK_PACKAGES := valgrind gcovr prometheus
 
 # What `make bench` needs besides the build (tests/bench/README.md). The Node
 # gateways it compares with go into $(BUILD)/bench/node_modules through npm.
@@ -26,7 +33,7 @@ BENCH_PACKAGES := wrk nginx
 CLIENT_PACKAGES := nodejs npm
 SOAK_SECONDS ?= 600
 
-.PHONY: all deps build run test clean test-sanitize test-valgrind coverage check-deps test-clients
+.PHONY: all deps build run demo test clean test-sanitize test-valgrind coverage check-deps test-clients
 
 all: build
 
@@ -53,6 +60,9 @@ build: deps
 
 run: build
 	exec $(BUILD)/bin/zend --foreground $(ZEND_ARGS)
+
+demo: build
+	PYTHONDONTWRITEBYTECODE=1 python3 tests/demo/demo.py --build $(abspath $(BUILD))
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j2
