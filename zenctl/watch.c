@@ -221,9 +221,9 @@ static int compare_names(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* One row per provider, by name, so rows do not jump between ticks.
- * status comes with the tick when zend sends it; the metrics map does not
- * carry it today, so "-" stands in. */
+/* One row per provider, by name, so rows do not jump between ticks; zend
+ * lists every configured provider, one not tried yet included. status comes
+ * with the tick; "-" stands in when an older zend does not send it. */
 static void render_providers(struct watch *w, struct frame *f, int reset, double dt)
 {
     const json_t *now = json_object_get(w->cur, "providers");
