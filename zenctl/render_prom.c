@@ -241,6 +241,22 @@ static void write_histogram(FILE *out, const json_t *h)
     sample(out, name, "_count", NULL, num(h, "count"));
 }
 
+/* One sample per provider from a number (or true/false, as 1/0) in its
+ * entry; a provider without the field has no sample. */
+static void write_provider_field(FILE *out, const json_t *providers, const char *name,
+                                 enum prom_type type, const char *help, const char *key)
+{
+    const char *pname;
+    json_t *p;
+    family(out, name, type, help);
+    json_object_foreach((json_t *)providers, pname, p) {
+        const char *labels[] = {"provider", pname, NULL};
+        const json_t *v = json_object_get(p, key);
+        if (json_is_number(v) || json_is_boolean(v))
+            sample(out, name, "", labels, json_is_boolean(v) ? json_is_true(v) : num(p, key));
+    }
+}
+
 /* Each provider's state now, from the status zend puts in its entry. The
  * circuit is a state set (one series per state, 1 for the current one), so
  * a query needs no code table: zend_provider_circuit_state{state="open"} == 1. */
@@ -249,13 +265,9 @@ static void write_provider_states(FILE *out, const json_t *providers)
     static const char *const circuits[] = {"closed", "open", "half_open"};
     const char *pname;
     json_t *p;
-    family(out, "provider_up", PROM_GAUGE,
-           "1 when the provider can take traffic now (neither cooling down nor disabled).");
-    json_object_foreach((json_t *)providers, pname, p) {
-        const char *labels[] = {"provider", pname, NULL};
-        if (json_is_boolean(json_object_get(p, "up")))
-            sample(out, "provider_up", "", labels, json_is_true(json_object_get(p, "up")));
-    }
+    write_provider_field(out, providers, "provider_up", PROM_GAUGE,
+                         "1 when the provider can take traffic now (neither cooling down nor "
+                         "disabled).", "up");
     family(out, "provider_circuit_state", PROM_GAUGE,
            "The provider's circuit breaker: 1 for its current state, 0 for the others.");
     json_object_foreach((json_t *)providers, pname, p) {
@@ -265,21 +277,12 @@ static void write_provider_states(FILE *out, const json_t *providers)
             sample(out, "provider_circuit_state", "", labels, strcmp(circuit, circuits[i]) == 0);
         }
     }
-    family(out, "provider_disabled", PROM_GAUGE,
-           "1 when the provider is switched off (zenctl provider disable, disabled_providers).");
-    json_object_foreach((json_t *)providers, pname, p) {
-        const char *labels[] = {"provider", pname, NULL};
-        if (json_is_boolean(json_object_get(p, "disabled")))
-            sample(out, "provider_disabled", "", labels,
-                   json_is_true(json_object_get(p, "disabled")));
-    }
-    family(out, "provider_cooldown_seconds", PROM_GAUGE,
-           "Seconds left until the provider's open circuit lets a probe through; 0 when none.");
-    json_object_foreach((json_t *)providers, pname, p) {
-        const char *labels[] = {"provider", pname, NULL};
-        if (json_is_number(json_object_get(p, "cooldown_s")))
-            sample(out, "provider_cooldown_seconds", "", labels, num(p, "cooldown_s"));
-    }
+    write_provider_field(out, providers, "provider_disabled", PROM_GAUGE,
+                         "1 when the provider is switched off (zenctl provider disable, "
+                         "disabled_providers).", "disabled");
+    write_provider_field(out, providers, "provider_cooldown_seconds", PROM_GAUGE,
+                         "Seconds left until the provider's open circuit lets a probe through; "
+                         "0 when none.", "cooldown_s");
 }
 
 /* Tokens and cost since the worker started, per (provider, model): the
@@ -355,19 +358,10 @@ void zprom_write_metrics(FILE *out, const json_t *m)
     const json_t *providers = json_object_get(m, "providers");
     const char *pname;
     json_t *p;
-    family(out, "provider_requests_total", PROM_COUNTER, "Attempts sent to each provider.");
-    json_object_foreach((json_t *)providers, pname, p) {
-        const char *labels[] = {"provider", pname, NULL};
-        if (json_is_number(json_object_get(p, "requests")))
-            sample(out, "provider_requests_total", "", labels, num(p, "requests"));
-    }
-    family(out, "provider_served_total", PROM_COUNTER,
-           "Client requests each provider answered in the end.");
-    json_object_foreach((json_t *)providers, pname, p) {
-        const char *labels[] = {"provider", pname, NULL};
-        if (json_is_number(json_object_get(p, "served")))
-            sample(out, "provider_served_total", "", labels, num(p, "served"));
-    }
+    write_provider_field(out, providers, "provider_requests_total", PROM_COUNTER,
+                         "Attempts sent to each provider.", "requests");
+    write_provider_field(out, providers, "provider_served_total", PROM_COUNTER,
+                         "Client requests each provider answered in the end.", "served");
     family(out, "provider_picked_first_total", PROM_COUNTER,
            "Routed requests whose candidate list each provider headed.");
     const json_t *first = json_object_get(m, "picked_first");
