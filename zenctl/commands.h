@@ -70,6 +70,16 @@ struct zc_command {
 extern const struct zc_flag zc_global_flags[];
 extern const struct zc_command zc_commands[];
 
+/* The words --help and the manual page share. */
+struct zc_exit_code {
+    int code;            /* -1 ends a list */
+    const char *meaning;
+};
+extern const char zc_synopsis[];
+extern const char zc_description[];
+extern const struct zc_exit_code zc_exit_codes[];
+extern const struct zc_exit_code zc_health_exit_codes[];
+
 const struct zc_command *zc_find_command(const char *name);
 /* The value given for --long_name, or NULL; a switch yields "". When given
  * more than once, the last value. */
@@ -115,10 +125,13 @@ int zc_cmd_version(struct zc_ctx *ctx);
 int zc_cmd_usage(struct zc_ctx *ctx);
 int zc_cmd_completion(struct zc_ctx *ctx);
 int zc_cmd_help(struct zc_ctx *ctx);
+int zc_cmd_manpage(struct zc_ctx *ctx);
 
 /* Generates the completion script for shell "bash", "zsh" or "fish". */
 int zc_completion_print(const char *shell);
 void zc_usage(FILE *out);
 void zc_command_usage(FILE *out, const struct zc_command *cmd);
+/* "-o, --output FORMAT": a flag as help and the manual page head it. */
+void zc_flag_head(const struct zc_flag *f, char *out, size_t outlen);
 
 #endif
