@@ -239,6 +239,19 @@ class Install(unittest.TestCase):
                 self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
                 self.assertEqual(r.stderr, "")
 
+    def test_user_unit_starts_for_a_new_user(self):
+        """Nothing before ExecStart may fail on an account without ~/.zen (the first
+        start writes the starter config)."""
+        unit = self.p("lib/systemd/user/zend.service")
+        home = tempfile.mkdtemp(prefix="zen-newuser-", dir=self.tmp)
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("ZEN_HOME", "GOZEN_CONFIG_DIR")}
+        env["HOME"] = home
+        for pre in unit_settings(unit, "ExecStartPre"):
+            r = subprocess.run(pre.lstrip("-").split(), capture_output=True, text=True,
+                               env=env)
+            self.assertEqual(r.returncode, 0, "%s: %s" % (pre, r.stdout + r.stderr))
+
     def test_verify_fails_for_a_unit_whose_zend_is_missing(self):
         """The verify above proves something: a unit naming a zend that is not there fails."""
         exe = systemd_analyze_or_skip(self)
