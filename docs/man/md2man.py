@@ -9,8 +9,8 @@ lists (one level, continuation lines indented), fenced code blocks, pipe tables,
 `code`, **bold**, *italic* and [links](target) -- and stops with file:line for anything
 else, so a doc never renders half-silently. The level-1 heading is the page's title (the
 NAME line comes from the arguments); text before the first level-2 heading is the
-DESCRIPTION. A table becomes tagged paragraphs: its first column is the tag, the other
-columns follow as "header: value" lines, the last one as plain text (fits any width).
+DESCRIPTION. A table becomes tagged paragraphs: its first column is the tag, the columns
+between follow as "header: value" lines, the last one as plain text (fits any width).
 """
 import argparse
 import re
@@ -191,8 +191,10 @@ class Converter:
                 raise MarkdownError("%s: %d cells, the header has %d"
                                     % (self.where(), len(cells), len(header)))
             where = self.where()
-            # .br: the body starts below even a tag short enough to share its line.
-            self.emit(".TP", text_line(inline(cells[0], where)), ".br")
+            self.emit(".TP", text_line(inline(cells[0], where)))
+            if len(header) > 2:
+                # The "header: value" lines start below even a short tag.
+                self.emit(".br")
             for name, value in zip(header[1:-1], cells[1:-1]):
                 self.emit(text_line("%s: %s" % (inline(name, where), inline(value, where))),
                           ".br")
