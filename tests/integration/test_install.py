@@ -166,13 +166,15 @@ class Install(unittest.TestCase):
     def test_zen_json_page_has_every_documented_key(self):
         with open(os.path.join(SOURCE_DIR, "docs", "config.md"), encoding="utf-8") as f:
             md = f.read()
+        # The keys of its tables' first columns, and every other code span that looks
+        # like a key (route keys, nested ones, values) wherever it stands.
         keys = set()
         for line in md.splitlines():
-            if not line.startswith("| `"):
-                continue
-            first = line.split("|")[1]
-            for span in re.findall(r"`([^`]+)`", first):
-                keys.add(span.lstrip("…."))
+            if line.startswith("| `"):
+                keys.update(span.lstrip("….") for span in re.findall(r"`([^`]+)`",
+                                                                     line.split("|")[1]))
+        keys.update(s for s in re.findall(r"`([^`\n]+)`", md)
+                    if re.fullmatch(r"[a-z][a-z0-9_]*", s))
         self.assertGreater(len(keys), 60)
         page = render_man(self.p("share/man/man5/zen.json.5")).stdout
         missing = sorted(k for k in keys if k not in page)
