@@ -1,8 +1,9 @@
 /* commands.h -- zenctl's command table.
  *
  * Commands are data (HAProxy's CLI keywords): one table drives argument
- * parsing, --help and the generated completion scripts, so the three cannot
- * disagree. Adding a command means adding a row and a handler. */
+ * parsing, --help, the generated completion scripts and the manual page
+ * zenctl(1) (manpage.c), so they cannot disagree. Adding a command means
+ * adding a row and a handler. */
 #ifndef ZENCTL_COMMANDS_H
 #define ZENCTL_COMMANDS_H
 
