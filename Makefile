@@ -5,17 +5,23 @@
 #   make test   install missing Debian packages, build, run the whole suite (ctest)
 #   make fuzz   build the libFuzzer harnesses with clang and run each FUZZ_SECONDS
 #   make test-clients  Claude Code, the openai SDK and Codex through zend (tests/clients)
+#   make install    build, then install under PREFIX (default /usr/local; DESTDIR honoured)
+#   make uninstall  remove every file the last install wrote ($(BUILD)/install_manifest.txt)
 BUILD ?= build
 BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
 ZEND_ARGS ?=
+PREFIX ?= /usr/local
+DESTDIR ?=
 
 # Build and test dependencies (Debian package names). zsh and fish are here so the
 # completion tests can load the generated scripts in their own shells; curl for
-# make demo (and its test) and the README's examples.
+# make demo (and its test) and the README's examples; man-db (with groff-base)
+# and systemd so the install test can render the manual pages and check the
+# units (systemd-analyze); strace so it can see which system calls zend makes.
 DEBIAN_PACKAGES := cmake make gcc pkg-config libev-dev libcurl4-openssl-dev libsodium-dev \
 	libcunit1-dev libmsgpack-dev node-llhttp libjansson-dev libsqlite3-dev python3 bash zsh fish \
-	curl
+	curl man-db groff-base systemd strace
 
 # The extra checks .ci/run performs after `make test`. prometheus brings promtool,
 # which the Prometheus tests run on zenctl's exposition when it is there (about
@@ -33,7 +39,8 @@ BENCH_PACKAGES := wrk nginx
 CLIENT_PACKAGES := nodejs npm
 SOAK_SECONDS ?= 600
 
-.PHONY: all deps build run demo test clean test-sanitize test-valgrind coverage check-deps test-clients
+.PHONY: all deps build run demo test clean test-sanitize test-valgrind coverage check-deps test-clients \
+	install uninstall
 
 all: build
 
@@ -66,6 +73,24 @@ demo: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j2
+
+# What goes where: README, "Install". The systemd units get ExecStart from PREFIX
+# (never from DESTDIR, which only stages the files).
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
+
+# Removes exactly what the last install wrote, then the doc directory if nothing else
+# is left in it. The manifest holds the paths under PREFIX: give uninstall the same
+# DESTDIR as that install.
+uninstall:
+	@test -f $(BUILD)/install_manifest.txt || \
+	  { echo "uninstall: no $(BUILD)/install_manifest.txt (nothing was installed from $(BUILD))"; exit 1; }
+	@while IFS= read -r f || [ -n "$$f" ]; do \
+	  [ -n "$$f" ] || continue; f="$(DESTDIR)$$f"; \
+	  if [ -e "$$f" ] || [ -L "$$f" ]; then echo "removing $$f"; rm -f -- "$$f"; fi; \
+	done < $(BUILD)/install_manifest.txt
+	@sed -n 's,/README\.md$$,,p' $(BUILD)/install_manifest.txt | while IFS= read -r d || [ -n "$$d" ]; do \
+	  rmdir -- "$(DESTDIR)$$d" 2>/dev/null || true; done
 
 check-deps:
 	@$(MAKE) --no-print-directory deps DEBIAN_PACKAGES="$(DEBIAN_PACKAGES) $(CHECK_PACKAGES)"

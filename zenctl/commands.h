@@ -1,8 +1,9 @@
 /* commands.h -- zenctl's command table.
  *
  * Commands are data (HAProxy's CLI keywords): one table drives argument
- * parsing, --help and the generated completion scripts, so the three cannot
- * disagree. Adding a command means adding a row and a handler. */
+ * parsing, --help, the generated completion scripts and the manual page
+ * zenctl(1) (manpage.c), so they cannot disagree. Adding a command means
+ * adding a row and a handler. */
 #ifndef ZENCTL_COMMANDS_H
 #define ZENCTL_COMMANDS_H
 
@@ -70,6 +71,16 @@ struct zc_command {
 extern const struct zc_flag zc_global_flags[];
 extern const struct zc_command zc_commands[];
 
+/* The words --help and the manual page share. */
+struct zc_exit_code {
+    int code;            /* -1 ends a list */
+    const char *meaning;
+};
+extern const char zc_synopsis[];
+extern const char zc_description[];
+extern const struct zc_exit_code zc_exit_codes[];
+extern const struct zc_exit_code zc_health_exit_codes[];
+
 const struct zc_command *zc_find_command(const char *name);
 /* The value given for --long_name, or NULL; a switch yields "". When given
  * more than once, the last value. */
@@ -115,10 +126,13 @@ int zc_cmd_version(struct zc_ctx *ctx);
 int zc_cmd_usage(struct zc_ctx *ctx);
 int zc_cmd_completion(struct zc_ctx *ctx);
 int zc_cmd_help(struct zc_ctx *ctx);
+int zc_cmd_manpage(struct zc_ctx *ctx);
 
 /* Generates the completion script for shell "bash", "zsh" or "fish". */
 int zc_completion_print(const char *shell);
 void zc_usage(FILE *out);
 void zc_command_usage(FILE *out, const struct zc_command *cmd);
+/* "-o, --output FORMAT": a flag as help and the manual page head it. */
+void zc_flag_head(const struct zc_flag *f, char *out, size_t outlen);
 
 #endif

@@ -130,6 +130,9 @@ const struct zc_command zc_commands[] = {
     {.name = NAME_LISTER, .args = "", .summary = "list provider names (for completion)",
      .flags = no_flags, .needs_daemon = 1, .outputs = ZC_OUTS_ANY, .hidden = 1,
      .run = zc_cmd_provider_names},
+    /* The build writes zenctl(1) with it (docs/man/CMakeLists.txt). */
+    {.name = "manpage", .args = "", .summary = "print zenctl(1), the manual page, in roff",
+     .flags = no_flags, .outputs = ZC_OUTS_ANY, .hidden = 1, .run = zc_cmd_manpage},
     {.name = NULL},
 };
 
@@ -165,7 +168,7 @@ int zc_flag_values(const struct zc_ctx *ctx, const char *long_name, const char *
 /* Help's left column is as wide as the widest entry it holds. */
 #define HELP_MIN_WIDTH 24
 
-static void flag_head(const struct zc_flag *f, char *out, size_t outlen)
+void zc_flag_head(const struct zc_flag *f, char *out, size_t outlen)
 {
     if (f->short_name)
         snprintf(out, outlen, "-%c, --%s%s%s", f->short_name, f->long_name, f->arg ? " " : "",
@@ -179,21 +182,60 @@ static void print_flags(FILE *out, const struct zc_flag *flags)
     int width = HELP_MIN_WIDTH;
     char head[128];
     for (const struct zc_flag *f = flags; f->long_name; f++) {
-        flag_head(f, head, sizeof(head));
+        zc_flag_head(f, head, sizeof(head));
         if ((int)strlen(head) > width)
             width = (int)strlen(head);
     }
     for (const struct zc_flag *f = flags; f->long_name; f++) {
-        flag_head(f, head, sizeof(head));
+        zc_flag_head(f, head, sizeof(head));
         fprintf(out, "  %-*s %s\n", width, head, f->help);
     }
 }
 
+const char zc_synopsis[] =
+    "zenctl [-s SOCKET] [-H HOME] [-o table|json|prom] [--timeout MS] [--no-color] COMMAND";
+const char zc_description[] = "Control a running zend over its control socket.";
+
+const struct zc_exit_code zc_exit_codes[] = {
+    {0, "ok"},
+    {1, "zend answered an error"},
+    {3, "zend not running or unreachable"},
+    {4, "permission denied"},
+    {64, "usage error"},
+    {-1, NULL},
+};
+const struct zc_exit_code zc_health_exit_codes[] = {
+    {0, "healthy"},
+    {1, "degraded or draining"},
+    {2, "unhealthy"},
+    {3, "unreachable"},
+    {-1, NULL},
+};
+
+/* "0 ok, 1 zend answered an error, ...", wrapped before column 78; col is
+ * where the line stands when called. */
+static void print_exit_codes(FILE *out, const struct zc_exit_code *codes, int col)
+{
+    for (const struct zc_exit_code *e = codes; e->meaning; e++) {
+        char item[96];
+        int n = snprintf(item, sizeof(item), "%d %s%s", e->code, e->meaning,
+                         e[1].meaning ? "," : ".");
+        if (e != codes && col + 1 + n > 78) {
+            fputc('\n', out);
+            col = 0;
+        } else if (e != codes) {
+            fputc(' ', out);
+            col++;
+        }
+        fputs(item, out);
+        col += n;
+    }
+    fputc('\n', out);
+}
+
 void zc_usage(FILE *out)
 {
-    fprintf(out, "usage: zenctl [-s SOCKET] [-H HOME] [-o table|json|prom] [--timeout MS] "
-                 "[--no-color] COMMAND\n\nControl a running zend over its control socket.\n\n"
-                 "Commands:\n");
+    fprintf(out, "usage: %s\n\n%s\n\nCommands:\n", zc_synopsis, zc_description);
     int width = HELP_MIN_WIDTH;
     for (const struct zc_command *c = zc_commands; c->name; c++)
         if (!c->hidden && (int)(strlen(c->name) + 1 + strlen(c->args)) > width)
@@ -207,9 +249,10 @@ void zc_usage(FILE *out)
     }
     fprintf(out, "\nOptions:\n");
     print_flags(out, zc_global_flags);
-    fprintf(out, "\nExit codes: 0 ok, 1 zend answered an error, 3 zend not running or "
-                 "unreachable,\n4 permission denied, 64 usage error. health: 0 healthy, "
-                 "1 degraded or draining,\n2 unhealthy, 3 unreachable.\n");
+    fprintf(out, "\nExit codes: ");
+    print_exit_codes(out, zc_exit_codes, 12);
+    fprintf(out, "health: ");
+    print_exit_codes(out, zc_health_exit_codes, 8);
 }
 
 void zc_command_usage(FILE *out, const struct zc_command *cmd)
