@@ -643,6 +643,13 @@ const struct zcfg_profile *zcfg_find_profile(const struct zcfg *cfg, const char 
     return NULL;
 }
 
+const char *zcfg_auth_mode(const struct zcfg_provider *p)
+{
+    if (!p->auth_token)
+        return "passthrough";
+    return p->token_env ? "env" : "token";
+}
+
 int zcfg_provider_disabled(const struct zcfg *cfg, const char *name, int64_t now_s)
 {
     for (size_t i = 0; i < cfg->n_disabled; i++) {

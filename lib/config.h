@@ -234,6 +234,12 @@ const struct zcfg_profile *zcfg_find_profile(const struct zcfg *cfg, const char 
  * passed at now_s (epoch seconds)? */
 int zcfg_provider_disabled(const struct zcfg *cfg, const char *name, int64_t now_s);
 
+/* How zend authenticates to the provider: "token" (a literal auth_token),
+ * "env" (auth_token "env:NAME", read from the environment at load) or
+ * "passthrough" (no token, or an env:NAME that was unset or empty: the
+ * client's own key goes through). */
+const char *zcfg_auth_mode(const struct zcfg_provider *p);
+
 /* "failover", "round-robin", ... and back; -1 for an unknown name. */
 const char *zcfg_strategy_name(int strategy);
 int zcfg_strategy_parse(const char *name);

@@ -358,6 +358,37 @@ json_t *health_json(const struct health_inputs *in)
     return h;
 }
 
+/* disabled_remaining_ms (null when not disabled, or disabled until
+ * enabled) and disabled_by: which rules hold it off, "config" (zen.json's
+ * disabled_providers) and/or "runtime" (provider.disable); [] when none. */
+static void add_disabled_span(json_t *p, const struct pstate_report *r)
+{
+    json_t *by = json_array();
+    if (r->disabled_by_config)
+        json_array_append_new(by, json_string("config"));
+    if (r->disabled_by_runtime)
+        json_array_append_new(by, json_string("runtime"));
+    json_object_set_new(p, "disabled_remaining_ms",
+                        r->disabled && r->disabled_remaining_ms > 0
+                            ? json_integer((json_int_t)r->disabled_remaining_ms)
+                            : json_null());
+    json_object_set_new(p, "disabled_by", by);
+}
+
+/* Where the provider is and how zend signs in there; a token only ever as
+ * its fingerprint. */
+static void add_endpoint(json_t *p, const struct zcfg_provider *cp)
+{
+    if (!cp)
+        return;
+    json_object_set_new(p, "base_url", json_string(cp->base_url));
+    json_object_set_new(p, "auth", json_string(zcfg_auth_mode(cp)));
+    json_object_set_new(p, "auth_env", cp->token_env ? json_string(cp->token_env) : json_null());
+    json_object_set_new(p, "auth_fingerprint", cp->token_fingerprint[0]
+                                                   ? json_string(cp->token_fingerprint)
+                                                   : json_null());
+}
+
 json_t *providers_json(const struct health_inputs *in)
 {
     struct pstate_report reports[ZCFG_MAX_PROVIDERS];
@@ -378,6 +409,8 @@ json_t *providers_json(const struct health_inputs *in)
         /* least-latency's view (docs/routing.md): successful attempts only */
         json_object_set_new(p, "ttfb_ewma_ms", json_real(reports[i].ttfb_ewma_ms));
         json_object_set_new(p, "ttfb_samples", json_integer((json_int_t)reports[i].ttfb_samples));
+        add_disabled_span(p, &reports[i]);
+        add_endpoint(p, zcfg_find_provider(in->cfg, reports[i].name));
         json_array_append_new(list, p);
     }
     return json_pack("{s:o}", "providers", list);
