@@ -96,8 +96,9 @@ int zc_call_once(const struct zc_ctx *ctx, const char *method, const json_t *par
  * its strings made safe for a terminal (zv_escaped_take), the caller's to
  * free. Returns an exit code. */
 int zc_call_for_view(const struct zc_ctx *ctx, const char *method, json_t **view);
-/* Parses a duration in seconds within [min, max]; prints why and returns
- * ZEN_ERR when v is not one. */
+/* Parses a duration within [min, max] seconds: a number of seconds, or one
+ * with a unit, ms, s, m, h or d ("1.5", "500ms", "30m"); prints why and
+ * returns ZEN_ERR when v is not one. */
 int zc_parse_seconds(const char *flag, const char *v, double min, double max, double *out);
 
 /* Command handlers. */

@@ -33,8 +33,8 @@ const struct zc_flag zc_global_flags[] = {
 static const struct zc_flag no_flags[] = {FLAG_END};
 
 static const struct zc_flag provider_flags[] = {
-    {.long_name = "for", .arg = "SECONDS",
-     .help = "only for SECONDS, then zend undoes it by itself"},
+    {.long_name = "for", .arg = "DURATION",
+     .help = "only for DURATION (seconds, or 30m, 2h, 1d), then zend undoes it by itself"},
     FLAG_END,
 };
 
@@ -58,8 +58,8 @@ static const struct zc_flag logs_flags[] = {
 };
 
 static const struct zc_flag shutdown_flags[] = {
-    {.long_name = "drain-timeout", .arg = "SECONDS",
-     .help = "let in-flight requests finish for up to SECONDS"},
+    {.long_name = "drain-timeout", .arg = "DURATION",
+     .help = "let in-flight requests finish for up to DURATION (seconds, or 500ms, 2m)"},
     {.long_name = "no-wait", .help = "return once zend has started shutting down"},
     FLAG_END,
 };

@@ -2,8 +2,11 @@
 #include "view.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "common.h"
 
 /* ---- terminal-safe text ---- */
 
@@ -142,15 +145,45 @@ double zv_num(const json_t *obj, const char *key)
 
 void zv_duration(double secs, char *out, size_t outlen)
 {
-    long s = secs > 0 ? (long)secs : 0;
-    if (s >= 86400)
-        snprintf(out, outlen, "%ldd %ldh %ldm", s / 86400, s % 86400 / 3600, s % 3600 / 60);
-    else if (s >= 3600)
-        snprintf(out, outlen, "%ldh %02ldm %02lds", s / 3600, s % 3600 / 60, s % 60);
-    else if (s >= 60)
-        snprintf(out, outlen, "%ldm %02lds", s / 60, s % 60);
+    if (!(secs > 0)) {
+        snprintf(out, outlen, "0s");
+        return;
+    }
+    if (secs < 1.0) {
+        /* 0.9996 s would round to "1000ms": say "1s" instead. */
+        long ms = (long)(secs * 1000.0 + 0.5);
+        if (ms < 1000) {
+            snprintf(out, outlen, "%ldms", ms);
+            return;
+        }
+    }
+    /* Two units at most, the larger first; a zero second unit is left out. */
+    static const struct {
+        long secs;
+        char unit;
+    } units[] = {{86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'}};
+    long s = secs >= 1e12 ? (long)1e12 : (long)secs;
+    if (s < 1)
+        s = 1;
+    size_t u = 0;
+    while (s < units[u].secs)
+        u++;
+    long big = s / units[u].secs;
+    long small = u + 1 < ZEN_ARRAY_LEN(units) ? s % units[u].secs / units[u + 1].secs : 0;
+    if (small)
+        snprintf(out, outlen, "%ld%c %ld%c", big, units[u].unit, small, units[u + 1].unit);
     else
-        snprintf(out, outlen, "%.1fs", secs > 0 ? secs : 0.0);
+        snprintf(out, outlen, "%ld%c", big, units[u].unit);
+}
+
+void zv_count(long long n, const char *one, const char *many, char *out, size_t outlen)
+{
+    if (n == 1)
+        snprintf(out, outlen, "1 %s", one);
+    else if (many)
+        snprintf(out, outlen, "%lld %s", n, many);
+    else
+        snprintf(out, outlen, "%lld %ss", n, one);
 }
 
 void zv_bytes(double bytes, char *out, size_t outlen)

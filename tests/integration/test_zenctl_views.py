@@ -769,12 +769,15 @@ class HealthAndProviders(ViewsTestCase):
         self.assertIn(code, (0, 1), out)
 
     def test_providers_table_json_and_disable_for(self):
-        self.start()
+        # p1 signs in with a literal token, p2 with one from the environment.
+        self.env["ZEN_TEST_P2_KEY"] = "sk-from-env-p2"
+        self.start(p2={"auth_token": "env:ZEN_TEST_P2_KEY"})
         self.require("providers")
         self.served(3)
         r = self.zenctl("providers")
         self.assertEqual(r.returncode, 0, r.stderr)
-        lines = r.stdout.splitlines()
+        numbers, endpoints = r.stdout.split("\n\n")
+        lines = numbers.splitlines()
         self.assertEqual(lines[0].split()[:10], ["NAME", "WIRE", "STATUS", "CIRCUIT", "COOLDOWN",
                                                  "REQUESTS", "ERR%", "P50", "P95", "P99"])
         self.assertTrue(lines[0].rstrip().endswith("LAST ERROR"))
@@ -788,12 +791,41 @@ class HealthAndProviders(ViewsTestCase):
         self.assertEqual({(p["wire"], p["wire_learned"]) for p in doc["providers"]},
                          {("anthropic", False)})
         self.assertTrue(all(line.split()[1] == "anthropic" for line in lines[1:]), lines)
-        r = self.zenctl("provider", "disable", "p2", "--for", "60")
+        # Where each provider is and how zend signs in: never the token itself.
+        self.assertEqual(endpoints.splitlines()[0].split(), ["NAME", "BASE", "URL", "AUTH"])
+        rows = {line.split()[0]: line.split()[1:] for line in endpoints.splitlines()[1:]}
+        self.assertEqual(rows, {"p1": [self.m1.url, "token"],
+                                "p2": [self.m2.url, "env:ZEN_TEST_P2_KEY"]})
+        byname = {p["name"]: p for p in doc["providers"]}
+        self.assertEqual((byname["p1"]["base_url"], byname["p1"]["auth"],
+                          byname["p1"]["auth_env"]), (self.m1.url, "token", None))
+        self.assertEqual((byname["p2"]["auth"], byname["p2"]["auth_env"]),
+                         ("env", "ZEN_TEST_P2_KEY"))
+        self.assertRegex(byname["p2"]["auth_fingerprint"], r"^[0-9a-f]{16}$")
+        self.assertNotEqual(byname["p1"]["auth_fingerprint"], byname["p2"]["auth_fingerprint"])
+        for secret in ("sk-p1", "sk-from-env-p2"):
+            self.assertNotIn(secret, r.stdout)
+            self.assertNotIn(secret, json.dumps(doc))
+        self.assertIsNone(byname["p2"]["disabled_remaining_ms"])
+        r = self.zenctl("provider", "disable", "p2", "--for", "30m")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn("p2 disabled for 1m 00s", r.stdout)
+        self.assertIn("p2 disabled for 30m", r.stdout)
+        row = [line for line in self.zenctl("providers").stdout.splitlines()
+               if line.startswith("p2 ")][0]
+        left = re.search(r"disabled \((\d+)m(?: (\d+)s)? left\)", row)
+        self.assertIsNotNone(left, row)
+        left_s = int(left.group(1)) * 60 + int(left.group(2) or 0)
+        self.assertTrue(29 * 60 <= left_s <= 30 * 60, row)
+        p2 = [p for p in json.loads(self.zenctl("-o", "json", "providers").stdout)["providers"]
+              if p["name"] == "p2"][0]
+        self.assertTrue(29 * 60000 <= p2["disabled_remaining_ms"] <= 30 * 60000, p2)
+        self.assertEqual(p2["disabled_by"], ["runtime"])
+        # Disabled until enabled: no time left to show.
+        self.zenctl("provider", "disable", "p2")
         row = [line for line in self.zenctl("providers").stdout.splitlines()
                if line.startswith("p2 ")][0]
         self.assertIn("disabled", row)
+        self.assertNotIn("left", row)
         r = self.zenctl("-o", "json", "provider", "enable", "p2")
         self.assertEqual(json.loads(r.stdout)["disabled"], False)
         r = self.zenctl("provider", "disable", "nosuch")
