@@ -4,6 +4,7 @@
 #include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -381,7 +382,9 @@ static void add_endpoint(json_t *p, const struct zcfg_provider *cp)
 {
     if (!cp)
         return;
-    json_object_set_new(p, "base_url", json_string(cp->base_url));
+    char *url = zcfg_url_redacted(cp->base_url);
+    json_object_set_new(p, "base_url", json_string(url));
+    free(url);
     json_object_set_new(p, "auth", json_string(zcfg_auth_mode(cp)));
     json_object_set_new(p, "auth_env", cp->token_env ? json_string(cp->token_env) : json_null());
     json_object_set_new(p, "auth_fingerprint", cp->token_fingerprint[0]
