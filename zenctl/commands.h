@@ -111,6 +111,7 @@ int zc_cmd_sessions(struct zc_ctx *ctx);
 int zc_cmd_metrics(struct zc_ctx *ctx);
 int zc_cmd_logs(struct zc_ctx *ctx);
 int zc_cmd_reload(struct zc_ctx *ctx);
+int zc_cmd_config(struct zc_ctx *ctx);
 int zc_cmd_shutdown(struct zc_ctx *ctx);
 int zc_cmd_version(struct zc_ctx *ctx);
 int zc_cmd_usage(struct zc_ctx *ctx);
