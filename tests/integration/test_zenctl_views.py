@@ -720,6 +720,84 @@ class SlowLogSubscriber(ViewsTestCase):
         self.assertLessEqual(bad_frames + dropped, 2 * self.FLOOD)
 
 
+class ConfigView(ViewsTestCase):
+    """zenctl config: the running zend's config, every key, and where each
+    value came from; tokens only as fingerprints."""
+    SECRETS = ("sk-p1", "sk-config-env-secret")
+
+    def values(self, doc):
+        return {e["key"]: e for e in doc["values"]}
+
+    def test_values_sources_and_no_secrets(self):
+        self.env["ZEN_TEST_CONFIG_KEY"] = "sk-config-env-secret"
+        self.start(daemon={"max_concurrent": 7}, p2={"auth_token": "env:ZEN_TEST_CONFIG_KEY"})
+        r = self.zenctl("-o", "json", "config")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        doc = json.loads(r.stdout)
+        self.assertEqual(doc["file"]["path"], self.path("zen.json"))
+        self.assertEqual(doc["file"]["source"], "default")
+        self.assertEqual(doc["file"]["hash"], self.status_json()["config_hash"])
+        self.assertEqual(doc["home"], {"path": self.home, "source": "env:ZEN_HOME"})
+        v = self.values(doc)
+        self.assertEqual(len(v), len(doc["values"]), "a key twice")
+        # Set in zen.json ...
+        self.assertEqual((v["daemon.max_concurrent"]["value"], v["daemon.max_concurrent"]["source"]),
+                         (7, "zen.json"))
+        self.assertEqual((v["daemon.first_byte_timeout_ms"]["value"],
+                          v["daemon.first_byte_timeout_ms"]["source"]), (1500, "zen.json"))
+        self.assertEqual(v["providers.p1.base_url"]["value"], self.m1.url)
+        self.assertEqual(v["providers.p1.base_url"]["source"], "zen.json")
+        # ... and defaults filled in.
+        self.assertEqual((v["daemon.queue_timeout_ms"]["value"],
+                          v["daemon.queue_timeout_ms"]["source"]), (5000, "default"))
+        self.assertEqual((v["daemon.log_level"]["value"], v["daemon.log_level"]["source"]),
+                         ("info", "default"))
+        self.assertEqual((v["providers.p2.auth_header"]["value"],
+                          v["providers.p2.auth_header"]["source"]), ("both", "default"))
+        self.assertEqual((v["health_check.enabled"]["value"],
+                          v["health_check.enabled"]["source"]), (False, "default"))
+        # Tokens: a fingerprint and where it came from.
+        t1, t2 = v["providers.p1.auth_token"], v["providers.p2.auth_token"]
+        self.assertEqual((t1["source"], t1["auth"], t1["value"]), ("zen.json", "token", None))
+        self.assertEqual((t2["source"], t2["auth"], t2["variable"]),
+                         ("env", "env", "ZEN_TEST_CONFIG_KEY"))
+        self.assertRegex(t2["fingerprint"], r"^[0-9a-f]{16}$")
+        providers = json.loads(self.zenctl("-o", "json", "providers").stdout)["providers"]
+        self.assertEqual(t2["fingerprint"],
+                         [p for p in providers if p["name"] == "p2"][0]["auth_fingerprint"])
+        table = self.zenctl("config")
+        self.assertEqual(table.returncode, 0, table.stderr)
+        for secret in self.SECRETS:
+            self.assertNotIn(secret, r.stdout)
+            self.assertNotIn(secret, table.stdout)
+        rows = {line.split()[0]: line.split()[1:] for line in table.stdout.splitlines()[3:]}
+        self.assertEqual(table.stdout.splitlines()[2].split(), ["KEY", "VALUE", "SOURCE"])
+        self.assertEqual(rows["daemon.max_concurrent"], ["7", "zen.json"])
+        self.assertEqual(rows["daemon.queue_timeout_ms"], ["5000", "default"])
+        self.assertEqual(rows["providers.p2.auth_token"],
+                         ["fingerprint", t2["fingerprint"], "env:ZEN_TEST_CONFIG_KEY"])
+        self.assertEqual(rows["(home)"], [self.home, "env:ZEN_HOME"])
+
+    def test_follows_reloads_and_flags(self):
+        self.start()
+        with open(self.path("zen.json")) as f:
+            cfg = json.load(f)
+        cfg["daemon"]["queue_timeout_ms"] = 1234
+        self.write_config(cfg)
+        self.assertEqual(self.zenctl("reload").returncode, 0)
+        v = self.values(json.loads(self.zenctl("-o", "json", "config").stdout))
+        self.assertEqual((v["daemon.queue_timeout_ms"]["value"],
+                          v["daemon.queue_timeout_ms"]["source"]), (1234, "zen.json"))
+        self.stop_zend_cleanly(self.zend)
+        # --config and --home are zend's flags: the source says so.
+        other = self.path("other.json")
+        self.write_config(cfg, name="other.json")
+        self.zend = self.start_zend("--home", self.home, "--config", other)
+        doc = json.loads(self.zenctl("-o", "json", "config").stdout)
+        self.assertEqual(doc["file"], dict(doc["file"], path=other, source="flag"))
+        self.assertEqual(doc["home"], {"path": self.home, "source": "flag"})
+
+
 class HealthAndProviders(ViewsTestCase):
     def setUp(self):
         super().setUp()
