@@ -67,8 +67,8 @@ int zc_parse_seconds(const char *flag, const char *v, double min, double max, do
         char lo[32], hi[32];
         zv_duration(min, lo, sizeof(lo));
         zv_duration(max, hi, sizeof(hi));
-        zc_error("%s takes seconds or a duration such as 90s, 30m, 2h or 1d (%s..%s), not '%s'",
-                 flag, lo, hi, v);
+        zc_error("%s takes seconds or a duration such as 90s, 30m, 2h or 1d (%.10g to %.10g "
+                 "seconds: %s to %s), not '%s'", flag, min, max, lo, hi, v);
         return ZEN_ERR;
     }
     *out = secs;
