@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "timeutil.h"
 
 /* ---- terminal-safe text ---- */
 
@@ -145,35 +146,7 @@ double zv_num(const json_t *obj, const char *key)
 
 void zv_duration(double secs, char *out, size_t outlen)
 {
-    if (!(secs > 0)) {
-        snprintf(out, outlen, "0s");
-        return;
-    }
-    if (secs < 1.0) {
-        /* 0.9996 s would round to "1000ms": say "1s" instead. */
-        long ms = (long)(secs * 1000.0 + 0.5);
-        if (ms < 1000) {
-            snprintf(out, outlen, "%ldms", ms);
-            return;
-        }
-    }
-    /* Two units at most, the larger first; a zero second unit is left out. */
-    static const struct {
-        long secs;
-        char unit;
-    } units[] = {{86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'}};
-    long s = secs >= 1e12 ? (long)1e12 : (long)secs;
-    if (s < 1)
-        s = 1;
-    size_t u = 0;
-    while (s < units[u].secs)
-        u++;
-    long big = s / units[u].secs;
-    long small = u + 1 < ZEN_ARRAY_LEN(units) ? s % units[u].secs / units[u + 1].secs : 0;
-    if (small)
-        snprintf(out, outlen, "%ld%c %ld%c", big, units[u].unit, small, units[u + 1].unit);
-    else
-        snprintf(out, outlen, "%ld%c", big, units[u].unit);
+    ztime_format_span(secs, out, outlen);
 }
 
 void zv_count(long long n, const char *one, const char *many, char *out, size_t outlen)

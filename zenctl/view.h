@@ -40,10 +40,10 @@ const char *zv_str(const json_t *obj, const char *key, const char *fallback);
 long long zv_int(const json_t *obj, const char *key);
 double zv_num(const json_t *obj, const char *key); /* integer or real */
 
-/* Every span zenctl prints, in one form: the two largest units, the
- * second left out when zero ("45s", "1m 53s", "2h 5m", "3d 4h", "2m"), and
- * milliseconds below a second ("850ms"); 0 and less are "0s". Whole units
- * are truncated: a caller showing time still to wait rounds up first. */
+/* Every span zenctl prints, in one form (ztime_format_span, which zend's
+ * own messages use too): "850ms", "45s", "1m 53s", "2h 5m", "3d 4h"; 0 and
+ * less are "0s". Units are truncated: a caller showing time still to wait
+ * rounds up first. */
 void zv_duration(double secs, char *out, size_t outlen);
 /* "1 failover", "2 failovers", "0 failovers": many is the plural when it
  * is not one + "s" ("entries"), else NULL. */

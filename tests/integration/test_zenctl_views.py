@@ -898,6 +898,9 @@ class HealthAndProviders(ViewsTestCase):
               if p["name"] == "p2"][0]
         self.assertTrue(29 * 60000 <= p2["disabled_remaining_ms"] <= 30 * 60000, p2)
         self.assertEqual(p2["disabled_by"], ["runtime"])
+        reasons = json.loads(self.zenctl("-o", "json", "health").stdout)["reasons"]
+        self.assertTrue(any(re.match(r"^provider p2 disabled \((29m( \d+s)?|30m) left\)$", t)
+                            for t in reasons), reasons)
         # Disabled until enabled: no time left to show.
         self.zenctl("provider", "disable", "p2")
         row = [line for line in self.zenctl("providers").stdout.splitlines()

@@ -154,15 +154,23 @@ static void provider_reason(json_t *reasons, const struct pstate_report *p, int 
     char what[REASON_ERROR_MAX + 64];
     const char *unused = used ? "" : "; no profile uses it";
     failure_text(p, what, sizeof(what));
+    char left[32];
     switch (p->status) {
     case PSTATUS_UNHEALTHY:
-        add_reason(reasons, "provider %s cooling down after %s (%lld s left, %d consecutive "
-                   "failure%s%s)", p->name, what,
-                   (long long)((p->cooldown_remaining_ms + 999) / 1000),
-                   p->consecutive_failures, p->consecutive_failures == 1 ? "" : "s", unused);
+        ztime_format_span((double)((p->cooldown_remaining_ms + 999) / 1000), left, sizeof(left));
+        add_reason(reasons, "provider %s cooling down after %s (%s left, %d consecutive "
+                   "failure%s%s)", p->name, what, left, p->consecutive_failures,
+                   p->consecutive_failures == 1 ? "" : "s", unused);
         return;
     case PSTATUS_DISABLED:
-        add_reason(reasons, "provider %s disabled%s", p->name, used ? "" : " (no profile uses it)");
+        if (p->disabled_remaining_ms > 0) {
+            ztime_format_span((double)((p->disabled_remaining_ms + 999) / 1000), left,
+                              sizeof(left));
+            add_reason(reasons, "provider %s disabled (%s left%s)", p->name, left, unused);
+        } else {
+            add_reason(reasons, "provider %s disabled%s", p->name,
+                       used ? "" : " (no profile uses it)");
+        }
         return;
     case PSTATUS_DEGRADED:
         break;
