@@ -212,7 +212,8 @@ void zc_usage(FILE *out)
     print_flags(out, zc_global_flags);
     fprintf(out, "\nExit codes: 0 ok, 1 zend answered an error, 3 zend not running or "
                  "unreachable,\n4 permission denied, 64 usage error. health: 0 healthy, "
-                 "1 degraded or draining,\n2 unhealthy, 3 unreachable.\n");
+                 "1 degraded or draining,\n2 unhealthy, 3 unreachable. shutdown: 0 when zend "
+                 "is not running.\n");
 }
 
 void zc_command_usage(FILE *out, const struct zc_command *cmd)
