@@ -913,6 +913,18 @@ class HealthAndProviders(ViewsTestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("nosuch", r.stderr)
 
+    def test_counts_in_words_agree_with_their_number(self):
+        self.start(daemon={"retry_same_provider": 0})
+        self.m1.default({"status": 500, "json": {"error": "down"}})
+        self.m2.default({"json": {"from": "p2"}})
+        self.assertEqual(self.post().status, 200)  # p1 fails, p2 serves: one failover
+        m = self.metrics()
+        self.assertEqual((m["attempts_total"], m["failovers_total"]), (2, 1))
+        table = self.zenctl("metrics").stdout
+        self.assertIn("2 attempts, 1 failover\n", table)
+        out = self.zenctl("health").stdout
+        self.assertRegex(out, r"^zend \S+ - \d/2 providers up")
+
     def test_completion_offers_provider_names_from_zend(self):
         self.start()
         script = os.path.join(SOURCE_DIR, "completions", "zenctl.bash")
