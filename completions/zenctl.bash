@@ -58,7 +58,7 @@ _zenctl() {
             if [[ "$cur" == -* ]]; then
                 COMPREPLY=($(compgen -W "$global_opts" -- "$cur"))
             else
-                COMPREPLY=($(compgen -W 'status health providers provider sessions metrics logs usage reload shutdown version completion help' -- "$cur"))
+                COMPREPLY=($(compgen -W 'status health providers provider sessions metrics logs usage config reload shutdown version completion help' -- "$cur"))
             fi ;;
         status)
             if [[ "$cur" == -* ]]; then
@@ -98,6 +98,10 @@ _zenctl() {
             elif ((nargs == 0)); then
                 COMPREPLY=($(compgen -W 'budget' -- "$cur"))
             fi ;;
+        config)
+            if [[ "$cur" == -* ]]; then
+                COMPREPLY=($(compgen -W "$global_opts" -- "$cur"))
+            fi ;;
         reload)
             if [[ "$cur" == -* ]]; then
                 COMPREPLY=($(compgen -W "$global_opts" -- "$cur"))
@@ -120,7 +124,7 @@ _zenctl() {
             if [[ "$cur" == -* ]]; then
                 COMPREPLY=($(compgen -W "$global_opts" -- "$cur"))
             elif ((nargs == 0)); then
-                COMPREPLY=($(compgen -W 'status health providers provider sessions metrics logs usage reload shutdown version completion help' -- "$cur"))
+                COMPREPLY=($(compgen -W 'status health providers provider sessions metrics logs usage config reload shutdown version completion help' -- "$cur"))
             fi ;;
     esac
 }

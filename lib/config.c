@@ -74,6 +74,7 @@ static int load_env_headers(struct zcfg_loader *L, struct zcfg_provider *p, cons
     zcfgl_subpath(path, parent, "env_vars");
     if (zcfgl_expect_object(L, env, path) != ZEN_OK)
         return ZEN_ERR;
+    zcfgl_mark_set(L, parent, "env_vars");
     p->env_headers = zcfgl_xcalloc(json_object_size(env), sizeof(struct zcfg_header));
     const char *key;
     json_t *v;
@@ -488,6 +489,7 @@ struct zcfg *zcfg_load_buffer(const char *name, const char *data, size_t len, ch
     cfg->refs = 1;
     cfg->path = zcfgl_xstrdup(name);
     cfg->notes = json_array();
+    cfg->file_keys = json_object();
     zsec_fingerprint(data, len, cfg->hash);
 
     json_error_t jerr;
@@ -624,6 +626,7 @@ void zcfg_unref(struct zcfg *cfg)
     free(cfg->default_profile);
     free(cfg->path);
     json_decref(cfg->notes);
+    json_decref(cfg->file_keys);
     free(cfg);
 }
 
@@ -641,6 +644,13 @@ const struct zcfg_profile *zcfg_find_profile(const struct zcfg *cfg, const char 
         if (strcmp(cfg->profiles[i].name, name) == 0)
             return &cfg->profiles[i];
     return NULL;
+}
+
+const char *zcfg_auth_mode(const struct zcfg_provider *p)
+{
+    if (!p->auth_token)
+        return "passthrough";
+    return p->token_env ? "env" : "token";
 }
 
 int zcfg_provider_disabled(const struct zcfg *cfg, const char *name, int64_t now_s)

@@ -214,6 +214,10 @@ struct zcfg {
     struct zcfg_price *pricing;      size_t n_pricing;
     struct zcfg_budgets budgets;
     int has_literal_secret;     /* a token or access key written in the file itself */
+    /* Every key the file set, as the JSON path its errors would name
+     * ("daemon.listen", "providers.relay.auth_token"), mapped to true: what
+     * tells a value from zen.json apart from a default (zcfg_effective). */
+    json_t *file_keys;
     json_t *notes;              /* [{level, event, fields}] for the caller to log */
 };
 
@@ -233,6 +237,25 @@ const struct zcfg_profile *zcfg_find_profile(const struct zcfg *cfg, const char 
 /* Is the provider in disabled_providers with no expiry, or one not yet
  * passed at now_s (epoch seconds)? */
 int zcfg_provider_disabled(const struct zcfg *cfg, const char *name, int64_t now_s);
+
+/* The effective config for `zenctl config` (config_effective.c): every key
+ * zend reads, default or not, in file order within each section, as
+ * [{key, value, source}]. source is "zen.json" (the file set it), "default",
+ * or for an auth_token "env" (with "variable": NAME); a token is never a
+ * value: auth_token entries carry "fingerprint" (16 hex digits, null in
+ * passthrough) and "auth" (zcfg_auth_mode), and their value is null. */
+json_t *zcfg_effective(const struct zcfg *cfg);
+
+/* A malloc'd copy of url with its user:password part, if it has one,
+ * written as three asterisks before the '@': what a view may show of a
+ * base_url or proxy_url. */
+char *zcfg_url_redacted(const char *url);
+
+/* How zend authenticates to the provider: "token" (a literal auth_token),
+ * "env" (auth_token "env:NAME", read from the environment at load) or
+ * "passthrough" (no token, or an env:NAME that was unset or empty: the
+ * client's own key goes through). */
+const char *zcfg_auth_mode(const struct zcfg_provider *p);
 
 /* "failover", "round-robin", ... and back; -1 for an unknown name. */
 const char *zcfg_strategy_name(int strategy);

@@ -143,6 +143,7 @@ static int load_access_keys(struct zcfg_loader *L, const json_t *obj, struct zcf
     const json_t *arr = json_object_get(obj, "access_keys");
     if (!arr)
         return ZEN_OK;
+    zcfgl_mark_set(L, "daemon", "access_keys");
     if (!json_is_array(arr))
         return zcfgl_fail(L, "daemon.access_keys", "must be an array of strings, not %s",
                           zcfgl_type_name(arr));
@@ -299,6 +300,7 @@ int zcfgl_load_daemon(struct zcfg_loader *L, const json_t *root, int64_t proxy_p
             return ZEN_ERR;
         const json_t *ratio = json_object_get(obj, "health_max_fd_ratio");
         if (ratio) {
+            zcfgl_mark_set(L, "daemon", "health_max_fd_ratio");
             if (!json_is_number(ratio) || json_number_value(ratio) <= 0 ||
                 json_number_value(ratio) > 1)
                 return zcfgl_fail(L, "daemon.health_max_fd_ratio", "must be a number in (0, 1]");
@@ -335,4 +337,52 @@ int zcfgl_load_daemon(struct zcfg_loader *L, const json_t *root, int64_t proxy_p
             d->allowed_hosts[i] = zcfgl_xstrdup(default_allowed_hosts[i]);
     }
     return ZEN_OK;
+}
+
+static json_t *string_list_json(char *const *items, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, json_string(items[i]));
+    return arr;
+}
+
+void zcfgl_effective_daemon(const struct zcfg *cfg, json_t *list)
+{
+    const struct zcfg_daemon *d = &cfg->daemon;
+    char listen[ZCFG_HOST_MAX + 16];
+    zcfg_format_listen(d->listen_host, d->listen_port, listen, sizeof(listen));
+    zcfgl_effective_add(list, cfg, "daemon.listen", json_string(listen));
+    for (size_t i = 0; i < ZEN_ARRAY_LEN(daemon_int_keys); i++) {
+        char key[ZCFG_PATH_LEN];
+        zcfgl_subpath(key, "daemon", daemon_int_keys[i].key);
+        const int64_t *v = (const int64_t *)((const char *)d + daemon_int_keys[i].offset);
+        zcfgl_effective_add(list, cfg, key, json_integer(*v));
+    }
+    zcfgl_effective_add(list, cfg, "daemon.log_level",
+                        json_string(zlog_level_name(d->log_level)));
+    zcfgl_effective_add(list, cfg, "daemon.log_file", json_string(d->log_file));
+    zcfgl_effective_add(list, cfg, "daemon.health_max_fd_ratio",
+                        json_real(d->health_max_fd_ratio));
+    zcfgl_effective_add(list, cfg, "daemon.allowed_hosts",
+                        string_list_json(d->allowed_hosts, d->n_allowed_hosts));
+    zcfgl_effective_add(list, cfg, "daemon.allowed_origins",
+                        string_list_json(d->allowed_origins, d->n_allowed_origins));
+    /* Only hashes are kept, and not even those are shown: how many. */
+    zcfgl_effective_add(list, cfg, "daemon.access_keys", json_integer((json_int_t)d->n_access_keys));
+    zcfgl_effective_add(list, cfg, "daemon.allow_remote_without_keys",
+                        json_boolean(d->allow_remote_without_keys));
+    zcfgl_effective_add(list, cfg, "daemon.control_readers",
+                        string_list_json(d->control_readers, d->n_control_readers));
+    zcfgl_effective_add(list, cfg, "daemon.control_read_socket",
+                        d->control_read_socket ? json_string(d->control_read_socket)
+                                               : json_null());
+    zcfgl_effective_add(list, cfg, "daemon.access_log", json_boolean(d->access_log));
+    zcfgl_effective_add(list, cfg, "daemon.usage.enabled", json_boolean(d->usage_enabled));
+    zcfgl_effective_add(list, cfg, "daemon.usage.retention_days",
+                        json_integer(d->usage_retention_days));
+    const struct zcfg_health_check *hc = &cfg->health_check;
+    zcfgl_effective_add(list, cfg, "health_check.enabled", json_boolean(hc->enabled));
+    zcfgl_effective_add(list, cfg, "health_check.interval_secs", json_integer(hc->interval_secs));
+    zcfgl_effective_add(list, cfg, "health_check.timeout_secs", json_integer(hc->timeout_secs));
 }

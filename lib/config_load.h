@@ -22,6 +22,11 @@ struct zcfg_loader {
     int has_literal_token; /* for the config_permissions warning */
 };
 
+/* Records that the file set parent.key (cfg->file_keys); the typed readers
+ * below do it for every member they find, so only keys read by hand need
+ * a call. */
+void zcfgl_mark_set(struct zcfg_loader *L, const char *parent, const char *key);
+
 /* Fills L->err as "file: path: message"; always returns ZEN_ERR. */
 int zcfgl_fail(struct zcfg_loader *L, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -64,6 +69,14 @@ void zcfgl_note_ignored_keys(struct zcfg_loader *L, const json_t *root);
 int zcfgl_load_profile_routing(struct zcfg_loader *L, struct zcfg_profile *prof,
                                const json_t *v, const char *path);
 void zcfgl_free_profile_routing(struct zcfg_profile *prof);
+
+/* `zenctl config`'s entry {key, value, source}: source "zen.json" when the
+ * file set key (cfg->file_keys), else "default". Takes value. */
+void zcfgl_effective_add(json_t *list, const struct zcfg *cfg, const char *key, json_t *value);
+/* The daemon and health_check entries (config_daemon.c); budgets and the
+ * file's pricing entries (config_usage.c). */
+void zcfgl_effective_daemon(const struct zcfg *cfg, json_t *list);
+void zcfgl_effective_usage(const struct zcfg *cfg, json_t *list);
 
 /* The sections config_daemon.c owns: defaults first, then the file's values. */
 int zcfgl_load_health_check(struct zcfg_loader *L, const json_t *root);

@@ -39,6 +39,13 @@ void zcfgl_note(struct zcfg_loader *L, int level, const char *event, json_t *fie
                                                    "fields", fields));
 }
 
+void zcfgl_mark_set(struct zcfg_loader *L, const char *parent, const char *key)
+{
+    char path[ZCFG_PATH_LEN];
+    zcfgl_subpath(path, parent, key);
+    json_object_set_new(L->cfg->file_keys, path, json_true());
+}
+
 char *zcfgl_xstrdup(const char *s)
 {
     char *d = strdup(s);
@@ -96,6 +103,7 @@ int zcfgl_opt_string(struct zcfg_loader *L, const json_t *obj, const char *key, 
     *out = NULL;
     if (!v || json_is_null(v))
         return ZEN_OK;
+    zcfgl_mark_set(L, parent, key);
     zcfgl_subpath(path, parent, key);
     if (!json_is_string(v))
         return zcfgl_fail(L, path, "must be a string, not %s", zcfgl_type_name(v));
@@ -126,6 +134,7 @@ int zcfgl_opt_int(struct zcfg_loader *L, const json_t *obj, const char *key, con
     const json_t *v = json_object_get(obj, key);
     if (!v)
         return ZEN_OK;
+    zcfgl_mark_set(L, parent, key);
     zcfgl_subpath(path, parent, key);
     if (!json_is_integer(v))
         return zcfgl_fail(L, path, "must be an integer, not %s", zcfgl_type_name(v));
@@ -144,6 +153,7 @@ int zcfgl_opt_bool(struct zcfg_loader *L, const json_t *obj, const char *key, co
     const json_t *v = json_object_get(obj, key);
     if (!v)
         return ZEN_OK;
+    zcfgl_mark_set(L, parent, key);
     zcfgl_subpath(path, parent, key);
     if (!json_is_boolean(v))
         return zcfgl_fail(L, path, "must be true or false, not %s", zcfgl_type_name(v));
@@ -166,6 +176,7 @@ int zcfgl_opt_string_array(struct zcfg_loader *L, const json_t *obj, const char 
     const json_t *arr = json_object_get(obj, key);
     if (!arr)
         return ZEN_OK;
+    zcfgl_mark_set(L, parent, key);
     zcfgl_subpath(path, parent, key);
     if (!json_is_array(arr))
         return zcfgl_fail(L, path, "must be an array of strings, not %s", zcfgl_type_name(arr));

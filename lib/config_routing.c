@@ -67,6 +67,7 @@ static int load_strategy(struct zcfg_loader *L, const json_t *obj, const char *p
     const json_t *v = json_object_get(obj, "strategy");
     if (!v || json_is_null(v))
         return ZEN_OK;
+    zcfgl_mark_set(L, parent, "strategy");
     zcfgl_subpath(path, parent, "strategy");
     if (!json_is_string(v))
         return zcfgl_fail(L, path, "must be a string, not %s", zcfgl_type_name(v));

@@ -172,6 +172,7 @@ int zcfgl_load_budgets(struct zcfg_loader *L, const json_t *root)
             return zcfgl_fail(L, path, "unknown period (daily, weekly, monthly or per_project)");
         if (json_is_null(v))
             continue; /* GoZen writes an unset limit as null */
+        zcfgl_mark_set(L, "budgets", key);
         if (load_limit(L, &bs->period[p], v, path) != ZEN_OK)
             return ZEN_ERR;
     }
@@ -202,4 +203,30 @@ int zcfgl_load_daemon_usage(struct zcfg_loader *L, const json_t *daemon_obj)
                       36500))
         return ZEN_ERR;
     return ZEN_OK;
+}
+
+void zcfgl_effective_usage(const struct zcfg *cfg, json_t *list)
+{
+    for (int p = 0; p < ZCFG_BUDGET_PERIODS; p++) {
+        const struct zcfg_budget *b = &cfg->budgets.period[p];
+        char key[ZCFG_PATH_LEN];
+        zcfgl_subpath(key, "budgets", period_keys[p]);
+        zcfgl_effective_add(list, cfg, key,
+                            b->set ? json_pack("{s:f, s:s}", "amount", b->amount, "action",
+                                               zcfg_budget_action_name(b->action))
+                                   : json_null());
+    }
+    zcfgl_effective_add(list, cfg, "budgets.per_project",
+                        json_boolean(cfg->budgets.per_project));
+    for (size_t i = 0; i < cfg->n_pricing; i++) {
+        const struct zcfg_price *pr = &cfg->pricing[i];
+        char key[ZCFG_PATH_LEN];
+        zcfgl_subpath(key, "pricing", pr->model);
+        json_t *v = json_pack("{s:f, s:f, s:f, s:f}", "input_per_million", pr->input_per_million,
+                              "output_per_million", pr->output_per_million,
+                              "cache_read_per_million", pr->cache_read_per_million,
+                              "cache_write_per_million", pr->cache_write_per_million);
+        json_array_append_new(list, json_pack("{s:s, s:o, s:s}", "key", key, "value", v,
+                                              "source", "zen.json"));
+    }
 }

@@ -90,13 +90,19 @@ static const char *nonempty_env(const char *name)
     return (v && *v) ? v : NULL;
 }
 
-int zpaths_home(char *out, size_t outlen, const char *home_flag, char *err, size_t errlen)
+/* zpaths_home, also saying where the answer came from (*source). */
+static int home_from(char *out, size_t outlen, const char *home_flag, const char **source,
+                     char *err, size_t errlen)
 {
     const char *home = home_flag;
-    if (!home) home = nonempty_env("ZEN_HOME");
-    if (!home) home = nonempty_env("GOZEN_CONFIG_DIR");
+    *source = "flag";
+    if (!home && (home = nonempty_env("ZEN_HOME")))
+        *source = "env:ZEN_HOME";
+    if (!home && (home = nonempty_env("GOZEN_CONFIG_DIR")))
+        *source = "env:GOZEN_CONFIG_DIR";
     char fallback[PATH_MAX];
     if (!home) {
+        *source = "default";
         const char *user_home = nonempty_env("HOME");
         if (!user_home) {
             struct passwd *pw = getpwuid(getuid());
@@ -119,12 +125,19 @@ int zpaths_home(char *out, size_t outlen, const char *home_flag, char *err, size
     return ZEN_OK;
 }
 
+int zpaths_home(char *out, size_t outlen, const char *home_flag, char *err, size_t errlen)
+{
+    const char *source;
+    return home_from(out, outlen, home_flag, &source, err, errlen);
+}
+
 int zpaths_resolve(struct zpaths *p, const char *home_flag, const char *config_flag,
                    char *err, size_t errlen)
 {
     memset(p, 0, sizeof(*p));
-    if (zpaths_home(p->home, sizeof(p->home), home_flag, err, errlen) != ZEN_OK)
+    if (home_from(p->home, sizeof(p->home), home_flag, &p->home_source, err, errlen) != ZEN_OK)
         return ZEN_ERR;
+    p->config_source = config_flag ? "flag" : "default";
     int bad = 0;
     if (config_flag)
         bad |= make_absolute(p->config, sizeof(p->config), config_flag);

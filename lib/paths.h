@@ -15,6 +15,10 @@ struct zpaths {
     char lock[PATH_MAX];
     char pid[PATH_MAX];
     char sock[PATH_MAX];
+    /* Where home and config came from, for `zenctl config`: home "flag"
+     * (--home), "env:ZEN_HOME", "env:GOZEN_CONFIG_DIR" or "default"; config
+     * "flag" (--config) or "default". */
+    const char *home_source, *config_source;
 };
 
 /* Resolves every path; home_flag/config_flag may be NULL. Refuses paths that

@@ -109,3 +109,36 @@ int ztime_parse_rfc3339(const char *s, int64_t *epoch_s)
     *epoch_s = (int64_t)t - offset_s;
     return ZEN_OK;
 }
+
+void ztime_format_span(double secs, char *out, size_t outlen)
+{
+    if (!(secs > 0)) {
+        snprintf(out, outlen, "0s");
+        return;
+    }
+    if (secs < 1.0) {
+        /* 0.9996 s would round to "1000ms": say "1s" instead. */
+        long ms = (long)(secs * 1000.0 + 0.5);
+        if (ms < 1000) {
+            snprintf(out, outlen, "%ldms", ms);
+            return;
+        }
+    }
+    /* Two units at most, the larger first; a zero second unit is left out. */
+    static const struct {
+        long secs;
+        char unit;
+    } units[] = {{86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'}};
+    long s = secs >= 1e12 ? (long)1e12 : (long)secs;
+    if (s < 1)
+        s = 1;
+    size_t u = 0;
+    while (s < units[u].secs)
+        u++;
+    long big = s / units[u].secs;
+    long small = u + 1 < ZEN_ARRAY_LEN(units) ? s % units[u].secs / units[u + 1].secs : 0;
+    if (small)
+        snprintf(out, outlen, "%ld%c %ld%c", big, units[u].unit, small, units[u + 1].unit);
+    else
+        snprintf(out, outlen, "%ld%c", big, units[u].unit);
+}

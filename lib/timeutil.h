@@ -5,6 +5,7 @@
 #ifndef ZEN_TIMEUTIL_H
 #define ZEN_TIMEUTIL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define ZTIME_RFC3339_LEN 64 /* 24 used; room for any struct tm */
@@ -15,6 +16,13 @@ double ztime_mono_s(void);        /* CLOCK_MONOTONIC in seconds, sub-ms precisio
 
 /* "2026-11-28T00:31:27.123Z" into out (ZTIME_RFC3339_LEN bytes). */
 void ztime_format_rfc3339_ms(int64_t epoch_ms, char out[ZTIME_RFC3339_LEN]);
+
+/* A span as people read it, the one form zend's messages and zenctl use:
+ * the two largest units, the second left out when zero ("45s", "1m 53s",
+ * "2h 5m", "3d 4h", "2m"), milliseconds below a second ("850ms"); 0 and
+ * less are "0s". Units are truncated: time still to wait is rounded up by
+ * the caller. */
+void ztime_format_span(double secs, char *out, size_t outlen);
 
 /* Parses "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)" (a space may stand for
  * 'T'). Refuses anything else. Returns ZEN_OK and seconds since the epoch. */

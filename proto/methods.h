@@ -21,6 +21,7 @@
 #define RPC_USAGE_QUERY "usage.query"
 #define RPC_USAGE_BUDGET "usage.budget"
 #define RPC_USAGE_REPAIR "usage.repair"
+#define RPC_CONFIG_GET "config.get"
 
 /* provider.disable's for_s: more than 0, at most ten years (365-day years).
  * Beyond that a deadline in milliseconds would overflow; nobody means it. */

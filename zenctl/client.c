@@ -42,10 +42,12 @@ int zc_connect(struct zc_client *c, const char *sock_path, int timeout_ms, char 
     c->fd = -1;
     switch (e) {
     case ENOENT:
+        c->not_running = 1;
         snprintf(err, errlen, "zend is not running (no socket at %s; start it with: zend)",
                  sock_path);
         return ZC_UNREACHABLE;
     case ECONNREFUSED:
+        c->not_running = 1;
         snprintf(err, errlen, "zend is not running (connection refused at %s; a stale "
                  "socket? start it with: zend)", sock_path);
         return ZC_UNREACHABLE;

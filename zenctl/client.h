@@ -17,6 +17,7 @@ struct zc_client {
     int timeout_ms;
     uint32_t next_msgid;
     struct rpc_reader reader;
+    int not_running; /* zc_connect found no socket, or nobody listening on it */
 };
 
 /* Outcome of a call, mapped 1:1 to exit codes by the caller. */

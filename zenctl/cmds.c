@@ -51,11 +51,24 @@ int zc_call_for_view(const struct zc_ctx *ctx, const char *method, json_t **view
 
 int zc_parse_seconds(const char *flag, const char *v, double min, double max, double *out)
 {
+    static const struct {
+        const char *suffix;
+        double secs;
+    } units[] = {{"", 1}, {"ms", 0.001}, {"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}};
     char *end;
     errno = 0;
     double secs = strtod(v, &end);
-    if (!*v || *end || errno || !(secs >= min && secs <= max)) {
-        zc_error("%s takes seconds (%.10g..%.10g), not '%s'", flag, min, max, v);
+    size_t u = 0;
+    while (u < ZEN_ARRAY_LEN(units) && strcmp(end, units[u].suffix) != 0)
+        u++;
+    if (u < ZEN_ARRAY_LEN(units))
+        secs *= units[u].secs;
+    if (!*v || end == v || u == ZEN_ARRAY_LEN(units) || errno || !(secs >= min && secs <= max)) {
+        char lo[32], hi[32];
+        zv_duration(min, lo, sizeof(lo));
+        zv_duration(max, hi, sizeof(hi));
+        zc_error("%s takes seconds or a duration such as 90s, 30m, 2h or 1d (%.10g to %.10g "
+                 "seconds: %s to %s), not '%s'", flag, min, max, lo, hi, v);
         return ZEN_ERR;
     }
     *out = secs;
@@ -182,6 +195,18 @@ static int wait_for_exit(struct zc_ctx *ctx, struct zc_client *c, long long pid,
     return ZEN_EXIT_OK;
 }
 
+/* Nothing to stop: a note on stderr, exit 0; -o json says {"running": false}. */
+static int shutdown_not_running(const struct zc_ctx *ctx)
+{
+    zc_error("zend is not running (nothing to stop; no zend at %s)", ctx->sock_path);
+    if (ctx->output == ZC_OUT_JSON) {
+        json_t *out = json_pack("{s:b}", "running", 0);
+        zc_print_json(out);
+        json_decref(out);
+    }
+    return ZEN_EXIT_OK;
+}
+
 int zc_cmd_shutdown(struct zc_ctx *ctx)
 {
     json_t *params = json_object();
@@ -201,6 +226,12 @@ int zc_cmd_shutdown(struct zc_ctx *ctx)
     int code;
     json_t *res = NULL, *summary = NULL;
     int st = zc_connect(&c, ctx->sock_path, ctx->timeout_ms, err, sizeof(err));
+    if (st != ZC_OK && c.not_running) {
+        /* As `systemctl stop` of a stopped unit: what was asked for holds. */
+        json_decref(params);
+        zc_close(&c);
+        return shutdown_not_running(ctx);
+    }
     if (st == ZC_OK)
         st = zc_call(&c, RPC_SHUTDOWN, params, &res, &code, err, sizeof(err));
     json_decref(params);
@@ -227,8 +258,9 @@ int zc_cmd_shutdown(struct zc_ctx *ctx)
             zc_print_json(out);
             json_decref(out);
         } else if (zc_flag_value(ctx, "no-wait")) {
-            printf("zend (pid %lld) is shutting down (draining for up to %.1f s)\n", pid,
-                   (double)drain_ms / 1000.0);
+            char span[32];
+            zv_duration((double)drain_ms / 1000.0, span, sizeof(span));
+            printf("zend (pid %lld) is shutting down (draining for up to %s)\n", pid, span);
         } else {
             printf("zend (pid %lld) stopped: drained %lld, aborted %lld\n", pid,
                    zv_int(summary, "drained"), zv_int(summary, "aborted"));

@@ -80,6 +80,7 @@ extern const char zc_synopsis[];
 extern const char zc_description[];
 extern const struct zc_exit_code zc_exit_codes[];
 extern const struct zc_exit_code zc_health_exit_codes[];
+extern const struct zc_exit_code zc_shutdown_exit_codes[];
 
 const struct zc_command *zc_find_command(const char *name);
 /* The value given for --long_name, or NULL; a switch yields "". When given
@@ -107,8 +108,9 @@ int zc_call_once(const struct zc_ctx *ctx, const char *method, const json_t *par
  * its strings made safe for a terminal (zv_escaped_take), the caller's to
  * free. Returns an exit code. */
 int zc_call_for_view(const struct zc_ctx *ctx, const char *method, json_t **view);
-/* Parses a duration in seconds within [min, max]; prints why and returns
- * ZEN_ERR when v is not one. */
+/* Parses a duration within [min, max] seconds: a number of seconds, or one
+ * with a unit, ms, s, m, h or d ("1.5", "500ms", "30m"); prints why and
+ * returns ZEN_ERR when v is not one. */
 int zc_parse_seconds(const char *flag, const char *v, double min, double max, double *out);
 
 /* Command handlers. */
@@ -121,6 +123,7 @@ int zc_cmd_sessions(struct zc_ctx *ctx);
 int zc_cmd_metrics(struct zc_ctx *ctx);
 int zc_cmd_logs(struct zc_ctx *ctx);
 int zc_cmd_reload(struct zc_ctx *ctx);
+int zc_cmd_config(struct zc_ctx *ctx);
 int zc_cmd_shutdown(struct zc_ctx *ctx);
 int zc_cmd_version(struct zc_ctx *ctx);
 int zc_cmd_usage(struct zc_ctx *ctx);

@@ -65,9 +65,10 @@ int zc_cmd_health(struct zc_ctx *ctx)
     size_t i;
     char p99[16];
     zv_ms(zv_num(h, "latency_p99_ms"), p99, sizeof(p99));
-    printf("zend %s%s%s - %lld/%zu providers up, p99 %s\n",
-           ctx->color ? zv_status_color(status) : "", status, ctx->color ? ZV_RESET : "", up,
-           json_array_size(providers), p99);
+    char of[48];
+    zv_count((long long)json_array_size(providers), "provider", NULL, of, sizeof(of));
+    printf("zend %s%s%s - %lld/%s up, p99 %s\n", ctx->color ? zv_status_color(status) : "",
+           status, ctx->color ? ZV_RESET : "", up, of, p99);
     json_t *reason;
     json_array_foreach(json_object_get(h, "reasons"), i, reason)
         if (json_is_string(reason))
@@ -76,17 +77,14 @@ int zc_cmd_health(struct zc_ctx *ctx)
     return rc;
 }
 
-/* "41s" (whole seconds, rounded up: it is time still to wait), "2m 05s",
+/* "41s", "2m 5s" (rounded up to whole seconds: it is time still to wait),
  * or "-" when not cooling down. */
 static void cooldown_text(double ms, char *out, size_t outlen)
 {
-    double secs = ceil(ms / 1000.0);
     if (ms <= 0)
         snprintf(out, outlen, "-");
-    else if (secs < 60)
-        snprintf(out, outlen, "%.0fs", secs);
     else
-        zv_duration(secs, out, outlen);
+        zv_duration(ceil(ms / 1000.0), out, outlen);
 }
 
 /* "rate_limit: 429 from upstream", "timeout", or "-". */
@@ -98,6 +96,56 @@ static void last_error_text(const json_t *p, char *out, size_t outlen)
         snprintf(out, outlen, "%s: %s", type, msg);
     else
         snprintf(out, outlen, "%s", *type ? type : (*msg ? msg : "-"));
+}
+
+/* "disabled (29m 58s left)" while a disable runs out by itself; the status
+ * word alone otherwise. */
+static void disabled_status(const json_t *p, const char *status, char *out, size_t outlen)
+{
+    double left_ms = zv_num(p, "disabled_remaining_ms");
+    if (strcmp(status, "disabled") == 0 && left_ms > 0) {
+        char span[32];
+        zv_duration(ceil(left_ms / 1000.0), span, sizeof(span));
+        snprintf(out, outlen, "%s (%s left)", status, span);
+    } else {
+        snprintf(out, outlen, "%s", status);
+    }
+}
+
+/* "token", "env:NAME", "passthrough", "passthrough (env:NAME unset)". */
+static void auth_text(const json_t *p, char *out, size_t outlen)
+{
+    const char *mode = zv_str(p, "auth", "-");
+    const char *env = zv_str(p, "auth_env", NULL);
+    if (env && strcmp(mode, "env") == 0)
+        snprintf(out, outlen, "env:%s", env);
+    else if (env)
+        snprintf(out, outlen, "%s (env:%s unset)", mode, env);
+    else
+        snprintf(out, outlen, "%s", mode);
+}
+
+/* The second table of `providers`: where each provider is and how zend
+ * signs in. Apart from the numbers, so each table fits 100 columns. */
+static void print_endpoints(const json_t *providers, int color)
+{
+    struct zv_table t;
+    zv_table_init(&t, 3, 0);
+    zv_table_cell(&t, NULL, "NAME");
+    zv_table_cell(&t, NULL, "BASE URL");
+    zv_table_cell(&t, NULL, "AUTH");
+    size_t i;
+    json_t *p;
+    json_array_foreach(providers, i, p) {
+        char auth[256];
+        auth_text(p, auth, sizeof(auth));
+        zv_table_cell(&t, NULL, "%s", zv_str(p, "name", "?"));
+        zv_table_cell(&t, NULL, "%s", zv_str(p, "base_url", "-"));
+        zv_table_cell(&t, NULL, "%s", auth);
+    }
+    printf("\n");
+    zv_table_print(&t, stdout, color);
+    zv_table_free(&t);
 }
 
 int zc_cmd_providers(struct zc_ctx *ctx)
@@ -129,7 +177,9 @@ int zc_cmd_providers(struct zc_ctx *ctx)
         /* A wire learned from a fallback is marked: it lasts until the next reload. */
         zv_table_cell(&t, NULL, "%s%s", zv_str(p, "wire", "-"),
                       json_is_true(json_object_get(p, "wire_learned")) ? " (learned)" : "");
-        zv_table_cell(&t, zv_status_color(status), "%s", status);
+        char status_text[64];
+        disabled_status(p, status, status_text, sizeof(status_text));
+        zv_table_cell(&t, zv_status_color(status), "%s", status_text);
         zv_table_cell(&t, zv_status_color(circuit), "%s", circuit);
         zv_table_cell(&t, NULL, "%s", cooldown);
         zv_table_cell(&t, NULL, "%lld", zv_int(p, "requests"));
@@ -149,11 +199,13 @@ int zc_cmd_providers(struct zc_ctx *ctx)
     }
     zv_table_print(&t, stdout, ctx->color);
     zv_table_free(&t);
+    if (json_array_size(json_object_get(res, "providers")))
+        print_endpoints(json_object_get(res, "providers"), ctx->color);
     json_decref(res);
     return ZEN_EXIT_OK;
 }
 
-/* provider enable|disable NAME [--for SECONDS]: runtime only; zen.json is
+/* provider enable|disable NAME [--for DURATION]: runtime only; zen.json is
  * not touched, so a restart forgets it. */
 int zc_cmd_provider(struct zc_ctx *ctx)
 {

@@ -117,8 +117,11 @@ static const struct zc_command *parse_args(int argc, char **argv, struct zc_ctx 
             }
             continue;
         }
-        if (ctx->npositional >= ZC_MAX_POSITIONAL) {
-            zc_error("too many arguments");
+        /* Named right away, whatever follows: `status extra` is a typo or a
+         * misunderstanding, and the word says which. */
+        if (ctx->npositional >= cmd->max_args || ctx->npositional >= ZC_MAX_POSITIONAL) {
+            zc_error("%s: unexpected argument '%s' (see zenctl %s --help)", cmd->name, arg,
+                     cmd->name);
             return NULL;
         }
         ctx->positional[ctx->npositional++] = arg;
@@ -138,7 +141,8 @@ static const struct zc_command *parse_args(int argc, char **argv, struct zc_ctx 
         zc_usage(stderr);
         return NULL;
     }
-    if (ctx->npositional < cmd->min_args || ctx->npositional > cmd->max_args) {
+    if (ctx->npositional < cmd->min_args) {
+        zc_error("%s: missing argument (expects %s)", cmd->name, cmd->args);
         zc_command_usage(stderr, cmd);
         return NULL;
     }

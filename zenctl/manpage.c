@@ -144,6 +144,9 @@ int zc_cmd_manpage(struct zc_ctx *ctx)
     put_line("health uses the monitoring-plugin codes instead, so it works as a Nagios or "
              "Icinga check or a systemd ExecCondition=:");
     put_exit_codes(zc_health_exit_codes);
+    printf(".PP\n");
+    put_line("shutdown exits 0 when zend is not running, as systemctl stop does:");
+    put_exit_codes(zc_shutdown_exit_codes);
     printf(".SH ENVIRONMENT\n");
     static const char *const env[][2] = {
         {"ZEN_SOCKET", "the control socket, when -s is not given"},

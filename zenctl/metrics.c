@@ -65,13 +65,19 @@ static void print_table(const json_t *m)
     printf("  %-11s %lld total, %lld ok, %lld failed (%.1f%% success), %lld in flight\n",
            "requests", zv_int(m, "requests_total"), zv_int(m, "success_count"),
            zv_int(m, "error_count"), 100.0 * zv_num(m, "success_rate"), zv_int(m, "in_flight"));
-    printf("  %-11s p50 %.0fms  p95 %.0fms  p99 %.0fms  max %.0fms\n", "latency",
-           zv_num(m, "latency_p50_ms"), zv_num(m, "latency_p95_ms"),
-           zv_num(m, "latency_p99_ms"), zv_num(m, "latency_max_ms"));
-    printf("  %-11s p50 %.0fms  p95 %.0fms  p99 %.0fms\n", "ttfb", zv_num(m, "ttfb_p50_ms"),
-           zv_num(m, "ttfb_p95_ms"), zv_num(m, "ttfb_p99_ms"));
-    printf("  %-11s %lld attempts, %lld failovers\n", "attempts", zv_int(m, "attempts_total"),
-           zv_int(m, "failovers_total"));
+    char p50[16], p95[16], p99[16], pmax[16], attempts[48], failovers[48];
+    zv_ms(zv_num(m, "latency_p50_ms"), p50, sizeof(p50));
+    zv_ms(zv_num(m, "latency_p95_ms"), p95, sizeof(p95));
+    zv_ms(zv_num(m, "latency_p99_ms"), p99, sizeof(p99));
+    zv_ms(zv_num(m, "latency_max_ms"), pmax, sizeof(pmax));
+    printf("  %-11s p50 %s  p95 %s  p99 %s  max %s\n", "latency", p50, p95, p99, pmax);
+    zv_ms(zv_num(m, "ttfb_p50_ms"), p50, sizeof(p50));
+    zv_ms(zv_num(m, "ttfb_p95_ms"), p95, sizeof(p95));
+    zv_ms(zv_num(m, "ttfb_p99_ms"), p99, sizeof(p99));
+    printf("  %-11s p50 %s  p95 %s  p99 %s\n", "ttfb", p50, p95, p99);
+    zv_count(zv_int(m, "attempts_total"), "attempt", NULL, attempts, sizeof(attempts));
+    zv_count(zv_int(m, "failovers_total"), "failover", NULL, failovers, sizeof(failovers));
+    printf("  %-11s %s, %s\n", "attempts", attempts, failovers);
     printf("  %-11s %lld routed, %lld served by the strategy's first pick\n", "routing",
            zv_int(m, "routed_total"), zv_int(m, "served_by_first_pick"));
     print_counts("first pick", json_object_get(m, "picked_first"));

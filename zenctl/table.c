@@ -33,8 +33,8 @@ const struct zc_flag zc_global_flags[] = {
 static const struct zc_flag no_flags[] = {FLAG_END};
 
 static const struct zc_flag provider_flags[] = {
-    {.long_name = "for", .arg = "SECONDS",
-     .help = "only for SECONDS, then zend undoes it by itself"},
+    {.long_name = "for", .arg = "DURATION",
+     .help = "only for DURATION (seconds, or 30m, 2h, 1d), then zend undoes it by itself"},
     FLAG_END,
 };
 
@@ -58,8 +58,8 @@ static const struct zc_flag logs_flags[] = {
 };
 
 static const struct zc_flag shutdown_flags[] = {
-    {.long_name = "drain-timeout", .arg = "SECONDS",
-     .help = "let in-flight requests finish for up to SECONDS"},
+    {.long_name = "drain-timeout", .arg = "DURATION",
+     .help = "let in-flight requests finish for up to DURATION (seconds, or 500ms, 2m)"},
     {.long_name = "no-wait", .help = "return once zend has started shutting down"},
     FLAG_END,
 };
@@ -112,6 +112,9 @@ const struct zc_command zc_commands[] = {
      .summary = "requests, tokens and cost by day, provider, model...; budget; --repair",
      .flags = usage_flags, .arg_choices = usage_forms, .max_args = 1, .needs_daemon = 1,
      .outputs = ZC_OUTS_TABLE_JSON | ZC_OUT_BIT(ZC_OUT_CSV), .run = zc_cmd_usage},
+    {.name = "config", .args = "",
+     .summary = "the config zend runs with: every key, its value and where it came from",
+     .flags = no_flags, .needs_daemon = 1, .outputs = ZC_OUTS_TABLE_JSON, .run = zc_cmd_config},
     {.name = "reload", .args = "", .summary = "re-read zen.json and say what changed",
      .flags = no_flags, .needs_daemon = 1, .outputs = ZC_OUTS_TABLE_JSON, .run = zc_cmd_reload},
     {.name = "shutdown", .args = "",
@@ -211,6 +214,11 @@ const struct zc_exit_code zc_health_exit_codes[] = {
     {3, "unreachable"},
     {-1, NULL},
 };
+/* As `systemctl stop`: stopping what is not running is not an error. */
+const struct zc_exit_code zc_shutdown_exit_codes[] = {
+    {0, "also when zend is not running"},
+    {-1, NULL},
+};
 
 /* "0 ok, 1 zend answered an error, ...", wrapped before column 78; col is
  * where the line stands when called. */
@@ -253,6 +261,8 @@ void zc_usage(FILE *out)
     print_exit_codes(out, zc_exit_codes, 12);
     fprintf(out, "health: ");
     print_exit_codes(out, zc_health_exit_codes, 8);
+    fprintf(out, "shutdown: ");
+    print_exit_codes(out, zc_shutdown_exit_codes, 10);
 }
 
 void zc_command_usage(FILE *out, const struct zc_command *cmd)

@@ -332,17 +332,13 @@ json_t *zu_rows_json(const json_t *result, const char *by)
 /* "in 5h 12m", "in 2d 3h", "in 42s", "now". */
 static void format_in(int64_t ms, char *out, size_t outlen)
 {
-    long long s = ms > 0 ? (long long)(ms / MS_PER_S) : 0;
-    if (s <= 0)
+    char span[24];
+    if (ms < MS_PER_S) {
         snprintf(out, outlen, "now");
-    else if (s >= 86400)
-        snprintf(out, outlen, "in %lldd %lldh", s / 86400, s % 86400 / 3600);
-    else if (s >= 3600)
-        snprintf(out, outlen, "in %lldh %lldm", s / 3600, s % 3600 / 60);
-    else if (s >= 60)
-        snprintf(out, outlen, "in %lldm", s / 60);
-    else
-        snprintf(out, outlen, "in %llds", s);
+        return;
+    }
+    zv_duration((double)(ms / MS_PER_S), span, sizeof(span));
+    snprintf(out, outlen, "in %s", span);
 }
 
 static const char *state_color(const char *state)

@@ -2,8 +2,12 @@
 #include "view.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "common.h"
+#include "timeutil.h"
 
 /* ---- terminal-safe text ---- */
 
@@ -142,15 +146,17 @@ double zv_num(const json_t *obj, const char *key)
 
 void zv_duration(double secs, char *out, size_t outlen)
 {
-    long s = secs > 0 ? (long)secs : 0;
-    if (s >= 86400)
-        snprintf(out, outlen, "%ldd %ldh %ldm", s / 86400, s % 86400 / 3600, s % 3600 / 60);
-    else if (s >= 3600)
-        snprintf(out, outlen, "%ldh %02ldm %02lds", s / 3600, s % 3600 / 60, s % 60);
-    else if (s >= 60)
-        snprintf(out, outlen, "%ldm %02lds", s / 60, s % 60);
+    ztime_format_span(secs, out, outlen);
+}
+
+void zv_count(long long n, const char *one, const char *many, char *out, size_t outlen)
+{
+    if (n == 1)
+        snprintf(out, outlen, "1 %s", one);
+    else if (many)
+        snprintf(out, outlen, "%lld %s", n, many);
     else
-        snprintf(out, outlen, "%.1fs", secs > 0 ? secs : 0.0);
+        snprintf(out, outlen, "%lld %ss", n, one);
 }
 
 void zv_bytes(double bytes, char *out, size_t outlen)

@@ -3,7 +3,7 @@
  * zend answers with maps whose fields may be missing (an older daemon, or a
  * field added later): the getters return a neutral value instead of failing,
  * and the formatters turn raw numbers into what a person reads at a glance
- * ("412ms", "12.3 MiB", "1h 02m"). zv_table aligns columns the way `ps`
+ * ("412ms", "12.3 MiB", "1h 2m"). zv_table aligns columns the way `ps`
  * does: widths come from the widest cell, numbers align right. */
 #ifndef ZENCTL_VIEW_H
 #define ZENCTL_VIEW_H
@@ -40,8 +40,14 @@ const char *zv_str(const json_t *obj, const char *key, const char *fallback);
 long long zv_int(const json_t *obj, const char *key);
 double zv_num(const json_t *obj, const char *key); /* integer or real */
 
-/* "3.2s", "4m 05s", "2h 03m 07s", "1d 2h 3m". */
+/* Every span zenctl prints, in one form (ztime_format_span, which zend's
+ * own messages use too): "850ms", "45s", "1m 53s", "2h 5m", "3d 4h"; 0 and
+ * less are "0s". Units are truncated: a caller showing time still to wait
+ * rounds up first. */
 void zv_duration(double secs, char *out, size_t outlen);
+/* "1 failover", "2 failovers", "0 failovers": many is the plural when it
+ * is not one + "s" ("entries"), else NULL. */
+void zv_count(long long n, const char *one, const char *many, char *out, size_t outlen);
 /* "812 B", "12.3 MiB", "1.1 GiB". */
 void zv_bytes(double bytes, char *out, size_t outlen);
 /* Milliseconds for a latency column: "0.4ms", "41ms", "1.25s". */

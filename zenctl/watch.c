@@ -192,9 +192,11 @@ static void render_header(struct watch *w, struct frame *f, int reset, double dt
     double errs = grew(prev, cur, "error_count", reset);
     const char *b = f->color ? ZV_BOLD : "", *r = f->color ? ZV_RESET : "";
 
-    frame_line(f, "%szend %s%s  pid %lld  up %s  restarts %lld  every %gs  (q quits)", b,
+    char every[32];
+    zv_duration(w->interval_s, every, sizeof(every));
+    frame_line(f, "%szend %s%s  pid %lld  up %s  restarts %lld  every %s  (q quits)", b,
                zv_str(w->hello, "version", "?"), r, zv_int(w->hello, "pid"), up,
-               zv_int(cur, "restarts"), w->interval_s);
+               zv_int(cur, "restarts"), every);
     frame_line(f, "%s", "");
     if (prev)
         frame_line(f, "requests   %.1f/s  err %.1f%%  total %s  failed %s  rejected %lld",
@@ -299,8 +301,12 @@ static void render_providers(struct watch *w, struct frame *f, int reset, double
         free(text);
     }
     zv_table_free(&t);
-    if (shown < total)
-        frame_line(f, "... and %zu more providers (a taller terminal shows them)", total - shown);
+    if (shown < total) {
+        char more[48];
+        zv_count((long long)(total - shown), "more provider", "more providers", more,
+                 sizeof(more));
+        frame_line(f, "... and %s (a taller terminal shows them)", more);
+    }
     if (total == 0)
         frame_line(f, "(no provider has been used yet)");
 }

@@ -8,7 +8,9 @@
  *     valid indices, every provider and profile is found by its own name,
  *     and the listen port is in range;
  *   - loading is deterministic: the same bytes load again to the same hash
- *     and the same verdict. */
+ *     and the same verdict;
+ *   - the effective config (`zenctl config`) lists each key once, each
+ *     with a source, and never the resolved env token. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +67,33 @@ static void check_consistent(const struct zcfg *cfg)
               "the default profile exists");
 }
 
+/* input: the zen.json bytes, which may hold the token's text themselves
+ * (in a base_url, say): only then may the list show it. */
+static void check_effective(const struct zcfg *cfg, const uint8_t *input, size_t size)
+{
+    static const char token[] = "sk-fuzz-token";
+    json_t *list = zcfg_effective(cfg);
+    check(json_is_array(list), "the effective config is a list");
+    json_t *seen = json_object();
+    size_t i;
+    json_t *e;
+    json_array_foreach(list, i, e) {
+        const char *key = json_string_value(json_object_get(e, "key"));
+        check(key && json_string_value(json_object_get(e, "source")), "key and source");
+        /* A path cut short ("...", names of hundreds of bytes) may repeat. */
+        size_t len = strlen(key);
+        check(json_object_get(seen, key) == NULL || (len > 3 && !strcmp(key + len - 3, "...")),
+              "each key once");
+        json_object_set_new(seen, key, json_true());
+    }
+    char *text = json_dumps(list, JSON_COMPACT);
+    check(text && (!strstr(text, token) || memmem(input, size, token, strlen(token))),
+          "no env token in the effective config");
+    free(text);
+    json_decref(seen);
+    json_decref(list);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char err[512] = "";
@@ -74,6 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     check_consistent(cfg);
+    check_effective(cfg, data, size);
 
     char err2[512] = "";
     struct zcfg *again =

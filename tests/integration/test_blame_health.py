@@ -273,7 +273,7 @@ class HealthExitCodes(BlameHealthCase):
         reason = [t for t in h["reasons"] if t.startswith("provider p1 ")]
         self.assertEqual(len(reason), 1, h["reasons"])
         self.assertRegex(reason[0], r"^provider p1 cooling down after server 503: down for "
-                                    r"maintenance back at 10:00 \(\d+ s left, 1 consecutive "
+                                    r"maintenance back at 10:00 \(\d+[ms]( \d+s)? left, 1 consecutive "
                                     r"failure\)$")
         self.assert_no_vague_reason(h["reasons"])
         self.m2.default({"status": 500, "body": "boom"})

@@ -270,6 +270,21 @@ class ZenctlExitCodes(ZenTestCase):
                 self.assertEqual(r.returncode, 64, r.stderr)
                 self.assertTrue(r.stderr.strip())
 
+    def test_a_stray_argument_is_named(self):
+        for args, word in ((["status", "extra"], "extra"), (["health", "now"], "now"),
+                           (["usage", "budget", "more"], "more"),
+                           (["provider", "disable", "p1", "p2"], "p2"),
+                           (["status"] + ["a%d" % i for i in range(12)], "a0")):
+            with self.subTest(args=args):
+                r = self.zenctl(*args)
+                self.assertEqual(r.returncode, 64, r.stderr)
+                self.assertEqual(r.stderr.splitlines()[0],
+                                 "zenctl: %s: unexpected argument '%s' (see zenctl %s --help)"
+                                 % (args[0], word, args[0]))
+        r = self.zenctl("provider", "disable")
+        self.assertEqual(r.returncode, 64, r.stderr)
+        self.assertIn("provider: missing argument (expects enable|disable NAME)", r.stderr)
+
     def test_help_and_version(self):
         r = self.zenctl("--help")
         self.assertEqual(r.returncode, 0)

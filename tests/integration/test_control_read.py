@@ -19,7 +19,7 @@ NOBODY = 65534
 MONITORING = ["hello", "status", "health", "metrics", "providers"]
 REFUSED = [("shutdown", {}), ("reload", {}), ("provider.disable", {"name": "p1"}),
            ("provider.enable", {"name": "p1"}), ("logs.subscribe", {"backlog": 5}),
-           ("logs.unsubscribe", {})]
+           ("logs.unsubscribe", {}), ("config.get", {})]
 
 
 def call(client, msgid, method, params=None):

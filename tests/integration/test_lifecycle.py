@@ -230,6 +230,28 @@ class StatusAndShutdown(ZenTestCase):
         r = self.zenctl("status", env=env)
         self.assertIn(other, r.stderr)
 
+    def test_shutdown_without_daemon_is_exit_0_with_a_note(self):
+        """As `systemctl stop` of a stopped unit: what was asked for holds."""
+        r = self.zenctl("shutdown")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "")
+        self.assertIn("zend is not running (nothing to stop", r.stderr)
+        self.assertIn(self.sock, r.stderr)
+        r = self.zenctl("-o", "json", "shutdown")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout), {"running": False})
+        # A stale socket nobody listens on is "not running" too.
+        stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        stale.bind(self.sock)
+        stale.close()
+        r = self.zenctl("shutdown")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("nothing to stop", r.stderr)
+        # Anything else that keeps zenctl from asking is still a failure.
+        r = self.zenctl("-s", os.path.join(self.home, "x" * 120), "shutdown")
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertNotIn("nothing to stop", r.stderr)
+
     def test_shutdown_exits_cleanly_and_removes_files(self):
         self.write_config(minimal_config())
         p = self.start_zend()

@@ -110,6 +110,7 @@ class Strategies(RoutingCase):
         self.assertIn("zend_served_by_first_pick_total 40", prom)
         table = self.zenctl("metrics").stdout
         self.assertIn("40 routed, 40 served by the strategy's first pick", table)
+        self.assertIn("40 attempts, 0 failovers\n", table)
 
     def test_least_latency_prefers_the_fast_provider(self):
         self.start(self.providers("slow", "fast"),

@@ -102,7 +102,7 @@ class UsageCommand(ZenTestCase):
         self.assertEqual(head.split(), ["PERIOD", "SPEND", "AMOUNT", "PERCENT", "ACTION", "STATE",
                                         "RESETS"])
         self.assertEqual(row.split()[:6], ["daily", "$8.50", "$10.00", "85%", "block", "warning"])
-        self.assertRegex(row, r"\(in (59m|1h 0m)\)$")
+        self.assertRegex(row, r"\(in (59m( [1-5]?[0-9]s)?|1h)\)$")
 
     def test_repair(self):
         self.fake(usage_repair={"renamed_to": "usage.db.corrupt-1794744000000",

@@ -803,6 +803,84 @@ class SlowLogSubscriber(ViewsTestCase):
         self.assertLessEqual(bad_frames + dropped, 2 * self.FLOOD)
 
 
+class ConfigView(ViewsTestCase):
+    """zenctl config: the running zend's config, every key, and where each
+    value came from; tokens only as fingerprints."""
+    SECRETS = ("sk-p1", "sk-config-env-secret")
+
+    def values(self, doc):
+        return {e["key"]: e for e in doc["values"]}
+
+    def test_values_sources_and_no_secrets(self):
+        self.env["ZEN_TEST_CONFIG_KEY"] = "sk-config-env-secret"
+        self.start(daemon={"max_concurrent": 7}, p2={"auth_token": "env:ZEN_TEST_CONFIG_KEY"})
+        r = self.zenctl("-o", "json", "config")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        doc = json.loads(r.stdout)
+        self.assertEqual(doc["file"]["path"], self.path("zen.json"))
+        self.assertEqual(doc["file"]["source"], "default")
+        self.assertEqual(doc["file"]["hash"], self.status_json()["config_hash"])
+        self.assertEqual(doc["home"], {"path": self.home, "source": "env:ZEN_HOME"})
+        v = self.values(doc)
+        self.assertEqual(len(v), len(doc["values"]), "a key twice")
+        # Set in zen.json ...
+        self.assertEqual((v["daemon.max_concurrent"]["value"], v["daemon.max_concurrent"]["source"]),
+                         (7, "zen.json"))
+        self.assertEqual((v["daemon.first_byte_timeout_ms"]["value"],
+                          v["daemon.first_byte_timeout_ms"]["source"]), (1500, "zen.json"))
+        self.assertEqual(v["providers.p1.base_url"]["value"], self.m1.url)
+        self.assertEqual(v["providers.p1.base_url"]["source"], "zen.json")
+        # ... and defaults filled in.
+        self.assertEqual((v["daemon.queue_timeout_ms"]["value"],
+                          v["daemon.queue_timeout_ms"]["source"]), (5000, "default"))
+        self.assertEqual((v["daemon.log_level"]["value"], v["daemon.log_level"]["source"]),
+                         ("info", "default"))
+        self.assertEqual((v["providers.p2.auth_header"]["value"],
+                          v["providers.p2.auth_header"]["source"]), ("both", "default"))
+        self.assertEqual((v["health_check.enabled"]["value"],
+                          v["health_check.enabled"]["source"]), (False, "default"))
+        # Tokens: a fingerprint and where it came from.
+        t1, t2 = v["providers.p1.auth_token"], v["providers.p2.auth_token"]
+        self.assertEqual((t1["source"], t1["auth"], t1["value"]), ("zen.json", "token", None))
+        self.assertEqual((t2["source"], t2["auth"], t2["variable"]),
+                         ("env", "env", "ZEN_TEST_CONFIG_KEY"))
+        self.assertRegex(t2["fingerprint"], r"^[0-9a-f]{16}$")
+        providers = json.loads(self.zenctl("-o", "json", "providers").stdout)["providers"]
+        self.assertEqual(t2["fingerprint"],
+                         [p for p in providers if p["name"] == "p2"][0]["auth_fingerprint"])
+        table = self.zenctl("config")
+        self.assertEqual(table.returncode, 0, table.stderr)
+        for secret in self.SECRETS:
+            self.assertNotIn(secret, r.stdout)
+            self.assertNotIn(secret, table.stdout)
+        rows = {line.split()[0]: line.split()[1:] for line in table.stdout.splitlines()[3:]}
+        self.assertEqual(table.stdout.splitlines()[2].split(), ["KEY", "VALUE", "SOURCE"])
+        self.assertEqual(rows["daemon.max_concurrent"], ["7", "zen.json"])
+        self.assertEqual(rows["daemon.queue_timeout_ms"], ["5000", "default"])
+        self.assertEqual(rows["providers.p2.auth_token"],
+                         ["fingerprint", t2["fingerprint"], "env:ZEN_TEST_CONFIG_KEY"])
+        self.assertEqual(rows["(home)"], [self.home, "env:ZEN_HOME"])
+
+    def test_follows_reloads_and_flags(self):
+        self.start()
+        with open(self.path("zen.json")) as f:
+            cfg = json.load(f)
+        cfg["daemon"]["queue_timeout_ms"] = 1234
+        self.write_config(cfg)
+        self.assertEqual(self.zenctl("reload").returncode, 0)
+        v = self.values(json.loads(self.zenctl("-o", "json", "config").stdout))
+        self.assertEqual((v["daemon.queue_timeout_ms"]["value"],
+                          v["daemon.queue_timeout_ms"]["source"]), (1234, "zen.json"))
+        self.stop_zend_cleanly(self.zend)
+        # --config and --home are zend's flags: the source says so.
+        other = self.path("other.json")
+        self.write_config(cfg, name="other.json")
+        self.zend = self.start_zend("--home", self.home, "--config", other)
+        doc = json.loads(self.zenctl("-o", "json", "config").stdout)
+        self.assertEqual(doc["file"], dict(doc["file"], path=other, source="flag"))
+        self.assertEqual(doc["home"], {"path": self.home, "source": "flag"})
+
+
 class HealthAndProviders(ViewsTestCase):
     def setUp(self):
         super().setUp()
@@ -852,12 +930,15 @@ class HealthAndProviders(ViewsTestCase):
         self.assertIn(code, (0, 1), out)
 
     def test_providers_table_json_and_disable_for(self):
-        self.start()
+        # p1 signs in with a literal token, p2 with one from the environment.
+        self.env["ZEN_TEST_P2_KEY"] = "sk-from-env-p2"
+        self.start(p2={"auth_token": "env:ZEN_TEST_P2_KEY"})
         self.require("providers")
         self.served(3)
         r = self.zenctl("providers")
         self.assertEqual(r.returncode, 0, r.stderr)
-        lines = r.stdout.splitlines()
+        numbers, endpoints = r.stdout.split("\n\n")
+        lines = numbers.splitlines()
         self.assertEqual(lines[0].split()[:10], ["NAME", "WIRE", "STATUS", "CIRCUIT", "COOLDOWN",
                                                  "REQUESTS", "ERR%", "P50", "P95", "P99"])
         self.assertTrue(lines[0].rstrip().endswith("LAST ERROR"))
@@ -871,17 +952,61 @@ class HealthAndProviders(ViewsTestCase):
         self.assertEqual({(p["wire"], p["wire_learned"]) for p in doc["providers"]},
                          {("anthropic", False)})
         self.assertTrue(all(line.split()[1] == "anthropic" for line in lines[1:]), lines)
-        r = self.zenctl("provider", "disable", "p2", "--for", "60")
+        # Where each provider is and how zend signs in: never the token itself.
+        self.assertEqual(endpoints.splitlines()[0].split(), ["NAME", "BASE", "URL", "AUTH"])
+        rows = {line.split()[0]: line.split()[1:] for line in endpoints.splitlines()[1:]}
+        self.assertEqual(rows, {"p1": [self.m1.url, "token"],
+                                "p2": [self.m2.url, "env:ZEN_TEST_P2_KEY"]})
+        byname = {p["name"]: p for p in doc["providers"]}
+        self.assertEqual((byname["p1"]["base_url"], byname["p1"]["auth"],
+                          byname["p1"]["auth_env"]), (self.m1.url, "token", None))
+        self.assertEqual((byname["p2"]["auth"], byname["p2"]["auth_env"]),
+                         ("env", "ZEN_TEST_P2_KEY"))
+        self.assertRegex(byname["p2"]["auth_fingerprint"], r"^[0-9a-f]{16}$")
+        self.assertNotEqual(byname["p1"]["auth_fingerprint"], byname["p2"]["auth_fingerprint"])
+        for secret in ("sk-p1", "sk-from-env-p2"):
+            self.assertNotIn(secret, r.stdout)
+            self.assertNotIn(secret, json.dumps(doc))
+        self.assertIsNone(byname["p2"]["disabled_remaining_ms"])
+        r = self.zenctl("provider", "disable", "p2", "--for", "30m")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn("p2 disabled for 1m 00s", r.stdout)
+        self.assertIn("p2 disabled for 30m", r.stdout)
+        row = [line for line in self.zenctl("providers").stdout.splitlines()
+               if line.startswith("p2 ")][0]
+        left = re.search(r"disabled \((\d+)m(?: (\d+)s)? left\)", row)
+        self.assertIsNotNone(left, row)
+        left_s = int(left.group(1)) * 60 + int(left.group(2) or 0)
+        self.assertTrue(29 * 60 <= left_s <= 30 * 60, row)
+        p2 = [p for p in json.loads(self.zenctl("-o", "json", "providers").stdout)["providers"]
+              if p["name"] == "p2"][0]
+        self.assertTrue(29 * 60000 <= p2["disabled_remaining_ms"] <= 30 * 60000, p2)
+        self.assertEqual(p2["disabled_by"], ["runtime"])
+        reasons = json.loads(self.zenctl("-o", "json", "health").stdout)["reasons"]
+        self.assertTrue(any(re.match(r"^provider p2 disabled \((29m( \d+s)?|30m) left\)$", t)
+                            for t in reasons), reasons)
+        # Disabled until enabled: no time left to show.
+        self.zenctl("provider", "disable", "p2")
         row = [line for line in self.zenctl("providers").stdout.splitlines()
                if line.startswith("p2 ")][0]
         self.assertIn("disabled", row)
+        self.assertNotIn("left", row)
         r = self.zenctl("-o", "json", "provider", "enable", "p2")
         self.assertEqual(json.loads(r.stdout)["disabled"], False)
         r = self.zenctl("provider", "disable", "nosuch")
         self.assertEqual(r.returncode, 1)
         self.assertIn("nosuch", r.stderr)
+
+    def test_counts_in_words_agree_with_their_number(self):
+        self.start(daemon={"retry_same_provider": 0})
+        self.m1.default({"status": 500, "json": {"error": "down"}})
+        self.m2.default({"json": {"from": "p2"}})
+        self.assertEqual(self.post().status, 200)  # p1 fails, p2 serves: one failover
+        m = self.metrics()
+        self.assertEqual((m["attempts_total"], m["failovers_total"]), (2, 1))
+        table = self.zenctl("metrics").stdout
+        self.assertIn("2 attempts, 1 failover\n", table)
+        out = self.zenctl("health").stdout
+        self.assertRegex(out, r"^zend \S+ - \d/2 providers up")
 
     def test_completion_offers_provider_names_from_zend(self):
         self.start()

@@ -1010,6 +1010,124 @@ static int suite_init(void)
     return tu_suite_init() || zsec_init();
 }
 
+/* The file's JSON at a dotted path (names here hold no dots), or NULL. */
+static const json_t *at_path(const json_t *root, const char *path)
+{
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", path);
+    const json_t *v = root;
+    for (char *save = NULL, *part = strtok_r(buf, ".", &save); part && v;
+         part = strtok_r(NULL, ".", &save))
+        v = json_object_get(v, part);
+    return v && !json_is_null(v) ? v : NULL;
+}
+
+static const json_t *entry(const json_t *list, const char *key)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(list, i, e)
+        if (strcmp(json_string_value(json_object_get(e, "key")), key) == 0)
+            return e;
+    return NULL;
+}
+
+static const char *source_of(const json_t *list, const char *key)
+{
+    return json_string_value(json_object_get(entry(list, key), "source"));
+}
+
+/* zenctl config's list: each value's source agrees with the file (a key
+ * the file has is "zen.json", every other "default"), no key comes twice,
+ * and no token is in it, only fingerprints. */
+static void test_effective_config(void)
+{
+    setenv("ZEN_TEST_EFFECTIVE", "sk-env-secret-value", 1);
+    unsetenv("ZEN_TEST_EFFECTIVE_UNSET");
+    static const char doc[] =
+        "{\"proxy_port\": 19999,"
+        " \"providers\": {\"lit\": {\"base_url\": \"https://user:pw@a.example/v1/\","
+        "   \"auth_token\": \"sk-literal-secret-value\", \"model\": \"m\","
+        "   \"proxy_url\": \"http://bob:hunter2@proxy:3128\", \"env_vars\": {\"A_B\": \"1\"}},"
+        "  \"env\": {\"base_url\": \"https://b.example\", \"auth_token\": \"env:ZEN_TEST_EFFECTIVE\","
+        "   \"type\": \"openai\", \"weight\": 3},"
+        "  \"gone\": {\"base_url\": \"https://c.example\", \"auth_token\": \"env:ZEN_TEST_EFFECTIVE_UNSET\"},"
+        "  \"pass\": {\"base_url\": \"https://d.example\"}},"
+        " \"profiles\": {\"default\": {\"providers\": [\"lit\", \"env\"], \"strategy\": \"round-robin\"}},"
+        " \"health_check\": {\"enabled\": true},"
+        " \"budgets\": {\"weekly\": {\"amount\": 20, \"action\": \"block\"}},"
+        " \"daemon\": {\"listen\": \"127.0.0.1:0\", \"max_concurrent\": 9,"
+        "   \"health_max_fd_ratio\": 0.5, \"access_keys\": [\"ak-1\"], \"log_level\": \"debug\","
+        "   \"usage\": {\"retention_days\": 7}}}";
+    struct zcfg *cfg = load_str(doc);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    json_t *list = zcfg_effective(cfg);
+    json_t *root = json_loads(doc, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(list);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(root);
+    size_t i;
+    json_t *e;
+    json_array_foreach(list, i, e) {
+        const char *key = json_string_value(json_object_get(e, "key"));
+        const char *source = json_string_value(json_object_get(e, "source"));
+        CU_ASSERT_PTR_NOT_NULL_FATAL(key);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(source);
+        CU_ASSERT_TRUE(json_object_get(e, "value") != NULL);
+        CU_ASSERT_PTR_EQUAL(entry(list, key), e); /* the first with its key is this one */
+        if (strcmp(source, "env") == 0)
+            continue;
+        int in_file = at_path(root, key) != NULL;
+        if (in_file != (strcmp(source, "zen.json") == 0))
+            fprintf(stderr, "\n  %s: source %s\n", key, source);
+        CU_ASSERT_EQUAL(in_file, strcmp(source, "zen.json") == 0);
+    }
+    CU_ASSERT_STRING_EQUAL(source_of(list, "daemon.max_concurrent"), "zen.json");
+    CU_ASSERT_STRING_EQUAL(source_of(list, "daemon.queue_timeout_ms"), "default");
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(entry(list, "daemon.queue_timeout_ms"),
+                                                       "value")), 5000);
+    CU_ASSERT_STRING_EQUAL(source_of(list, "daemon.health_max_fd_ratio"), "zen.json");
+    CU_ASSERT_STRING_EQUAL(source_of(list, "daemon.access_keys"), "zen.json");
+    CU_ASSERT_STRING_EQUAL(source_of(list, "daemon.usage.retention_days"), "zen.json");
+    CU_ASSERT_STRING_EQUAL(source_of(list, "daemon.usage.enabled"), "default");
+    CU_ASSERT_STRING_EQUAL(source_of(list, "budgets.weekly"), "zen.json");
+    CU_ASSERT_STRING_EQUAL(source_of(list, "budgets.daily"), "default");
+    CU_ASSERT_STRING_EQUAL(source_of(list, "providers.lit.env_vars"), "zen.json");
+    CU_ASSERT_STRING_EQUAL(source_of(list, "providers.env.auth_header"), "default");
+    CU_ASSERT_STRING_EQUAL(source_of(list, "providers.env.weight"), "zen.json");
+    /* Tokens: where they came from and a fingerprint, never the value. */
+    const json_t *lit = entry(list, "providers.lit.auth_token");
+    const json_t *env = entry(list, "providers.env.auth_token");
+    const json_t *gone = entry(list, "providers.gone.auth_token");
+    const json_t *pass = entry(list, "providers.pass.auth_token");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(lit, "source")), "zen.json");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(lit, "auth")), "token");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(lit, "fingerprint")),
+                           cfg->providers[0].token_fingerprint);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(env, "source")), "env");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(env, "variable")),
+                           "ZEN_TEST_EFFECTIVE");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(env, "auth")), "env");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(gone, "auth")), "passthrough");
+    CU_ASSERT_TRUE(json_is_null(json_object_get(gone, "fingerprint")));
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(pass, "source")), "default");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(
+                               entry(list, "providers.lit.base_url"), "value")),
+                           "https://***@a.example/v1");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(
+                               entry(list, "providers.lit.proxy_url"), "value")),
+                           "http://***@proxy:3128");
+    char *text = json_dumps(list, JSON_COMPACT);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    static const char *const secrets[] = {"sk-literal-secret-value", "sk-env-secret-value",
+                                          "ak-1", "hunter2", "user:pw"};
+    for (size_t k = 0; k < ZEN_ARRAY_LEN(secrets); k++)
+        CU_ASSERT_PTR_NULL(strstr(text, secrets[k]));
+    free(text);
+    json_decref(root);
+    json_decref(list);
+    zcfg_unref(cfg);
+}
+
 void register_tests(void)
 {
     CU_pSuite s = CU_add_suite("config", suite_init, tu_suite_clean);
@@ -1017,6 +1135,7 @@ void register_tests(void)
     TU_ADD(s, test_daemon_section);
     TU_ADD(s, test_remote_listen);
     TU_ADD(s, test_env_tokens);
+    TU_ADD(s, test_effective_config);
     TU_ADD(s, test_starter_config);
     TU_ADD(s, test_syntax_errors_have_line_col);
     TU_ADD(s, test_validation_errors_have_json_path);

@@ -421,6 +421,49 @@ static void test_window_matches_brute_force(void)
     }
 }
 
+/* How long a disable has yet to run: the later end of zen.json's
+ * disabled_providers and provider.disable --for, no end beating any. */
+static void test_disabled_remaining(void)
+{
+    /* 1700000000 is the report's wall clock; expires_at is inclusive. */
+    static const char with_expiry[] =
+        "{\"providers\": {\"a\": {\"base_url\": \"https://a.example\"},"
+        "                 \"b\": {\"base_url\": \"https://b.example\"}},"
+        " \"disabled_providers\": {\"a\": {\"expires_at\": \"2023-11-14T22:13:20Z\"},"
+        "                          \"b\": {\"type\": \"permanent\"}}}";
+    struct zcfg *cfg = load(with_expiry);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    struct pstate_report r;
+    pstate_report(state("a"), cfg, 1700000000, fake_now_ms, &r);
+    CU_ASSERT_TRUE(r.disabled);
+    CU_ASSERT_TRUE(r.disabled_by_config);
+    CU_ASSERT_FALSE(r.disabled_by_runtime);
+    /* Its expiry is now: it still holds for the rest of this second. */
+    CU_ASSERT_EQUAL(cfg->disabled[0].expires_at, 1700000000);
+    CU_ASSERT_EQUAL(r.disabled_remaining_ms, 1000);
+    /* A longer runtime disable wins; a shorter one does not. */
+    pstate_disable(state("a"), 90000);
+    pstate_report(state("a"), cfg, 1700000000, fake_now_ms, &r);
+    CU_ASSERT_TRUE(r.disabled_by_runtime);
+    CU_ASSERT_EQUAL(r.disabled_remaining_ms, 90000);
+    fake_now_ms += 89500;
+    pstate_report(state("a"), cfg, 1700000000, fake_now_ms, &r);
+    CU_ASSERT_EQUAL(r.disabled_remaining_ms, 1000);
+    /* No end anywhere: until enabled. */
+    pstate_report(state("b"), cfg, 1700000000, fake_now_ms, &r);
+    CU_ASSERT_EQUAL(r.disabled_remaining_ms, PSTATE_DISABLED_UNTIL_ENABLED);
+    pstate_enable(state("a"));
+    pstate_disable(state("a"), 0);
+    pstate_report(state("a"), cfg, 1700000000, fake_now_ms, &r);
+    CU_ASSERT_EQUAL(r.disabled_remaining_ms, PSTATE_DISABLED_UNTIL_ENABLED);
+    /* Enabled and past the file's expiry: not disabled, nothing left. */
+    pstate_enable(state("a"));
+    pstate_report(state("a"), cfg, 1700000001, fake_now_ms, &r);
+    CU_ASSERT_FALSE(r.disabled);
+    CU_ASSERT_EQUAL(r.disabled_remaining_ms, 0);
+    zcfg_unref(cfg);
+}
+
 void register_tests(void)
 {
     CU_pSuite s = CU_add_suite_with_setup_and_teardown("provider_state", suite_init, NULL, setup,
@@ -439,4 +482,5 @@ void register_tests(void)
     TU_ADD(s, test_check_failure_is_last_error);
     TU_ADD(s, test_error_rate_over_time_window);
     TU_ADD(s, test_window_matches_brute_force);
+    TU_ADD(s, test_disabled_remaining);
 }

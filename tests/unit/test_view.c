@@ -1,5 +1,5 @@
 /* Unit tests for zenctl/view.c's terminal-safe text (zv_escape,
- * zv_escaped_doc). White-box: includes the module. Random byte strings
+ * zv_escaped_doc) and its one duration and count formats. White-box: includes the module. Random byte strings
  * check the invariants -- no control byte survives, the output is valid
  * UTF-8, escaping twice changes nothing -- beside hand-picked cases. */
 #include "../../zenctl/view.c"
@@ -103,10 +103,92 @@ static void test_escaped_doc(void)
     json_decref(doc);
 }
 
+static void expect_duration(double secs, const char *want)
+{
+    char got[64];
+    zv_duration(secs, got, sizeof(got));
+    if (strcmp(got, want) != 0)
+        fprintf(stderr, "\n  zv_duration(%g): got \"%s\", want \"%s\"\n", secs, got, want);
+    CU_ASSERT_STRING_EQUAL(got, want);
+}
+
+/* One form for every span zenctl prints: two units at most, no padding. */
+static void test_duration_examples(void)
+{
+    expect_duration(0, "0s");
+    expect_duration(-3, "0s");
+    expect_duration(0.85, "850ms");
+    expect_duration(0.0004, "0ms");
+    expect_duration(0.9996, "1s");
+    expect_duration(1, "1s");
+    expect_duration(45.9, "45s");
+    expect_duration(60, "1m");
+    expect_duration(113, "1m 53s");
+    expect_duration(1799, "29m 59s");
+    expect_duration(3600, "1h");
+    expect_duration(2 * 3600 + 5 * 60 + 59, "2h 5m");
+    expect_duration(86400, "1d");
+    expect_duration(3 * 86400 + 4 * 3600 + 59, "3d 4h");
+    expect_duration(3650.0 * 86400, "3650d");
+}
+
+/* Invariants over many spans: at most two parts, each a number and a
+ * unit, the units in falling order and the value never over-stated. */
+static void test_duration_random(void)
+{
+    static const char order[] = "dhms";
+    static const double unit_s[] = {86400, 3600, 60, 1};
+    for (int i = 0; i < 20000; i++) {
+        double secs = (double)(random() % 40000000) / (random() % 2 ? 1.0 : 1000.0);
+        char out[64];
+        zv_duration(secs, out, sizeof(out));
+        long a, b;
+        char ua, ub, extra;
+        int n = sscanf(out, "%ld%c %ld%c%c", &a, &ua, &b, &ub, &extra);
+        if (secs < 1.0 && strstr(out, "ms")) {
+            CU_ASSERT(a >= 0 && a < 1000);
+            continue;
+        }
+        CU_ASSERT_FATAL(n == 2 || n == 4);
+        const char *pa = strchr(order, ua);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(pa);
+        double shown = (double)a * unit_s[pa - order];
+        if (n == 4) {
+            const char *pb = strchr(order, ub);
+            CU_ASSERT_PTR_NOT_NULL_FATAL(pb);
+            CU_ASSERT(pb == pa + 1);
+            CU_ASSERT(b > 0);
+            shown += (double)b * unit_s[pb - order];
+        }
+        CU_ASSERT(shown <= secs + 1e-9 || secs < 1.0);
+        /* What is cut off is less than one of the second unit. */
+        size_t next = (size_t)(pa - order) + 1;
+        CU_ASSERT(secs - shown < (next < 4 ? unit_s[next] : 1.0));
+    }
+}
+
+static void test_count(void)
+{
+    char out[48];
+    zv_count(1, "failover", NULL, out, sizeof(out));
+    CU_ASSERT_STRING_EQUAL(out, "1 failover");
+    zv_count(2, "failover", NULL, out, sizeof(out));
+    CU_ASSERT_STRING_EQUAL(out, "2 failovers");
+    zv_count(0, "provider", NULL, out, sizeof(out));
+    CU_ASSERT_STRING_EQUAL(out, "0 providers");
+    zv_count(3, "entry", "entries", out, sizeof(out));
+    CU_ASSERT_STRING_EQUAL(out, "3 entries");
+    zv_count(1, "entry", "entries", out, sizeof(out));
+    CU_ASSERT_STRING_EQUAL(out, "1 entry");
+}
+
 void register_tests(void)
 {
     CU_pSuite s = CU_add_suite("view", tu_suite_init, tu_suite_clean);
     TU_ADD(s, test_escape_examples);
     TU_ADD(s, test_escape_random_bytes);
     TU_ADD(s, test_escaped_doc);
+    TU_ADD(s, test_duration_examples);
+    TU_ADD(s, test_duration_random);
+    TU_ADD(s, test_count);
 }

@@ -644,6 +644,38 @@ static enum pstatus status_of(const struct provider_state *s, int disabled, enum
     return why != PDEGRADED_NO ? PSTATUS_DEGRADED : PSTATUS_HEALTHY;
 }
 
+/* The later of two remaining spans, where no end beats any. */
+static int64_t later_end(int64_t a, int64_t b)
+{
+    if (a == PSTATE_DISABLED_UNTIL_ENABLED || b == PSTATE_DISABLED_UNTIL_ENABLED)
+        return PSTATE_DISABLED_UNTIL_ENABLED;
+    return a > b ? a : b;
+}
+
+/* Fills r's disabled_* fields: which rule holds the provider off and for
+ * how long yet (the later end wins). */
+static void disabled_remaining(const struct provider_state *s, const struct zcfg *cfg,
+                               int64_t now_wall_s, int64_t now_mono_ms, struct pstate_report *r)
+{
+    int64_t left = 0;
+    for (size_t i = 0; i < cfg->n_disabled; i++) {
+        const struct zcfg_disabled *d = &cfg->disabled[i];
+        if (strcmp(d->name, s->name) != 0 ||
+            !(d->expires_at == 0 || now_wall_s <= d->expires_at))
+            continue;
+        r->disabled_by_config = 1;
+        /* expires_at is inclusive: the provider is back once it has passed. */
+        left = later_end(left, d->expires_at ? (d->expires_at + 1 - now_wall_s) * 1000
+                                             : PSTATE_DISABLED_UNTIL_ENABLED);
+    }
+    if (pstate_disabled(s, now_mono_ms)) {
+        r->disabled_by_runtime = 1;
+        left = later_end(left, s->disabled_until_ms ? s->disabled_until_ms - now_mono_ms
+                                                    : PSTATE_DISABLED_UNTIL_ENABLED);
+    }
+    r->disabled_remaining_ms = left;
+}
+
 void pstate_report(const struct provider_state *s, const struct zcfg *cfg, int64_t now_wall_s,
                    int64_t now_mono_ms, struct pstate_report *r)
 {
@@ -651,6 +683,8 @@ void pstate_report(const struct provider_state *s, const struct zcfg *cfg, int64
     r->name = s->name;
     r->circuit = pstate_circuit(s, now_mono_ms);
     r->disabled = pstate_is_disabled(cfg, s, s->name, now_wall_s, now_mono_ms);
+    if (r->disabled)
+        disabled_remaining(s, cfg, now_wall_s, now_mono_ms, r);
     pstate_window_counts(s, now_mono_ms, &r->window_attempts, &r->window_failures);
     r->degraded_by = degraded_by(s, r->circuit, r->window_attempts, r->window_failures);
     r->status = status_of(s, r->disabled, r->circuit, r->degraded_by);

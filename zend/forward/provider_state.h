@@ -203,6 +203,12 @@ struct pstate_report {
     enum pstatus status;
     enum circuit circuit;
     int disabled;
+    /* While disabled: how long until it comes back by itself, the later of
+     * zen.json's disabled_providers expiry and a provider.disable --for;
+     * PSTATE_DISABLED_UNTIL_ENABLED when one of them has no end. 0 when not
+     * disabled. disabled_by_config/_runtime say which of the two holds it. */
+    int64_t disabled_remaining_ms;
+    int disabled_by_config, disabled_by_runtime;
     int64_t cooldown_remaining_ms;
     int consecutive_failures;
     int last_error_type;     /* enum zen_error_type, 0 when none */
@@ -220,6 +226,8 @@ struct pstate_report {
     double ttfb_ewma_ms;     /* of successful attempts; 0 with no sample */
     uint32_t ttfb_samples;
 };
+
+#define PSTATE_DISABLED_UNTIL_ENABLED (-1)
 
 /* The one rule for "disabled": listed in cfg's disabled_providers and not
  * yet expired (now_wall_s), or switched off at run time (provider.disable)

@@ -382,6 +382,22 @@ static json_t *method_usage_budget(struct zend_daemon *d, struct control_conn *c
                      limits ? limits : json_array());
 }
 
+/* The config in force (the last one loaded, reloads included), key by key
+ * with each value's source (zcfg_effective), and where the state directory
+ * and zen.json came from (flag, environment, default). */
+static json_t *method_config_get(struct zend_daemon *d, struct control_conn *c,
+                                 const json_t *params, struct rpc_error *err)
+{
+    char loaded[ZTIME_RFC3339_LEN];
+    ztime_format_rfc3339_ms(d->config_loaded_wall_ms, loaded);
+    return json_pack("{s:{s:s, s:s}, s:{s:s, s:s, s:s, s:s}, s:o}", "home", "path",
+                     d->paths.home, "source",
+                     d->paths.home_source ? d->paths.home_source : "default", "file", "path",
+                     d->cfg->path, "source",
+                     d->paths.config_source ? d->paths.config_source : "default", "hash",
+                     d->cfg->hash, "loaded_at", loaded, "values", zcfg_effective(d->cfg));
+}
+
 /* params: {name, for_s?}. Runtime only: zen.json is never written. */
 static json_t *set_provider_disabled(struct zend_daemon *d, const json_t *params,
                                      struct rpc_error *err, int disable)
@@ -472,6 +488,9 @@ static const struct control_method methods[] = {
     {RPC_USAGE_QUERY, method_usage_query, 1, 1},
     {RPC_USAGE_BUDGET, method_usage_budget, 1, 1},
     {RPC_USAGE_REPAIR, method_usage_repair, 0, 0},
+    /* zen.json without its secrets still names hosts, paths, users and
+     * groups: for zend's own user, not for the read-only socket's readers. */
+    {RPC_CONFIG_GET, method_config_get, 1, 0},
     {RPC_PROVIDER_DISABLE, method_provider_disable, 0, 0},
     {RPC_PROVIDER_ENABLE, method_provider_enable, 0, 0},
     {RPC_RELOAD, method_reload, 0, 0},

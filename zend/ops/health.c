@@ -4,6 +4,7 @@
 #include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -153,15 +154,23 @@ static void provider_reason(json_t *reasons, const struct pstate_report *p, int 
     char what[REASON_ERROR_MAX + 64];
     const char *unused = used ? "" : "; no profile uses it";
     failure_text(p, what, sizeof(what));
+    char left[32];
     switch (p->status) {
     case PSTATUS_UNHEALTHY:
-        add_reason(reasons, "provider %s cooling down after %s (%lld s left, %d consecutive "
-                   "failure%s%s)", p->name, what,
-                   (long long)((p->cooldown_remaining_ms + 999) / 1000),
-                   p->consecutive_failures, p->consecutive_failures == 1 ? "" : "s", unused);
+        ztime_format_span((double)((p->cooldown_remaining_ms + 999) / 1000), left, sizeof(left));
+        add_reason(reasons, "provider %s cooling down after %s (%s left, %d consecutive "
+                   "failure%s%s)", p->name, what, left, p->consecutive_failures,
+                   p->consecutive_failures == 1 ? "" : "s", unused);
         return;
     case PSTATUS_DISABLED:
-        add_reason(reasons, "provider %s disabled%s", p->name, used ? "" : " (no profile uses it)");
+        if (p->disabled_remaining_ms > 0) {
+            ztime_format_span((double)((p->disabled_remaining_ms + 999) / 1000), left,
+                              sizeof(left));
+            add_reason(reasons, "provider %s disabled (%s left%s)", p->name, left, unused);
+        } else {
+            add_reason(reasons, "provider %s disabled%s", p->name,
+                       used ? "" : " (no profile uses it)");
+        }
         return;
     case PSTATUS_DEGRADED:
         break;
@@ -358,6 +367,39 @@ json_t *health_json(const struct health_inputs *in)
     return h;
 }
 
+/* disabled_remaining_ms (null when not disabled, or disabled until
+ * enabled) and disabled_by: which rules hold it off, "config" (zen.json's
+ * disabled_providers) and/or "runtime" (provider.disable); [] when none. */
+static void add_disabled_span(json_t *p, const struct pstate_report *r)
+{
+    json_t *by = json_array();
+    if (r->disabled_by_config)
+        json_array_append_new(by, json_string("config"));
+    if (r->disabled_by_runtime)
+        json_array_append_new(by, json_string("runtime"));
+    json_object_set_new(p, "disabled_remaining_ms",
+                        r->disabled && r->disabled_remaining_ms > 0
+                            ? json_integer((json_int_t)r->disabled_remaining_ms)
+                            : json_null());
+    json_object_set_new(p, "disabled_by", by);
+}
+
+/* Where the provider is and how zend signs in there; a token only ever as
+ * its fingerprint. */
+static void add_endpoint(json_t *p, const struct zcfg_provider *cp)
+{
+    if (!cp)
+        return;
+    char *url = zcfg_url_redacted(cp->base_url);
+    json_object_set_new(p, "base_url", json_string(url));
+    free(url);
+    json_object_set_new(p, "auth", json_string(zcfg_auth_mode(cp)));
+    json_object_set_new(p, "auth_env", cp->token_env ? json_string(cp->token_env) : json_null());
+    json_object_set_new(p, "auth_fingerprint", cp->token_fingerprint[0]
+                                                   ? json_string(cp->token_fingerprint)
+                                                   : json_null());
+}
+
 json_t *providers_json(const struct health_inputs *in)
 {
     struct pstate_report reports[ZCFG_MAX_PROVIDERS];
@@ -378,6 +420,8 @@ json_t *providers_json(const struct health_inputs *in)
         /* least-latency's view (docs/routing.md): successful attempts only */
         json_object_set_new(p, "ttfb_ewma_ms", json_real(reports[i].ttfb_ewma_ms));
         json_object_set_new(p, "ttfb_samples", json_integer((json_int_t)reports[i].ttfb_samples));
+        add_disabled_span(p, &reports[i]);
+        add_endpoint(p, zcfg_find_provider(in->cfg, reports[i].name));
         json_array_append_new(list, p);
     }
     return json_pack("{s:o}", "providers", list);
