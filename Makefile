@@ -14,14 +14,17 @@ ZEND_ARGS ?=
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-# Build and test dependencies (Debian package names). zsh and fish are here so the
-# completion tests can load the generated scripts in their own shells; curl for
-# make demo (and its test) and the README's examples; man-db (with groff-base)
-# and systemd so the install test can render the manual pages and check the
-# units (systemd-analyze); strace so it can see which system calls zend makes.
+# Build and run dependencies (Debian package names): what `make run` and
+# `make install` need. python3 renders the man pages from docs/ at build time.
 DEBIAN_PACKAGES := cmake make gcc pkg-config libev-dev libcurl4-openssl-dev libsodium-dev \
-	libcunit1-dev libmsgpack-dev node-llhttp libjansson-dev libsqlite3-dev python3 bash zsh fish \
-	curl man-db groff-base systemd strace
+	libcunit1-dev libmsgpack-dev node-llhttp libjansson-dev libsqlite3-dev python3
+
+# What `make test` needs on top: zsh and fish so the completion tests can load the
+# generated scripts in their own shells; curl for make demo (and its test) and the
+# README's examples; man-db (with groff-base) and systemd so the install test can
+# render the manual pages and check the units (systemd-analyze); strace so it can
+# see which system calls zend makes.
+TEST_PACKAGES := bash zsh fish curl man-db groff-base systemd strace
 
 # The extra checks .ci/run performs after `make test`. prometheus brings promtool,
 # which the Prometheus tests run on zenctl's exposition when it is there (about
@@ -69,9 +72,11 @@ run: build
 	exec $(BUILD)/bin/zend --foreground $(ZEND_ARGS)
 
 demo: build
+	@$(MAKE) --no-print-directory deps DEBIAN_PACKAGES=curl
 	PYTHONDONTWRITEBYTECODE=1 python3 tests/demo/demo.py --build $(abspath $(BUILD))
 
 test: build
+	@$(MAKE) --no-print-directory deps DEBIAN_PACKAGES="$(TEST_PACKAGES)"
 	cd $(BUILD) && ctest --output-on-failure -j2
 
 # What goes where: README, "Install". The systemd units get ExecStart from PREFIX
@@ -93,7 +98,7 @@ uninstall:
 	  rmdir -- "$(DESTDIR)$$d" 2>/dev/null || true; done
 
 check-deps:
-	@$(MAKE) --no-print-directory deps DEBIAN_PACKAGES="$(DEBIAN_PACKAGES) $(CHECK_PACKAGES)"
+	@$(MAKE) --no-print-directory deps DEBIAN_PACKAGES="$(DEBIAN_PACKAGES) $(TEST_PACKAGES) $(CHECK_PACKAGES)"
 
 # The whole suite again, built with AddressSanitizer and UBSan.
 test-sanitize:

@@ -25,7 +25,7 @@ enum zen_exit {
     ZEN_EXIT_CONFIG = 78,      /* EX_CONFIG: invalid configuration */
 };
 
-#define ZEN_VERSION_STRING "0.10.0"
+#define ZEN_VERSION_STRING "0.11.0"
 
 /* Bytes in a mebibyte, as a double: sizes are shown and compared in MiB. */
 #define MIB (1024.0 * 1024.0)

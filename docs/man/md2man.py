@@ -2,7 +2,7 @@
 """md2man.py -- the repository's Markdown docs as manual pages (roff, man macros).
 
     md2man.py --name zen.json --section 5 --description "..." [--see-also "zend(8)" ...]
-              --version 0.10.0 SOURCE.md OUTPUT
+              --version 0.11.0 SOURCE.md OUTPUT
 
 Small and strict: it knows the Markdown the docs use -- headings, paragraphs, "-" and "1."
 lists (one level, continuation lines indented), fenced code blocks, pipe tables, inline

@@ -71,7 +71,7 @@ def render_man(page):
 
 
 def systemd_analyze_or_skip(test):
-    """systemd-analyze is a test dependency (Makefile DEBIAN_PACKAGES); only a machine
+    """systemd-analyze is a test dependency (Makefile TEST_PACKAGES); only a machine
     where it genuinely cannot run skips, and says why."""
     exe = shutil.which("systemd-analyze")
     reason = None
