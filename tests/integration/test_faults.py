@@ -673,7 +673,9 @@ class CommitPoint(FaultTestCase):
     def test_14_overloaded_error_after_200_fails_over(self):
         """Anthropic's 200 + `event: error` overloaded_error as the first
         event: a failed attempt (server), served by the fallback unseen."""
-        self.start()
+        # No probe may close p1's circuit before it is read (the fixture probes every
+        # second, which a loaded machine can take to reach the check).
+        self.start(daemon={"probe_interval_ms": 600000})
         self.m1.script({"sse": [OVERLOADED_EVENT]})
         self.m2.script({"sse": ANTHROPIC_STREAM})
         r = self.post(body=STREAM_BODY)
@@ -778,7 +780,7 @@ class CommitPoint(FaultTestCase):
         """A stream cut after its commit point: the client gets the in-band
         error (no failover), and the provider is blamed (type stream,
         cooling), so the next request goes straight to the fallback."""
-        self.start()
+        self.start(daemon={"probe_interval_ms": 600000})  # no probe reopens p1 meanwhile
         prefix = "".join(ANTHROPIC_STREAM[:4]).encode()
         self.m1.script({"sse": ANTHROPIC_STREAM, "end": "reset", "after_events": 4})
         self.m2.default({"sse": ANTHROPIC_STREAM})
