@@ -179,6 +179,10 @@ class Target:
         """Processes whose CPU time is this target's cost per request."""
         return self.pids()
 
+    def tr_cpu_pids(self):
+        """The same for the translated rows."""
+        return self.cpu_pids()
+
     def info(self):
         """What the target says about itself after the load (None: nothing)."""
         return None
@@ -206,6 +210,9 @@ class Direct(Target):
 
     def cpu_pids(self):
         return self.ctx.mock_json_pids     # no proxy: the JSON mock's own cost
+
+    def tr_cpu_pids(self):
+        return self.ctx.mock_oa_json_pids
 
 
 class ZendTarget(Target):
@@ -619,7 +626,7 @@ def measure_target(ctx, t):
         run_wrk(ctx, t.tr_json_url, tlua, 4, 1)
         run_streams(ctx, t.tr_sse_url, t.tr_sse_model, (), 1, 1.0, fmt=t.tr_format)
         res["tr"] = measure_points(ctx, t.name + "-tr", t.tr_json_url, tlua, t.tr_sse_url,
-                                   t.tr_sse_model, (), t.tr_format, cpu_pids=t.cpu_pids())
+                                   t.tr_sse_model, (), t.tr_format, cpu_pids=t.tr_cpu_pids())
         res["tr"]["answer_error"] = bad
     if sampler:
         res["rss_load_kb"] = sampler.stop()
@@ -910,42 +917,66 @@ def counts(ctx):
     return res
 
 
-class HealthProbe(threading.Thread):
-    """Times `health` RPCs over one control connection (our own msgpack-rpc
-    client: no zenctl process start in the figure), sequentially, after a delay."""
+def health_under_streams(c, z, url, n, gap, ramp):
+    """health RPCs while n streams are open, in a phase of its own after the
+    capacity run (a slow health stalls zend's loop and would inflate that
+    run's event delays): the same streams for ramp + up to 15 s (each lasts 60
+    gaps), health calls from 1 s after the ramp until 1 s before the end or
+    until BENCH_HEALTH_RPCS calls; only calls answered while >= 90 % of the
+    streams were in flight count."""
+    open_s = min(15.0, max(4.0, gap * 60 / 1000.0 - ramp - 1.0))
+    out = {}
 
-    def __init__(self, sock, n, delay):
-        super().__init__(daemon=True)
-        self.sock, self.n, self.delay = sock, n, delay
-        self.result = None
+    def probe():
+        time.sleep(ramp + 1.0)
+        out.update(health_latency(z.sock, c.health_n, deadline=time.monotonic() + open_s - 2.0,
+                                  min_in_flight=int(n * 0.9)))
+    t = threading.Thread(target=probe, daemon=True)
+    log("capacity: health RPCs with %d streams open" % n)
+    t.start()
+    run_streams(c, url, MODEL, (), n, ramp + open_s, ramp=ramp, extra_timeout=120)
+    t.join(30)
+    return out
 
-    def run(self):
-        time.sleep(self.delay)
-        self.result = health_latency(self.sock, self.n)
 
-
-def health_latency(sock, n):
-    """n sequential health RPCs: p50/p99/max ms, and the in_flight zend reported."""
-    lat, inflight = [], []
+def health_latency(sock, n, deadline=None, min_in_flight=0):
+    """n sequential health RPCs answered with resources.in_flight >=
+    min_in_flight (until deadline, a monotonic time): p50, p99 and max ms.
+    Calls answered with fewer in flight are left out ("other", "other_max_in_flight"):
+    before the streams are all open they are 50 ms apart."""
+    lat, inflight, other, other_max = [], [], 0, 0
     try:
         c = bl.RpcClient(sock)
     except OSError as e:
         return {"error": str(e)}
     try:
-        for _ in range(n):
+        while len(lat) < n:
+            if deadline and time.monotonic() >= deadline:
+                break
             t0 = time.perf_counter()
             r = c.call("health")
-            lat.append((time.perf_counter() - t0) * 1000)
-            inflight.append(((r or {}).get("resources") or {}).get("in_flight"))
+            ms = (time.perf_counter() - t0) * 1000
+            fl = ((r or {}).get("resources") or {}).get("in_flight") or 0
+            if fl < min_in_flight:
+                other += 1
+                other_max = max(other_max, fl)
+                if not lat:
+                    time.sleep(0.05)
+                continue
+            lat.append(ms)
+            inflight.append(fl)
     except (OSError, RuntimeError, ValueError) as e:
         return {"error": str(e), "calls": len(lat)}
     finally:
         c.close()
+    if not lat:
+        return {"error": "no health call answered with >= %d in flight (%d others, at most "
+                "%d in flight)" % (min_in_flight, other, other_max)}
     lat.sort()
-    return {"calls": n, "p50_ms": round(lat[len(lat) // 2], 3),
+    return {"calls": len(lat), "other": other, "other_max_in_flight": other_max, "p50_ms": round(lat[len(lat) // 2], 3),
             "p99_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 3),
-            "max_ms": round(lat[-1], 3), "in_flight_min": min(x or 0 for x in inflight),
-            "in_flight_max": max(x or 0 for x in inflight)}
+            "max_ms": round(lat[-1], 3), "in_flight_min": min(inflight),
+            "in_flight_max": max(inflight)}
 
 
 def capacity(ctx):
@@ -989,24 +1020,13 @@ def capacity(ctx):
         ft = threading.Thread(target=fds, daemon=True)
         if c.health_n:
             res["health_idle"] = health_latency(z.sock, c.health_n)
-        # health while the streams are open: after the ramp, well before the
-        # first streams end (they last 60 gaps)
-        probe = HealthProbe(z.sock, c.health_n, ramp + min(2.0, gap * 60 / 1000.0 / 4)) \
-            if c.health_n else None
         ft.start()
         w0 = time.monotonic()
         log("capacity: %d streams through zend" % n)
-        if probe:
-            probe.start()
         r = run_streams(c, url, MODEL, (), n, c.cap_seconds, ramp=ramp, extra_timeout=120)
         wall = time.monotonic() - w0
         halt.set()
         ft.join(5)
-        if probe:
-            probe.join(30)
-            res["health_load"] = probe.result
-            log("capacity: health idle %s, with streams open %s" % (
-                json.dumps(res.get("health_idle")), json.dumps(probe.result)))
         res["rss_peak_kb"] = sampler.stop()
         res["fds_peak"] = fd_peak[0]
         res["zend_cpu_pct"] = round(100 * (bl.cpu_seconds(wpid) - cpu0["zend"]) / wall, 1)
@@ -1028,6 +1048,10 @@ def capacity(ctx):
         res["zend_metrics"]["resources"] = m.get("resources")
         res["rss_after_kb"] = bl.rss_kb(wpid)
         res["fds_after"] = bl.fd_count(wpid)
+        if c.health_n:
+            res["health_load"] = health_under_streams(c, z, url, n, gap, ramp)
+            log("capacity: health idle %s, with streams open %s" % (
+                json.dumps(res.get("health_idle")), json.dumps(res["health_load"])))
     finally:
         z.stop()
         c.procs.stop(mock)
@@ -1161,8 +1185,11 @@ def main():
         log("mocks: json (nginx) :%d, sse (fastsse.py, %s ms gap) :%d; load on cpu %s, servers on %s"
             % (ctx.mock_json_port, args.gap_ms, ctx.mock_sse_port, ctx.load_cpus, ctx.server_cpus))
         if ctx.translated:
-            ctx.mock_oa_json_port = start_json_mock(ctx.procs, "mock-json-openai", ctx.workdir,
-                                                    OA_JSON_BODY, ctx.server_cpus).port
+            mo = start_json_mock(ctx.procs, "mock-json-openai", ctx.workdir, OA_JSON_BODY,
+                                 ctx.server_cpus)
+            ctx.mock_oa_json_port = mo.port
+            ctx.mock_oa_json_pids = bl.wait_until(lambda: bl.children(mo.pid), 10.0,
+                                                  what="the OpenAI JSON mock's worker")
             ctx.mock_oa_sse_port = start_fastsse(ctx.procs, "mock-sse-openai", ctx.workdir,
                                                  args.gap_ms, ctx.server_cpus, "openai").port
             log("openai mocks: json (nginx) :%d, sse (fastsse.py --format openai) :%d"

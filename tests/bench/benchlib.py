@@ -263,115 +263,29 @@ def fd_kinds(pid, upstream_ports):
     return kinds
 
 
+
 # ---- the control socket (proto/PROTOCOL.md), without zenctl's process start ----
 
-def mp_pack(v):
-    """MessagePack of the few types a request needs: int >= 0, str, list, dict."""
-    if isinstance(v, bool) or v is None:
-        return {None: b"\xc0", False: b"\xc2", True: b"\xc3"}[v]
-    if isinstance(v, int):
-        if v < 0x80:
-            return bytes([v])
-        return b"\xce" + v.to_bytes(4, "big")
-    if isinstance(v, str):
-        b = v.encode()
-        if len(b) < 32:
-            return bytes([0xa0 | len(b)]) + b
-        return b"\xda" + len(b).to_bytes(2, "big") + b
-    if isinstance(v, (list, tuple)):
-        return bytes([0x90 | len(v)]) + b"".join(mp_pack(x) for x in v)
-    if isinstance(v, dict):
-        return bytes([0x80 | len(v)]) + b"".join(mp_pack(k) + mp_pack(x) for k, x in v.items())
-    raise TypeError(type(v))
+sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "integration"))
+from zenharness import RawClient  # noqa: E402  (the integration tests' msgpack-rpc codec)
 
 
-class NeedMore(Exception):
-    pass
-
-
-def mp_unpack(buf, i=0):
-    """(value, next index) of the MessagePack value at buf[i]; NeedMore if cut."""
-    import struct
-
-    def take(n):
-        if i + n > len(buf):
-            raise NeedMore()
-        return buf[i:i + n]
-    if i >= len(buf):
-        raise NeedMore()
-    b = buf[i]
-    i += 1
-
-    def seq(n, i, is_map):
-        out = {} if is_map else []
-        for _ in range(n):
-            k, i = mp_unpack(buf, i)
-            if is_map:
-                v, i = mp_unpack(buf, i)
-                out[k] = v
-            else:
-                out.append(k)
-        return out, i
-    if b < 0x80:
-        return b, i
-    if b >= 0xe0:
-        return b - 0x100, i
-    if 0x80 <= b <= 0x8f:
-        return seq(b & 0x0f, i, True)
-    if 0x90 <= b <= 0x9f:
-        return seq(b & 0x0f, i, False)
-    if 0xa0 <= b <= 0xbf:
-        n = b & 0x1f
-        return take(n).decode(), i + n
-    fixed = {0xc0: None, 0xc2: False, 0xc3: True}
-    if b in fixed:
-        return fixed[b], i
-    ints = {0xcc: ">B", 0xcd: ">H", 0xce: ">I", 0xcf: ">Q", 0xd0: ">b", 0xd1: ">h",
-            0xd2: ">i", 0xd3: ">q", 0xca: ">f", 0xcb: ">d"}
-    if b in ints:
-        n = struct.calcsize(ints[b])
-        return struct.unpack(ints[b], take(n))[0], i + n
-    lens = {0xd9: 1, 0xda: 2, 0xdb: 4, 0xc4: 1, 0xc5: 2, 0xc6: 4}
-    if b in lens:
-        ln = int.from_bytes(take(lens[b]), "big")
-        i += lens[b]
-        s = take(ln)
-        return (bytes(s) if b >= 0xc4 and b <= 0xc6 else s.decode()), i + ln
-    if b in (0xdc, 0xdd, 0xde, 0xdf):
-        w = 2 if b in (0xdc, 0xde) else 4
-        n = int.from_bytes(take(w), "big")
-        return seq(n, i + w, b in (0xde, 0xdf))
-    raise ValueError("unsupported msgpack byte 0x%02x" % b)
-
-
-class RpcClient:
+class RpcClient(RawClient):
     """One msgpack-rpc connection to zend's control socket."""
 
     def __init__(self, path, timeout=10.0):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(timeout)
-        self.sock.connect(path)
-        self.buf = b""
+        super().__init__(path, timeout)
         self.msgid = 0
 
     def call(self, method, params=None):
-        """The result map; raises RuntimeError on an error answer."""
+        """The result map; raises RuntimeError on an error answer or EOF."""
         self.msgid += 1
-        self.sock.sendall(mp_pack([0, self.msgid, method, [params] if params else []]))
+        self.request(self.msgid, method, params)
         while True:
-            try:
-                msg, n = mp_unpack(self.buf)
-            except NeedMore:
-                chunk = self.sock.recv(65536)
-                if not chunk:
-                    raise RuntimeError("control socket closed")
-                self.buf += chunk
-                continue
-            self.buf = self.buf[n:]
+            msg = self.read_message()
+            if msg is None:
+                raise RuntimeError("control socket closed")
             if msg[0] == 1 and msg[1] == self.msgid:
                 if msg[2] is not None:
                     raise RuntimeError("%s: %r" % (method, msg[2]))
                 return msg[3]
-
-    def close(self):
-        self.sock.close()

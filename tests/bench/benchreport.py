@@ -272,9 +272,11 @@ def format_capacity(cap):
     for label, h in (("idle", hi), ("streams open", hl)):
         if h and not h.get("error"):
             p("  health RPC (%s sequential, msgpack-rpc on the socket) %s: p50 %s ms, p99 %s ms, "
-              "max %s ms; zend in_flight %s-%s" % (
+              "max %s ms; zend in_flight %s-%s%s" % (
                   h["calls"], label, fmt(h["p50_ms"], 3), fmt(h["p99_ms"], 3),
-                  fmt(h["max_ms"], 3), h.get("in_flight_min"), h.get("in_flight_max")))
+                  fmt(h["max_ms"], 3), h.get("in_flight_min"), h.get("in_flight_max"),
+                  " (%d more calls with fewer in flight left out)" % h["other"]
+                  if h.get("other") else ""))
         elif h:
             p("  health RPC %s: %s" % (label, h["error"]))
     # targets

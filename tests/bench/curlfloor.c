@@ -44,6 +44,7 @@ struct slot {
     CURL *easy;
     double start;
     long bytes;
+    char errbuf[CURL_ERROR_SIZE];
 };
 
 struct floor {
@@ -174,6 +175,7 @@ static int start_transfer(struct floor *f, struct slot *s)
     curl_easy_setopt(e, CURLOPT_URL, f->url);
     curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(e, CURLOPT_PRIVATE, s);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, s->errbuf);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
