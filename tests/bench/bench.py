@@ -251,6 +251,9 @@ class ZendTarget(Target):
         self.first_worker = self.zend.worker_pid()
         return [self.first_worker]
 
+    def serving_pid(self):
+        return self.zend.worker_pid()
+
     def info(self):
         """zend's counters, and whether its worker was replaced (a crash) under load."""
         m = self.zend.metrics() or {}
@@ -275,13 +278,17 @@ class NginxProxy(Target):
         c = self.ctx
         port = bl.free_port()
         body = PROXY_SERVER.format(port=port, json_port=c.mock_json_port, sse_port=c.mock_sse_port)
-        self.proc = start_nginx(c.procs, "nginx-proxy", c.workdir, body, c.server_cpus, env)
+        self.proc = start_nginx(c.procs, "nginx-proxy", c.workdir, body, c.server_cpus,
+                                dict(os.environ, **env) if env else None)
         bl.wait_port(port, proc=self.proc)
         self.json_url = "http://127.0.0.1:%d/v1/messages" % port
         self.sse_url = "http://127.0.0.1:%d/sse/v1/messages" % port
 
     def pids(self):
         return bl.children(self.proc.pid)      # the worker (the master only waits)
+
+    def serving_pid(self):
+        return bl.wait_until(lambda: bl.children(self.proc.pid), 10.0, what="nginx worker")[0]
 
 
 class Portkey(Target):
@@ -865,28 +872,18 @@ def counts(ctx):
         os.makedirs(d, exist_ok=True)
         return {"LD_PRELOAD": shim, "MALLOC_COUNT_DIR": d}, d
 
-    # zend, started with the malloc counter (a zend of its own)
-    env, mcdir = preload("zend")
-    t = ZendTarget(ctx)
-    try:
-        t.start(env=env)
-        pid = t.zend.worker_pid()
-        res["zend"] = count_through(ctx, "zend", pid, t.json_url, mcdir, n, conns)
-    except (RuntimeError, OSError, ValueError, subprocess.TimeoutExpired) as e:
-        res["zend"] = {"error": str(e)}
-    finally:
-        t.stop()
-    # nginx proxy_pass (its worker)
-    env, mcdir = preload("nginx")
-    t = NginxProxy(ctx)
-    try:
-        t.start(env=dict(os.environ, **env) if env else None)
-        pid = bl.wait_until(lambda: bl.children(t.proc.pid), 10.0, what="nginx worker")[0]
-        res["nginx"] = count_through(ctx, "nginx", pid, t.json_url, mcdir, n, conns)
-    except (RuntimeError, OSError, ValueError, subprocess.TimeoutExpired) as e:
-        res["nginx"] = {"error": str(e)}
-    finally:
-        t.stop()
+    # zend (a zend of its own, started with the malloc counter), nginx proxy_pass
+    for cls in (ZendTarget, NginxProxy):
+        env, mcdir = preload(cls.name)
+        t = cls(ctx)
+        try:
+            t.start(env=env)
+            res[cls.name] = count_through(ctx, cls.name, t.serving_pid(), t.json_url, mcdir, n,
+                                          conns)
+        except (RuntimeError, OSError, ValueError, subprocess.TimeoutExpired) as e:
+            res[cls.name] = {"error": str(e)}
+        finally:
+            t.stop()
     # the floor itself: warm, then waits for SIGUSR1 (so strace attaches to a warm process)
     env, mcdir = preload("floor")
     ready = os.path.join(ctx.workdir, "floor.ready")
@@ -1070,6 +1067,8 @@ def set_added_ms(base, results):
     """added_ms_c1 of each result: its p50 at 1 connection minus base's."""
     d1 = (base.get("c1") or {}).get("p50_ms")
     for r in results:
+        if r.get("name") == "curl-floor":
+            continue    # a curl client's round trip against wrk's: nothing added
         p = (r.get("c1") or {}).get("p50_ms")
         r["added_ms_c1"] = None if p is None or d1 is None else round(p - d1, 4)
 
