@@ -34,7 +34,7 @@ CHECK_PACKAGES := valgrind gcovr prometheus
 
 # What `make bench` needs besides the build (tests/bench/README.md). The Node
 # gateways it compares with go into $(BUILD)/bench/node_modules through npm.
-BENCH_PACKAGES := wrk nginx
+BENCH_PACKAGES := wrk nginx strace
 
 # What `make test-clients` needs when node or npm is missing. The clients
 # themselves (Claude Code, the openai SDK, Codex) go into $(BUILD)/clients/
@@ -136,7 +136,9 @@ coverage: check-deps
 # claude-code-router on one fast mock, then a streaming capacity run; prints a
 # table and writes $(BUILD)/bench/results.json. Knobs (environment): BENCH_SECONDS,
 # BENCH_REPS, BENCH_STREAM_SECONDS, CAP_STREAMS (0 = no capacity run), CAP_SECONDS,
-# BENCH_TRANSLATED (0 = no Anthropic -> OpenAI Chat rows).
+# BENCH_TRANSLATED (0 = no Anthropic -> OpenAI Chat rows), BENCH_COUNTS (0 = no
+# system call / allocation counts), BENCH_HEALTH_RPCS. The bench compiles its own
+# tools (tests/bench/curlfloor.c, malloc_count.c) into $(BUILD)/bench with cc.
 .PHONY: bench soak
 bench: build
 	@$(MAKE) --no-print-directory deps DEBIAN_PACKAGES="$(DEBIAN_PACKAGES) $(BENCH_PACKAGES)"

@@ -25,6 +25,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -34,7 +35,7 @@ import urllib.request
 
 import benchlib as bl
 from benchlib import log
-from benchreport import build_table, check_targets, fmt, kb_mb
+from benchreport import build_table, check_targets, fmt, format_capacity, format_counts
 
 NODE_MODULES = os.path.join(bl.BUILD, "bench", "node_modules")
 PORTKEY_JS = os.path.join(NODE_MODULES, "@portkey-ai", "gateway", "build", "start-server.js")
@@ -112,13 +113,13 @@ PROXY_SERVER = """
 """
 
 
-def start_nginx(procs, name, workdir, body, cpus):
+def start_nginx(procs, name, workdir, body, cpus, env=None):
     d = os.path.join(workdir, name)
     os.makedirs(d, exist_ok=True)
     conf = os.path.join(d, "nginx.conf")
     with open(conf, "w") as f:
         f.write(NGINX_COMMON.format(dir=d, body=body))
-    return procs.start(name, ["nginx", "-p", d, "-c", conf], cpus=cpus)
+    return procs.start(name, ["nginx", "-p", d, "-c", conf], cpus=cpus, env=env)
 
 
 def start_fastsse(procs, name, workdir, gap_ms, cpus, fmt="anthropic"):
@@ -174,6 +175,14 @@ class Target:
         """Processes whose RSS counts for this target ([] = not measured)."""
         return []
 
+    def cpu_pids(self):
+        """Processes whose CPU time is this target's cost per request."""
+        return self.pids()
+
+    def tr_cpu_pids(self):
+        """The same for the translated rows."""
+        return self.cpu_pids()
+
     def info(self):
         """What the target says about itself after the load (None: nothing)."""
         return None
@@ -199,13 +208,19 @@ class Direct(Target):
             self.tr_json_url = "http://127.0.0.1:%d/v1/chat/completions" % c.mock_oa_json_port
             self.tr_sse_url = "http://127.0.0.1:%d/v1/chat/completions" % c.mock_oa_sse_port
 
+    def cpu_pids(self):
+        return self.ctx.mock_json_pids     # no proxy: the JSON mock's own cost
+
+    def tr_cpu_pids(self):
+        return self.ctx.mock_oa_json_pids
+
 
 class ZendTarget(Target):
     name = "zend"
     # daemon keys beyond the bench's own (ZendNoLedger turns the ledger off)
     daemon_extra = {}
 
-    def start(self):
+    def start(self, env=None):
         c = self.ctx
         cfg = {
             "providers": {
@@ -222,7 +237,8 @@ class ZendTarget(Target):
                 cfg["providers"][name] = {"type": "openai", "openai_api": "chat",
                                           "base_url": "http://127.0.0.1:%d/v1" % port}
             cfg["profiles"].update({"trjson": ["oajson"], "trsse": ["oasse"]})
-        self.zend = bl.Zend(c.procs, os.path.join(c.workdir, "zend-home"), cfg, cpus=c.server_cpus)
+        self.zend = bl.Zend(c.procs, os.path.join(c.workdir, "zend-home"), cfg, cpus=c.server_cpus,
+                            env_extra=env)
         self.proc = self.zend.proc
         base = "http://127.0.0.1:%d" % self.zend.port
         self.json_url = base + "/json/bench/v1/messages"
@@ -234,6 +250,9 @@ class ZendTarget(Target):
     def pids(self):
         self.first_worker = self.zend.worker_pid()
         return [self.first_worker]
+
+    def serving_pid(self):
+        return self.zend.worker_pid()
 
     def info(self):
         """zend's counters, and whether its worker was replaced (a crash) under load."""
@@ -255,17 +274,21 @@ class ZendNoLedger(ZendTarget):
 class NginxProxy(Target):
     name = "nginx"
 
-    def start(self):
+    def start(self, env=None):
         c = self.ctx
         port = bl.free_port()
         body = PROXY_SERVER.format(port=port, json_port=c.mock_json_port, sse_port=c.mock_sse_port)
-        self.proc = start_nginx(c.procs, "nginx-proxy", c.workdir, body, c.server_cpus)
+        self.proc = start_nginx(c.procs, "nginx-proxy", c.workdir, body, c.server_cpus,
+                                dict(os.environ, **env) if env else None)
         bl.wait_port(port, proc=self.proc)
         self.json_url = "http://127.0.0.1:%d/v1/messages" % port
         self.sse_url = "http://127.0.0.1:%d/sse/v1/messages" % port
 
     def pids(self):
         return bl.children(self.proc.pid)      # the worker (the master only waits)
+
+    def serving_pid(self):
+        return bl.wait_until(lambda: bl.children(self.proc.pid), 10.0, what="nginx worker")[0]
 
 
 class Portkey(Target):
@@ -276,6 +299,10 @@ class Portkey(Target):
         c = self.ctx
         port = bl.free_port()
         env = dict(os.environ, NODE_ENV="production")
+        if c.portkey_fix:
+            # without it every stream is an HTTP 500 (portkey_fetch_fix.mjs)
+            env["NODE_OPTIONS"] = (env.get("NODE_OPTIONS", "") + " --import=" +
+                                   os.path.join(bl.HERE, "portkey_fetch_fix.mjs")).strip()
         self.proc = c.procs.start("portkey", ["node", PORTKEY_JS, "--port=%d" % port, "--headless"],
                                   cpus=c.server_cpus, env=env, cwd=os.path.dirname(PORTKEY_JS))
         bl.wait_port(port, 60.0, proc=self.proc)
@@ -287,6 +314,9 @@ class Portkey(Target):
 
     def pids(self):
         return [self.proc.pid]
+
+    def info(self):
+        return {"fetch_fix": self.ctx.portkey_fix}
 
 
 class CCR(Target):
@@ -342,8 +372,15 @@ class CCR(Target):
         return [self.proc.pid]
 
 
+class CurlFloor(Target):
+    """The curl floor: curlfloor.c, a bare libcurl multi client with zend's
+    easy-handle options, straight at the JSON mock (no client side, no
+    streams). Measured by measure_floor(), not by wrk."""
+    name = "curl-floor"
+
+
 TARGETS = {"direct": Direct, "zend": ZendTarget, "zend-noledger": ZendNoLedger, "nginx": NginxProxy,
-           "portkey": Portkey, "ccr": CCR}
+           "curl-floor": CurlFloor, "portkey": Portkey, "ccr": CCR}
 
 
 # ------------------------------------------------------------ measurements
@@ -430,15 +467,19 @@ def check_answer(url, model, headers, fmt):
     return None if ok else "not a %s answer with the mock's text: %r" % (fmt, body[:300])
 
 
-def run_wrk(ctx, url, lua, conns, seconds):
-    """One wrk run; returns {rps, p50_ms, p99_ms, errors}."""
+def run_wrk(ctx, url, lua, conns, seconds, cpu_pids=()):
+    """One wrk run; returns {rps, p50_ms, p99_ms, errors, requests}, and with
+    cpu_pids the CPU seconds those processes used during the run (cpu_s) and
+    per request served (cpu_us_per_req)."""
     # one thread per load core: with the load pinned to one core, more only contend
     threads = 1 if (ctx.load_cpus and "-" not in ctx.load_cpus) or conns < 4 else 2
     argv = ["wrk", "-t%d" % threads, "-c%d" % conns, "-d%ds" % max(1, int(round(seconds))),
             "--timeout", "10s", "--latency", "-s", lua, url]
     if ctx.load_cpus:
         argv = ["taskset", "-c", ctx.load_cpus] + argv
+    cpu0 = bl.cpu_sum(cpu_pids)
     r = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
+    cpu1 = bl.cpu_sum(cpu_pids)
     out = r.stdout
     res = {"rps": None, "p50_ms": None, "p99_ms": None, "errors": 0, "requests": 0}
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
@@ -464,6 +505,10 @@ def run_wrk(ctx, url, lua, conns, seconds):
     # A run where nothing succeeded has no meaningful rate.
     if res["requests"] and res["errors"] >= res["requests"]:
         res["rps"] = 0.0
+    if cpu0 is not None and cpu1 is not None:
+        res["cpu_s"] = round(cpu1 - cpu0, 3)
+        if res["requests"]:
+            res["cpu_us_per_req"] = round(res["cpu_s"] * 1e6 / res["requests"], 2)
     return res
 
 
@@ -495,22 +540,32 @@ def median(vals):
     return statistics.median(vals) if vals else None
 
 
+def median_point(runs):
+    return {"rps": median(r["rps"] for r in runs),
+            "p50_ms": median(r["p50_ms"] for r in runs),
+            "p99_ms": median(r["p99_ms"] for r in runs),
+            "errors": sum(r["errors"] for r in runs),
+            "cpu_us_per_req": median(r.get("cpu_us_per_req") for r in runs),
+            "runs": runs}
+
+
+def log_point(label, conns, point):
+    log("  %-8s c=%-4d %9s req/s  p50 %s ms  p99 %s ms  errors %d  CPU %s us/req" % (
+        label, conns, fmt(point["rps"], 0), fmt(point["p50_ms"], 3),
+        fmt(point["p99_ms"], 3), point["errors"], fmt(point["cpu_us_per_req"], 1)))
+
+
 def measure_points(ctx, label, json_url, lua, sse_url, sse_model, headers,
-                   stream_format="anthropic"):
+                   stream_format="anthropic", cpu_pids=()):
     """wrk at 1 and each connection count, then the streams; the median of the
     repetitions of each. Returns {"c1", "c32", ..., "stream"}."""
     res = {}
     for conns in [1] + ctx.conns:
-        runs = [run_wrk(ctx, json_url, lua, conns, ctx.seconds) for _ in range(ctx.reps)]
-        point = {"rps": median(r["rps"] for r in runs),
-                 "p50_ms": median(r["p50_ms"] for r in runs),
-                 "p99_ms": median(r["p99_ms"] for r in runs),
-                 "errors": sum(r["errors"] for r in runs),
-                 "runs": runs}
+        runs = [run_wrk(ctx, json_url, lua, conns, ctx.seconds, cpu_pids)
+                for _ in range(ctx.reps)]
+        point = median_point(runs)
         res["c%d" % conns] = point
-        log("  %-8s c=%-4d %9s req/s  p50 %s ms  p99 %s ms  errors %d" % (
-            label, conns, fmt(point["rps"], 0), fmt(point["p50_ms"], 3),
-            fmt(point["p99_ms"], 3), point["errors"]))
+        log_point(label, conns, point)
     # streams: time to first event, per-event delay
     sruns = [run_streams(ctx, sse_url, sse_model, headers, ctx.stream_conc, ctx.stream_seconds,
                          fmt=stream_format) for _ in range(ctx.reps)]
@@ -532,6 +587,8 @@ def measure_points(ctx, label, json_url, lua, sse_url, sse_model, headers,
 
 def measure_target(ctx, t):
     """All the points for one target; returns its result dict."""
+    if isinstance(t, CurlFloor):
+        return measure_floor(ctx)
     res = {"name": t.name}
     t0 = time.monotonic()
     try:
@@ -563,7 +620,8 @@ def measure_target(ctx, t):
     sampler = RssSampler(pids) if pids else None
     if sampler:
         sampler.start()
-    res.update(measure_points(ctx, t.name, t.json_url, lua, t.sse_url, t.sse_model, sh))
+    res.update(measure_points(ctx, t.name, t.json_url, lua, t.sse_url, t.sse_model, sh,
+                              cpu_pids=t.cpu_pids()))
     if t.tr_json_url:
         # Translated: an Anthropic request to an OpenAI Chat provider (warmed up
         # too: the first translated requests open new upstream connections).
@@ -575,7 +633,7 @@ def measure_target(ctx, t):
         run_wrk(ctx, t.tr_json_url, tlua, 4, 1)
         run_streams(ctx, t.tr_sse_url, t.tr_sse_model, (), 1, 1.0, fmt=t.tr_format)
         res["tr"] = measure_points(ctx, t.name + "-tr", t.tr_json_url, tlua, t.tr_sse_url,
-                                   t.tr_sse_model, (), t.tr_format)
+                                   t.tr_sse_model, (), t.tr_format, cpu_pids=t.tr_cpu_pids())
         res["tr"]["answer_error"] = bad
     if sampler:
         res["rss_load_kb"] = sampler.stop()
@@ -588,6 +646,334 @@ def measure_target(ctx, t):
         log("  %-8s %s" % (t.name, json.dumps(info)))
     t.stop()
     return res
+
+
+# ------------------------------------------------- the curl floor, counters
+
+# What zend sends the JSON mock for wrk's request (zend/forward/forward_headers.c,
+# upstream_headers): the client's headers minus Host and Content-Length, then
+# Accept-Encoding: identity, and the "remove" lines that keep curl from adding
+# Expect and Accept. The floor sends the same.
+FLOOR_HEADERS = ("content-type: application/json", "anthropic-version: 2023-06-01",
+                 "x-api-key: sk-bench-not-a-real-key", "Accept-Encoding: identity",
+                 "Expect:", "Accept:")
+# What a client sends zend or nginx in the counting runs (wrk's headers).
+CLIENT_HEADERS = ("content-type: application/json", "anthropic-version: 2023-06-01",
+                  "x-api-key: sk-bench-not-a-real-key", "Expect:", "Accept:")
+
+
+def build_tools(ctx):
+    """Compiles curlfloor and malloc_count.so into BUILD/bench (warnings are
+    errors). Returns {"curlfloor": path or None, "malloc_count": path or None,
+    "errors": [...]}."""
+    d = os.path.join(bl.BUILD, "bench")
+    os.makedirs(d, exist_ok=True)
+    out = {"errors": []}
+    flags = ["-O2", "-g", "-Wall", "-Wextra", "-Wshadow", "-Wformat=2", "-Werror"]
+    try:
+        curl = subprocess.run(["pkg-config", "--cflags", "--libs", "libcurl"], capture_output=True,
+                              text=True, check=True).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        curl = ["-lcurl"]
+    jobs = {"curlfloor": (["curlfloor.c"], curl + ["-lev"], "curlfloor"),
+            "malloc_count": (["-shared", "-fPIC", "malloc_count.c"], ["-ldl"], "malloc_count.so")}
+    for key, (srcs, libs, exe) in jobs.items():
+        path = os.path.join(d, exe)
+        src = os.path.join(bl.HERE, srcs[-1])
+        if not (os.path.exists(path) and os.path.getmtime(path) >= os.path.getmtime(src)):
+            r = subprocess.run(["cc"] + flags + srcs[:-1] + [src, "-o", path] + libs,
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                out["errors"].append("%s: %s" % (exe, r.stderr[-1500:]))
+                log("  could not build %s:\n%s" % (exe, r.stderr[-1500:]))
+                path = None
+        out[key] = path
+    return out
+
+
+def request_body_file(ctx):
+    """wrk's body (the same bytes), in a file for curlfloor."""
+    path = os.path.join(ctx.workdir, "request.json")
+    with open(path, "w") as f:
+        f.write(json.dumps(dict(REQUEST, model=MODEL), separators=(",", ":")))
+    return path
+
+
+def floor_argv(ctx, url, headers, conns, seconds=None, requests=None, warmup=0,
+               ready_file=None):
+    argv = [ctx.tools["curlfloor"], "--url", url, "--body", request_body_file(ctx),
+            "--conns", str(conns)]
+    for h in headers:
+        argv += ["-H", h]
+    argv += ["--seconds", str(seconds)] if seconds else ["--requests", str(requests)]
+    if warmup:
+        argv += ["--warmup-requests", str(warmup)]
+    if ready_file:
+        argv += ["--ready-file", ready_file]
+    return argv
+
+
+def run_floor(ctx, url, headers, conns, cpus, seconds=None, requests=None, warmup=0,
+              timeout=120):
+    """One curlfloor run to completion; its JSON line (rps, p50_ms, p99_ms,
+    errors, cpu_us_per_req, ...)."""
+    argv = floor_argv(ctx, url, headers, conns, seconds, requests, warmup)
+    if cpus:
+        argv = ["taskset", "-c", cpus] + argv
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=(seconds or 0) + timeout)
+    for line in reversed(r.stdout.splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    raise RuntimeError("curlfloor gave no result (%d): %s" % (r.returncode, r.stderr[-800:]))
+
+
+def measure_floor(ctx):
+    """The curl-floor column: curlfloor at 1 and each connection count against
+    the JSON mock, pinned like the proxies (it is the upstream half of one),
+    BENCH_REPS x BENCH_SECONDS, medians."""
+    res = {"name": "curl-floor"}
+    if not ctx.tools.get("curlfloor"):
+        res["error"] = "did not start: curlfloor not built (%s)" % "; ".join(ctx.tools["errors"])
+        return res
+    url = "http://127.0.0.1:%d/v1/messages" % ctx.mock_json_port
+    try:
+        run_floor(ctx, url, FLOOR_HEADERS, 4, ctx.server_cpus, seconds=1)    # warm-up
+        for conns in [1] + ctx.conns:
+            runs = []
+            for _ in range(ctx.reps):
+                r = run_floor(ctx, url, FLOOR_HEADERS, conns, ctx.server_cpus,
+                              seconds=ctx.seconds, warmup=conns)
+                r["requests"] = r["transfers"]
+                runs.append(r)
+            point = median_point(runs)
+            res["c%d" % conns] = point
+            log_point("curl-floor", conns, point)
+    except (RuntimeError, subprocess.TimeoutExpired, ValueError) as e:
+        log("  curl-floor failed: %s" % e)
+        res["error"] = "failed: %s" % e
+    return res
+
+
+def mc_read(path):
+    """malloc_count.so's counters (tests/bench/malloc_count.c), or None."""
+    import struct
+    try:
+        with open(path, "rb") as f:
+            v = struct.unpack("<6Q", f.read(48))
+    except (OSError, struct.error):
+        return None
+    return dict(zip(("malloc", "calloc", "realloc", "free", "aligned", "bytes"), v))
+
+
+def mc_per_req(a, b, n):
+    if not a or not b or not n:
+        return None
+    d = {k: b[k] - a[k] for k in a}
+    return {"allocs": round((d["malloc"] + d["calloc"] + d["realloc"] + d["aligned"]) / n, 2),
+            "malloc": round(d["malloc"] / n, 2), "calloc": round(d["calloc"] / n, 2),
+            "realloc": round(d["realloc"] / n, 2), "free": round(d["free"] / n, 2),
+            "bytes": round(d["bytes"] / n, 1)}
+
+
+def strace_start(pid, out):
+    """strace -c -f attached to every thread of pid; returns once attached."""
+    p = subprocess.Popen(["strace", "-c", "-f", "-p", str(pid), "-o", out],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def attached():
+        if p.poll() is not None:
+            raise RuntimeError("strace exited (%s)" % p.returncode)
+        try:
+            tids = os.listdir("/proc/%d/task" % pid)
+        except OSError:
+            return False
+        for tid in tids:
+            try:
+                with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                    if "TracerPid:\t0\n" in f.read():
+                        return False
+            except OSError:
+                pass
+        return True
+    try:
+        bl.wait_until(attached, 10.0, interval=0.01, what="strace to attach")
+    except RuntimeError:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        raise
+    return p
+
+
+def strace_stop(p, out, n):
+    """Detaches (SIGINT) or waits for the traced process's exit; the summary
+    per request: {"total": calls/req, "by_name": {syscall: calls/req}, "errors": ...}."""
+    if p.poll() is None:
+        p.send_signal(signal.SIGINT)
+    p.wait(timeout=30)
+    calls, errors = {}, {}
+    with open(out) as f:
+        for line in f:
+            parts = line.split()
+            # "% time seconds usecs/call calls [errors] syscall"
+            if len(parts) in (5, 6) and parts[0][0].isdigit() and parts[-1] != "total":
+                calls[parts[-1]] = int(parts[3])
+                if len(parts) == 6:
+                    errors[parts[-1]] = int(parts[4])
+    total = sum(calls.values())
+    return {"requests": n, "total": round(total / n, 2),
+            "by_name": {k: round(v / n, 3) for k, v in
+                        sorted(calls.items(), key=lambda kv: -kv[1])},
+            "errors_by_name": {k: round(v / n, 3) for k, v in errors.items()}}
+
+
+def count_through(ctx, name, pid, url, mcdir, n, conns):
+    """Allocations, then system calls, per request of process pid (and its
+    threads) while curlfloor sends n requests to url over conns connections."""
+    res = {}
+    run_floor(ctx, url, CLIENT_HEADERS, conns, ctx.load_cpus, requests=max(500, n // 4))   # warm-up
+    mcfile = os.path.join(mcdir, "malloc-count.%d" % pid) if mcdir else None
+    a0 = mc_read(mcfile) if mcfile else None
+    r = run_floor(ctx, url, CLIENT_HEADERS, conns, ctx.load_cpus, requests=n)
+    a1 = mc_read(mcfile) if mcfile else None
+    res["alloc"] = mc_per_req(a0, a1, n)
+    res["client_errors"] = r["errors"]
+    if shutil.which("strace"):
+        out = os.path.join(ctx.workdir, "strace-%s.txt" % name)
+        try:
+            p = strace_start(pid, out)
+        except RuntimeError as e:       # no ptrace here (a container's policy, say)
+            res["error"] = "strace: %s (%s)" % (e, out)
+            return res
+        try:
+            r = run_floor(ctx, url, CLIENT_HEADERS, conns, ctx.load_cpus, requests=n)
+            res["client_errors"] += r["errors"]
+        finally:
+            res["syscalls"] = strace_stop(p, out, n)
+    return res
+
+
+def counts(ctx):
+    """System calls and allocations per request: zend, nginx and the curl floor,
+    over COUNT_REQUESTS requests at COUNT_CONNS connections after a warm-up."""
+    n, conns = ctx.count_requests, ctx.count_conns
+    res = {"requests": n, "conns": conns}
+    if not ctx.tools.get("curlfloor"):
+        res["error"] = "curlfloor not built"
+        return res
+    if not shutil.which("strace"):
+        res["note"] = "strace not found: no system call counts"
+    shim = ctx.tools.get("malloc_count")
+
+    def preload(name):
+        if not shim:
+            return None, None
+        d = os.path.join(ctx.workdir, "mc-" + name)
+        os.makedirs(d, exist_ok=True)
+        return {"LD_PRELOAD": shim, "MALLOC_COUNT_DIR": d}, d
+
+    # zend (a zend of its own, started with the malloc counter), nginx proxy_pass
+    for cls in (ZendTarget, NginxProxy):
+        env, mcdir = preload(cls.name)
+        t = cls(ctx)
+        try:
+            t.start(env=env)
+            res[cls.name] = count_through(ctx, cls.name, t.serving_pid(), t.json_url, mcdir, n,
+                                          conns)
+        except (RuntimeError, OSError, ValueError, subprocess.TimeoutExpired) as e:
+            res[cls.name] = {"error": str(e)}
+        finally:
+            t.stop()
+    # the floor itself: warm, then waits for SIGUSR1 (so strace attaches to a warm process)
+    env, mcdir = preload("floor")
+    ready = os.path.join(ctx.workdir, "floor.ready")
+    if os.path.exists(ready):
+        os.unlink(ready)
+    argv = floor_argv(ctx, "http://127.0.0.1:%d/v1/messages" % ctx.mock_json_port,
+                      FLOOR_HEADERS, conns, requests=n, warmup=max(500, n // 4), ready_file=ready)
+    p = ctx.procs.start("curlfloor-count", argv, cpus=ctx.server_cpus,
+                        env=dict(os.environ, **env) if env else None)
+    fl = {}
+    try:
+        bl.wait_until(lambda: os.path.exists(ready) or p.poll() is not None, 30.0,
+                      what="curlfloor warm-up")
+        mcfile = os.path.join(mcdir, "malloc-count.%d" % p.pid) if mcdir else None
+        a0 = mc_read(mcfile) if mcfile else None
+        out = os.path.join(ctx.workdir, "strace-floor.txt")
+        sp = strace_start(p.pid, out) if shutil.which("strace") else None
+        os.kill(p.pid, signal.SIGUSR1)
+        p.wait(timeout=60)
+        if sp:
+            fl["syscalls"] = strace_stop(sp, out, n)
+        fl["alloc"] = mc_per_req(a0, mc_read(mcfile) if mcfile else None, n)
+    except (RuntimeError, OSError, ValueError, subprocess.TimeoutExpired) as e:
+        fl["error"] = str(e)
+    finally:
+        ctx.procs.stop(p)
+    res["curl-floor"] = fl
+    return res
+
+
+def health_under_streams(c, z, url, n, gap, ramp):
+    """health RPCs while n streams are open, in a phase of its own after the
+    capacity run (a slow health stalls zend's loop and would inflate that
+    run's event delays): the same streams for ramp + up to 15 s (each lasts 60
+    gaps), health calls from 1 s after the ramp until 1 s before the end or
+    until BENCH_HEALTH_RPCS calls; only calls answered while >= 90 % of the
+    streams were in flight count."""
+    open_s = min(15.0, max(4.0, gap * 60 / 1000.0 - ramp - 1.0))
+    out = {}
+
+    def probe():
+        time.sleep(ramp + 1.0)
+        out.update(health_latency(z.sock, c.health_n, deadline=time.monotonic() + open_s - 2.0,
+                                  min_in_flight=int(n * 0.9)))
+    t = threading.Thread(target=probe, daemon=True)
+    log("capacity: health RPCs with %d streams open" % n)
+    t.start()
+    run_streams(c, url, MODEL, (), n, ramp + open_s, ramp=ramp, extra_timeout=120)
+    t.join(30)
+    return out
+
+
+def health_latency(sock, n, deadline=None, min_in_flight=0):
+    """n sequential health RPCs answered with resources.in_flight >=
+    min_in_flight (until deadline, a monotonic time): p50, p99 and max ms.
+    Calls answered with fewer in flight are left out ("other", "other_max_in_flight"):
+    before the streams are all open they are 50 ms apart."""
+    lat, inflight, other, other_max = [], [], 0, 0
+    try:
+        c = bl.RpcClient(sock)
+    except OSError as e:
+        return {"error": str(e)}
+    try:
+        while len(lat) < n:
+            if deadline and time.monotonic() >= deadline:
+                break
+            t0 = time.perf_counter()
+            r = c.call("health")
+            ms = (time.perf_counter() - t0) * 1000
+            fl = ((r or {}).get("resources") or {}).get("in_flight") or 0
+            if fl < min_in_flight:
+                other += 1
+                other_max = max(other_max, fl)
+                if not lat:
+                    time.sleep(0.05)
+                continue
+            lat.append(ms)
+            inflight.append(fl)
+    except (OSError, RuntimeError, ValueError) as e:
+        return {"error": str(e), "calls": len(lat)}
+    finally:
+        c.close()
+    if not lat:
+        return {"error": "no health call answered with >= %d in flight (%d others, at most "
+                "%d in flight)" % (min_in_flight, other, other_max)}
+    lat.sort()
+    return {"calls": len(lat), "other": other, "other_max_in_flight": other_max, "p50_ms": round(lat[len(lat) // 2], 3),
+            "p99_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 3),
+            "max_ms": round(lat[-1], 3), "in_flight_min": min(inflight),
+            "in_flight_max": max(inflight)}
 
 
 def capacity(ctx):
@@ -629,6 +1015,8 @@ def capacity(ctx):
                 fd_peak[0] = max(fd_peak[0], bl.fd_count(wpid) or 0)
                 halt.wait(0.5)
         ft = threading.Thread(target=fds, daemon=True)
+        if c.health_n:
+            res["health_idle"] = health_latency(z.sock, c.health_n)
         ft.start()
         w0 = time.monotonic()
         log("capacity: %d streams through zend" % n)
@@ -657,16 +1045,30 @@ def capacity(ctx):
         res["zend_metrics"]["resources"] = m.get("resources")
         res["rss_after_kb"] = bl.rss_kb(wpid)
         res["fds_after"] = bl.fd_count(wpid)
+        if c.health_n:
+            res["health_load"] = health_under_streams(c, z, url, n, gap, ramp)
+            log("capacity: health idle %s, with streams open %s" % (
+                json.dumps(res.get("health_idle")), json.dumps(res["health_load"])))
     finally:
         z.stop()
         c.procs.stop(mock)
     return res
 
 
+def node_version():
+    try:
+        return subprocess.run(["node", "--version"], capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+
+
 def set_added_ms(base, results):
     """added_ms_c1 of each result: its p50 at 1 connection minus base's."""
     d1 = (base.get("c1") or {}).get("p50_ms")
     for r in results:
+        if r.get("name") == "curl-floor":
+            continue    # a curl client's round trip against wrk's: nothing added
         p = (r.get("c1") or {}).get("p50_ms")
         r["added_ms_c1"] = None if p is None or d1 is None else round(p - d1, 4)
 
@@ -697,6 +1099,16 @@ def main():
                     default=env("BENCH_TRANSLATED", "1") == "0",
                     help="skip the translated rows (Anthropic client -> OpenAI Chat provider)")
     ap.add_argument("--no-pin", action="store_true", default=env("BENCH_PIN", "1") == "0")
+    ap.add_argument("--no-portkey-fix", action="store_true",
+                    default=env("BENCH_PORTKEY_FIX", "1") == "0",
+                    help="run Portkey without portkey_fetch_fix.mjs (its streams then fail)")
+    ap.add_argument("--no-counts", action="store_true", default=env("BENCH_COUNTS", "1") == "0",
+                    help="skip the system call and allocation counts per request")
+    ap.add_argument("--count-requests", type=int, default=int(env("BENCH_COUNT_REQUESTS", 2000)))
+    ap.add_argument("--count-conns", type=int, default=int(env("BENCH_COUNT_CONNS", 8)))
+    ap.add_argument("--health-rpcs", type=int, default=int(env("BENCH_HEALTH_RPCS", 200)),
+                    help="health RPCs timed idle and with the capacity run's streams open "
+                         "(0 = none)")
     ap.add_argument("--out", default=os.path.join(bl.BUILD, "bench", "results.json"))
     ap.add_argument("--report", metavar="RESULTS_JSON",
                     help="only print the table of an earlier run's results.json")
@@ -709,6 +1121,12 @@ def main():
         print()
         print("targets (reported, not asserted):")
         print(check_targets(doc["targets"], conns))
+        if doc.get("counts"):
+            print()
+            print(format_counts(doc["counts"]))
+        if doc.get("capacity"):
+            print()
+            print(format_capacity(doc["capacity"]))
         return
 
     for tool in ("wrk", "nginx", "taskset"):
@@ -726,6 +1144,9 @@ def main():
     ctx.translated = not args.no_translated and not args.capacity_only
     ctx.cap_streams, ctx.cap_seconds = args.cap_streams, args.cap_seconds
     ctx.cap_baseline = not args.no_cap_baseline
+    ctx.count_requests, ctx.count_conns = args.count_requests, args.count_conns
+    ctx.health_n = args.health_rpcs
+    ctx.portkey_fix = not args.no_portkey_fix
     ctx.cap_gap_ms = args.cap_gap_ms or round(min(500.0, args.cap_seconds * 1000 * 2 / 3 / 60), 1)
     ncpu = os.cpu_count() or 1
     if ncpu >= 2 and not args.no_pin:
@@ -748,20 +1169,26 @@ def main():
             "stream_gap_ms": args.gap_ms, "events_per_stream": 60,
             "mock_json_bytes": len(JSON_BODY), "translated": ctx.translated,
             "mock_json_openai_bytes": len(OA_JSON_BODY), "openai_events_per_stream": 58,
-            "loadavg_start": os.getloadavg()}
+            "portkey_fetch_fix": ctx.portkey_fix, "loadavg_start": os.getloadavg()}
     results = {}
-    cap = None
+    cap = cnt = None
     try:
         # the mocks, shared by every target
-        ctx.mock_json_port = start_json_mock(ctx.procs, "mock-json", ctx.workdir, JSON_BODY,
-                                             ctx.server_cpus).port
+        ctx.tools = build_tools(ctx)
+        mj = start_json_mock(ctx.procs, "mock-json", ctx.workdir, JSON_BODY, ctx.server_cpus)
+        ctx.mock_json_port = mj.port
+        ctx.mock_json_pids = bl.wait_until(lambda: bl.children(mj.pid), 10.0,
+                                           what="the JSON mock's worker")
         ms = start_fastsse(ctx.procs, "mock-sse", ctx.workdir, args.gap_ms, ctx.server_cpus)
         ctx.mock_sse_port = ms.port
         log("mocks: json (nginx) :%d, sse (fastsse.py, %s ms gap) :%d; load on cpu %s, servers on %s"
             % (ctx.mock_json_port, args.gap_ms, ctx.mock_sse_port, ctx.load_cpus, ctx.server_cpus))
         if ctx.translated:
-            ctx.mock_oa_json_port = start_json_mock(ctx.procs, "mock-json-openai", ctx.workdir,
-                                                    OA_JSON_BODY, ctx.server_cpus).port
+            mo = start_json_mock(ctx.procs, "mock-json-openai", ctx.workdir, OA_JSON_BODY,
+                                 ctx.server_cpus)
+            ctx.mock_oa_json_port = mo.port
+            ctx.mock_oa_json_pids = bl.wait_until(lambda: bl.children(mo.pid), 10.0,
+                                                  what="the OpenAI JSON mock's worker")
             ctx.mock_oa_sse_port = start_fastsse(ctx.procs, "mock-sse-openai", ctx.workdir,
                                                  args.gap_ms, ctx.server_cpus, "openai").port
             log("openai mocks: json (nginx) :%d, sse (fastsse.py --format openai) :%d"
@@ -773,13 +1200,17 @@ def main():
             set_added_ms(results.get("direct", {}), results.values())
             set_added_ms(results.get("direct", {}).get("tr") or {},
                          [r["tr"] for r in results.values() if r.get("tr")])
+        if not args.no_counts and not args.capacity_only:
+            log("counts: %d requests at %d connections (strace -c -f; malloc_count.so)"
+                % (ctx.count_requests, ctx.count_conns))
+            cnt = counts(ctx)
         if not args.no_capacity:
             cap = capacity(ctx)
     finally:
         ctx.procs.stop_all()
     meta["loadavg_end"] = os.getloadavg()
 
-    doc = {"meta": meta, "targets": results, "capacity": cap}
+    doc = {"meta": meta, "targets": results, "capacity": cap, "counts": cnt}
     if results:
         table = build_table(results, ctx.conns, TARGETS)
         checks = check_targets(results, ctx.conns)
@@ -791,32 +1222,22 @@ def main():
                   meta["time"], ncpu, meta["loadavg_start"][0], ctx.seconds, ctx.reps,
                   ctx.stream_conc, args.gap_ms))
         print(table)
+        if "portkey" in results and ctx.portkey_fix:
+            print("portkey: run with tests/bench/portkey_fetch_fix.mjs (node %s; without it every "
+                  "stream is an HTTP 500: README)" % node_version())
         print()
         print("targets (reported, not asserted):")
         print(checks)
-    if cap:
+    if cnt:
+        text = format_counts(cnt)
+        doc["counts_table"] = text.splitlines()
         print()
-        print("streaming capacity through zend: %d streams for %ss (events %s ms apart)" % (
-            cap["streams"], cap["seconds"], cap["gap_ms"]))
-        cl = cap.get("client", {})
-        print("  peak concurrent %s, completed %s, dropped %s %s, cut at end %s" % (
-            cap.get("peak_active"), cap.get("completed"), cap.get("dropped"),
-            cl.get("errors") or "", cl.get("cut_at_end")))
-        print("  zend RSS idle %s MB, peak %s MB, %s KB per stream; fds idle %s peak %s after %s" % (
-            fmt(kb_mb(cap.get("rss_idle_kb"))), fmt(kb_mb(cap.get("rss_peak_kb"))),
-            fmt(cap.get("rss_per_stream_kb")), cap.get("fds_idle"), cap.get("fds_peak"),
-            cap.get("fds_after")))
-        print("  zend CPU %s%% (mock %s%%, client %s%%); ttfe p99 %s ms; event delay p50 %s ms, "
-              "p99 %s ms" % (
-                  cap.get("zend_cpu_pct"), cap.get("mock_cpu_pct"), cl.get("client_cpu_pct"),
-                  fmt(cap.get("ttfe_p99_ms"), 2), fmt(cap.get("event_delay_p50_ms"), 2),
-                  fmt(cap.get("event_delay_p99_ms"), 2)))
-        d = cap.get("direct")
-        if d:
-            print("  same load direct to the mock: completed %s, dropped %s, event delay p50 %s ms, "
-                  "p99 %s ms (client %s%%)" % (
-                      d["streams_ok"], d["streams_dropped"], fmt(d["event_delay_p50_ms"], 2),
-                      fmt(d["event_delay_p99_ms"], 2), d.get("client_cpu_pct")))
+        print(text)
+    if cap:
+        text = format_capacity(cap)
+        doc["capacity_table"] = text.splitlines()
+        print()
+        print(text)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(doc, f, indent=2)

@@ -102,6 +102,14 @@ def cpu_seconds(pid):
         return None
 
 
+def cpu_sum(pids):
+    """Summed utime + stime of pids (each a whole process: all its threads,
+    exited ones too), in seconds; None when none could be read."""
+    vals = [cpu_seconds(p) for p in pids if p]
+    vals = [v for v in vals if v is not None]
+    return sum(vals) if vals else None
+
+
 def children(pid):
     try:
         with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
@@ -164,7 +172,7 @@ def install_signal_cleanup(procs):
 class Zend:
     """One zend (supervisor + worker) in its own ZEN_HOME, listening on :0."""
 
-    def __init__(self, procs, home, config, cpus=None):
+    def __init__(self, procs, home, config, cpus=None, env_extra=None):
         self.procs = procs
         self.home = home
         os.makedirs(home, mode=0o700, exist_ok=True)
@@ -176,8 +184,11 @@ class Zend:
         for var in ("ZEN_HOME", "GOZEN_CONFIG_DIR", "ZEN_SOCKET"):
             self.env.pop(var, None)
         self.env["ZEN_HOME"] = home
+        self.sock = os.path.join(home, "zend.sock")
+        # env_extra (e.g. LD_PRELOAD) is zend's only: zenctl gets the plain env
+        zend_env = dict(self.env, **(env_extra or {}))
         self.proc = procs.start("zend", [ZEND, "--home", home, "--foreground"], cpus=cpus,
-                                env=self.env)
+                                env=zend_env)
         st = wait_until(self._status, 20.0, what="zend to answer status")
         self.pid = st["pid"]                      # the worker's pid
         self.port = int(st["listen"].rsplit(":", 1)[1]) if "listen" in st else None
@@ -250,3 +261,31 @@ def fd_kinds(pid, upstream_ports):
         else:
             kinds["other"] += 1
     return kinds
+
+
+
+# ---- the control socket (proto/PROTOCOL.md), without zenctl's process start ----
+
+sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "integration"))
+from zenharness import RawClient  # noqa: E402  (the integration tests' msgpack-rpc codec)
+
+
+class RpcClient(RawClient):
+    """One msgpack-rpc connection to zend's control socket."""
+
+    def __init__(self, path, timeout=10.0):
+        super().__init__(path, timeout)
+        self.msgid = 0
+
+    def call(self, method, params=None):
+        """The result map; raises RuntimeError on an error answer or EOF."""
+        self.msgid += 1
+        self.request(self.msgid, method, params)
+        while True:
+            msg = self.read_message()
+            if msg is None:
+                raise RuntimeError("control socket closed")
+            if msg[0] == 1 and msg[1] == self.msgid:
+                if msg[2] is not None:
+                    raise RuntimeError("%s: %r" % (method, msg[2]))
+                return msg[3]
