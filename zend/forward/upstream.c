@@ -22,6 +22,10 @@
  * moves to the heap. 256 inline were 4 KB of every open stream. */
 #define UPSTREAM_INLINE_HEADERS 32
 #define UPSTREAM_POOL_MAX 64 /* easy handles kept for reuse */
+/* curl's receive buffer, one per transfer for its whole life (default
+ * 16 KiB): a stream's events are a few hundred bytes each, and 16 KiB was a
+ * third of an open stream's memory. A large JSON answer takes more reads. */
+#define UPSTREAM_RECV_BUFFER 4096L
 
 struct upstream {
     struct ev_loop *loop;
@@ -607,6 +611,7 @@ struct upstream_transfer *upstream_start(struct upstream *u, const struct upstre
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, UPSTREAM_RECV_BUFFER);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     /* PIPEWAIT makes a transfer wait for a busy connection to show whether
      * it can multiplex. Over TLS that is known at ALPN time; over cleartext
