@@ -375,6 +375,12 @@ void zend_monitor_inputs(const struct zend_daemon *d, struct monitor_inputs *in)
                                   .metrics = d->metrics};
 }
 
+static void sample_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct zend_daemon *d = w->data;
+    metrics_sample_resources(d->metrics);
+}
+
 static void resource_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct zend_daemon *d = w->data;
@@ -410,6 +416,9 @@ int zend_worker_run(struct zend_daemon *d)
     ev_timer_init(&d->resource_timer, resource_cb, sample_s, sample_s);
     d->resource_timer.data = d;
     ev_timer_start(loop, &d->resource_timer);
+    ev_timer_init(&d->sample_timer, sample_cb, ZEND_SAMPLE_S, ZEND_SAMPLE_S);
+    d->sample_timer.data = d;
+    ev_timer_start(loop, &d->sample_timer);
     metrics_sample_resources(d->metrics);
     d->state = ZEND_RUNNING;
     zend_notify_supervisor(d, WORKER_NOTIFY_READY);
@@ -422,6 +431,7 @@ int zend_worker_run(struct zend_daemon *d)
         ev_signal_stop(loop, sigs[i]);
     ev_timer_stop(loop, &d->shutdown_timer);
     ev_timer_stop(loop, &d->resource_timer);
+    ev_timer_stop(loop, &d->sample_timer);
     ev_stat_stop(loop, &d->config_watch);
     ev_timer_stop(loop, &d->reload_debounce);
     return ZEN_EXIT_OK;

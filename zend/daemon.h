@@ -18,9 +18,10 @@
 
 enum zend_state { ZEND_STARTING, ZEND_RUNNING, ZEND_DRAINING };
 
-/* RSS and fd peaks are sampled this often (the resource monitor, README
- * "Monitoring"). */
+/* The resource monitor (README "Monitoring") looks this often. */
 #define ZEND_RESOURCE_SAMPLE_S 10.0
+/* How old health's resources may be: they are a sample, not read per call. */
+#define ZEND_SAMPLE_S 1.0
 /* Edits of zen.json closer together than this make one reload. */
 #define ZEND_RELOAD_DEBOUNCE_S 0.3
 
@@ -60,7 +61,8 @@ struct zend_daemon {
     struct logbus *logbus;
     struct ledger *ledger;          /* ZEN_HOME/usage.db; NULL while daemon.usage.enabled is false */
     int spend_loaded;               /* the budgets' spend was asked of the ledger */
-    ev_timer resource_timer;        /* samples RSS and fds for metrics */
+    ev_timer resource_timer;        /* the resource monitor (monitor.h) */
+    ev_timer sample_timer;          /* samples RSS, fds, heap for health and metrics */
     struct monitor monitor;
     ev_signal sig_usr1;
 

@@ -102,6 +102,22 @@ class Passthrough(ProxyTestCase):
         self.assertNotIn("expect", h)
         self.assertNotIn("accept", h)  # the client sent none; curl must not invent one
 
+    def test_many_headers_both_ways(self):
+        # Past the room zend keeps for a head's first 32 lines, up to the
+        # limit of 256, every line goes through: the header arrays grow.
+        self.start()
+        self.m1.script({"json": {"id": "m"},
+                        "headers": {"x-up-%d" % i: str(i) for i in range(100)}})
+        r = self.post(headers={"x-c-%d" % i: "v%d" % i for i in range(200)})
+        self.assertEqual(r.status, 200)
+        for i in range(100):
+            self.assertEqual(r.headers["x-up-%d" % i], str(i))
+        h = {k.lower(): v for k, v in self.m1.requests()[0]["headers"]}
+        for i in range(200):
+            self.assertEqual(h["x-c-%d" % i], "v%d" % i)
+        self.assertEqual(self.post(headers={"x-c-%d" % i: "v" for i in range(260)}).status, 431)
+        self.assertEqual(self.post().status, 200)  # still serving
+
     def test_sse_stream_byte_identical(self):
         self.start()
         self.m1.script({"sse": ANTHROPIC_STREAM})

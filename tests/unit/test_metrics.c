@@ -642,6 +642,61 @@ static void test_gauges_and_peaks(void)
     metrics_free(m);
 }
 
+/* The sample is what metrics_resources reads: new fds show only after the
+ * next metrics_sample_resources, and reading counts no sample. */
+static void test_resources_read_the_sample(void)
+{
+    struct metrics *m = metrics_new();
+    struct metrics_resources r;
+    metrics_resources(m, &r);
+    CU_ASSERT_EQUAL(r.samples, 0);
+    CU_ASSERT_EQUAL(r.rss_bytes, 0);
+    metrics_sample_resources(m);
+    metrics_resources(m, &r);
+    CU_ASSERT_EQUAL(r.samples, 1);
+    CU_ASSERT(r.rss_bytes > 0);
+    CU_ASSERT(r.heap_bytes >= 0); /* 0 under ASan: its allocator is not malloc's */
+    CU_ASSERT(r.threads >= 1);
+    CU_ASSERT(r.fd_limit != 0);
+    CU_ASSERT_EQUAL(r.open_fds, m->open_fds);
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    struct metrics_resources again;
+    metrics_resources(m, &again);
+    CU_ASSERT_EQUAL(again.open_fds, r.open_fds);
+    CU_ASSERT_EQUAL(again.samples, 1);
+    metrics_sample_resources(m);
+    metrics_resources(m, &again);
+    CU_ASSERT_EQUAL(again.open_fds, r.open_fds + 1);
+    CU_ASSERT_EQUAL(again.samples, 2);
+    close(fd);
+    metrics_free(m);
+}
+
+/* The latency summary is kept between requests (health asks for it per
+ * call) and follows every new record. */
+static void test_latency_summary_follows_records(void)
+{
+    struct metrics *m = metrics_new();
+    struct metrics_latency a, b;
+    metrics_latency_summary(m, &a);
+    CU_ASSERT_EQUAL(a.p99_ms, 0);
+    for (int i = 1; i <= 100; i++) {
+        struct metrics_record r = {.status = 200, .success = 1, .duration_ms = i, .ttfb_ms = -1};
+        metrics_record(m, &r);
+    }
+    metrics_latency_summary(m, &a);
+    CU_ASSERT_DOUBLE_EQUAL(a.p99_ms, 99, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(a.max_ms, 100, 1e-9);
+    metrics_latency_summary(m, &b);
+    CU_ASSERT_EQUAL(memcmp(&a, &b, sizeof(a)), 0);
+    struct metrics_record slow = {.status = 200, .success = 1, .duration_ms = 5000, .ttfb_ms = -1};
+    metrics_record(m, &slow);
+    metrics_latency_summary(m, &b);
+    CU_ASSERT_DOUBLE_EQUAL(b.max_ms, 5000, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(b.p99_ms, 100, 1e-9);
+    metrics_free(m);
+}
+
 static void test_resources_plausible(void)
 {
     struct metrics *m = metrics_new();
@@ -951,6 +1006,8 @@ void register_tests(void)
     TU_ADD(s, test_record_does_not_allocate);
     TU_ADD(s, test_gauges_and_peaks);
     TU_ADD(s, test_resources_plausible);
+    TU_ADD(s, test_resources_read_the_sample);
+    TU_ADD(s, test_latency_summary_follows_records);
     TU_ADD(s, test_open_fds_counts_exactly);
     TU_ADD(s, test_requests_by_scenario);
     TU_ADD(s, test_usage_counters);

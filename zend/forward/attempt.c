@@ -130,9 +130,9 @@ static void answer_exhausted(struct proxy_request *pr)
 static void record_attempt(struct proxy_request *pr, int status, int error_type,
                            const char *detail)
 {
-    if (pr->n_attempts >= PROXY_MAX_ATTEMPTS)
+    struct policy_attempt *a = proxy_request_add_attempt(pr);
+    if (!a)
         return;
-    struct policy_attempt *a = &pr->attempts[pr->n_attempts++];
     a->provider = pr->provider;
     a->status = status;
     a->error_type = error_type;

@@ -10,10 +10,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -73,6 +75,11 @@ struct metrics {
     uint64_t requests_by_scenario[ZCFG_N_SCENARIOS];
     uint64_t routed, served_by_first_pick; /* the strategy's decision, and whether it held */
     struct zstats_ring latency, ttfb; /* ms */
+    /* metrics_latency_summary's last answer and the number of requests
+     * recorded when it was computed: health asks for it every call, and a
+     * sort of the window costs far more than the rest of health. */
+    uint64_t latency_summary_at;
+    struct metrics_latency latency_summary;
     double ttfb_sum_ms;               /* of every request with a first byte */
     uint64_t ttfb_count;
     struct zstats_hist histogram;     /* seconds */
@@ -80,6 +87,8 @@ struct metrics {
     int64_t in_flight, in_flight_peak, queued;
     int64_t client_connections, client_connections_peak;
     int64_t rss_bytes, rss_peak_bytes, open_fds, open_fds_peak;
+    int64_t heap_bytes, fd_limit, threads; /* sampled with rss and fds */
+    uint64_t resource_samples;
 
     /* Entries [0, n_providers) are in use; the last one is only ever
      * METRICS_OTHER_PROVIDER. slots hold index + 1, 0 meaning empty. */
@@ -399,20 +408,6 @@ uint64_t metrics_requests_total(const struct metrics *m) { return m->requests_to
 
 /* ---- resources ---- */
 
-int64_t metrics_process_rss(void)
-{
-    int64_t v = 0;
-    procself_rss(&v);
-    return v;
-}
-
-int64_t metrics_process_fds(void)
-{
-    int64_t v = 0;
-    procself_fds(&v, NULL, NULL);
-    return v;
-}
-
 void metrics_sample_resources(struct metrics *m)
 {
     int64_t v;
@@ -424,6 +419,26 @@ void metrics_sample_resources(struct metrics *m)
         m->open_fds = v;
         raise_peak(&m->open_fds_peak, v);
     }
+    if (procself_threads(&v) == ZEN_OK)
+        m->threads = v;
+    struct mallinfo2 mi = mallinfo2();
+    m->heap_bytes = (int64_t)mi.uordblks;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+        m->fd_limit = rl.rlim_cur == RLIM_INFINITY ? -1 : (int64_t)rl.rlim_cur;
+    m->resource_samples++;
+}
+
+void metrics_resources(const struct metrics *m, struct metrics_resources *out)
+{
+    *out = (struct metrics_resources){
+        .rss_bytes = m->rss_bytes,
+        .open_fds = m->open_fds,
+        .heap_bytes = m->heap_bytes,
+        .fd_limit = m->fd_limit,
+        .threads = m->threads,
+        .samples = m->resource_samples,
+    };
 }
 
 /* ---- JSON ---- */
@@ -729,7 +744,12 @@ static void latency_of(const struct zstats_ring *ring, double *scratch, int with
 
 void metrics_latency_summary(struct metrics *m, struct metrics_latency *out)
 {
-    latency_of(&m->latency, m->scratch, 1, out);
+    /* requests_total + 1: 0 would match a fresh metrics never summarised. */
+    if (m->latency_summary_at != m->requests_total + 1) {
+        latency_of(&m->latency, m->scratch, 1, &m->latency_summary);
+        m->latency_summary_at = m->requests_total + 1;
+    }
+    *out = m->latency_summary;
 }
 
 int metrics_provider_summary(struct metrics *m, const char *name,

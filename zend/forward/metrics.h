@@ -98,13 +98,24 @@ void metrics_note_rejected(struct metrics *m);
 void metrics_set_budget_spend(struct metrics *m, const double spend[BUDGET_N_PERIODS]);
 uint64_t metrics_requests_total(const struct metrics *m);
 
-/* Reads RSS (/proc/self/statm) and open fds (/proc/self/fd), updates current
- * and peak. A value that cannot be read keeps its previous reading. */
+/* What the process holds, as of the last metrics_sample_resources. */
+struct metrics_resources {
+    int64_t rss_bytes, open_fds; /* /proc/self/statm, /proc/self/fd */
+    int64_t heap_bytes;          /* malloc's bytes in use (mallinfo2) */
+    int64_t fd_limit;            /* RLIMIT_NOFILE; -1 unlimited */
+    int64_t threads;             /* /proc/self/status */
+    uint64_t samples;            /* metrics_sample_resources calls so far */
+};
+
+/* Reads RSS (/proc/self/statm), open fds (/proc/self/fd), the heap in use,
+ * the fd limit and the thread count; updates current and peak. A value
+ * that cannot be read keeps its previous reading. The daemon calls it once
+ * a second (ZEND_RESOURCE_SAMPLE_S), the metrics RPC and the monitor when
+ * they run: walking /proc/self/fd costs as much as the fds are many, so
+ * health reads the sample instead of walking it per call. */
 void metrics_sample_resources(struct metrics *m);
-/* The same readings, for health: RSS in bytes and open descriptors (0 when
- * /proc cannot be read). */
-int64_t metrics_process_rss(void);
-int64_t metrics_process_fds(void);
+/* The last sample (all zero before the first); reads nothing from /proc. */
+void metrics_resources(const struct metrics *m, struct metrics_resources *out);
 
 /* The `metrics` RPC result as a new JSON object (NULL when out of memory):
  *   requests_total, success_count, error_count, success_rate, in_flight,

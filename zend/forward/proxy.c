@@ -268,6 +268,8 @@ static void on_request(void *ctx, struct http_conn *c, struct http_request *req)
     pr->px = px;
     pr->conn = c;
     pr->req = req;
+    pr->attempts = &pr->attempt_first;
+    pr->attempts_cap = 1;
     pr->cfg = zcfg_ref(px->cfg);
     pr->ttfb_ms = -1;
     pr->scenario = ZCFG_SCENARIO_DEFAULT;

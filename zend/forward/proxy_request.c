@@ -15,6 +15,27 @@
 #include "timeutil.h"
 #include "upstream.h"
 
+struct policy_attempt *proxy_request_add_attempt(struct proxy_request *pr)
+{
+    if (pr->n_attempts >= PROXY_MAX_ATTEMPTS)
+        return NULL;
+    if (pr->n_attempts == pr->attempts_cap) {
+        size_t cap = pr->attempts_cap * 4 < PROXY_MAX_ATTEMPTS ? pr->attempts_cap * 4
+                                                               : PROXY_MAX_ATTEMPTS;
+        struct policy_attempt *more = malloc(cap * sizeof(*more));
+        if (!more)
+            return NULL;
+        memcpy(more, pr->attempts, pr->n_attempts * sizeof(*more));
+        if (pr->attempts != &pr->attempt_first)
+            free(pr->attempts);
+        pr->attempts = more;
+        pr->attempts_cap = cap;
+    }
+    struct policy_attempt *a = &pr->attempts[pr->n_attempts++];
+    memset(a, 0, sizeof(*a));
+    return a;
+}
+
 double proxy_request_elapsed_ms(double since_s) { return (ztime_mono_s() - since_s) * 1000.0; }
 
 /* ---- the record: metrics and the request_completed log line ---- */
@@ -306,6 +327,9 @@ void proxy_request_end(struct proxy_request *pr, int status, int success, int er
     proxy_request_free_resp_headers(pr);
     zbuf_free(&pr->err_body);
     zcfg_unref(pr->cfg);
+    if (pr->attempts != &pr->attempt_first) {
+        free(pr->attempts); pr->attempts = NULL;
+    }
     LIST_REMOVE(pr, link);
     px->in_flight--;
     metrics_set_in_flight(px->metrics, (int64_t)px->in_flight);

@@ -100,8 +100,13 @@ struct proxy_request {
     int64_t input_estimate;         /* the routing token estimate; -1 = not computed */
     int downgrade;                  /* a budget's downgrade applies: one tier cheaper */
     int64_t retries_left;
-    struct policy_attempt attempts[PROXY_MAX_ATTEMPTS];
-    size_t n_attempts;
+    /* attempts[0..n_attempts): the first in attempt_first, a failover's
+     * in a heap array (proxy_request_add_attempt). Most requests make one
+     * attempt; PROXY_MAX_ATTEMPTS records inline were 17 KB of every
+     * request, and of every open stream. */
+    struct policy_attempt *attempts;
+    size_t n_attempts, attempts_cap;
+    struct policy_attempt attempt_first;
     /* the attempt in progress */
     const struct zcfg_provider *provider;
     const char *model_override;     /* the route's model for this provider, or NULL */
@@ -169,6 +174,9 @@ void proxy_request_log_received(const struct proxy_request *pr);
 void proxy_request_release_attempt(struct proxy_request *pr);
 /* Drops the copied head of a failed attempt. */
 void proxy_request_free_resp_headers(struct proxy_request *pr);
+/* A zeroed record for the next attempt, or NULL when PROXY_MAX_ATTEMPTS
+ * are recorded or the room for more cannot be allocated. */
+struct policy_attempt *proxy_request_add_attempt(struct proxy_request *pr);
 /* Milliseconds since a monotonic time in seconds. */
 double proxy_request_elapsed_ms(double since_s);
 

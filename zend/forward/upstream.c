@@ -18,7 +18,14 @@
 #define UPSTREAM_MAX_CONN_AGE_S 90L
 #define UPSTREAM_MAX_CACHED_CONNS 256L
 #define UPSTREAM_MAX_RESPONSE_HEADERS 256
+/* A provider's head fits here (Anthropic's has ~25 lines); a longer one
+ * moves to the heap. 256 inline were 4 KB of every open stream. */
+#define UPSTREAM_INLINE_HEADERS 32
 #define UPSTREAM_POOL_MAX 64 /* easy handles kept for reuse */
+/* curl's receive buffer, one per transfer for its whole life (default
+ * 16 KiB): a stream's events are a few hundred bytes each, and 16 KiB was a
+ * third of an open stream's memory. A large JSON answer takes more reads. */
+#define UPSTREAM_RECV_BUFFER 4096L
 
 struct upstream {
     struct ev_loop *loop;
@@ -59,8 +66,9 @@ struct upstream_transfer {
     int64_t content_length; /* the first one's value */
     int transfer_encoding;  /* a Transfer-Encoding line in it */
     char bad_response[160]; /* why the head was refused; "" = it was not */
-    struct http_header headers[UPSTREAM_MAX_RESPONSE_HEADERS];
-    size_t n_headers;
+    struct http_header *headers; /* headers_inline, or a heap array once that is full */
+    size_t n_headers, headers_cap;
+    struct http_header headers_inline[UPSTREAM_INLINE_HEADERS];
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -166,6 +174,30 @@ static void free_headers(struct upstream_transfer *t)
         free(t->headers[i].value);
     }
     t->n_headers = 0;
+    if (t->headers != t->headers_inline)
+        free(t->headers);
+    t->headers = t->headers_inline;
+    t->headers_cap = UPSTREAM_INLINE_HEADERS;
+}
+
+/* Room for one more header line: 0, or -1 when there is none (too many,
+ * or out of memory). */
+static int headers_room(struct upstream_transfer *t)
+{
+    if (t->n_headers < t->headers_cap)
+        return 0;
+    if (t->headers_cap >= UPSTREAM_MAX_RESPONSE_HEADERS)
+        return -1;
+    size_t cap = t->headers_cap * 2;
+    struct http_header *more = malloc(cap * sizeof(*more));
+    if (!more)
+        return -1;
+    memcpy(more, t->headers, t->n_headers * sizeof(*more));
+    if (t->headers != t->headers_inline)
+        free(t->headers);
+    t->headers = more;
+    t->headers_cap = cap;
+    return 0;
 }
 
 static void release_easy(struct upstream *u, CURL *easy)
@@ -328,7 +360,7 @@ static size_t header_cb(char *line, size_t size, size_t nitems, void *userdata)
     trim(&value, &vlen);
     if (note_framing(t, name, nlen, value, vlen) == 0)
         return 0;
-    if (t->n_headers >= UPSTREAM_MAX_RESPONSE_HEADERS)
+    if (headers_room(t) != 0)
         return len; /* too many: the rest is not relayed */
     struct http_header *h = &t->headers[t->n_headers];
     h->name = strndup(name, nlen);
@@ -558,6 +590,8 @@ struct upstream_transfer *upstream_start(struct upstream *u, const struct upstre
     t->easy = e;
     t->cb = *cb;
     t->ud = ud;
+    t->headers = t->headers_inline;
+    t->headers_cap = UPSTREAM_INLINE_HEADERS;
     t->idle_timeout_s = (double)req->idle_timeout_ms / 1000.0;
     t->idle_timeout_ms = req->idle_timeout_ms;
     t->first_byte_timeout_ms = req->first_byte_timeout_ms;
@@ -577,6 +611,7 @@ struct upstream_transfer *upstream_start(struct upstream *u, const struct upstre
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, UPSTREAM_RECV_BUFFER);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     /* PIPEWAIT makes a transfer wait for a busy connection to show whether
      * it can multiplex. Over TLS that is known at ALPN time; over cleartext

@@ -1,12 +1,10 @@
 #include "health.h"
 
 #include <limits.h>
-#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "budget.h"
@@ -15,26 +13,15 @@
 #include "ledger.h"
 #include "log.h"
 #include "metrics.h"
-#include "procself.h"
 #include "provider_state.h"
 #include "proxy.h"
 #include "timeutil.h"
 
-struct resources {
-    int64_t rss_bytes, heap_bytes, open_fds, fd_limit, threads;
-};
-
-static void read_resources(struct resources *r)
+/* The daemon's last resource sample (metrics_sample_resources, once a
+ * second): health walks neither /proc/self/fd nor the heap per call. */
+static void read_resources(const struct health_inputs *in, struct metrics_resources *r)
 {
-    memset(r, 0, sizeof(*r));
-    r->rss_bytes = metrics_process_rss();
-    r->open_fds = metrics_process_fds();
-    struct mallinfo2 mi = mallinfo2();
-    r->heap_bytes = (int64_t)mi.uordblks;
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
-        r->fd_limit = rl.rlim_cur == RLIM_INFINITY ? -1 : (int64_t)rl.rlim_cur;
-    procself_threads(&r->threads);
+    metrics_resources(in->metrics, r);
 }
 
 /* Is the provider used by any profile? Only those decide "unhealthy". */
@@ -250,7 +237,7 @@ static int stranded_profiles(const struct health_inputs *in, const struct pstate
  * "Health"). */
 static const char *daemon_status(const struct health_inputs *in,
                                  const struct pstate_report *reports, size_t n,
-                                 const struct resources *r, json_t *reasons)
+                                 const struct metrics_resources *r, json_t *reasons)
 {
     const struct zcfg_daemon *dc = &in->cfg->daemon;
     int used = 0, troubled = 0;
@@ -328,8 +315,8 @@ static const char *daemon_status(const struct health_inputs *in,
 
 json_t *health_json(const struct health_inputs *in)
 {
-    struct resources r;
-    read_resources(&r);
+    struct metrics_resources r;
+    read_resources(in, &r);
     struct pstate_report reports[ZCFG_MAX_PROVIDERS];
     size_t n = provider_reports(in, reports, ZEN_ARRAY_LEN(reports));
     json_t *reasons = json_array();

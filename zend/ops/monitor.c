@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -105,13 +104,13 @@ void monitor_sample(struct monitor *m, const struct monitor_inputs *in)
 {
     const struct zcfg_daemon *dc = in->dc;
     metrics_sample_resources(in->metrics);
-    int64_t rss = metrics_process_rss();
-    int64_t fds = metrics_process_fds();
+    struct metrics_resources r;
+    metrics_resources(in->metrics, &r);
+    int64_t rss = r.rss_bytes;
     threshold(&m->rss_warned, "rss", (double)rss / MIB, (double)dc->health_max_rss_mb);
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-        threshold(&m->fd_warned, "open_fds", (double)fds,
-                  dc->health_max_fd_ratio * (double)rl.rlim_cur);
+    if (r.fd_limit > 0)
+        threshold(&m->fd_warned, "open_fds", (double)r.open_fds,
+                  dc->health_max_fd_ratio * (double)r.fd_limit);
     check_leaks(m, in, rss);
 }
 

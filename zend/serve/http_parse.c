@@ -100,10 +100,15 @@ static int finish_header(struct http_conn *c)
         c->reject_status = 431;
         return -1;
     }
-    if (!r->headers) {
-        r->headers = calloc(HTTP_MAX_HEADERS, sizeof(*r->headers));
-        if (!r->headers)
+    if (r->n_headers == r->headers_cap) {
+        /* A client's head has a dozen or two lines: room for 256 up front
+         * was 4 KB of every request, and of every open stream. */
+        size_t cap = r->headers_cap ? r->headers_cap * 2 : HTTP_INITIAL_HEADERS;
+        struct http_header *more = realloc(r->headers, cap * sizeof(*more));
+        if (!more)
             return -1;
+        r->headers = more;
+        r->headers_cap = cap;
     }
     struct http_header *h = &r->headers[r->n_headers];
     h->name = strndup((const char *)zbuf_head(&c->hfield), zbuf_len(&c->hfield));

@@ -13,13 +13,14 @@
 #include "http_header.h"
 
 #define HTTP_MAX_HEADERS 256
+#define HTTP_INITIAL_HEADERS 32 /* room for this many first; a power of two */
 #define HTTP_REQUEST_ID_LEN 17 /* 16 hex chars + NUL */
 
 struct http_request {
     char method[24];
     char *target;                 /* raw request-target, verbatim */
-    struct http_header *headers;
-    size_t n_headers;
+    struct http_header *headers;  /* grown by doubling, up to HTTP_MAX_HEADERS */
+    size_t n_headers, headers_cap;
     zbuf body;
     int http_minor;               /* 1 for HTTP/1.1, 0 for HTTP/1.0 */
     int keep_alive;
