@@ -23,6 +23,8 @@
 #include "secret.h"
 #include "timeutil.h"
 
+_Static_assert(HTTP_REQUEST_ID_LEN == ZSEC_REQUEST_ID_LEN, "a request id is a zsec_request_id");
+
 #define HTTP_READ_CHUNK 16384
 /* After an error response, keep reading (and discarding) briefly so the
  * client sees our answer instead of a reset caused by its unread upload. */
@@ -405,7 +407,7 @@ static void reject(struct http_conn *c, int status)
         }
     }
     if (!c->req->request_id[0])
-        zsec_random_hex(c->req->request_id, (HTTP_REQUEST_ID_LEN - 1) / 2);
+        zsec_request_id(c->req->request_id);
     c->req->keep_alive = 0;
     c->req->http_minor = 1;
     c->state = CONN_HANDLING;
@@ -426,7 +428,7 @@ static void begin_request(struct http_conn *c)
         return;
     }
     zbuf_init(&c->req->body);
-    zsec_random_hex(c->req->request_id, (HTTP_REQUEST_ID_LEN - 1) / 2);
+    zsec_request_id(c->req->request_id);
     c->state = CONN_HEAD;
     c->fresh = 0;
     arm_timer(c, c->srv->limits.header_timeout_s);
