@@ -106,6 +106,34 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* ---- output ---- */
 
+static void conn_uncork(struct http_conn *c)
+{
+    if (!c->corked)
+        return;
+    c->corked = 0;
+    LIST_REMOVE(c, corked_link);
+}
+
+/* The head just queued goes out with the first body bytes (one send instead
+ * of two), or before the loop next waits for events, whichever is first. */
+static void conn_cork(struct http_conn *c)
+{
+    if (c->corked)
+        return;
+    c->corked = 1;
+    LIST_INSERT_HEAD(&c->srv->corked, c, corked_link);
+    if (!ev_is_active(&c->srv->uncork))
+        ev_prepare_start(c->srv->loop, &c->srv->uncork);
+}
+
+static void uncork_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+    struct http_server *s = w->data;
+    while (!LIST_EMPTY(&s->corked))
+        http_conn_send(LIST_FIRST(&s->corked)); /* uncorks it */
+    ev_prepare_stop(loop, w);
+}
+
 static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     struct http_conn *c = w->data;
@@ -123,6 +151,7 @@ static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
 void http_conn_send(struct http_conn *c)
 {
     struct ev_loop *loop = c->srv->loop;
+    conn_uncork(c);
     while (zbuf_len(&c->out) > 0 && !c->dead) {
         ssize_t n = send(c->fd, zbuf_head(&c->out), zbuf_len(&c->out), MSG_NOSIGNAL);
         if (n > 0) {
@@ -242,7 +271,7 @@ void http_response_begin(struct http_conn *c, int status, const struct http_head
     else if (!http11)
         zbuf_append_str(o, "Connection: keep-alive\r\n");
     zbuf_append(o, "\r\n", 2);
-    http_conn_send(c);
+    conn_cork(c);
 }
 
 int http_response_write(struct http_conn *c, const void *data, size_t len)
@@ -589,6 +618,7 @@ static void conn_mark_dead(struct http_conn *c)
     ev_io_stop(c->srv->loop, &c->write_io);
     ev_timer_stop(c->srv->loop, &c->timer);
     ev_timer_stop(c->srv->loop, &c->eof_probe);
+    conn_uncork(c);
     schedule_defer(c);
 }
 
@@ -604,6 +634,7 @@ static void conn_free(struct http_conn *c)
     ev_timer_stop(s->loop, &c->timer);
     ev_timer_stop(s->loop, &c->defer);
     ev_timer_stop(s->loop, &c->eof_probe);
+    conn_uncork(c);
     close(c->fd);
     http_request_free(c->req);
     http_body_release(c);
@@ -664,6 +695,9 @@ struct http_server *http_server_new(struct ev_loop *loop, int listen_fd,
     s->cb = *cb;
     s->ctx = ctx;
     http_parse_settings_init(&s->settings);
+    LIST_INIT(&s->corked);
+    ev_prepare_init(&s->uncork, uncork_cb);
+    s->uncork.data = s;
     acceptor_init(&s->acceptor, loop, listen_fd, "proxy", on_accept, s);
     return s;
 }
@@ -688,6 +722,7 @@ void http_server_free(struct http_server *s)
     s->cb.on_connections = NULL;
     while (!LIST_EMPTY(&s->conns))
         conn_free(LIST_FIRST(&s->conns));
+    ev_prepare_stop(s->loop, &s->uncork);
     free(s);
 }
 
