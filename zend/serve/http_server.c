@@ -563,12 +563,18 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
     for (;;) {
         ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
         if (n > 0) {
+            /* A read shorter than asked emptied the socket: the next recv
+             * would only say EAGAIN. What arrives later (more bytes, the
+             * EOF) wakes the level-triggered watcher again. */
+            int drained = (size_t)n < sizeof(buf);
             if (c->state == CONN_CLOSING) {
                 c->linger_bytes += (size_t)n;
                 if (c->linger_bytes > HTTP_LINGER_MAX_BYTES) {
                     conn_free(c);
                     return;
                 }
+                if (drained)
+                    return;
                 continue; /* discard: we are only waiting for the client's EOF */
             }
             zbuf_append(&c->in, buf, (size_t)n);
@@ -576,6 +582,8 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
                 ev_io_stop(loop, &c->read_io); /* resumes when the response ends */
                 break;
             }
+            if (drained)
+                break;
             continue;
         }
         if (n < 0 && errno == EINTR)
