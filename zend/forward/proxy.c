@@ -1,5 +1,6 @@
 #include "proxy.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,7 +261,10 @@ static void list_disabled(struct proxy_request *pr, const struct zcfg_profile *p
 static void on_request(void *ctx, struct http_conn *c, struct http_request *req)
 {
     struct proxy *px = ctx;
-    struct proxy_request *pr = calloc(1, sizeof(*pr));
+    /* Zeroed up to attempts[]: only the n_attempts it records are read. */
+    struct proxy_request *pr = malloc(sizeof(*pr));
+    if (pr)
+        memset(pr, 0, offsetof(struct proxy_request, attempts));
     if (!pr) {
         http_respond_error(c, 503, "overloaded_error", "out of memory");
         return;

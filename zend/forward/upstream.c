@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,9 +60,10 @@ struct upstream_transfer {
     int64_t content_length; /* the first one's value */
     int transfer_encoding;  /* a Transfer-Encoding line in it */
     char bad_response[160]; /* why the head was refused; "" = it was not */
-    struct http_header headers[UPSTREAM_MAX_RESPONSE_HEADERS];
-    size_t n_headers;
+    size_t n_headers;       /* in headers[], the last member */
     char errbuf[CURL_ERROR_SIZE];
+    /* Last, and not zeroed by upstream_start: only [0, n_headers) is read. */
+    struct http_header headers[UPSTREAM_MAX_RESPONSE_HEADERS];
 };
 
 /* Per-socket state curl asks us to watch. */
@@ -545,7 +547,9 @@ struct upstream_transfer *upstream_start(struct upstream *u, const struct upstre
                                          const struct upstream_callbacks *cb, void *ud,
                                          char *err, size_t errlen)
 {
-    struct upstream_transfer *t = calloc(1, sizeof(*t));
+    struct upstream_transfer *t = malloc(sizeof(*t));
+    if (t)
+        memset(t, 0, offsetof(struct upstream_transfer, headers));
     CURL *e = u->npool ? u->pool[--u->npool] : curl_easy_init();
     if (!t || !e) {
         free(t);
