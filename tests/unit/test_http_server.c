@@ -51,6 +51,17 @@ static void on_request(void *ctx, struct http_conn *c, struct http_request *req)
         s->held = c;
         return;
     }
+    if (strcmp(req->target, "/chunks") == 0) {
+        /* Chunk sizes whose hex spellings have 1 to 4 digits. */
+        static const size_t sizes[] = {1, 15, 16, 255, 4096, 10};
+        static char fill[4096];
+        memset(fill, 'x', sizeof(fill));
+        http_response_begin(c, 200, NULL, 0, -1);
+        for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+            http_response_write(c, fill, sizes[i]);
+        http_response_end(c);
+        return;
+    }
     if (strcmp(req->target, "/corked") == 0) {
         http_response_begin(c, 200, NULL, 0, 2);
         s->head_queued = peek_now(s->client_fd) < 0 && errno == EAGAIN;
@@ -327,6 +338,42 @@ static void test_no_body_statuses(void)
     fixture_stop(&f);
 }
 
+/* The head's numbers and the chunk sizes as the HTTP grammar spells them:
+ * decimal status and Content-Length, lowercase hex chunk sizes. */
+static void test_head_and_chunk_framing(void)
+{
+    struct fixture f;
+    fixture_start(&f);
+    static char out[16384];
+    int closed;
+    int fd = connect_client(&f);
+    exchange(&f, fd,
+             "GET /status/599 HTTP/1.1\r\nHost: x\r\n\r\n"
+             "GET /status/200 HTTP/1.0\r\nHost: x\r\n\r\n",
+             out, sizeof(out), &closed);
+    CU_ASSERT_EQUAL(strncmp(out, "HTTP/1.1 599 Status\r\n", 21), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\r\nContent-Length: 2\r\n\r\nokHTTP/1.0 200 OK\r\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\r\nx-zen-request-id: "));
+    close(fd);
+    fd = connect_client(&f);
+    exchange(&f, fd, "GET /chunks HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", out,
+             sizeof(out), &closed);
+    char *body = strstr(out, "\r\n\r\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(body);
+    body += 4;
+    static const char *const want[] = {"1\r\n", "f\r\n", "10\r\n", "ff\r\n", "1000\r\n", "a\r\n"};
+    static const size_t sizes[] = {1, 15, 16, 255, 4096, 10};
+    for (size_t i = 0; i < 6; i++) {
+        CU_ASSERT_EQUAL_FATAL(strncmp(body, want[i], strlen(want[i])), 0);
+        body += strlen(want[i]) + sizes[i];
+        CU_ASSERT_EQUAL_FATAL(strncmp(body, "\r\n", 2), 0);
+        body += 2;
+    }
+    CU_ASSERT_STRING_EQUAL(body, "0\r\n\r\n");
+    close(fd);
+    fixture_stop(&f);
+}
+
 /* A head and the body written right after it leave in one send: nothing
  * reaches the client between them (loopback delivers a send at once). */
 static void test_head_waits_for_body(void)
@@ -473,6 +520,7 @@ void register_tests(void)
     TU_ADD(s, test_half_close_gets_answer);
     TU_ADD(s, test_no_body_statuses);
     TU_ADD(s, test_body_budget);
+    TU_ADD(s, test_head_and_chunk_framing);
     TU_ADD(s, test_head_waits_for_body);
     TU_ADD(s, test_head_alone_not_held);
 }

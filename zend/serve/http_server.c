@@ -213,17 +213,27 @@ static const char *reason_phrase(int status)
     }
 }
 
-static void append_fmt(zbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void append_fmt(zbuf *b, const char *fmt, ...)
+/* Appends v in decimal (base 10) or lowercase hex (base 16): what the head
+ * and the chunk sizes need, without a printf per line or per chunk. */
+static void append_number(zbuf *b, uint64_t v, unsigned base)
 {
-    char line[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        zbuf_append(b, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+    char digits[20];
+    size_t n = sizeof(digits);
+    do {
+        digits[--n] = "0123456789abcdef"[v % base];
+        v /= base;
+    } while (v);
+    zbuf_append(b, digits + n, sizeof(digits) - n);
+}
+
+static void append_int(zbuf *b, int64_t v)
+{
+    if (v < 0) {
+        zbuf_append(b, "-", 1);
+        append_number(b, (uint64_t)0 - (uint64_t)v, 10);
+        return;
+    }
+    append_number(b, (uint64_t)v, 10);
 }
 
 /* ---- response API ---- */
@@ -254,16 +264,25 @@ void http_response_begin(struct http_conn *c, int status, const struct http_head
     if (content_length == -1 && !http11)
         c->resp_keep_alive = 0; /* close-delimited body */
     zbuf *o = &c->out;
-    append_fmt(o, "HTTP/1.%d %d %s\r\n", http11 ? 1 : 0, status, reason_phrase(status));
+    zbuf_append_str(o, http11 ? "HTTP/1.1 " : "HTTP/1.0 ");
+    append_int(o, status);
+    zbuf_append(o, " ", 1);
+    zbuf_append_str(o, reason_phrase(status));
+    zbuf_append(o, "\r\n", 2);
     for (size_t i = 0; i < n_headers; i++) {
         zbuf_append_str(o, headers[i].name);
         zbuf_append(o, ": ", 2);
         zbuf_append_str(o, headers[i].value);
         zbuf_append(o, "\r\n", 2);
     }
-    append_fmt(o, "x-zen-request-id: %s\r\n", r->request_id);
-    if (content_length >= 0)
-        append_fmt(o, "Content-Length: %" PRId64 "\r\n", content_length);
+    zbuf_append_str(o, "x-zen-request-id: ");
+    zbuf_append_str(o, r->request_id);
+    zbuf_append(o, "\r\n", 2);
+    if (content_length >= 0) {
+        zbuf_append_str(o, "Content-Length: ");
+        append_int(o, content_length);
+        zbuf_append(o, "\r\n", 2);
+    }
     else if (c->resp_chunked)
         zbuf_append_str(o, "Transfer-Encoding: chunked\r\n");
     if (!c->resp_keep_alive)
@@ -280,8 +299,10 @@ int http_response_write(struct http_conn *c, const void *data, size_t len)
         return HTTP_WRITE_DEAD;
     if (len == 0 || c->resp_no_body)
         return HTTP_WRITE_OK;
-    if (c->resp_chunked)
-        append_fmt(&c->out, "%zx\r\n", len);
+    if (c->resp_chunked) {
+        append_number(&c->out, len, 16);
+        zbuf_append(&c->out, "\r\n", 2);
+    }
     zbuf_append(&c->out, data, len);
     if (c->resp_chunked)
         zbuf_append(&c->out, "\r\n", 2);
