@@ -1,5 +1,6 @@
 #include "secret.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,13 +14,36 @@
 
 int zsec_init(void) { return sodium_init() < 0 ? ZEN_ERR : ZEN_OK; }
 
-void zsec_random_hex(char *out, size_t nbytes)
+/* The request-id generator of the calling thread. Per thread, so no lock;
+ * a fork's child handler clears the forking thread's (the only one a child
+ * has), so a worker never repeats its supervisor's or a sibling's ids. */
+static _Thread_local struct {
+    unsigned char key[crypto_shorthash_KEYBYTES];
+    uint64_t counter;
+    int keyed;
+} rid;
+static pthread_once_t rid_atfork_once = PTHREAD_ONCE_INIT;
+
+static void rid_forget(void)
 {
-    unsigned char raw[64];
-    if (nbytes > sizeof(raw))
-        nbytes = sizeof(raw);
-    randombytes_buf(raw, nbytes);
-    sodium_bin2hex(out, nbytes * 2 + 1, raw, nbytes);
+    sodium_memzero(&rid, sizeof(rid));
+}
+
+static void rid_register_atfork(void) { (void)pthread_atfork(NULL, NULL, rid_forget); }
+
+void zsec_request_id(char out[ZSEC_REQUEST_ID_LEN])
+{
+    if (!rid.keyed) {
+        (void)pthread_once(&rid_atfork_once, rid_register_atfork);
+        randombytes_buf(rid.key, sizeof(rid.key));
+        rid.keyed = 1;
+    }
+    unsigned char in[8], h[crypto_shorthash_BYTES];
+    uint64_t n = rid.counter++;
+    for (size_t i = 0; i < sizeof(in); i++)
+        in[i] = (unsigned char)(n >> (8 * i));
+    crypto_shorthash(h, in, sizeof(in), rid.key);
+    sodium_bin2hex(out, ZSEC_REQUEST_ID_LEN, h, sizeof(h));
 }
 
 void zsec_fingerprint(const void *data, size_t len, char out[ZSEC_FINGERPRINT_LEN])

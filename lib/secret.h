@@ -10,12 +10,17 @@
 #include <stdint.h>
 
 #define ZSEC_FINGERPRINT_LEN 17 /* 16 hex chars + NUL */
+#define ZSEC_REQUEST_ID_LEN 17  /* 16 hex chars + NUL */
 #define ZSEC_KEY_HASH_BYTES 32
 
 /* Calls sodium_init once; returns ZEN_ERR if libsodium cannot start. */
 int zsec_init(void);
-/* Fills out with 2*nbytes hex chars of fresh randomness (+ NUL). */
-void zsec_random_hex(char *out, size_t nbytes);
+/* Writes a fresh request id, 16 hex chars + NUL: SipHash-2-4
+ * (crypto_shorthash) of a counter under a random key that each thread draws
+ * on its first id, and a forked child draws anew. Unguessable without the
+ * key and as unlikely to repeat as 64 random bits, at no system call per id
+ * (randombytes_buf costs a getrandom(2) per call). */
+void zsec_request_id(char out[ZSEC_REQUEST_ID_LEN]);
 /* 16-hex-char BLAKE2b fingerprint of len bytes. */
 void zsec_fingerprint(const void *data, size_t len, char out[ZSEC_FINGERPRINT_LEN]);
 /* BLAKE2b-256 of a client access key, compared later with sodium_memcmp. */

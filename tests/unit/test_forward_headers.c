@@ -256,6 +256,23 @@ static void test_translated_request_headers(void)
     curl_slist_free_all(l);
 }
 
+/* A line longer than the stack buffer is built on the heap, whole; an empty
+ * value is sent as "Name;" (curl would drop "Name:"). */
+static void test_long_and_empty_values(void)
+{
+    fail_allocation(0);
+    static char long_value[2000];
+    memset(long_value, 'v', sizeof(long_value) - 1);
+    struct http_header h[] = {{"x-long", long_value}, {"x-empty", ""}};
+    struct curl_slist *l = build("tok", h, ZEN_ARRAY_LEN(h), NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+    static char want[2100];
+    snprintf(want, sizeof(want), "x-long: %s", long_value);
+    CU_ASSERT_TRUE(has_line(l, want));
+    CU_ASSERT_TRUE(has_line(l, "x-empty;"));
+    curl_slist_free_all(l);
+}
+
 /* Every allocation made to fail in turn: the list is whole or absent. */
 static void check_all_or_nothing(const char *provider)
 {
@@ -335,6 +352,7 @@ void register_tests(void)
     TU_ADD(s, test_access_key_never_forwarded);
     TU_ADD(s, test_translated_request_headers);
     TU_ADD(s, test_failed_allocation_never_drops_credentials);
+    TU_ADD(s, test_long_and_empty_values);
     TU_ADD(s, test_relay_response_filter);
     TU_ADD(s, test_copy_survives_failed_allocations);
 }

@@ -27,7 +27,17 @@ struct seen {
     int requests;
     char last_target[64];
     int has_empty_header;   /* the request had "X-Empty" with value "" */
+    int client_fd;          /* the test's client socket, for the cork checks */
+    struct http_conn *held; /* "/held": the response begun and left open */
+    int head_queued;        /* "/corked": nothing had reached the client after the head */
 };
+
+/* What the client socket holds right now, without waiting. */
+static ssize_t peek_now(int fd)
+{
+    char buf[4096];
+    return recv(fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
+}
 
 static void on_request(void *ctx, struct http_conn *c, struct http_request *req)
 {
@@ -36,6 +46,29 @@ static void on_request(void *ctx, struct http_conn *c, struct http_request *req)
     snprintf(s->last_target, sizeof(s->last_target), "%s", req->target);
     const char *v = http_request_header(req, "x-empty");
     s->has_empty_header = v && v[0] == '\0';
+    if (strcmp(req->target, "/held") == 0) {
+        http_response_begin(c, 200, NULL, 0, -1);
+        s->held = c;
+        return;
+    }
+    if (strcmp(req->target, "/chunks") == 0) {
+        /* Chunk sizes whose hex spellings have 1 to 4 digits. */
+        static const size_t sizes[] = {1, 15, 16, 255, 4096, 10};
+        static char fill[4096];
+        memset(fill, 'x', sizeof(fill));
+        http_response_begin(c, 200, NULL, 0, -1);
+        for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+            http_response_write(c, fill, sizes[i]);
+        http_response_end(c);
+        return;
+    }
+    if (strcmp(req->target, "/corked") == 0) {
+        http_response_begin(c, 200, NULL, 0, 2);
+        s->head_queued = peek_now(s->client_fd) < 0 && errno == EAGAIN;
+        http_response_write(c, "ok", 2);
+        http_response_end(c);
+        return;
+    }
     /* "/status/N" answers N (with a body the server must drop if N has none). */
     int status = strncmp(req->target, "/status/", 8) == 0 ? atoi(req->target + 8) : 200;
     http_respond(c, status, NULL, 0, "ok", 2);
@@ -305,6 +338,98 @@ static void test_no_body_statuses(void)
     fixture_stop(&f);
 }
 
+/* The head's numbers and the chunk sizes as the HTTP grammar spells them:
+ * decimal status and Content-Length, lowercase hex chunk sizes. */
+static void test_head_and_chunk_framing(void)
+{
+    struct fixture f;
+    fixture_start(&f);
+    static char out[16384];
+    int closed;
+    int fd = connect_client(&f);
+    exchange(&f, fd,
+             "GET /status/599 HTTP/1.1\r\nHost: x\r\n\r\n"
+             "GET /status/200 HTTP/1.0\r\nHost: x\r\n\r\n",
+             out, sizeof(out), &closed);
+    CU_ASSERT_EQUAL(strncmp(out, "HTTP/1.1 599 Status\r\n", 21), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\r\nContent-Length: 2\r\n\r\nokHTTP/1.0 200 OK\r\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\r\nx-zen-request-id: "));
+    close(fd);
+    fd = connect_client(&f);
+    exchange(&f, fd, "GET /chunks HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", out,
+             sizeof(out), &closed);
+    char *body = strstr(out, "\r\n\r\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(body);
+    body += 4;
+    static const char *const want[] = {"1\r\n", "f\r\n", "10\r\n", "ff\r\n", "1000\r\n", "a\r\n"};
+    static const size_t sizes[] = {1, 15, 16, 255, 4096, 10};
+    for (size_t i = 0; i < 6; i++) {
+        CU_ASSERT_EQUAL_FATAL(strncmp(body, want[i], strlen(want[i])), 0);
+        body += strlen(want[i]) + sizes[i];
+        CU_ASSERT_EQUAL_FATAL(strncmp(body, "\r\n", 2), 0);
+        body += 2;
+    }
+    CU_ASSERT_STRING_EQUAL(body, "0\r\n\r\n");
+    close(fd);
+    fixture_stop(&f);
+}
+
+/* A head and the body written right after it leave in one send: nothing
+ * reaches the client between them (loopback delivers a send at once). */
+static void test_head_waits_for_body(void)
+{
+    struct fixture f;
+    fixture_start(&f);
+    char out[8192];
+    int closed;
+    int fd = connect_client(&f);
+    f.seen.client_fd = fd;
+    exchange(&f, fd, "GET /corked HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", out,
+             sizeof(out), &closed);
+    CU_ASSERT_EQUAL(f.seen.requests, 1);
+    CU_ASSERT_TRUE(f.seen.head_queued);
+    CU_ASSERT_EQUAL(strncmp(out, "HTTP/1.1 200 OK\r\n", 17), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "Content-Length: 2\r\n"));
+    CU_ASSERT_EQUAL(strcmp(out + strlen(out) - 6, "\r\n\r\nok"), 0);
+    CU_ASSERT_TRUE(closed);
+    close(fd);
+    fixture_stop(&f);
+}
+
+/* A head whose body is not written yet (a stream waiting for its first
+ * event) is not held: it leaves before the loop waits for events again. */
+static void test_head_alone_not_held(void)
+{
+    struct fixture f;
+    fixture_start(&f);
+    int fd = connect_client(&f);
+    const char *req = "GET /held HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    CU_ASSERT_EQUAL((size_t)send(fd, req, strlen(req), MSG_NOSIGNAL), strlen(req));
+    double deadline = ztime_mono_s() + 5.0;
+    while (!f.seen.held && ztime_mono_s() < deadline) {
+        ev_run(f.loop, EVRUN_NOWAIT);
+        usleep(1000);
+    }
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f.seen.held);
+    /* One more step of the loop, no body written: the head is out. */
+    ev_run(f.loop, EVRUN_NOWAIT);
+    char out[8192];
+    ssize_t n = recv(fd, out, sizeof(out) - 1, MSG_DONTWAIT);
+    CU_ASSERT_FATAL(n > 0);
+    out[n > 0 ? n : 0] = '\0';
+    CU_ASSERT_EQUAL(strncmp(out, "HTTP/1.1 200 OK\r\n", 17), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "Transfer-Encoding: chunked\r\n"));
+    CU_ASSERT_EQUAL(strcmp(out + n - 4, "\r\n\r\n"), 0);
+    http_response_write(f.seen.held, "ok", 2);
+    http_response_end(f.seen.held);
+    int closed;
+    exchange(&f, fd, "", out, sizeof(out), &closed);
+    CU_ASSERT_STRING_EQUAL(out, "2\r\nok\r\n0\r\n\r\n");
+    CU_ASSERT_TRUE(closed);
+    close(fd);
+    fixture_stop(&f);
+}
+
 /* Steps the loop until the server's body budget holds `want` bytes. */
 static int wait_held(struct fixture *f, size_t want)
 {
@@ -395,4 +520,7 @@ void register_tests(void)
     TU_ADD(s, test_half_close_gets_answer);
     TU_ADD(s, test_no_body_statuses);
     TU_ADD(s, test_body_budget);
+    TU_ADD(s, test_head_and_chunk_framing);
+    TU_ADD(s, test_head_waits_for_body);
+    TU_ADD(s, test_head_alone_not_held);
 }

@@ -9,15 +9,32 @@
 #include "guard.h"
 #include "secret.h"
 
-int fwdh_is_hop_by_hop(const char *name)
+/* A header name and its length: a list of names is searched by comparing
+ * lengths first, so most names cost no strcasecmp at all. */
+struct header_name {
+    const char *name;
+    size_t len;
+};
+#define HEADER_NAME(s) {s, sizeof(s) - 1}
+
+static int name_in(const char *name, size_t len, const struct header_name *list, size_t n)
 {
-    static const char *const hop[] = {"connection", "keep-alive", "te", "trailer",
-                                      "transfer-encoding", "upgrade"};
-    for (size_t i = 0; i < ZEN_ARRAY_LEN(hop); i++)
-        if (strcasecmp(name, hop[i]) == 0)
+    for (size_t i = 0; i < n; i++)
+        if (list[i].len == len && strcasecmp(name, list[i].name) == 0)
             return 1;
-    return strncasecmp(name, "proxy-", 6) == 0;
+    return 0;
 }
+
+static int hop_by_hop(const char *name, size_t len)
+{
+    static const struct header_name hop[] = {
+        HEADER_NAME("connection"), HEADER_NAME("keep-alive"), HEADER_NAME("te"),
+        HEADER_NAME("trailer"), HEADER_NAME("transfer-encoding"), HEADER_NAME("upgrade"),
+    };
+    return name_in(name, len, hop, ZEN_ARRAY_LEN(hop)) || strncasecmp(name, "proxy-", 6) == 0;
+}
+
+int fwdh_is_hop_by_hop(const char *name) { return hop_by_hop(name, strlen(name)); }
 
 int fwdh_nominated_by_connection(const char *connection, const char *name)
 {
@@ -59,20 +76,39 @@ static int append_line(struct curl_slist **list, const char *line)
     return 0;
 }
 
-static int add_header(struct curl_slist **list, const char *name, const char *value)
+/* Header lines up to this size are built on the stack, not malloc'd. */
+#define HEADER_LINE_STACK 512
+
+/* Appends "name: <prefix><value>" (prefix may be ""), or "name;" for an
+ * empty value: curl drops "Name:" (it means "remove"); "Name;" sends an
+ * empty value. The line is wiped after curl copied it: it may hold a token. */
+static int add_header_with(struct curl_slist **list, const char *name, const char *prefix,
+                           const char *value)
 {
-    size_t n = strlen(name) + strlen(value) + 3;
-    char *line = malloc(n);
+    size_t nl = strlen(name), pl = strlen(prefix), vl = strlen(value);
+    size_t n = nl + 2 + pl + vl + 1;
+    char stack[HEADER_LINE_STACK];
+    char *line = n <= sizeof(stack) ? stack : malloc(n);
     if (!line)
         return -1;
-    /* curl drops "Name:" (it means "remove"); "Name;" sends an empty value. */
-    if (*value)
-        snprintf(line, n, "%s: %s", name, value);
-    else
-        snprintf(line, n, "%s;", name);
+    memcpy(line, name, nl);
+    if (pl + vl) {
+        memcpy(line + nl, ": ", 2);
+        memcpy(line + nl + 2, prefix, pl);
+        memcpy(line + nl + 2 + pl, value, vl + 1);
+    } else {
+        memcpy(line + nl, ";", 2);
+    }
     int rc = append_line(list, line);
-    zsec_free(line); /* it may hold the provider's token */
+    zsec_wipe(line, n);
+    if (line != stack)
+        free(line);
     return rc;
+}
+
+static int add_header(struct curl_slist **list, const char *name, const char *value)
+{
+    return add_header_with(list, name, "", value);
 }
 
 static int add_provider_token(struct curl_slist **list, const struct zcfg_provider *p)
@@ -81,30 +117,27 @@ static int add_provider_token(struct curl_slist **list, const struct zcfg_provid
         return -1;
     if (p->auth_header == ZCFG_AUTH_X_API_KEY)
         return 0;
-    size_t n = strlen(p->auth_token) + 8;
-    char *bearer = malloc(n);
-    if (!bearer)
-        return -1;
-    snprintf(bearer, n, "Bearer %s", p->auth_token);
-    int rc = add_header(list, "Authorization", bearer);
-    zsec_free(bearer);
-    return rc;
+    return add_header_with(list, "Authorization", "Bearer ", p->auth_token);
 }
 
 static int forwarded_request_header(const struct zcfg *cfg, const struct zcfg_provider *p,
                                     const char *key_header, const char *name,
                                     const char *value, const char *connection)
 {
-    if (fwdh_is_hop_by_hop(name) || fwdh_nominated_by_connection(connection, name))
+    static const struct header_name dropped[] = {
+        HEADER_NAME("host"), HEADER_NAME("expect"), HEADER_NAME("content-length"),
+        HEADER_NAME("accept-encoding"),
+    };
+    static const struct header_name auth[] = {HEADER_NAME("x-api-key"),
+                                              HEADER_NAME("authorization")};
+    size_t len = strlen(name);
+    if (hop_by_hop(name, len) || fwdh_nominated_by_connection(connection, name))
         return 0;
-    static const char *const dropped[] = {"host", "expect", "content-length",
-                                          "accept-encoding"};
-    for (size_t i = 0; i < ZEN_ARRAY_LEN(dropped); i++)
-        if (strcasecmp(name, dropped[i]) == 0)
-            return 0;
+    if (name_in(name, len, dropped, ZEN_ARRAY_LEN(dropped)))
+        return 0;
     if (strncasecmp(name, "x-zen-", 6) == 0)
         return 0;
-    int is_auth = strcasecmp(name, "x-api-key") == 0 || strcasecmp(name, "authorization") == 0;
+    int is_auth = name_in(name, len, auth, ZEN_ARRAY_LEN(auth));
     if (is_auth && p->auth_token)
         return 0; /* replaced by the provider's token */
     if (is_auth && key_header && strcasecmp(name, key_header) == 0)
@@ -169,14 +202,7 @@ static int add_translation_headers(struct curl_slist **list, const struct http_r
     if (key && moved_credential(req, p, key_header, t, "x-api-key") &&
         forwarded_request_header(cfg, p, key_header, "x-api-key", key,
                                  http_request_header(req, "connection"))) {
-        size_t n = strlen(key) + 8;
-        char *bearer = malloc(n);
-        if (!bearer)
-            return -1;
-        snprintf(bearer, n, "Bearer %s", key);
-        int rc = add_header(list, "Authorization", bearer);
-        zsec_free(bearer);
-        if (rc < 0)
+        if (add_header_with(list, "Authorization", "Bearer ", key) < 0)
             return -1;
     }
     if (t->to_anthropic && !http_request_header(req, "anthropic-version") &&
@@ -249,9 +275,11 @@ size_t fwdh_relay_response(const struct http_header *h, size_t n, struct http_he
 {
     size_t k = 0;
     const char *connection = fwdh_find(h, n, "connection");
+    static const struct header_name framing[] = {HEADER_NAME("content-length")};
     for (size_t i = 0; i < n && k < max; i++) {
-        if (fwdh_is_hop_by_hop(h[i].name) || fwdh_nominated_by_connection(connection, h[i].name) ||
-            strcasecmp(h[i].name, "content-length") == 0 ||
+        size_t len = strlen(h[i].name);
+        if (hop_by_hop(h[i].name, len) || fwdh_nominated_by_connection(connection, h[i].name) ||
+            name_in(h[i].name, len, framing, ZEN_ARRAY_LEN(framing)) ||
             strncasecmp(h[i].name, "x-zen-", 6) == 0)
             continue;
         out[k++] = h[i];

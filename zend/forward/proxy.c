@@ -1,5 +1,6 @@
 #include "proxy.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -183,10 +183,18 @@ static void json_feed(struct sse_detector *d, const char *s, size_t n)
 {
     const char *end = s + n;
     while (s < end && !d->complete) {
-        if (d->key_pos == 0 && d->value_state == SSE_VALUE_NONE) {
+        while (d->key_pos == 0 && d->value_state == SSE_VALUE_NONE) {
             /* Idle: nothing can start before the next quote. */
             s = memchr(s, '"', (size_t)(end - s));
             if (!s)
+                return;
+            /* A quote followed by a byte no key starts with (nor a quote)
+             * leaves the matchers idle again: skip both without stepping,
+             * which is what most of a stream's quotes are. */
+            if (end - s < 2 || s[1] == '"' || narrow(sse_keys, SSE_KEY_COUNT, SSE_ALL_KEYS, 0, s[1]))
+                break;
+            s += 2;
+            if (s == end)
                 return;
         }
         value_step(d, *s);

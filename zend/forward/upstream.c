@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,8 +69,9 @@ struct upstream_transfer {
     char bad_response[160]; /* why the head was refused; "" = it was not */
     struct http_header *headers; /* headers_inline, or a heap array once that is full */
     size_t n_headers, headers_cap;
-    struct http_header headers_inline[UPSTREAM_INLINE_HEADERS];
     char errbuf[CURL_ERROR_SIZE];
+    /* Last, and not zeroed by upstream_start: only [0, n_headers) is read. */
+    struct http_header headers_inline[UPSTREAM_INLINE_HEADERS];
 };
 
 /* Per-socket state curl asks us to watch. */
@@ -577,7 +579,9 @@ struct upstream_transfer *upstream_start(struct upstream *u, const struct upstre
                                          const struct upstream_callbacks *cb, void *ud,
                                          char *err, size_t errlen)
 {
-    struct upstream_transfer *t = calloc(1, sizeof(*t));
+    struct upstream_transfer *t = malloc(sizeof(*t));
+    if (t)
+        memset(t, 0, offsetof(struct upstream_transfer, headers_inline));
     CURL *e = u->npool ? u->pool[--u->npool] : curl_easy_init();
     if (!t || !e) {
         free(t);

@@ -50,6 +50,8 @@ struct http_conn {
     int resp_chunked;
     int resp_no_body;          /* 1xx, 204, 304: body writes are dropped */
     int resp_keep_alive;
+    int corked;                /* a head waits in out for its body (http_server.corked) */
+    LIST_ENTRY(http_conn) corked_link;
     uint64_t resp_bytes;
     int want_writable;
     int dead;                  /* client gone; finish from the loop */
@@ -73,6 +75,11 @@ struct http_server {
     size_t nconns;
     int draining;
     llhttp_settings_t settings;
+    /* Connections whose response head waits for its body, so both leave in
+     * one send; the prepare watcher sends what is still waiting before the
+     * loop blocks again (a head is never held past the loop iteration). */
+    LIST_HEAD(, http_conn) corked;
+    ev_prepare uncork;
     size_t body_bytes_held;    /* sum of every connection's body_charged */
 };
 

@@ -23,6 +23,8 @@
 #include "secret.h"
 #include "timeutil.h"
 
+_Static_assert(HTTP_REQUEST_ID_LEN == ZSEC_REQUEST_ID_LEN, "a request id is a zsec_request_id");
+
 #define HTTP_READ_CHUNK 16384
 /* After an error response, keep reading (and discarding) briefly so the
  * client sees our answer instead of a reset caused by its unread upload. */
@@ -104,6 +106,34 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* ---- output ---- */
 
+static void conn_uncork(struct http_conn *c)
+{
+    if (!c->corked)
+        return;
+    c->corked = 0;
+    LIST_REMOVE(c, corked_link);
+}
+
+/* The head just queued goes out with the first body bytes (one send instead
+ * of two), or before the loop next waits for events, whichever is first. */
+static void conn_cork(struct http_conn *c)
+{
+    if (c->corked)
+        return;
+    c->corked = 1;
+    LIST_INSERT_HEAD(&c->srv->corked, c, corked_link);
+    if (!ev_is_active(&c->srv->uncork))
+        ev_prepare_start(c->srv->loop, &c->srv->uncork);
+}
+
+static void uncork_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+    struct http_server *s = w->data;
+    while (!LIST_EMPTY(&s->corked))
+        http_conn_send(LIST_FIRST(&s->corked)); /* uncorks it */
+    ev_prepare_stop(loop, w);
+}
+
 static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     struct http_conn *c = w->data;
@@ -121,6 +151,7 @@ static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
 void http_conn_send(struct http_conn *c)
 {
     struct ev_loop *loop = c->srv->loop;
+    conn_uncork(c);
     while (zbuf_len(&c->out) > 0 && !c->dead) {
         ssize_t n = send(c->fd, zbuf_head(&c->out), zbuf_len(&c->out), MSG_NOSIGNAL);
         if (n > 0) {
@@ -182,17 +213,27 @@ static const char *reason_phrase(int status)
     }
 }
 
-static void append_fmt(zbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void append_fmt(zbuf *b, const char *fmt, ...)
+/* Appends v in decimal (base 10) or lowercase hex (base 16): what the head
+ * and the chunk sizes need, without a printf per line or per chunk. */
+static void append_number(zbuf *b, uint64_t v, unsigned base)
 {
-    char line[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        zbuf_append(b, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+    char digits[20];
+    size_t n = sizeof(digits);
+    do {
+        digits[--n] = "0123456789abcdef"[v % base];
+        v /= base;
+    } while (v);
+    zbuf_append(b, digits + n, sizeof(digits) - n);
+}
+
+static void append_int(zbuf *b, int64_t v)
+{
+    if (v < 0) {
+        zbuf_append(b, "-", 1);
+        append_number(b, (uint64_t)0 - (uint64_t)v, 10);
+        return;
+    }
+    append_number(b, (uint64_t)v, 10);
 }
 
 /* ---- response API ---- */
@@ -223,16 +264,25 @@ void http_response_begin(struct http_conn *c, int status, const struct http_head
     if (content_length == -1 && !http11)
         c->resp_keep_alive = 0; /* close-delimited body */
     zbuf *o = &c->out;
-    append_fmt(o, "HTTP/1.%d %d %s\r\n", http11 ? 1 : 0, status, reason_phrase(status));
+    zbuf_append_str(o, http11 ? "HTTP/1.1 " : "HTTP/1.0 ");
+    append_int(o, status);
+    zbuf_append(o, " ", 1);
+    zbuf_append_str(o, reason_phrase(status));
+    zbuf_append(o, "\r\n", 2);
     for (size_t i = 0; i < n_headers; i++) {
         zbuf_append_str(o, headers[i].name);
         zbuf_append(o, ": ", 2);
         zbuf_append_str(o, headers[i].value);
         zbuf_append(o, "\r\n", 2);
     }
-    append_fmt(o, "x-zen-request-id: %s\r\n", r->request_id);
-    if (content_length >= 0)
-        append_fmt(o, "Content-Length: %" PRId64 "\r\n", content_length);
+    zbuf_append_str(o, "x-zen-request-id: ");
+    zbuf_append_str(o, r->request_id);
+    zbuf_append(o, "\r\n", 2);
+    if (content_length >= 0) {
+        zbuf_append_str(o, "Content-Length: ");
+        append_int(o, content_length);
+        zbuf_append(o, "\r\n", 2);
+    }
     else if (c->resp_chunked)
         zbuf_append_str(o, "Transfer-Encoding: chunked\r\n");
     if (!c->resp_keep_alive)
@@ -240,7 +290,7 @@ void http_response_begin(struct http_conn *c, int status, const struct http_head
     else if (!http11)
         zbuf_append_str(o, "Connection: keep-alive\r\n");
     zbuf_append(o, "\r\n", 2);
-    http_conn_send(c);
+    conn_cork(c);
 }
 
 int http_response_write(struct http_conn *c, const void *data, size_t len)
@@ -249,8 +299,10 @@ int http_response_write(struct http_conn *c, const void *data, size_t len)
         return HTTP_WRITE_DEAD;
     if (len == 0 || c->resp_no_body)
         return HTTP_WRITE_OK;
-    if (c->resp_chunked)
-        append_fmt(&c->out, "%zx\r\n", len);
+    if (c->resp_chunked) {
+        append_number(&c->out, len, 16);
+        zbuf_append(&c->out, "\r\n", 2);
+    }
     zbuf_append(&c->out, data, len);
     if (c->resp_chunked)
         zbuf_append(&c->out, "\r\n", 2);
@@ -405,7 +457,7 @@ static void reject(struct http_conn *c, int status)
         }
     }
     if (!c->req->request_id[0])
-        zsec_random_hex(c->req->request_id, (HTTP_REQUEST_ID_LEN - 1) / 2);
+        zsec_request_id(c->req->request_id);
     c->req->keep_alive = 0;
     c->req->http_minor = 1;
     c->state = CONN_HANDLING;
@@ -426,7 +478,7 @@ static void begin_request(struct http_conn *c)
         return;
     }
     zbuf_init(&c->req->body);
-    zsec_random_hex(c->req->request_id, (HTTP_REQUEST_ID_LEN - 1) / 2);
+    zsec_request_id(c->req->request_id);
     c->state = CONN_HEAD;
     c->fresh = 0;
     arm_timer(c, c->srv->limits.header_timeout_s);
@@ -532,12 +584,18 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
     for (;;) {
         ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
         if (n > 0) {
+            /* A read shorter than asked emptied the socket: the next recv
+             * would only say EAGAIN. What arrives later (more bytes, the
+             * EOF) wakes the level-triggered watcher again. */
+            int drained = (size_t)n < sizeof(buf);
             if (c->state == CONN_CLOSING) {
                 c->linger_bytes += (size_t)n;
                 if (c->linger_bytes > HTTP_LINGER_MAX_BYTES) {
                     conn_free(c);
                     return;
                 }
+                if (drained)
+                    return;
                 continue; /* discard: we are only waiting for the client's EOF */
             }
             zbuf_append(&c->in, buf, (size_t)n);
@@ -545,6 +603,8 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
                 ev_io_stop(loop, &c->read_io); /* resumes when the response ends */
                 break;
             }
+            if (drained)
+                break;
             continue;
         }
         if (n < 0 && errno == EINTR)
@@ -587,6 +647,7 @@ static void conn_mark_dead(struct http_conn *c)
     ev_io_stop(c->srv->loop, &c->write_io);
     ev_timer_stop(c->srv->loop, &c->timer);
     ev_timer_stop(c->srv->loop, &c->eof_probe);
+    conn_uncork(c);
     schedule_defer(c);
 }
 
@@ -602,6 +663,7 @@ static void conn_free(struct http_conn *c)
     ev_timer_stop(s->loop, &c->timer);
     ev_timer_stop(s->loop, &c->defer);
     ev_timer_stop(s->loop, &c->eof_probe);
+    conn_uncork(c);
     close(c->fd);
     http_request_free(c->req);
     http_body_release(c);
@@ -662,6 +724,9 @@ struct http_server *http_server_new(struct ev_loop *loop, int listen_fd,
     s->cb = *cb;
     s->ctx = ctx;
     http_parse_settings_init(&s->settings);
+    LIST_INIT(&s->corked);
+    ev_prepare_init(&s->uncork, uncork_cb);
+    s->uncork.data = s;
     acceptor_init(&s->acceptor, loop, listen_fd, "proxy", on_accept, s);
     return s;
 }
@@ -686,6 +751,7 @@ void http_server_free(struct http_server *s)
     s->cb.on_connections = NULL;
     while (!LIST_EMPTY(&s->conns))
         conn_free(LIST_FIRST(&s->conns));
+    ev_prepare_stop(s->loop, &s->uncork);
     free(s);
 }
 

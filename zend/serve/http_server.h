@@ -63,7 +63,9 @@ void http_respond(struct http_conn *c, int status, const struct http_header *hea
  * {"type":"error","error":{"type":<type>,"message":<message>}}. */
 void http_respond_error(struct http_conn *c, int status, const char *type, const char *message);
 
-/* Starts a response whose body follows. content_length >= 0 sends that
+/* Starts a response whose body follows. The head leaves with the first body
+ * bytes or the end (one send), or before the loop next waits for events,
+ * whichever comes first. content_length >= 0 sends that
  * Content-Length; -1 streams (chunked to HTTP/1.1 clients, close-delimited
  * to HTTP/1.0 ones). Hop-by-hop and framing headers in `headers` are the
  * caller's to leave out. */
