@@ -109,10 +109,11 @@ struct metrics_resources {
 
 /* Reads RSS (/proc/self/statm), open fds (/proc/self/fd), the heap in use,
  * the fd limit and the thread count; updates current and peak. A value
- * that cannot be read keeps its previous reading. The daemon calls it once
- * a second (ZEND_RESOURCE_SAMPLE_S), the metrics RPC and the monitor when
- * they run: walking /proc/self/fd costs as much as the fds are many, so
- * health reads the sample instead of walking it per call. */
+ * that cannot be read keeps its previous reading. The worker calls it once
+ * a second (ZEND_SAMPLE_S), and so do the metrics RPC and the resource
+ * monitor (ZEND_RESOURCE_SAMPLE_S) when they run: walking /proc/self/fd
+ * costs as much as the fds are many, so health reads the sample instead of
+ * walking it per call. */
 void metrics_sample_resources(struct metrics *m);
 /* The last sample (all zero before the first); reads nothing from /proc. */
 void metrics_resources(const struct metrics *m, struct metrics_resources *out);
