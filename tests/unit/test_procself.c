@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -79,10 +80,57 @@ static void test_fds_counted_and_listed(void)
     CU_ASSERT_EQUAL(after, before);
 }
 
+static void count_listed(void *ud, const char *fd, const char *target)
+{
+    (void)fd;
+    (void)target;
+    (*(int64_t *)ud)++;
+}
+
+/* Linux 6.2 and later report the open descriptors as the size of
+ * /proc/self/fd; earlier kernels do not, and the listing stands in. */
+static int kernel_has_fd_dir_size(void)
+{
+    struct utsname u;
+    int major = 0, minor = 0;
+    if (uname(&u) != 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+        return 0;
+    return major > 6 || (major == 6 && minor >= 2);
+}
+
+/* The count health and metrics use (one stat) agrees with a full listing,
+ * with a few hundred descriptors open and after they are closed. */
+static void test_fd_count_by_stat_matches_listing(void)
+{
+    enum { EXTRA = 300 };
+    int fds[EXTRA];
+    for (int i = 0; i < EXTRA; i++) {
+        fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        CU_ASSERT_FATAL(fds[i] >= 0);
+    }
+    int64_t by_stat = -1, listed = 0, counted = -1;
+    int rc = procself_fd_count_stat(&by_stat);
+    if (kernel_has_fd_dir_size())
+        CU_ASSERT_EQUAL_FATAL(rc, ZEN_OK);
+    CU_ASSERT_EQUAL(procself_fds(&counted, count_listed, &listed), ZEN_OK);
+    CU_ASSERT_EQUAL(counted, listed);
+    CU_ASSERT(listed >= EXTRA + 3);
+    if (rc == ZEN_OK)
+        CU_ASSERT_EQUAL(by_stat, listed);
+    int64_t fast = -1;
+    CU_ASSERT_EQUAL(procself_fds(&fast, NULL, NULL), ZEN_OK);
+    CU_ASSERT_EQUAL(fast, listed);
+    for (int i = 0; i < EXTRA; i++)
+        close(fds[i]);
+    CU_ASSERT_EQUAL(procself_fds(&fast, NULL, NULL), ZEN_OK);
+    CU_ASSERT_EQUAL(fast, listed - EXTRA);
+}
+
 void register_tests(void)
 {
     CU_pSuite s = CU_add_suite("procself", tu_suite_init, tu_suite_clean);
     TU_ADD(s, test_statm_parsing);
     TU_ADD(s, test_live_rss_and_threads);
     TU_ADD(s, test_fds_counted_and_listed);
+    TU_ADD(s, test_fd_count_by_stat_matches_listing);
 }
