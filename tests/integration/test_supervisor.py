@@ -323,6 +323,25 @@ class Heartbeat(OpsTestCase):
         # zenctl shutdown (tearDown) still ends zend with exit 0.
 
 
+class Teardown(OpsTestCase):
+    def test_teardown_takes_the_worker_and_the_home(self):
+        """The harness's own cleanup: killing only the supervisor left the
+        worker to drain on its own and write state.json into the removed
+        home (hundreds of stray /tmp/zen-it-* directories)."""
+        self.write_config(minimal_config())
+        self.start_zend()
+        worker, home = self.worker_pid(), self.home
+        self.tearDown()
+        self.assertFalse(os.path.exists(home), os.listdir(home) if os.path.exists(home) else "")
+        try:
+            with open("/proc/%d/stat" % worker) as f:
+                state = f.read().rsplit(") ", 1)[-1][0]
+        except OSError:
+            state = "gone"
+        self.assertIn(state, ("gone", "Z"), "the worker outlived the teardown")
+        self.setUp()     # for the real tearDown
+
+
 class Readiness(OpsTestCase):
     def test_daemonize_returns_once_serving(self):
         self.write_config(minimal_config())

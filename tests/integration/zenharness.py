@@ -47,6 +47,58 @@ def rss_kb(pid):
     raise AssertionError("no VmRSS for pid %d" % pid)
 
 
+def descendants(pid):
+    """pid's children, grandchildren, ... (from /proc/PID/task/*/children),
+    deepest last; [] when pid is gone."""
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tasks = os.listdir("/proc/%d/task" % parent)
+        except OSError:
+            continue
+        for tid in tasks:
+            try:
+                with open("/proc/%d/task/%s/children" % (parent, tid)) as f:
+                    kids = [int(k) for k in f.read().split()]
+            except (OSError, ValueError):
+                continue
+            found += kids
+            todo += kids
+    return found
+
+
+def kill_tree(pids):
+    """Stops each pid and all its descendants (SIGSTOP first, so a supervisor
+    cannot start a new worker and a worker cannot drain while the rest are
+    killed), SIGKILLs them, and waits with a deadline until every one is gone
+    or a zombie (an orphan is not ours to reap)."""
+    pids, stopped = list(pids), []
+    while pids:
+        pid = pids.pop()
+        if pid in stopped:
+            continue
+        try:
+            os.kill(pid, signal.SIGSTOP)
+        except ProcessLookupError:
+            continue
+        stopped.append(pid)
+        pids += descendants(pid)
+    for pid in stopped:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def gone(pid):
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                return f.read().rsplit(") ", 1)[-1].startswith("Z")
+        except OSError:
+            return True
+    wait_until(lambda: all(gone(pid) for pid in stopped), what="killed processes to go")
+
+
 def minimal_config(**daemon):
     """A config with one provider on a closed port and listen on :0."""
     d = {"listen": "127.0.0.1:0"}
@@ -73,19 +125,20 @@ class ZenTestCase(unittest.TestCase):
 
     def tearDown(self):
         # A daemon this test started some other way (--daemonize) still
-        # names itself in zend.pid: it goes too.
+        # names itself in zend.pid: it goes too. Its worker and any other
+        # descendant go first, killed and waited for: a worker left to see
+        # its supervisor die drains and writes state.json into a home
+        # already removed, leaving the directory behind.
+        strays = []
         try:
             with open(self.path("zend.pid")) as f:
-                os.kill(int(f.read()), signal.SIGKILL)
+                strays.append(int(f.read()))
         except (OSError, ValueError):
             pass
+        strays += [p.pid for p in self.procs if p.poll() is None]
+        kill_tree(strays)
         for p in self.procs:
-            if p.poll() is None:
-                try:
-                    os.kill(p.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                p.wait()
+            p.wait()
         shutil.rmtree(self.home, ignore_errors=True)
 
     # ---- files ----
