@@ -346,6 +346,31 @@ class Streaming(ProxyTestCase):
             self.assertLess(g, 0.6, gaps)
         self.assertEqual(parse_response(buf).body, "".join(ANTHROPIC_STREAM).encode())
 
+    def test_connection_kept_with_more_transfers_than_idle_bound(self):
+        """With more transfers open than idle connections are kept (the bound
+        is 256; lowered to 1 here), a connection whose transfer ends still
+        serves the next request. curl counts busy connections against its
+        bound too: a fixed bound closed each connection as its transfer
+        ended, so every request above it opened a new one."""
+        self.env["ZEND_TEST_UPSTREAM_IDLE_CONNS"] = "1"
+        self.start(profiles={"default": ["p1"]})
+        slow = [ANTHROPIC_STREAM[0]] + [{"data": e, "delay_ms": 300} for e in ANTHROPIC_STREAM[1:]]
+        self.m1.script({"sse": slow, "repeat": 3})
+        streams = [self.open_stream() for _ in range(3)]
+        try:
+            wait_until(lambda: len(self.m1.requests()) == 3, what="three streams at the provider")
+            for _ in range(3):
+                self.assertEqual(self.post().status, 200)
+            self.assertEqual(len(self.m1.requests()), 6)
+            open_streams = sum(1 for c in self.m1.connections() if not c["closed_at"])
+        finally:
+            for s in streams:
+                self.read_events(s)
+                s.close()
+        self.assertEqual(open_streams, 4, self.m1.connections())
+        short = {r["conn_id"] for r in self.m1.requests()[3:]}
+        self.assertEqual(len(short), 1, self.m1.requests())
+
     def test_slow_reader_pauses_upstream(self):
         self.start(daemon={"idle_timeout_ms": 20000})
         event = "data: " + "x" * 8186 + "\n\n"  # 8 KiB events

@@ -17,7 +17,8 @@
  * MAXAGE_CONN): a conversation's next turn finds its connection, a stale one
  * is not kept for ever. */
 #define UPSTREAM_MAX_CONN_AGE_S 90L
-#define UPSTREAM_MAX_CACHED_CONNS 256L
+/* Idle connections kept for reuse, over all providers. */
+#define UPSTREAM_MAX_IDLE_CONNS 256L
 #define UPSTREAM_MAX_RESPONSE_HEADERS 256
 /* A provider's head fits here (Anthropic's has ~25 lines); a longer one
  * moves to the heap. 256 inline were 4 KB of every open stream. */
@@ -34,6 +35,7 @@ struct upstream {
     ev_timer timer;                 /* curl's own timeout */
     LIST_HEAD(, upstream_transfer) active;
     size_t nactive;
+    long max_idle_conns; /* UPSTREAM_MAX_IDLE_CONNS, or a test's */
     CURL *pool[UPSTREAM_POOL_MAX];  /* idle easy handles */
     size_t npool;
     /* curl forbids removing handles from inside its callbacks; a cancel
@@ -212,6 +214,21 @@ static void release_easy(struct upstream *u, CURL *easy)
     }
 }
 
+/* curl counts every connection, busy or idle, against MAXCONNECTS, and
+ * when a transfer ends with the count over it, walks all of them for the
+ * oldest idle one to close. A fixed bound below the number of transfers
+ * meant every connection was closed as its transfer ended (no reuse: a new
+ * connection, and with TLS a new handshake, per request) after a walk of
+ * thousands of connections (~10 % of zend's CPU with 2,000 streams open).
+ * So the bound follows the transfers: when one ends, its own connection
+ * has just gone idle and the others are busy (one connection each, over
+ * HTTP/1.1), so nactive - 1 + max_idle leaves at most max_idle idle. */
+static void bound_idle_connections(struct upstream *u)
+{
+    long busy = u->nactive > 0 ? (long)u->nactive - 1 : 0;
+    curl_multi_setopt(u->multi, CURLMOPT_MAXCONNECTS, busy + u->max_idle_conns);
+}
+
 /* Unlinks and frees a transfer; its easy handle goes back to the pool. */
 static void transfer_free(struct upstream_transfer *t)
 {
@@ -222,6 +239,7 @@ static void transfer_free(struct upstream_transfer *t)
     free_headers(t);
     LIST_REMOVE(t, link);
     u->nactive--;
+    bound_idle_connections(u);
     free(t);
 }
 
@@ -527,7 +545,11 @@ struct upstream *upstream_new(struct ev_loop *loop)
     curl_multi_setopt(u->multi, CURLMOPT_SOCKETDATA, u);
     curl_multi_setopt(u->multi, CURLMOPT_TIMERFUNCTION, multi_timer_set);
     curl_multi_setopt(u->multi, CURLMOPT_TIMERDATA, u);
-    curl_multi_setopt(u->multi, CURLMOPT_MAXCONNECTS, UPSTREAM_MAX_CACHED_CONNS);
+    u->max_idle_conns = UPSTREAM_MAX_IDLE_CONNS;
+    const char *test_idle = getenv(UPSTREAM_TEST_IDLE_CONNS_ENV);
+    if (test_idle && atol(test_idle) > 0)
+        u->max_idle_conns = atol(test_idle);
+    bound_idle_connections(u);
     curl_multi_setopt(u->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
     return u;
 }
@@ -646,6 +668,7 @@ struct upstream_transfer *upstream_start(struct upstream *u, const struct upstre
     }
     LIST_INSERT_HEAD(&u->active, t, link);
     u->nactive++;
+    bound_idle_connections(u);
     start_timer(t, &t->first_byte_timer, req->first_byte_timeout_ms);
     start_timer(t, &t->total_timer, req->total_timeout_ms);
     return t;

@@ -34,6 +34,8 @@ enum upstream_result {
 /* Response heads above this many bytes fail the transfer (curl's own limit
  * per header line is the same). */
 #define UPSTREAM_MAX_HEADER_BYTES CURL_MAX_HTTP_HEADER
+/* Tests only: how many idle upstream connections are kept (default 256). */
+#define UPSTREAM_TEST_IDLE_CONNS_ENV "ZEND_TEST_UPSTREAM_IDLE_CONNS"
 
 const char *upstream_result_name(int result);
 
