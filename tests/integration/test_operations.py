@@ -9,7 +9,7 @@ import time
 import unittest
 
 from test_proxy import CLIENT_BODY, ProxyTestCase
-from zenharness import ANTHROPIC_STREAM, RawClient, parse_response, wait_until
+from zenharness import ANTHROPIC_STREAM, RawClient, parse_response, rss_kb, wait_until
 
 
 class Rpc:
@@ -392,6 +392,40 @@ class Health(OpsTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class IdleTrim(OpsTestCase):
+    """After a burst the worker gives its freed heap back once idle
+    (zend/forward/heap_trim.h): glibc's free() alone keeps it resident."""
+
+    @unittest.skipIf(os.environ.get("ZEN_SANITIZE") == "ON" or "valgrind" in os.environ.get(
+        "ZEND_BIN", ""), "ASan's and valgrind's allocators are not glibc's malloc")
+    def test_rss_falls_after_a_burst(self):
+        self.start(daemon={"max_concurrent": 200})
+        self.m1.default({"json": {"id": "msg_1", "type": "message", "content": []},
+                         "delay_headers_ms": 300})
+        # Many small JSON values per body: thousands of small allocations
+        # per request (the body's parse), all freed at its end, interleaved
+        # with the few that live on (log records, pooled handles).
+        body = json.dumps({"model": "claude-sonnet-4-5", "max_tokens": 8, "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "m%d" % i}]}
+            for i in range(3000)]}).encode()
+        base = self.health()["resources"]["rss_bytes"]
+        statuses = []
+
+        def one(i):
+            statuses.append(self.post("/default/s%d/v1/messages" % i, body=body).status)
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(100)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(statuses, [200] * 100)
+        peak = rss_kb(self.worker_pid()) * 1024
+        self.assertGreater(peak - base, 8 << 20, "the burst did not grow the heap")
+        # Idle now: the heap goes back (health samples RSS once a second).
+        wait_until(lambda: self.health()["resources"]["rss_bytes"] < base + (peak - base) // 4,
+                   what="RSS back near its level before the burst")
 
 
 class Monitor(OpsTestCase):

@@ -1,0 +1,10 @@
+#include "heap_trim.h"
+
+#include <malloc.h>
+
+void heap_trim(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
