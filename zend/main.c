@@ -20,6 +20,7 @@
 #include "config.h"
 #include "control.h"
 #include "control_access.h"
+#include "heap_trim.h"
 #include "listener.h"
 #include "log.h"
 #include "paths.h"
@@ -373,6 +374,7 @@ out_lock:
 
 int main(int argc, char **argv)
 {
+    heap_setup();
     struct options opt;
     if (parse_options(argc, argv, &opt) != ZEN_OK)
         return ZEN_EXIT_USAGE;

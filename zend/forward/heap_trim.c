@@ -2,6 +2,13 @@
 
 #include <malloc.h>
 
+void heap_setup(void)
+{
+#ifdef __GLIBC__
+    mallopt(M_ARENA_MAX, 1);
+#endif
+}
+
 void heap_trim(void)
 {
 #ifdef __GLIBC__
