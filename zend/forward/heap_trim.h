@@ -7,7 +7,7 @@
  * arena). The proxy calls heap_trim when it has been idle for
  * HEAP_TRIM_IDLE_S: nothing in flight, nothing begun since the last request
  * ended (proxy.c, idle_cb), so never under load, at most once per idle
- * spell. */
+ * spell; the supervisor before it forks a worker. */
 #ifndef ZEND_HEAP_TRIM_H
 #define ZEND_HEAP_TRIM_H
 
