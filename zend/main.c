@@ -20,6 +20,7 @@
 #include "config.h"
 #include "control.h"
 #include "control_access.h"
+#include "heap_trim.h"
 #include "listener.h"
 #include "log.h"
 #include "paths.h"
@@ -371,8 +372,21 @@ out_lock:
     return code;
 }
 
+/* GnuTLS is loaded but never used: librtmp and libldap, which libcurl links,
+ * need it, while zend's transfers are http and https only
+ * (CURLOPT_PROTOCOLS_STR) and curl's TLS is OpenSSL's. GnuTLS initialises
+ * itself in a library constructor unless this weak hook, which it exports
+ * for the purpose (as GNUTLS_NO_IMPLICIT_INIT=1 in the environment), says
+ * no: its ASN.1 trees and random generator cost each zend process ~0.9 MB of
+ * touched pages and 105 KB of heap for nothing. A libcurl built on GnuTLS
+ * would call gnutls_global_init itself. Exported from zend by the linker
+ * (zend/CMakeLists.txt). */
+int _gnutls_global_init_skip(void);
+int _gnutls_global_init_skip(void) { return 1; }
+
 int main(int argc, char **argv)
 {
+    heap_setup();
     struct options opt;
     if (parse_options(argc, argv, &opt) != ZEN_OK)
         return ZEN_EXIT_USAGE;

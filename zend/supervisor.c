@@ -1,4 +1,5 @@
 #include "supervisor.h"
+#include "heap_trim.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -109,6 +110,9 @@ static void spawn(struct supervisor *s)
     }
     pid_t parent = getpid();
     fflush(NULL); /* the child must not repeat our buffered output */
+    /* Free heap pages left by loading the config and starting libraries
+     * would be inherited resident by the worker (~44 KB). */
+    heap_trim();
     pid_t pid = fork();
     if (pid == 0) {
         close(p[0]);

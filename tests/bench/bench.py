@@ -976,6 +976,34 @@ def health_latency(sock, n, deadline=None, min_in_flight=0):
             "in_flight_max": max(inflight)}
 
 
+def idle_rss(c, mock, supervisor):
+    """VmRSS of zend's serving process at rest, measured as capacity() does:
+    2 warm-up streams through it, 1 s idle. supervisor=False: the single
+    process of --no-supervisor (nothing was touched in a parent before a
+    fork, so every library page it ever used counts). Then again after a
+    reload and 2 more streams: the figure has to hold after real work."""
+    cfg = {"providers": {"mocksse": {"base_url": "http://127.0.0.1:%d" % mock.port}},
+           "profiles": {"default": ["mocksse"]},
+           "daemon": {"listen": "127.0.0.1:0", "max_concurrent": max(4000, c.cap_streams + 100)}}
+    name = "zend-idle-" + ("sup" if supervisor else "nosup")
+    z = bl.Zend(c.procs, os.path.join(c.workdir, name + "-home"), cfg, cpus=c.server_cpus,
+                supervisor=supervisor)
+    res = {}
+    try:
+        url = "http://127.0.0.1:%d/default/idle/v1/messages" % z.port
+        run_streams(c, url, MODEL, (), 2, 1.0)
+        time.sleep(1.0)
+        res["rss_idle_kb"] = bl.rss_kb(z.worker_pid())
+        r = z.zenctl("reload")
+        res["reload_ok"] = r.returncode == 0
+        run_streams(c, url, MODEL, (), 2, 1.0)
+        time.sleep(1.0)
+        res["rss_reload_kb"] = bl.rss_kb(z.worker_pid())
+    finally:
+        z.stop()
+    return res
+
+
 def capacity(ctx):
     """2,000 (configurable) concurrent SSE streams through zend."""
     c = ctx
@@ -993,6 +1021,8 @@ def capacity(ctx):
                         c.cap_seconds, ramp=ramp, extra_timeout=120)
         res["direct"] = r
         time.sleep(2.0)
+    res["idle"] = {"supervisor": idle_rss(c, mock, True), "no_supervisor": idle_rss(c, mock, False)}
+    log("capacity: idle RSS %s" % json.dumps(res["idle"]))
     cfg = {"providers": {"mocksse": {"base_url": "http://127.0.0.1:%d" % mock.port}},
            "profiles": {"default": ["mocksse"]},
            "daemon": {"listen": "127.0.0.1:0", "max_concurrent": max(4000, n + 100)}}

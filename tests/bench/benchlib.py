@@ -170,9 +170,10 @@ def install_signal_cleanup(procs):
 # ---- zend ----
 
 class Zend:
-    """One zend (supervisor + worker) in its own ZEN_HOME, listening on :0."""
+    """One zend (supervisor + worker, or with supervisor=False the single
+    process of --no-supervisor) in its own ZEN_HOME, listening on :0."""
 
-    def __init__(self, procs, home, config, cpus=None, env_extra=None):
+    def __init__(self, procs, home, config, cpus=None, env_extra=None, supervisor=True):
         self.procs = procs
         self.home = home
         os.makedirs(home, mode=0o700, exist_ok=True)
@@ -187,8 +188,8 @@ class Zend:
         self.sock = os.path.join(home, "zend.sock")
         # env_extra (e.g. LD_PRELOAD) is zend's only: zenctl gets the plain env
         zend_env = dict(self.env, **(env_extra or {}))
-        self.proc = procs.start("zend", [ZEND, "--home", home, "--foreground"], cpus=cpus,
-                                env=zend_env)
+        argv = [ZEND, "--home", home, "--foreground"] + ([] if supervisor else ["--no-supervisor"])
+        self.proc = procs.start("zend", argv, cpus=cpus, env=zend_env)
         st = wait_until(self._status, 20.0, what="zend to answer status")
         self.pid = st["pid"]                      # the worker's pid
         self.port = int(st["listen"].rsplit(":", 1)[1]) if "listen" in st else None

@@ -253,10 +253,19 @@ def format_capacity(cap):
     p("  peak concurrent %s, completed %s, dropped %s %s, cut at end %s" % (
         cap.get("peak_active"), cap.get("completed"), cap.get("dropped"),
         cl.get("errors") or "", cl.get("cut_at_end")))
-    p("  zend RSS idle %s MB, peak %s MB, %s KB per stream; fds idle %s peak %s after %s" % (
-        fmt(kb_mb(cap.get("rss_idle_kb"))), fmt(kb_mb(cap.get("rss_peak_kb"))),
-        fmt(cap.get("rss_per_stream_kb")), cap.get("fds_idle"), cap.get("fds_peak"),
-        cap.get("fds_after")))
+    p("  zend RSS idle %s MB, peak %s MB, %s KB per stream, 2 s after the streams %s MB; "
+      "fds idle %s peak %s after %s" % (
+          fmt(kb_mb(cap.get("rss_idle_kb"))), fmt(kb_mb(cap.get("rss_peak_kb"))),
+          fmt(cap.get("rss_per_stream_kb")), fmt(kb_mb(cap.get("rss_after_kb"))),
+          cap.get("fds_idle"), cap.get("fds_peak"), cap.get("fds_after")))
+    idle = cap.get("idle") or {}
+    for key, label in (("supervisor", "worker under the supervisor"),
+                       ("no_supervisor", "--no-supervisor")):
+        i = idle.get(key)
+        if i:
+            p("  zend idle RSS, %s: %s MB, after a reload%s %s MB" % (
+                label, fmt(kb_mb(i.get("rss_idle_kb"))),
+                "" if i.get("reload_ok") else " (reload FAILED)", fmt(kb_mb(i.get("rss_reload_kb")))))
     p("  zend CPU %s%% (mock %s%%, client %s%%); ttfe p99 %s ms; event delay p50 %s ms, "
       "p99 %s ms" % (
           cap.get("zend_cpu_pct"), cap.get("mock_cpu_pct"), cl.get("client_cpu_pct"),
@@ -302,6 +311,14 @@ def format_capacity(cap):
              n, fmt(zp, 2), fmt(dp, 2), fmt(r, 2)))
     line(None if cap.get("dropped") is None else cap["dropped"] == 0,
          "0 streams dropped: %s" % cap.get("dropped"))
+    for key, label in (("supervisor", "worker under the supervisor"),
+                       ("no_supervisor", "--no-supervisor")):
+        i = idle.get(key)
+        if i:
+            vals = [kb_mb(i.get(k)) for k in ("rss_idle_kb", "rss_reload_kb")]
+            worst = None if None in vals else max(vals)
+            line(None if worst is None else worst <= 8,
+                 "zend idle RSS <= 8 MB, %s (also after a reload): %s MB" % (label, fmt(worst)))
     hp = (hl or {}).get("p99_ms")
     line(None if hp is None else hp <= 1.0,
          "health p99 <= 1 ms with 2000 streams open: %s ms (%s-%s in flight)%s" % (

@@ -9,7 +9,7 @@ import time
 import unittest
 
 from test_proxy import CLIENT_BODY, ProxyTestCase
-from zenharness import ANTHROPIC_STREAM, RawClient, parse_response, wait_until
+from zenharness import ANTHROPIC_STREAM, RawClient, parse_response, rss_kb, wait_until
 
 
 class Rpc:
@@ -392,6 +392,66 @@ class Health(OpsTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def text_rss_kb(pid, library):
+    """Resident KB of the executable mappings of a library in pid (None when
+    it is not loaded)."""
+    total, inside = None, False
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            head = line.split()
+            if "-" in head[0] and len(head) >= 5 and ":" not in head[0]:
+                inside = len(head) >= 6 and library in head[5] and head[1].startswith("r-x")
+            elif inside and head[0] == "Rss:":
+                total = (total or 0) + int(head[1])
+    return total
+
+
+class Memory(OpsTestCase):
+    """What the worker keeps resident (tests/bench/README.md, idle RSS)."""
+
+    def test_gnutls_does_not_start(self):
+        # Loaded through libcurl's librtmp and libldap, never used: main.c's
+        # hook keeps its constructor from initialising it. Initialised, it
+        # touches ~0.8 MB of its code; the supervisor ran the constructors.
+        self.start()
+        kb = text_rss_kb(self.zend.pid, "libgnutls.so")
+        if kb is None:
+            self.skipTest("this libcurl does not load GnuTLS")
+        self.assertLess(kb, 256, "GnuTLS initialised itself: %d KB of its code resident" % kb)
+
+    # After a burst the worker gives its freed heap back once idle
+    # (zend/forward/heap_trim.h): glibc's free() alone keeps it resident.
+
+    @unittest.skipIf(os.environ.get("ZEN_SANITIZE") == "ON" or "valgrind" in os.environ.get(
+        "ZEND_BIN", ""), "ASan's and valgrind's allocators are not glibc's malloc")
+    def test_rss_falls_after_a_burst(self):
+        self.start(daemon={"max_concurrent": 200})
+        self.m1.default({"json": {"id": "msg_1", "type": "message", "content": []},
+                         "delay_headers_ms": 300})
+        # Many small JSON values per body: thousands of small allocations
+        # per request (the body's parse), all freed at its end, interleaved
+        # with the few that live on (log records, pooled handles).
+        body = json.dumps({"model": "claude-sonnet-4-5", "max_tokens": 8, "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "m%d" % i}]}
+            for i in range(3000)]}).encode()
+        base = self.health()["resources"]["rss_bytes"]
+        statuses = []
+
+        def one(i):
+            statuses.append(self.post("/default/s%d/v1/messages" % i, body=body).status)
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(100)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(statuses, [200] * 100)
+        peak = rss_kb(self.worker_pid()) * 1024
+        self.assertGreater(peak - base, 8 << 20, "the burst did not grow the heap")
+        # Idle now: the heap goes back (health samples RSS once a second).
+        wait_until(lambda: self.health()["resources"]["rss_bytes"] < base + (peak - base) // 4,
+                   what="RSS back near its level before the burst")
 
 
 class Monitor(OpsTestCase):

@@ -10,6 +10,7 @@
 #include "budget.h"
 #include "common.h"
 #include "guard.h"
+#include "heap_trim.h"
 #include "http_server.h"
 #include "ledger.h"
 #include "limiter.h"
@@ -27,6 +28,7 @@
 
 static void drain_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents);
 static void drained_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
 /* ---- admission: the limiter (docs/operations.md, "Limiter and shutdown") ---- */
 
@@ -281,7 +283,8 @@ static void on_request(void *ctx, struct http_conn *c, struct http_request *req)
     /* Stopped at the end whether or not it ran; attempt.c arms it for a retry. */
     ev_timer_init(&pr->retry_timer, NULL, 0., 0.);
     LIST_INSERT_HEAD(&px->requests, pr, link);
-    px->in_flight++;
+    if (px->in_flight++ == 0)
+        ev_timer_stop(px->loop, &px->idle_timer);
     metrics_set_in_flight(px->metrics, (int64_t)px->in_flight);
     http_conn_set_handler_data(c, pr);
     proxy_request_log_received(pr);
@@ -396,6 +399,8 @@ struct proxy *proxy_new(struct ev_loop *loop, int listen_fd, struct zcfg *cfg,
     ev_timer_init(&px->drain_timer, drain_timeout_cb, 0., 0.);
     ev_timer_init(&px->drained_timer, drained_cb, 0., 0.);
     px->drain_timer.data = px->drained_timer.data = px;
+    ev_timer_init(&px->idle_timer, idle_cb, 0., HEAP_TRIM_IDLE_S);
+    px->idle_timer.data = px;
     struct http_limits limits;
     limits_from_config(cfg, &limits);
     px->upstream = upstream_new(loop);
@@ -516,6 +521,21 @@ void proxy_drain(struct proxy *px, double timeout_s, proxy_drained_fn done, void
     ev_timer_start(px->loop, &px->drain_timer);
 }
 
+void proxy_idle(struct proxy *px)
+{
+    ev_timer_again(px->loop, &px->idle_timer); /* HEAP_TRIM_IDLE_S from now (its repeat) */
+}
+
+/* Idle for HEAP_TRIM_IDLE_S: what a burst left behind goes back to the
+ * kernel (heap_trim.h). */
+static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct proxy *px = w->data;
+    ev_timer_stop(loop, w);
+    upstream_shrink_pool(px->upstream);
+    heap_trim();
+}
+
 void proxy_free(struct proxy *px)
 {
     if (!px)
@@ -526,6 +546,7 @@ void proxy_free(struct proxy *px)
     limiter_fini(&px->limiter);
     ev_timer_stop(px->loop, &px->drain_timer);
     ev_timer_stop(px->loop, &px->drained_timer);
+    ev_timer_stop(px->loop, &px->idle_timer);
     pstates_free(px->states);
     upstream_free(px->upstream);
     sessions_free(px->sessions);

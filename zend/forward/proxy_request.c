@@ -334,6 +334,8 @@ void proxy_request_end(struct proxy_request *pr, int status, int success, int er
     px->in_flight--;
     metrics_set_in_flight(px->metrics, (int64_t)px->in_flight);
     free(pr);
+    if (px->in_flight == 0)
+        proxy_idle(px);
     if (px->draining && px->in_flight == 0 && !ev_is_active(&px->drained_timer))
         ev_timer_start(px->loop, &px->drained_timer);
 }

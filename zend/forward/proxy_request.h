@@ -72,6 +72,7 @@ struct proxy {
     unsigned drained, aborted;
     ev_timer drain_timer;
     ev_timer drained_timer;         /* reports "nothing left" from the loop */
+    ev_timer idle_timer;            /* nothing in flight for a while: shrink (proxy_idle) */
     void (*on_drained)(void *ctx, unsigned drained, unsigned aborted); /* proxy_drained_fn */
     void *drained_ctx;
     struct sessions *sessions;      /* seen recently, for health's active_sessions */
@@ -179,5 +180,8 @@ void proxy_request_free_resp_headers(struct proxy_request *pr);
 struct policy_attempt *proxy_request_add_attempt(struct proxy_request *pr);
 /* Milliseconds since a monotonic time in seconds. */
 double proxy_request_elapsed_ms(double since_s);
+/* (proxy.c) The last request in flight has ended: in HEAP_TRIM_IDLE_S, if
+ * none began, the pooled curl handles shrink and the heap is trimmed. */
+void proxy_idle(struct proxy *px);
 
 #endif

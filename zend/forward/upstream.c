@@ -24,6 +24,9 @@
  * moves to the heap. 256 inline were 4 KB of every open stream. */
 #define UPSTREAM_INLINE_HEADERS 32
 #define UPSTREAM_POOL_MAX 64 /* easy handles kept for reuse */
+/* ... and kept once idle (upstream_shrink_pool): each is ~5 KB, and 64 of them
+ * made during a burst lie scattered over the heap, holding its pages. */
+#define UPSTREAM_POOL_IDLE 4
 /* curl's receive buffer, one per transfer for its whole life (default
  * 16 KiB): a stream's events are a few hundred bytes each, and 16 KiB was a
  * third of an open stream's memory. A large JSON answer takes more reads. */
@@ -227,6 +230,12 @@ static void bound_idle_connections(struct upstream *u)
 {
     long busy = u->nactive > 0 ? (long)u->nactive - 1 : 0;
     curl_multi_setopt(u->multi, CURLMOPT_MAXCONNECTS, busy + u->max_idle_conns);
+}
+
+void upstream_shrink_pool(struct upstream *u)
+{
+    while (u->npool > UPSTREAM_POOL_IDLE)
+        curl_easy_cleanup(u->pool[--u->npool]);
 }
 
 /* Unlinks and frees a transfer; its easy handle goes back to the pool. */

@@ -71,6 +71,9 @@ struct upstream_transfer;
 struct upstream *upstream_new(struct ev_loop *loop);
 /* Cancels every transfer (without callbacks) and frees everything. */
 void upstream_free(struct upstream *u);
+/* Frees the pooled easy handles beyond a few: called when nothing is in
+ * flight (heap_trim.h). */
+void upstream_shrink_pool(struct upstream *u);
 size_t upstream_active_count(const struct upstream *u);
 
 /* Starts a transfer. Returns NULL (err filled) if it could not even start. */

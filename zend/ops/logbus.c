@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/stat.h>
 
 #include "common.h"
@@ -16,26 +17,74 @@
  * parsed JSON (~2 KB each in jansson's form): 2000 of them would otherwise
  * cost 4 MB of an idle daemon. They are parsed only when someone reads. */
 struct ring_record {
-    char *line;
+    const char *line;       /* in block, NUL-terminated */
     size_t len;
     int level;
-    char *event;
+    const char *event;      /* in block, "" when none */
+    struct line_block *block;
 };
+
+/* The text of the records lives in blocks filled in order and freed when
+ * the ring has evicted every record in them. One malloc per record scattered
+ * the ring across the heap: after a burst of requests the 2000 kept lines
+ * sat between freed request buffers and held ~12 MB of pages resident that
+ * malloc_trim could not give back (heap_trim.h); packed, they hold their own
+ * size. */
+#define LOGBUS_BLOCK_BYTES (32u * 1024)
+
+struct line_block {
+    TAILQ_ENTRY(line_block) link;
+    size_t cap, used;
+    size_t live;            /* records still in the ring */
+    char data[];
+};
+TAILQ_HEAD(line_blocks, line_block);
 
 struct logbus {
     struct ring_record *ring;
     size_t cap;
     struct zring idx;
+    struct line_blocks blocks; /* oldest first; the last one is filled */
     zlog_sink_fn publish; /* live subscribers, wired by the worker */
     void *publish_ctx;
     int attached;
 };
 
-static void record_free(struct ring_record *r)
+/* Drops a record's hold on its block; frees a block nobody holds any more,
+ * or empties the one being filled for reuse. */
+static void record_free(struct logbus *b, struct ring_record *r)
 {
-    free(r->line);
-    free(r->event);
+    struct line_block *blk = r->block;
     memset(r, 0, sizeof(*r));
+    if (!blk || --blk->live > 0)
+        return;
+    if (blk == TAILQ_LAST(&b->blocks, line_blocks)) {
+        blk->used = 0;
+        return;
+    }
+    TAILQ_REMOVE(&b->blocks, blk, link);
+    free(blk);
+}
+
+/* Room for need bytes at the end of the last block; a new block when it is
+ * full (a record longer than a block gets a block of its own). */
+static char *block_take(struct logbus *b, size_t need, struct line_block **out)
+{
+    struct line_block *blk = TAILQ_LAST(&b->blocks, line_blocks);
+    if (!blk || blk->cap - blk->used < need) {
+        size_t cap = need > LOGBUS_BLOCK_BYTES ? need : LOGBUS_BLOCK_BYTES;
+        blk = malloc(sizeof(*blk) + cap);
+        if (!blk)
+            return NULL;
+        blk->cap = cap;
+        blk->used = blk->live = 0;
+        TAILQ_INSERT_TAIL(&b->blocks, blk, link);
+    }
+    char *p = blk->data + blk->used;
+    blk->used += need;
+    blk->live++;
+    *out = blk;
+    return p;
 }
 
 static void ring_push(struct logbus *b, const char *line, size_t len, int level,
@@ -43,16 +92,24 @@ static void ring_push(struct logbus *b, const char *line, size_t len, int level,
 {
     if (b->cap == 0)
         return;
-    struct ring_record rec = {strndup(line, len), len, level, strdup(event ? event : "")};
-    if (!rec.line || !rec.event) {
-        record_free(&rec);
-        return;
-    }
     int evicted;
     size_t slot = zring_push(&b->idx, b->cap, &evicted);
+    struct ring_record *rec = &b->ring[slot];
     if (evicted)
-        record_free(&b->ring[slot]);
-    b->ring[slot] = rec;
+        record_free(b, rec);
+    if (!event)
+        event = "";
+    size_t elen = strlen(event);
+    struct line_block *blk;
+    char *p = block_take(b, len + 1 + elen + 1, &blk);
+    if (!p) { /* out of memory: keep an empty record rather than none */
+        *rec = (struct ring_record){"", 0, level, "", NULL};
+        return;
+    }
+    memcpy(p, line, len);
+    p[len] = '\0';
+    memcpy(p + len + 1, event, elen + 1);
+    *rec = (struct ring_record){p, len, level, p + len + 1, blk};
 }
 
 static void sink(void *ctx, int level, const char *event, const char *line, size_t len)
@@ -69,6 +126,7 @@ struct logbus *logbus_new(size_t ring_size)
     if (!b)
         return NULL;
     b->cap = ring_size;
+    TAILQ_INIT(&b->blocks);
     b->ring = calloc(ring_size ? ring_size : 1, sizeof(*b->ring));
     if (!b->ring) {
         free(b);
@@ -83,7 +141,12 @@ void logbus_free(struct logbus *b)
         return;
     logbus_detach(b);
     for (size_t i = 0; i < b->idx.len; i++)
-        record_free(&b->ring[zring_slot(&b->idx, b->cap, i)]);
+        record_free(b, &b->ring[zring_slot(&b->idx, b->cap, i)]);
+    struct line_block *blk;
+    while ((blk = TAILQ_FIRST(&b->blocks))) {
+        TAILQ_REMOVE(&b->blocks, blk, link);
+        free(blk);
+    }
     free(b->ring);
     free(b);
 }

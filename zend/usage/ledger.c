@@ -893,6 +893,16 @@ struct ledger *ledger_open(struct ev_loop *loop, const struct ledger_options *o,
     ev_async_start(loop, &l->wake);
     ev_timer_init(&l->drop_timer, drop_timer_cb, 0., 0.);
     l->drop_timer.data = l;
+    /* No bulk page-cache allocation per connection (SQLite's default: 20
+     * pages, each slot written to at once, ~90 KB resident for good): pages
+     * come one by one as the cache fills. Only before SQLite's first use,
+     * so by the first ledger_open (on the loop's thread), before any writer
+     * thread exists. */
+    static int sqlite_configured;
+    if (!sqlite_configured) {
+        sqlite_configured = 1;
+        sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
+    }
     pthread_attr_t attr;
     int rc = pthread_attr_init(&attr);
     if (rc == 0) {
