@@ -37,6 +37,41 @@
  * when the text is not JSON (or memory ran out). */
 json_t *zjson_load(const char *data, size_t len, unsigned flags);
 
+/* The reader that builds nothing: for a caller that wants a few facts out
+ * of a big text, without a tree. It walks the text value by value, and the
+ * caller skips what it does not want; everything it walks over, skipped or
+ * not, is checked by zjson_load's rules with flags 0 (no NUL in a string),
+ * so a text walked to its end (zjson_reader_end) without an error is one
+ * zjson_load(text, len, 0) takes. It never allocates. An error (-1) means
+ * the text is not JSON, or once, cheaply, that the reader cannot tell: a
+ * number of 64 bytes or more with an exponent; a caller that must know
+ * asks zjson_load. Strings are handed out as their bytes in the text
+ * (escaped says whether any escape is among them: those bytes are not
+ * decoded). Whitespace before any token is skipped. */
+struct zjson_reader {
+    const unsigned char *p, *end;
+    int depth; /* containers open around the position */
+};
+
+void zjson_reader_init(struct zjson_reader *r, const char *data, size_t len);
+/* The first byte of the next value ('{', '[', '"', 't', 'f', 'n', '-' or a
+ * digit), or -1 at the end of the text. */
+int zjson_reader_peek(struct zjson_reader *r);
+/* At '{' or '[': goes in. 1 when a member follows (zjson_reader_key next in
+ * an object), 0 for an empty one (then already left), -1 not JSON. */
+int zjson_reader_enter(struct zjson_reader *r);
+/* At an object's member: its key and the ':' after it; 0 or -1. */
+int zjson_reader_key(struct zjson_reader *r, const char **key, size_t *len, int *escaped);
+/* At a string value: its bytes; 0 or -1 (-1 for any other value too). */
+int zjson_reader_string(struct zjson_reader *r, const char **s, size_t *len, int *escaped);
+/* Checks and skips one value; 0 or -1. */
+int zjson_reader_skip(struct zjson_reader *r);
+/* After a member of the container closed by close ('}' or ']'): 1 when
+ * another member follows, 0 when the container ends (and is left), -1. */
+int zjson_reader_next(struct zjson_reader *r, int close);
+/* After the top value: 0 when nothing but whitespace is left, else -1. */
+int zjson_reader_end(struct zjson_reader *r);
+
 /* The writer: appends v as compact JSON to out, byte for byte what
  * json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(p))
  * writes (p 0: jansson's default, 17 digits): keys in their order, "\\",
