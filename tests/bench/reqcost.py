@@ -27,7 +27,6 @@ import http.client
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,17 +34,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-MODEL = "claude-sonnet-4-5"
-SMALL = {
-    "model": MODEL, "max_tokens": 1024,
-    "system": "You are a helpful coding assistant. Answer briefly and show code when useful.",
-    "messages": [
-        {"role": "user", "content": "Here is a C function:\n\nint parse(const char *s) {\n"
-         "  if (!s) return -1;\n  return atoi(s);\n}\n\nWhat happens on overflow?"},
-        {"role": "assistant", "content": "atoi has undefined behaviour on overflow; use strtol."},
-        {"role": "user", "content": "Show me the strtol version with error handling."},
-    ],
-}
+sys.path.insert(0, HERE)
+import benchlib as bl  # noqa: E402
+from bench import MODEL, REQUEST as SMALL  # noqa: E402  (the bench's own request)
 
 
 def cc_body():
@@ -98,25 +89,6 @@ def cc_body():
     }
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_port(port, deadline=30.0):
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("port %d never opened" % port)
-
-
 def send(conn, path, body, n):
     for _ in range(n):
         conn.request("POST", path, body, {"content-type": "application/json",
@@ -154,11 +126,11 @@ def main():
     work = tempfile.mkdtemp(prefix="reqcost-")
     procs = []
     try:
-        mport, zport = free_port(), free_port()
+        mport, zport = bl.free_port(), bl.free_port()
         mock = [sys.executable, os.path.join(HERE, "fastsse.py"), "--port", str(mport),
                 "--gap-ms", "0"] + (["--format", "openai"] if a.translated else [])
         procs.append(subprocess.Popen(mock, stdout=subprocess.DEVNULL))
-        wait_port(mport)
+        bl.wait_port(mport, proc=procs[-1])
         prov = {"base_url": "http://127.0.0.1:%d" % mport}
         if a.translated:
             prov = {"type": "openai", "openai_api": "chat",
@@ -185,7 +157,7 @@ def main():
         z = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
                              stderr=open(os.path.join(work, "zend.log"), "w"))
         procs.append(z)
-        wait_port(zport, 120.0)
+        bl.wait_port(zport, 120.0, proc=z)
         conn = http.client.HTTPConnection("127.0.0.1", zport, timeout=60)
         path = "/default/bench/v1/messages"
         send(conn, path, body, a.warmup)
