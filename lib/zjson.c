@@ -743,19 +743,6 @@ static int dump_string(const char *str, size_t len, zbuf *out)
     return zbuf_append(out, "\"", 1) == 0 ? 0 : -1;
 }
 
-static int dump_integer(json_int_t i, zbuf *out)
-{
-    char digits[24], *d = digits + sizeof(digits);
-    unsigned long long u = i < 0 ? 0ull - (unsigned long long)i : (unsigned long long)i;
-    do {
-        *--d = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (i < 0)
-        *--d = '-';
-    return zbuf_append(out, d, (size_t)(digits + sizeof(digits) - d));
-}
-
 /* Reals are rare on zend's paths and their formatting is jansson's own
  * (precision, ".0", exponent), so jansson writes them. */
 static int dump_real(const json_t *v, int precision, zbuf *out)
@@ -797,7 +784,7 @@ static int dump_value(const json_t *v, int precision, zbuf *out)
     case JSON_STRING:
         return dump_string(json_string_value(v), json_string_length(v), out);
     case JSON_INTEGER:
-        return dump_integer(json_integer_value(v), out);
+        return zbuf_append_int(out, json_integer_value(v)) == 0 ? 0 : -1;
     case JSON_REAL:
         return dump_real(v, precision, out);
     case JSON_TRUE:
@@ -808,6 +795,16 @@ static int dump_value(const json_t *v, int precision, zbuf *out)
         return zbuf_append(out, "null", 4) == 0 ? 0 : -1;
     }
     return -1;
+}
+
+int zjson_dump_string(const char *s, size_t len, zbuf *out)
+{
+    size_t before = zbuf_len(out); /* a reserve may move the data to the front */
+    if (dump_string(s, len, out) != 0) {
+        out->end = out->start + before;
+        return -1;
+    }
+    return 0;
 }
 
 int zjson_dump(const json_t *v, int real_precision, zbuf *out)

@@ -82,6 +82,10 @@ int zjson_reader_end(struct zjson_reader *r);
  * jansson refuses too) with out as it was. */
 int zjson_dump(const json_t *v, int real_precision, zbuf *out);
 
+/* One string value, len bytes (NUL allowed: written \u0000), as zjson_dump
+ * writes it; 0, or -1 (not valid UTF-8, out of memory) with out as it was. */
+int zjson_dump_string(const char *s, size_t len, zbuf *out);
+
 /* The same into a new malloc'd, NUL-terminated text (free() it); *len, when
  * given, is its length. NULL on failure. */
 char *zjson_dumps(const json_t *v, int real_precision, size_t *len);

@@ -68,41 +68,65 @@ static void too_large(struct tr_sse *p)
     reset_event(p);
 }
 
+/* The bytes the JSON scan must look at: inside a string, its end and
+ * escapes; outside, strings and brackets. Runs of others are skipped. */
+static const unsigned char js_in_str_stop[256] = {['"'] = 1, ['\\'] = 1};
+static const unsigned char js_open_stop[256] = {
+    ['"'] = 1, ['{'] = 1, ['['] = 1, ['}'] = 1, [']'] = 1,
+};
+
+static int js_ws(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
 /* Tracks whether the data so far is exactly one JSON object or array (the
  * brackets balance outside strings); only the lenient mode needs it. */
 static void js_scan(struct tr_sse *p, const char *s, size_t n)
 {
-    for (size_t i = 0; i < n && p->js_state != JS_NOT; i++) {
-        char c = s[i];
-        int ws = c == ' ' || c == '\t' || c == '\n' || c == '\r';
+    const unsigned char *c = (const unsigned char *)s, *end = c + n;
+    while (c < end && p->js_state != JS_NOT) {
         switch (p->js_state) {
         case JS_EMPTY:
-            if (c == '{' || c == '[') {
+            if (*c == '{' || *c == '[') {
                 p->js_state = JS_OPEN;
                 p->js_depth = 1;
-            } else if (!ws) {
+            } else if (!js_ws(*c)) {
                 p->js_state = JS_NOT;
             }
+            c++;
             break;
         case JS_OPEN:
             if (p->js_in_str) {
-                if (p->js_esc)
+                if (p->js_esc) {
                     p->js_esc = 0;
-                else if (c == '\\')
+                    c++;
+                    break;
+                }
+                while (c < end && !js_in_str_stop[*c])
+                    c++;
+                if (c == end)
+                    break;
+                if (*c == '\\')
                     p->js_esc = 1;
-                else if (c == '"')
+                else
                     p->js_in_str = 0;
-            } else if (c == '"') {
-                p->js_in_str = 1;
-            } else if (c == '{' || c == '[') {
-                p->js_depth++;
-            } else if ((c == '}' || c == ']') && --p->js_depth == 0) {
-                p->js_state = JS_DONE;
+                c++;
+                break;
             }
+            while (c < end && !js_open_stop[*c])
+                c++;
+            if (c == end)
+                break;
+            if (*c == '"')
+                p->js_in_str = 1;
+            else if (*c == '{' || *c == '[')
+                p->js_depth++;
+            else if (--p->js_depth == 0)
+                p->js_state = JS_DONE;
+            c++;
             break;
-        case JS_DONE:
-            if (!ws)
+        default: /* JS_DONE: only whitespace may follow */
+            if (!js_ws(*c))
                 p->js_state = JS_NOT;
+            c++;
             break;
         }
     }
