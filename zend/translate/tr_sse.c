@@ -249,9 +249,11 @@ static void feed_bytes(struct tr_sse *p, const char *buf, size_t len)
             /* fall through */
         case ST_VALUE: {
             /* The rest of the line in one piece. */
-            size_t j = i;
-            while (j < len && buf[j] != '\n' && buf[j] != '\r')
-                j++;
+            const char *nl = memchr(buf + i, '\n', len - i);
+            size_t j = nl ? (size_t)(nl - buf) : len;
+            const char *cr = memchr(buf + i, '\r', j - i);
+            if (cr)
+                j = (size_t)(cr - buf);
             value(p, buf + i, j - i);
             i = j;
             break;
