@@ -469,6 +469,40 @@ static json_t *parse_value(struct zjp *z, int depth)
     }
 }
 
+/* ---- strings ---- */
+
+int zjson_utf8_valid(const char *str, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)str, *end = p + len;
+    while (p < end) {
+#ifdef __SSE2__
+        /* sixteen bytes at a time while they are ASCII */
+        while (end - p >= 16 &&
+               !_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)p)))
+            p += 16;
+        if (p >= end)
+            break;
+#endif
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+        size_t k = utf8_seq(p, end);
+        if (!k)
+            return 0;
+        p += k;
+    }
+    return 1;
+}
+
+json_t *zjson_string(const char *str)
+{
+    if (!str)
+        return NULL;
+    size_t n = strlen(str);
+    return zjson_utf8_valid(str, n) ? json_stringn_nocheck(str, n) : NULL;
+}
+
 /* ---- the reader that builds nothing ---- */
 
 /* Checks the string whose opening quote z->p is at, as scan_string reads
@@ -693,10 +727,6 @@ json_t *zjson_load(const char *data, size_t len, unsigned flags)
 
 /* ---- the writer ---- */
 
-/* Bytes a string copy must stop at: '"', '\\', control characters and the
- * lead byte of a multi-byte sequence (checked, then copied). */
-#define write_stop stop_byte
-
 static int dump_string(const char *str, size_t len, zbuf *out)
 {
     static const char hex[] = "0123456789ABCDEF";
@@ -705,9 +735,7 @@ static int dump_string(const char *str, size_t len, zbuf *out)
     if (zbuf_reserve(out, len + 2) != 0 || zbuf_append(out, "\"", 1) != 0)
         return -1;
     while (p < end) {
-        const unsigned char *q = p;
-        while (q < end && !write_stop[*q])
-            q++;
+        const unsigned char *q = plain_run(p, end);
         if (zbuf_append(out, p, (size_t)(q - p)) != 0)
             return -1;
         if (q >= end)

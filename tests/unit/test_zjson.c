@@ -424,6 +424,49 @@ static void test_reader(void)
     reader_agrees(big, 20);
 }
 
+/* zjson_string is json_string: the same verdict on every byte string
+ * (valid UTF-8 or not, ASCII runs longer than 16 bytes around the bad
+ * byte), the same value. */
+static void same_string(const char *str)
+{
+    json_t *a = zjson_string(str), *b = json_string(str);
+    CU_ASSERT_EQUAL(a == NULL, b == NULL);
+    if (a && b)
+        CU_ASSERT_TRUE(json_equal(a, b));
+    if ((a == NULL) != (b == NULL))
+        fprintf(stderr, "zjson_string %s: %s\n", a ? "accepts" : "refuses", str);
+    json_decref(a);
+    json_decref(b);
+}
+
+static void test_string(void)
+{
+    CU_ASSERT_PTR_NULL(zjson_string(NULL));
+    same_string("");
+    same_string("plain ascii, longer than sixteen bytes for the fast path");
+    char buf[64];
+    static const char *const seqs[] = {"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xc3",
+                                       "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xff",
+                                       "\x80", "\xe2\x82", "\x7f\x01"};
+    for (size_t i = 0; i < sizeof(seqs) / sizeof(seqs[0]); i++)
+        for (int at = 0; at < 40; at += 3) {
+            memset(buf, 'a', sizeof(buf));
+            size_t n = strlen(seqs[i]);
+            memcpy(buf + at, seqs[i], n);
+            buf[at + (int)n + 5] = '\0';
+            same_string(buf);
+        }
+    for (int round = 0; round < 20000; round++) {
+        size_t n = tu_rng_below(40);
+        for (size_t i = 0; i < n; i++) {
+            unsigned r = (unsigned)tu_rng_below(8);
+            buf[i] = r < 5 ? (char)('a' + r) : (char)(0x80 + tu_rng_below(0x80));
+        }
+        buf[n] = '\0';
+        same_string(buf);
+    }
+}
+
 void register_tests(void)
 {
     tu_rng_seed(0x5DEECE66Dull);
@@ -435,4 +478,5 @@ void register_tests(void)
     TU_ADD(s, test_writer);
     TU_ADD(s, test_random_mutations);
     TU_ADD(s, test_reader);
+    TU_ADD(s, test_string);
 }
