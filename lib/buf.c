@@ -53,6 +53,29 @@ int zbuf_append(zbuf *b, const void *p, size_t n)
 
 int zbuf_append_str(zbuf *b, const char *s) { return zbuf_append(b, s, strlen(s)); }
 
+int zbuf_append_uint(zbuf *b, uint64_t v, unsigned base)
+{
+    char digits[20];
+    size_t n = sizeof(digits);
+    do {
+        digits[--n] = "0123456789abcdef"[v % base];
+        v /= base;
+    } while (v);
+    return zbuf_append(b, digits + n, sizeof(digits) - n);
+}
+
+int zbuf_append_int(zbuf *b, int64_t v)
+{
+    if (v >= 0)
+        return zbuf_append_uint(b, (uint64_t)v, 10);
+    size_t before = zbuf_len(b);
+    if (zbuf_append(b, "-", 1) == ZEN_OK &&
+        zbuf_append_uint(b, (uint64_t)0 - (uint64_t)v, 10) == ZEN_OK)
+        return ZEN_OK;
+    b->end = b->start + before;
+    return ZEN_ERR;
+}
+
 void zbuf_consume(zbuf *b, size_t n)
 {
     b->start += n;

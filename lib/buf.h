@@ -21,6 +21,10 @@ void zbuf_free(zbuf *b);
 int zbuf_reserve(zbuf *b, size_t more);
 int zbuf_append(zbuf *b, const void *p, size_t n);
 int zbuf_append_str(zbuf *b, const char *s);
+/* Appends v in decimal (base 10) or lowercase hex (base 16), no printf. */
+int zbuf_append_uint(zbuf *b, uint64_t v, unsigned base);
+/* Appends v in decimal, with a '-' when negative. */
+int zbuf_append_int(zbuf *b, int64_t v);
 static inline size_t zbuf_len(const zbuf *b) { return b->end - b->start; }
 /* NULL for a buffer never written to: NULL + 0 is undefined behaviour in C. */
 static inline uint8_t *zbuf_head(const zbuf *b) { return b->data ? b->data + b->start : NULL; }

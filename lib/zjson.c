@@ -13,6 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #ifndef JSON_PARSER_MAX_DEPTH
 #define JSON_PARSER_MAX_DEPTH 2048
 #endif
@@ -28,6 +32,11 @@ struct zjp {
  * first byte of a multi-byte UTF-8 sequence. */
 static const unsigned char stop_byte[256] = {
     [0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x80 ... 0xff] = 1,
+};
+
+/* The escapes that stand for one byte: '"', '\\', '/', b, f, n, r, t. */
+static const unsigned char simple_escape[256] = {
+    ['"'] = 1, ['\\'] = 1, ['/'] = 1, ['b'] = 1, ['f'] = 1, ['n'] = 1, ['r'] = 1, ['t'] = 1,
 };
 
 static json_t *parse_value(struct zjp *z, int depth);
@@ -116,13 +125,16 @@ static size_t utf8_put(uint32_t v, char *t)
     return 4;
 }
 
-/* Decodes the escape after a backslash (z->p at the byte after it) into t;
- * returns the bytes written, or 0 for a bad escape. */
-static size_t decode_escape(struct zjp *z, char *t)
+/* Decodes the escape after a backslash (*pp at the byte after it) into t
+ * (at most 4 bytes); returns the bytes written, or 0 for a bad escape. *pp
+ * ends past the escape. */
+static size_t decode_escape(const unsigned char **pp, const unsigned char *end, char *t)
 {
-    if (z->p >= z->end)
+    const unsigned char *p = *pp;
+    if (p >= end)
         return 0;
-    unsigned c = *z->p++;
+    unsigned c = *p++;
+    *pp = p;
     switch (c) {
     case '"': case '\\': case '/': *t = (char)c; return 1;
     case 'b': *t = '\b'; return 1;
@@ -134,19 +146,46 @@ static size_t decode_escape(struct zjp *z, char *t)
     default: return 0;
     }
     uint32_t v, lo;
-    if (hex4(z->p, z->end, &v) != 0)
+    if (hex4(p, end, &v) != 0)
         return 0;
-    z->p += 4;
+    p += 4;
     if (v >= 0xdc00 && v <= 0xdfff)
         return 0; /* a low surrogate on its own */
     if (v >= 0xd800 && v <= 0xdbff) {
-        if (z->end - z->p < 6 || z->p[0] != '\\' || z->p[1] != 'u' ||
-            hex4(z->p + 2, z->end, &lo) != 0 || lo < 0xdc00 || lo > 0xdfff)
+        if (end - p < 6 || p[0] != '\\' || p[1] != 'u' || hex4(p + 2, end, &lo) != 0 ||
+            lo < 0xdc00 || lo > 0xdfff)
             return 0;
-        z->p += 6;
+        p += 6;
         v = 0x10000 + ((v - 0xd800) << 10) + (lo - 0xdc00);
     }
+    *pp = p;
     return utf8_put(v, t);
+}
+
+/* The first byte at or after p that a string scan must stop at (stop_byte),
+ * or end. Many bytes at a time while none of them is one: strings are most
+ * of a request body. */
+static const unsigned char *plain_run(const unsigned char *p, const unsigned char *end)
+{
+#ifdef __SSE2__
+    /* As signed bytes, a control character and the lead of a multi-byte
+     * sequence are both below 0x20. */
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
+                  space = _mm_set1_epi8(0x20);
+    while (end - p >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote),
+                                                _mm_cmpeq_epi8(x, bslash)),
+                                   _mm_cmplt_epi8(x, space));
+        unsigned mask = (unsigned)_mm_movemask_epi8(hit);
+        if (mask)
+            return p + __builtin_ctz(mask);
+        p += 16;
+    }
+#endif
+    while (p < end && !stop_byte[*p])
+        p++;
+    return p;
 }
 
 /* Scans the string whose opening quote z->p is at. On success *s and *n are
@@ -158,9 +197,7 @@ static int scan_string(struct zjp *z, const char **s, size_t *n)
     size_t out = 0;   /* scratch bytes in use, once an escape was seen */
     int escaped = 0;
     for (;;) {
-        const unsigned char *q = z->p;
-        while (q < z->end && !stop_byte[*q])
-            q++;
+        const unsigned char *q = plain_run(z->p, z->end);
         if (escaped && q > z->p) {
             memcpy(z->scratch + out, z->p, (size_t)(q - z->p));
             out += (size_t)(q - z->p);
@@ -200,7 +237,7 @@ static int scan_string(struct zjp *z, const char **s, size_t *n)
             escaped = 1;
         }
         z->p = q + 1;
-        size_t k = decode_escape(z, z->scratch + out);
+        size_t k = decode_escape(&z->p, z->end, z->scratch + out);
         if (!k)
             return -1;
         out += k;
@@ -218,40 +255,53 @@ static int scan_string(struct zjp *z, const char **s, size_t *n)
 
 static int is_digit(unsigned c) { return c >= '0' && c <= '9'; }
 
-static json_t *parse_number(struct zjp *z)
+/* The end of the number that starts at p by RFC 8259's grammar, or NULL;
+ * *real says whether it has a fraction or an exponent. */
+static const unsigned char *number_end(const unsigned char *p, const unsigned char *end,
+                                       int *real)
 {
-    const unsigned char *start = z->p, *q = z->p;
-    if (q < z->end && *q == '-')
+    const unsigned char *q = p;
+    *real = 0;
+    if (q < end && *q == '-')
         q++;
-    if (q >= z->end || !is_digit(*q))
+    if (q >= end || !is_digit(*q))
         return NULL;
     if (*q == '0') {
         q++;
-        if (q < z->end && is_digit(*q))
+        if (q < end && is_digit(*q))
             return NULL; /* a leading zero */
     } else {
-        while (q < z->end && is_digit(*q))
+        while (q < end && is_digit(*q))
             q++;
     }
-    int real = 0;
-    if (q < z->end && *q == '.') {
+    if (q < end && *q == '.') {
         q++;
-        if (q >= z->end || !is_digit(*q))
+        if (q >= end || !is_digit(*q))
             return NULL;
-        while (q < z->end && is_digit(*q))
+        while (q < end && is_digit(*q))
             q++;
-        real = 1;
+        *real = 1;
     }
-    if (q < z->end && (*q == 'e' || *q == 'E')) {
+    if (q < end && (*q == 'e' || *q == 'E')) {
         q++;
-        if (q < z->end && (*q == '+' || *q == '-'))
+        if (q < end && (*q == '+' || *q == '-'))
             q++;
-        if (q >= z->end || !is_digit(*q))
+        if (q >= end || !is_digit(*q))
             return NULL;
-        while (q < z->end && is_digit(*q))
+        while (q < end && is_digit(*q))
             q++;
-        real = 1;
+        *real = 1;
     }
+    return q;
+}
+
+static json_t *parse_number(struct zjp *z)
+{
+    const unsigned char *start = z->p;
+    int real;
+    const unsigned char *q = number_end(start, z->end, &real);
+    if (!q)
+        return NULL;
     z->p = q;
     size_t n = (size_t)(q - start);
     if (!real && n <= 18) {
@@ -419,6 +469,242 @@ static json_t *parse_value(struct zjp *z, int depth)
     }
 }
 
+/* ---- strings ---- */
+
+int zjson_utf8_valid(const char *str, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)str, *end = p + len;
+    while (p < end) {
+#ifdef __SSE2__
+        /* sixteen bytes at a time while they are ASCII */
+        while (end - p >= 16 &&
+               !_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)p)))
+            p += 16;
+        if (p >= end)
+            break;
+#endif
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+        size_t k = utf8_seq(p, end);
+        if (!k)
+            return 0;
+        p += k;
+    }
+    return 1;
+}
+
+json_t *zjson_string(const char *str)
+{
+    if (!str)
+        return NULL;
+    size_t n = strlen(str);
+    return zjson_utf8_valid(str, n) ? json_stringn_nocheck(str, n) : NULL;
+}
+
+/* ---- the reader that builds nothing ---- */
+
+/* Checks the string whose opening quote z->p is at, as scan_string reads
+ * it, without decoding: *s and *n are its bytes in the input, *escaped says
+ * whether any is an escape. A \u0000 fails it (zjson_load's flags 0: no NUL
+ * in a key or a value). */
+static int skim_string(struct zjp *z, const unsigned char **s, size_t *n, int *escaped)
+{
+    const unsigned char *start = ++z->p, *q;
+    *escaped = 0;
+    for (;;) {
+        q = plain_run(z->p, z->end);
+        if (q >= z->end || *q < 0x20)
+            return -1;
+        if (*q == '"')
+            break;
+        if (*q >= 0x80) {
+            size_t k = utf8_seq(q, z->end);
+            if (!k)
+                return -1;
+            z->p = q + k;
+            continue;
+        }
+        *escaped = 1;
+        if (q + 1 < z->end && simple_escape[q[1]]) {
+            z->p = q + 2; /* \n, \" ...: nothing to check */
+            continue;
+        }
+        char t[4];
+        z->p = q + 1;
+        size_t k = decode_escape(&z->p, z->end, t);
+        if (!k || (k == 1 && t[0] == '\0'))
+            return -1;
+    }
+    *s = start;
+    *n = (size_t)(q - start);
+    z->p = q + 1;
+    return 0;
+}
+
+/* Would parse_number take the number [p, q)? 1 yes, 0 no (out of range),
+ * -1 cannot tell without allocating (64 bytes or more with an exponent). */
+static int number_fits(const unsigned char *p, const unsigned char *q, int real)
+{
+    size_t n = (size_t)(q - p);
+    if (!real && n <= 18)
+        return 1;
+    /* no exponent and under 300 digits: below 1e300, far from DBL_MAX */
+    if (real && n < 300 && !memchr(p, 'e', n) && !memchr(p, 'E', n))
+        return 1;
+    if (!real && n > 20)
+        return 0; /* more digits than any long long has */
+    char text[64];
+    if (n >= sizeof(text))
+        return -1;
+    memcpy(text, p, n);
+    text[n] = '\0';
+    errno = 0;
+    if (!real) {
+        (void)strtoll(text, NULL, 10);
+        return errno != ERANGE;
+    }
+    double d = strtod(text, NULL);
+    return !(errno == ERANGE && (d > 1.0 || d < -1.0));
+}
+
+/* Checks and skips the value at z->p, at nesting level depth
+ * (parse_value's rules); 0, or -1. */
+static int skip_value(struct zjp *z, int depth)
+{
+    if (depth > JSON_PARSER_MAX_DEPTH || z->p >= z->end)
+        return -1;
+    const unsigned char *s;
+    size_t n;
+    int esc, real, more;
+    switch (*z->p) {
+    case '{':
+        if (open_empty(z, '}'))
+            return 0;
+        do {
+            if (z->p >= z->end || *z->p != '"' || skim_string(z, &s, &n, &esc) != 0)
+                return -1;
+            skip_ws(z);
+            if (z->p >= z->end || *z->p != ':')
+                return -1;
+            z->p++;
+            skip_ws(z);
+            if (skip_value(z, depth + 1) != 0)
+                return -1;
+        } while ((more = next_member(z, '}')) > 0);
+        return more;
+    case '[':
+        if (open_empty(z, ']'))
+            return 0;
+        do {
+            if (skip_value(z, depth + 1) != 0)
+                return -1;
+        } while ((more = next_member(z, ']')) > 0);
+        return more;
+    case '"':
+        return skim_string(z, &s, &n, &esc);
+    case 't':
+        return literal(z, "true", 4) ? 0 : -1;
+    case 'f':
+        return literal(z, "false", 5) ? 0 : -1;
+    case 'n':
+        return literal(z, "null", 4) ? 0 : -1;
+    default:
+        s = number_end(z->p, z->end, &real);
+        if (!s || number_fits(z->p, s, real) != 1)
+            return -1;
+        z->p = s;
+        return 0;
+    }
+}
+
+/* The reader's position as a parser's, and back. */
+static struct zjp zjp_at(const struct zjson_reader *r)
+{
+    struct zjp z = {r->p, r->end, 0, NULL, 0};
+    skip_ws(&z);
+    return z;
+}
+
+void zjson_reader_init(struct zjson_reader *r, const char *data, size_t len)
+{
+    r->p = (const unsigned char *)data;
+    r->end = r->p + (data ? len : 0);
+    r->depth = 0;
+}
+
+int zjson_reader_peek(struct zjson_reader *r)
+{
+    struct zjp z = zjp_at(r);
+    r->p = z.p;
+    return z.p < z.end ? *z.p : -1;
+}
+
+int zjson_reader_enter(struct zjson_reader *r)
+{
+    struct zjp z = zjp_at(r);
+    if (z.p >= z.end || (*z.p != '{' && *z.p != '[') || r->depth + 1 > JSON_PARSER_MAX_DEPTH)
+        return -1;
+    int empty = open_empty(&z, *z.p == '{' ? '}' : ']');
+    r->p = z.p;
+    if (!empty)
+        r->depth++;
+    return !empty;
+}
+
+int zjson_reader_key(struct zjson_reader *r, const char **key, size_t *len, int *escaped)
+{
+    struct zjp z = zjp_at(r);
+    const unsigned char *s;
+    if (z.p >= z.end || *z.p != '"' || skim_string(&z, &s, len, escaped) != 0)
+        return -1;
+    skip_ws(&z);
+    if (z.p >= z.end || *z.p != ':')
+        return -1;
+    z.p++;
+    r->p = z.p;
+    *key = (const char *)s;
+    return 0;
+}
+
+int zjson_reader_string(struct zjson_reader *r, const char **str, size_t *len, int *escaped)
+{
+    struct zjp z = zjp_at(r);
+    const unsigned char *s;
+    if (z.p >= z.end || *z.p != '"' || r->depth + 1 > JSON_PARSER_MAX_DEPTH ||
+        skim_string(&z, &s, len, escaped) != 0)
+        return -1;
+    r->p = z.p;
+    *str = (const char *)s;
+    return 0;
+}
+
+int zjson_reader_skip(struct zjson_reader *r)
+{
+    struct zjp z = zjp_at(r);
+    int rc = skip_value(&z, r->depth + 1);
+    r->p = z.p;
+    return rc;
+}
+
+int zjson_reader_next(struct zjson_reader *r, int close)
+{
+    struct zjp z = zjp_at(r);
+    int more = next_member(&z, (unsigned char)close);
+    r->p = z.p;
+    if (more == 0)
+        r->depth--;
+    return more;
+}
+
+int zjson_reader_end(struct zjson_reader *r)
+{
+    struct zjp z = zjp_at(r);
+    r->p = z.p;
+    return z.p == z.end ? 0 : -1;
+}
+
 json_t *zjson_load(const char *data, size_t len, unsigned flags)
 {
     if (!data)
@@ -441,10 +727,6 @@ json_t *zjson_load(const char *data, size_t len, unsigned flags)
 
 /* ---- the writer ---- */
 
-/* Bytes a string copy must stop at: '"', '\\', control characters and the
- * lead byte of a multi-byte sequence (checked, then copied). */
-#define write_stop stop_byte
-
 static int dump_string(const char *str, size_t len, zbuf *out)
 {
     static const char hex[] = "0123456789ABCDEF";
@@ -453,9 +735,7 @@ static int dump_string(const char *str, size_t len, zbuf *out)
     if (zbuf_reserve(out, len + 2) != 0 || zbuf_append(out, "\"", 1) != 0)
         return -1;
     while (p < end) {
-        const unsigned char *q = p;
-        while (q < end && !write_stop[*q])
-            q++;
+        const unsigned char *q = plain_run(p, end);
         if (zbuf_append(out, p, (size_t)(q - p)) != 0)
             return -1;
         if (q >= end)
@@ -489,19 +769,6 @@ static int dump_string(const char *str, size_t len, zbuf *out)
         p = q + 1;
     }
     return zbuf_append(out, "\"", 1) == 0 ? 0 : -1;
-}
-
-static int dump_integer(json_int_t i, zbuf *out)
-{
-    char digits[24], *d = digits + sizeof(digits);
-    unsigned long long u = i < 0 ? 0ull - (unsigned long long)i : (unsigned long long)i;
-    do {
-        *--d = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (i < 0)
-        *--d = '-';
-    return zbuf_append(out, d, (size_t)(digits + sizeof(digits) - d));
 }
 
 /* Reals are rare on zend's paths and their formatting is jansson's own
@@ -545,7 +812,7 @@ static int dump_value(const json_t *v, int precision, zbuf *out)
     case JSON_STRING:
         return dump_string(json_string_value(v), json_string_length(v), out);
     case JSON_INTEGER:
-        return dump_integer(json_integer_value(v), out);
+        return zbuf_append_int(out, json_integer_value(v)) == 0 ? 0 : -1;
     case JSON_REAL:
         return dump_real(v, precision, out);
     case JSON_TRUE:
@@ -556,6 +823,16 @@ static int dump_value(const json_t *v, int precision, zbuf *out)
         return zbuf_append(out, "null", 4) == 0 ? 0 : -1;
     }
     return -1;
+}
+
+int zjson_dump_string(const char *s, size_t len, zbuf *out)
+{
+    size_t before = zbuf_len(out); /* a reserve may move the data to the front */
+    if (dump_string(s, len, out) != 0) {
+        out->end = out->start + before;
+        return -1;
+    }
+    return 0;
 }
 
 int zjson_dump(const json_t *v, int real_precision, zbuf *out)

@@ -37,6 +37,51 @@
  * when the text is not JSON (or memory ran out). */
 json_t *zjson_load(const char *data, size_t len, unsigned flags);
 
+/* Is [str, str + len) valid UTF-8 by jansson's rules (no overlongs, no
+ * surrogates, nothing above U+10FFFF)? ASCII runs 16 bytes at a time. */
+int zjson_utf8_valid(const char *str, size_t len);
+
+/* json_string(str), the same value and the same NULL (str NULL or not
+ * valid UTF-8), with a faster UTF-8 check: for the big strings of a
+ * translated request (json_pack's "s" checks a byte at a time; pass
+ * zjson_string(s) with "o" instead). */
+json_t *zjson_string(const char *str);
+
+/* The reader that builds nothing: for a caller that wants a few facts out
+ * of a big text, without a tree. It walks the text value by value, and the
+ * caller skips what it does not want; everything it walks over, skipped or
+ * not, is checked by zjson_load's rules with flags 0 (no NUL in a string),
+ * so a text walked to its end (zjson_reader_end) without an error is one
+ * zjson_load(text, len, 0) takes. It never allocates. An error (-1) means
+ * the text is not JSON, or once, cheaply, that the reader cannot tell: a
+ * number of 64 bytes or more with an exponent; a caller that must know
+ * asks zjson_load. Strings are handed out as their bytes in the text
+ * (escaped says whether any escape is among them: those bytes are not
+ * decoded). Whitespace before any token is skipped. */
+struct zjson_reader {
+    const unsigned char *p, *end;
+    int depth; /* containers open around the position */
+};
+
+void zjson_reader_init(struct zjson_reader *r, const char *data, size_t len);
+/* The first byte of the next value ('{', '[', '"', 't', 'f', 'n', '-' or a
+ * digit), or -1 at the end of the text. */
+int zjson_reader_peek(struct zjson_reader *r);
+/* At '{' or '[': goes in. 1 when a member follows (zjson_reader_key next in
+ * an object), 0 for an empty one (then already left), -1 not JSON. */
+int zjson_reader_enter(struct zjson_reader *r);
+/* At an object's member: its key and the ':' after it; 0 or -1. */
+int zjson_reader_key(struct zjson_reader *r, const char **key, size_t *len, int *escaped);
+/* At a string value: its bytes; 0 or -1 (-1 for any other value too). */
+int zjson_reader_string(struct zjson_reader *r, const char **s, size_t *len, int *escaped);
+/* Checks and skips one value; 0 or -1. */
+int zjson_reader_skip(struct zjson_reader *r);
+/* After a member of the container closed by close ('}' or ']'): 1 when
+ * another member follows, 0 when the container ends (and is left), -1. */
+int zjson_reader_next(struct zjson_reader *r, int close);
+/* After the top value: 0 when nothing but whitespace is left, else -1. */
+int zjson_reader_end(struct zjson_reader *r);
+
 /* The writer: appends v as compact JSON to out, byte for byte what
  * json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(p))
  * writes (p 0: jansson's default, 17 digits): keys in their order, "\\",
@@ -46,6 +91,10 @@ json_t *zjson_load(const char *data, size_t len, unsigned flags);
  * 0, or -1 (out of memory, or a string that is not valid UTF-8, which
  * jansson refuses too) with out as it was. */
 int zjson_dump(const json_t *v, int real_precision, zbuf *out);
+
+/* One string value, len bytes (NUL allowed: written \u0000), as zjson_dump
+ * writes it; 0, or -1 (not valid UTF-8, out of memory) with out as it was. */
+int zjson_dump_string(const char *s, size_t len, zbuf *out);
 
 /* The same into a new malloc'd, NUL-terminated text (free() it); *len, when
  * given, is its length. NULL on failure. */

@@ -337,6 +337,29 @@ def usage_seeds():
         yield name, bytes([pick, 1 + i, 7, 63, 2]) + body
 
 
+def routing_seeds():
+    """Byte 0 % 3: the client format (A, C, R); then a request body whose
+    routing facts the scan and the tree both read."""
+    bodies = {
+        "a_plain": (0, b'{"model":"claude-3-5-haiku","max_tokens":9,"thinking":{"type":"enabled"},'
+                       b'"tools":[{"name":"x","input_schema":{}},{"type":"web_search_20250305"}],'
+                       b'"messages":[{"role":"user","content":[{"type":"tool_result",'
+                       b'"content":[{"type":"image","source":{}}]}]}]}'),
+        "a_dupes": (0, b'{"model":"a","model":"claude-haiku","thinking":true,"thinking":false,'
+                       b'"messages":[{"role":"user","content":[{"type":"image"}],"role":"x"}]}'),
+        "a_escapes": (0, b'{"model":"m\u0041","x":"\ud83d\ude00\n\"","y":[1.5e3,-0,null]}'),
+        "c_plain": (1, b'{"model":"gpt-5","reasoning_effort":"high","web_search_options":{},'
+                       b'"messages":[{"role":"user","content":[{"type":"image_url",'
+                       b'"image_url":{"url":"data:,"}}]}],"stream":true}'),
+        "r_plain": (2, b'{"model":"gpt-5","reasoning":{"effort":"low"},"tools":'
+                       b'[{"type":"web_search_preview"}],"input":[{"role":"user","content":'
+                       b'[{"type":"input_image","image_url":"x"}]}]}'),
+        "not_json": (0, b'{"model":"claude-haiku","x":1e400}'),
+    }
+    for name, (fmt, body) in sorted(bodies.items()):
+        yield name, bytes([fmt]) + body
+
+
 def write(harness, seeds):
     d = os.path.join(HERE, "corpus", harness)
     shutil.rmtree(d, ignore_errors=True)
@@ -354,6 +377,7 @@ def main():
     write("tr_decode", tr_decode_seeds())
     write("zjson", zjson_seeds())
     write("usage", usage_seeds())
+    write("routing", routing_seeds())
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@
 #include "secret.h"
 #include "testutil.h"
 #include "tr_types.h"
+#include "zjson.h"
 
 #define MAXC (ZCFG_MAX_PROFILE_PROVIDERS * 2)
 
@@ -31,9 +32,30 @@ static struct zcfg *load(const char *json_q)
     return cfg;
 }
 
+/* The scan's facts are the tree's whenever it does not give up; returns
+ * whether it gave up. */
+static int scan_like_tree(int format, const char *body, size_t len)
+{
+    struct routing_facts scan, tree;
+    int rc = routing_scan_facts(format, body, len, &scan);
+    json_t *doc = zjson_load(body, len, 0);
+    routing_facts_from_doc(format, doc, 0, &tree);
+    json_decref(doc);
+    if (rc == 0) {
+        CU_ASSERT_STRING_EQUAL(scan.model, tree.model);
+        CU_ASSERT_EQUAL(scan.matches, tree.matches);
+        CU_ASSERT_EQUAL(scan.input_tokens, tree.input_tokens);
+        if (strcmp(scan.model, tree.model) != 0 || scan.matches != tree.matches)
+            fprintf(stderr, "\n  scan and tree differ on: %.*s\n", (int)len, body);
+    }
+    return rc != 0;
+}
+
 static unsigned facts_of(int format, const char *body_q, int want_tokens, struct routing_facts *f)
 {
     const char *body = tu_q(body_q);
+    /* every case here is a plain object, or not one: the scan reads the former */
+    CU_ASSERT_EQUAL(scan_like_tree(format, body, strlen(body)), body[0] != '{');
     routing_read_facts(format, body, strlen(body), want_tokens, f);
     return f->matches;
 }
@@ -143,6 +165,112 @@ static void test_token_estimate_shared(void)
     CU_ASSERT_EQUAL(f.input_tokens, 2000 + 4 + 8); /* bytes/4 + per message + base */
     routing_read_facts(TR_FORMAT_A, body, strlen(body), 0, &f);
     CU_ASSERT_EQUAL(f.input_tokens, -1);
+}
+
+/* The scan beside the tree on bodies that test the rules' edges: duplicate
+ * keys (the last wins), values of the wrong type, escapes (the scan gives
+ * up, the facts do not change), long models, nesting, and texts that are
+ * not JSON for reasons only a full check sees. */
+static void test_scan_matches_tree(void)
+{
+    static const char *const bodies[] = {
+        "{'model': 'a', 'model': 'claude-haiku-4'}",
+        "{'model': 'claude-haiku-4', 'model': 7}",
+        "{'model': ''}",
+        "{'model': 'x\\u0041'}",
+        "{'mod\\u0065l': 'claude-haiku'}",
+        "{'model': 'Claude-3-5-HAIKU-latest-with-a-very-long-name-that-goes-on-and-on-and-on-"
+        "past-one-hundred-and-twenty-eight-bytes-of-model-name-claude-haiku-xxxxxxxxxxxxxxxx'}",
+        "{'model': 'c\xc3\xa9-haiku-claude'}",
+        "{'model': 'm', 'tools': [{'type': 'web_search_1'}], 'tools': [{'type': 'x'}]}",
+        "{'model': 'm', 'tools': [{'type': 'x', 'type': 'web_searchy'}, 3, 'web_search']}",
+        "{'model': 'm', 'tools': {'type': 'web_search'}}",
+        "{'model': 'm', 'tools': [{'type': 'web_searc'}]}",
+        "{'model': 'm', 'web_search_options': {}, 'web_search_options': null}",
+        "{'model': 'm', 'web_search_options': []}",
+        "{'model': 'm', 'thinking': true}",
+        "{'model': 'm', 'thinking': true, 'thinking': false}",
+        "{'model': 'm', 'thinking': {'type': 'enabled', 'type': 'off'}}",
+        "{'model': 'm', 'thinking': {'type': ['enabled']}}",
+        "{'model': 'm', 'reasoning_effort': 'high', 'reasoning_effort': 'none'}",
+        "{'model': 'm', 'reasoning_effort': 5}",
+        "{'model': 'm', 'reasoning': {'effort': 'high'}, 'reasoning': 'high'}",
+        "{'model': 'm', 'reasoning': {'effort': null}}",
+        "{'messages': [{'role': 'user', 'content': [{'type': 'image'}]}, 5, {'content': []}]}",
+        "{'messages': [{'role': 'user', 'content': [{'type': 'image'}], 'role': 'assistant'}]}",
+        "{'messages': [{'role': 'user', 'content': [{'type': 'image'}], 'content': 'x'}]}",
+        "{'messages': [{'content': [{'type': 'image'}], 'role': 'user'}], 'messages': []}",
+        "{'messages': [{'role': 'user', 'content': [{'type': 'tool_result', 'content': ["
+        "{'type': 'tool_result', 'content': [{'type': 'image'}]}]}]}]}",
+        "{'messages': [{'role': 'user', 'content': [{'content': [{'type': 'image'}],"
+        " 'type': 'tool_result'}]}]}",
+        "{'messages': [{'role': 'user', 'content': [{'type': 'text', 'content': ["
+        "{'type': 'image'}]}]}]}",
+        "{'messages': [{'role': 'user', 'content': [{'type': 'image_url'}, {'type': 'input_image'}]}],"
+        " 'input': [{'role': 'user', 'content': [{'type': 'image'}]}]}",
+        "{'messages': {'role': 'user'}}",
+        " \t{'model' : 'claude-haiku' , 'x' : [ 1 , -2.5e3 , true , null , { } , [ ] ] }\r\n",
+        "{'model': 'claude-haiku', 'x': 1e400}",
+        "{'model': 'claude-haiku', 'x': 12345678901234567890}",
+        "{'model': 'claude-haiku', 'x': -9223372036854775808, 'y': 9223372036854775807}",
+        "{'model': 'claude-haiku', 'x': 01}",
+        "{'model': 'claude-haiku', 'x': '\\ud800'}",
+        "{'model': 'claude-haiku', 'x': '\\ud83d\\ude00 \\u00e9 \\n\\\\'}",
+        "{'model': 'claude-haiku', 'x': '\\u0000'}",
+        "{'model': 'claude-haiku', 'x': '\xc0\xaf'}",
+        "{'model': 'claude-haiku', 'x': '\xed\xa0\x80'}",
+        "{'model': 'claude-haiku', 'x': '\x01'}",
+        "{'model': 'claude-haiku', 'x': tru}",
+        "{'model': 'claude-haiku'} x",
+        "{'model': 'claude-haiku',}",
+        "{'model': 'claude-haiku' 'x': 1}",
+        "{'model': 'claude-haiku', 'x': [1 2]}",
+        "{'model': 'claude-haiku', 'x': [1}",
+        "{'model': 'claude-haiku'",
+        "[{'model': 'claude-haiku'}]",
+        "'claude-haiku'",
+        "",
+    };
+    for (size_t i = 0; i < ZEN_ARRAY_LEN(bodies); i++) {
+        const char *b = tu_q(bodies[i]);
+        for (int format = TR_FORMAT_A; format <= TR_FORMAT_R; format++) {
+            scan_like_tree(format, b, strlen(b));
+            /* and routing_read_facts, scan or not, gives the tree's facts */
+            struct routing_facts got, tree;
+            routing_read_facts(format, b, strlen(b), 0, &got);
+            json_t *doc = zjson_load(b, strlen(b), 0);
+            routing_facts_from_doc(format, doc, 0, &tree);
+            json_decref(doc);
+            CU_ASSERT_STRING_EQUAL(got.model, tree.model);
+            CU_ASSERT_EQUAL(got.matches, tree.matches);
+        }
+    }
+    /* a NUL byte is never JSON; a plain body is read by the scan */
+    static const char nul[] = "{\"model\": \"claude-haiku\"}\0";
+    CU_ASSERT_TRUE(scan_like_tree(TR_FORMAT_A, nul, sizeof(nul) - 1));
+    CU_ASSERT_FALSE(scan_like_tree(TR_FORMAT_A, nul, sizeof(nul) - 2));
+    /* nesting: deeper than the scan follows gives up; deeper than jansson
+     * takes is not JSON */
+    char deep[6000];
+    size_t n = 0;
+    n += (size_t)snprintf(deep, sizeof(deep), "{\"x\":");
+    for (int i = 0; i < 2100; i++)
+        deep[n++] = '[';
+    for (int i = 0; i < 2100; i++)
+        deep[n++] = ']';
+    deep[n++] = '}';
+    CU_ASSERT_TRUE(scan_like_tree(TR_FORMAT_A, deep, n));
+    n = (size_t)snprintf(deep, sizeof(deep), "{\"messages\": [{\"role\": \"user\", \"content\": ");
+    for (int i = 0; i < 40; i++)
+        n += (size_t)snprintf(deep + n, sizeof(deep) - n, "[{\"type\": \"tool_result\", \"content\": ");
+    n += (size_t)snprintf(deep + n, sizeof(deep) - n, "[{\"type\": \"image\"}]");
+    for (int i = 0; i < 40; i++)
+        n += (size_t)snprintf(deep + n, sizeof(deep) - n, "}]");
+    n += (size_t)snprintf(deep + n, sizeof(deep) - n, "}]}");
+    struct routing_facts f;
+    CU_ASSERT_TRUE(scan_like_tree(TR_FORMAT_A, deep, n));
+    routing_read_facts(TR_FORMAT_A, deep, n, 0, &f);
+    CU_ASSERT_TRUE(f.matches & BIT(ZCFG_SCENARIO_IMAGE));
 }
 
 static const char routed_cfg[] =
@@ -566,6 +694,7 @@ void register_tests(void)
     TU_ADD(s, test_scenario_rules_anthropic);
     TU_ADD(s, test_scenario_rules_openai);
     TU_ADD(s, test_token_estimate_shared);
+    TU_ADD(s, test_scan_matches_tree);
     TU_ADD(s, test_priority_and_routes);
     TU_ADD(s, test_sticky_long_context);
     TU_ADD(s, test_failover_cooling_and_disabled);

@@ -670,6 +670,29 @@ static void test_invalid_utf8(void)
     teardown();
 }
 
+/* Anthropic deltas are written straight from the bytes: escapes, control
+ * characters, a NUL and non-ASCII text come out as jansson writes them, and
+ * invalid UTF-8 still becomes U+FFFD (the tree path). */
+static void test_a_delta_bytes(void)
+{
+    setup(TR_FORMAT_A, TR_FORMAT_C, 1);
+    ev_start("c1", "g");
+    zbuf_clear(&out);
+    ev_open(0, TR_BLOCK_TEXT);
+    ev_delta(0, "q\"b\\s/\n\t\x01\x1f caf\xc3\xa9 \xf0\x9f\x98\x80");
+    struct tr_event nul = {.kind = TR_EV_DELTA, .block = 0, .text = "a\0b", .text_len = 3};
+    feed(&nul);
+    ev_delta(0, "x\xc3(");
+    EXPECT(A_START_TEXT(0) A_DTEXT(0, "q\\\"b\\\\s/\\n\\t\\u0001\\u001F caf\xc3\xa9 \xf0\x9f\x98\x80")
+               A_DTEXT(0, "a\\u0000b") A_DTEXT(0, "x\xef\xbf\xbd("));
+    zbuf_clear(&out);
+    ev_close(0);
+    ev_tool(1, "call_1", "f");
+    ev_delta(1, "{\"a\":");
+    EXPECT(A_STOP(0) A_START_TOOL(1, "call_1", "f") A_DJSON(1, "{\\\"a\\\":"));
+    teardown();
+}
+
 void register_tests(void)
 {
     CU_pSuite a = CU_add_suite("tr_encode_a_stream", NULL, NULL);
@@ -689,6 +712,7 @@ void register_tests(void)
     TU_ADD(a, test_a_stream_ping_first);
     TU_ADD(a, test_a_stream_redacted);
     TU_ADD(a, test_a_stream_invented_id);
+    TU_ADD(a, test_a_delta_bytes);
     CU_pSuite c = CU_add_suite("tr_encode_c_stream", NULL, NULL);
     TU_ADD(c, test_c_stream_usage);
     TU_ADD(c, test_c_stream_no_usage_keepalive);

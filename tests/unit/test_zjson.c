@@ -31,10 +31,55 @@ static int jansson_nul_quirk(const char *text, size_t len)
     return 0;
 }
 
+/* The reader, walked through every container member by member (walk 1) or
+ * skipping the top value whole (walk 0). */
+static int reader_walk(struct zjson_reader *r, int members)
+{
+    int c = zjson_reader_peek(r);
+    if (members && (c == '{' || c == '[')) {
+        int more = zjson_reader_enter(r);
+        while (more > 0) {
+            const char *k;
+            size_t n;
+            int esc;
+            if (c == '{' && zjson_reader_key(r, &k, &n, &esc) != 0)
+                return -1;
+            if (reader_walk(r, members) != 0)
+                return -1;
+            more = zjson_reader_next(r, c == '{' ? '}' : ']');
+        }
+        return more;
+    }
+    if (members && c == '"') {
+        const char *str;
+        size_t n;
+        int esc;
+        return zjson_reader_string(r, &str, &n, &esc);
+    }
+    return zjson_reader_skip(r);
+}
+
+/* The reader takes what zjson_load with flags 0 (any top value) takes. */
+static void reader_agrees(const char *text, size_t len)
+{
+    json_t *v = zjson_load(text, len, ZJSON_DECODE_ANY);
+    for (int members = 0; members <= 1; members++) {
+        struct zjson_reader r;
+        zjson_reader_init(&r, text, len);
+        int ok = reader_walk(&r, members) == 0 && zjson_reader_end(&r) == 0;
+        CU_ASSERT_EQUAL(ok, v != NULL);
+        if (ok != (v != NULL))
+            fprintf(stderr, "reader (%s) %s: %.*s\n", members ? "members" : "skip",
+                    ok ? "accepts" : "rejects", (int)len, text);
+    }
+    json_decref(v);
+}
+
 /* Parses with both readers; returns 1 when zjson accepted. Asserts they
  * agree on the verdict and, when accepted, on the dumped tree. */
 static int both(const char *text, size_t len, unsigned flags)
 {
+    reader_agrees(text, len);
     json_t *a = zjson_load(text, len, flags);
     if (jansson_nul_quirk(text, len)) {
         CU_ASSERT_PTR_NULL(a);
@@ -319,6 +364,109 @@ static void test_random_mutations(void)
     CU_ASSERT(accepted < total - total / 50);
 }
 
+/* What the reader hands out: keys and strings as their bytes in the text,
+ * escapes flagged; the depth it keeps; a number it cannot judge without
+ * allocating (the one case it refuses what zjson_load takes). */
+static void test_reader(void)
+{
+    const char *text = " {\"a\": \"x\\ny\", \"b\\u0041\": [1, {}], \"c\": \"plain\"} ";
+    struct zjson_reader r;
+    const char *s;
+    size_t n;
+    int esc;
+    zjson_reader_init(&r, text, strlen(text));
+    CU_ASSERT_EQUAL(zjson_reader_peek(&r), '{');
+    CU_ASSERT_EQUAL(zjson_reader_enter(&r), 1);
+    CU_ASSERT_EQUAL(r.depth, 1);
+    CU_ASSERT_EQUAL(zjson_reader_key(&r, &s, &n, &esc), 0);
+    CU_ASSERT(n == 1 && s[0] == 'a' && !esc);
+    CU_ASSERT_EQUAL(zjson_reader_string(&r, &s, &n, &esc), 0);
+    CU_ASSERT(n == 4 && memcmp(s, "x\\ny", 4) == 0 && esc);
+    CU_ASSERT_EQUAL(zjson_reader_next(&r, '}'), 1);
+    CU_ASSERT_EQUAL(zjson_reader_key(&r, &s, &n, &esc), 0);
+    CU_ASSERT(n == 7 && esc);
+    CU_ASSERT_EQUAL(zjson_reader_string(&r, &s, &n, &esc), -1); /* an array is not a string */
+    CU_ASSERT_EQUAL(zjson_reader_enter(&r), 1);
+    CU_ASSERT_EQUAL(r.depth, 2);
+    CU_ASSERT_EQUAL(zjson_reader_skip(&r), 0);
+    CU_ASSERT_EQUAL(zjson_reader_next(&r, ']'), 1);
+    CU_ASSERT_EQUAL(zjson_reader_enter(&r), 0); /* {} is entered and left */
+    CU_ASSERT_EQUAL(r.depth, 2);
+    CU_ASSERT_EQUAL(zjson_reader_next(&r, ']'), 0);
+    CU_ASSERT_EQUAL(r.depth, 1);
+    CU_ASSERT_EQUAL(zjson_reader_next(&r, '}'), 1);
+    CU_ASSERT_EQUAL(zjson_reader_key(&r, &s, &n, &esc), 0);
+    CU_ASSERT_EQUAL(zjson_reader_skip(&r), 0);
+    CU_ASSERT_EQUAL(zjson_reader_next(&r, ']'), -1); /* the wrong closer */
+    zjson_reader_init(&r, NULL, 0);
+    CU_ASSERT_EQUAL(zjson_reader_peek(&r), -1);
+    CU_ASSERT_EQUAL(zjson_reader_skip(&r), -1);
+    /* a long number with an exponent: zjson_load reads it, the reader will not */
+    char num[80];
+    memset(num, '0', sizeof(num));
+    num[1] = '.';
+    memcpy(num + sizeof(num) - 4, "1e10", 4);
+    json_t *v = zjson_load(num, sizeof(num), ZJSON_DECODE_ANY);
+    CU_ASSERT_PTR_NOT_NULL(v);
+    json_decref(v);
+    zjson_reader_init(&r, num, sizeof(num));
+    CU_ASSERT_EQUAL(zjson_reader_skip(&r), -1);
+    /* but a long one without an exponent, about 1e290, and a long integer */
+    char big[300];
+    memset(big, '0', sizeof(big));
+    big[0] = '1';
+    memcpy(big + 290, ".5", 2);
+    zjson_reader_init(&r, big, 292);
+    CU_ASSERT_EQUAL(zjson_reader_skip(&r), 0);
+    reader_agrees(big, 292);
+    reader_agrees(big, 290);
+    reader_agrees(big, 19);
+    reader_agrees(big, 20);
+}
+
+/* zjson_string is json_string: the same verdict on every byte string
+ * (valid UTF-8 or not, ASCII runs longer than 16 bytes around the bad
+ * byte), the same value. */
+static void same_string(const char *str)
+{
+    json_t *a = zjson_string(str), *b = json_string(str);
+    CU_ASSERT_EQUAL(a == NULL, b == NULL);
+    if (a && b)
+        CU_ASSERT_TRUE(json_equal(a, b));
+    if ((a == NULL) != (b == NULL))
+        fprintf(stderr, "zjson_string %s: %s\n", a ? "accepts" : "refuses", str);
+    json_decref(a);
+    json_decref(b);
+}
+
+static void test_string(void)
+{
+    CU_ASSERT_PTR_NULL(zjson_string(NULL));
+    same_string("");
+    same_string("plain ascii, longer than sixteen bytes for the fast path");
+    char buf[64];
+    static const char *const seqs[] = {"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xc3",
+                                       "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xff",
+                                       "\x80", "\xe2\x82", "\x7f\x01"};
+    for (size_t i = 0; i < sizeof(seqs) / sizeof(seqs[0]); i++)
+        for (int at = 0; at < 40; at += 3) {
+            memset(buf, 'a', sizeof(buf));
+            size_t n = strlen(seqs[i]);
+            memcpy(buf + at, seqs[i], n);
+            buf[at + (int)n + 5] = '\0';
+            same_string(buf);
+        }
+    for (int round = 0; round < 20000; round++) {
+        size_t n = tu_rng_below(40);
+        for (size_t i = 0; i < n; i++) {
+            unsigned r = (unsigned)tu_rng_below(8);
+            buf[i] = r < 5 ? (char)('a' + r) : (char)(0x80 + tu_rng_below(0x80));
+        }
+        buf[n] = '\0';
+        same_string(buf);
+    }
+}
+
 void register_tests(void)
 {
     tu_rng_seed(0x5DEECE66Dull);
@@ -329,4 +477,6 @@ void register_tests(void)
     TU_ADD(s, test_depth);
     TU_ADD(s, test_writer);
     TU_ADD(s, test_random_mutations);
+    TU_ADD(s, test_reader);
+    TU_ADD(s, test_string);
 }

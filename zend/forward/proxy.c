@@ -24,6 +24,7 @@
 #include "timeutil.h"
 #include "tr_detect.h"
 #include "upstream.h"
+#include "wire.h"
 #include "zjson.h"
 
 static void drain_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents);
@@ -176,18 +177,48 @@ static void fill_view(struct proxy_request *pr, size_t i, int64_t now_s, int64_t
     v->ttfb_samples = s ? s->ttfb_samples : 0;
 }
 
+/* Can provider i's attempt be a translated one for this client? Then the
+ * tree routing parses is kept for it. */
+static int translates_for(struct proxy_request *pr, size_t i)
+{
+    const struct zcfg_provider *p = &pr->cfg->providers[i];
+    const struct provider_state *s = pstates_lookup(pr->px->states, p);
+    return wire_for(p, s ? s->learned_wire : -1, pr->xl.fmt.format) != pr->xl.fmt.format;
+}
+
+static int profile_may_translate(struct proxy_request *pr, const struct zcfg_profile *prof)
+{
+    for (size_t i = 0; i < prof->n_providers; i++)
+        if (translates_for(pr, prof->providers[i]))
+            return 1;
+    for (int sc = 0; sc < ZCFG_N_SCENARIOS; sc++)
+        for (size_t i = 0; i < prof->routes[sc].n_providers; i++)
+            if (translates_for(pr, prof->routes[sc].providers[i].provider))
+                return 1;
+    return 0;
+}
+
 /* The facts routing reads from the body: only the endpoints that carry a
- * conversation have any. */
+ * conversation have any. The body is scanned, not parsed (a tree of a
+ * 100 KB conversation costs thousands of allocations), unless a tree is
+ * needed anyway: for the longContext token estimate, or for a profile whose
+ * providers may translate (xlate reuses it). */
 static void read_facts(struct proxy_request *pr, const struct zcfg_profile *prof,
                        struct routing_facts *f)
 {
     enum tr_endpoint ep = pr->xl.fmt.endpoint;
+    const char *body = (const char *)zbuf_head(&pr->req->body);
+    size_t len = zbuf_len(&pr->req->body);
+    int want_tokens = prof->routes[ZCFG_SCENARIO_LONG_CONTEXT].present;
+    int conversation = ep == TR_EP_MESSAGES || ep == TR_EP_CHAT || ep == TR_EP_RESPONSES;
     json_t *doc = NULL;
-    if (ep == TR_EP_MESSAGES || ep == TR_EP_COUNT_TOKENS || ep == TR_EP_CHAT ||
-        ep == TR_EP_RESPONSES)
-        doc = zjson_load((const char *)zbuf_head(&pr->req->body), zbuf_len(&pr->req->body), 0);
-    routing_facts_from_doc((int)pr->xl.fmt.format, doc,
-                           prof->routes[ZCFG_SCENARIO_LONG_CONTEXT].present, f);
+    if (conversation || ep == TR_EP_COUNT_TOKENS) {
+        int tree = want_tokens || (conversation && profile_may_translate(pr, prof));
+        if (!tree && routing_scan_facts((int)pr->xl.fmt.format, body, len, f) == 0)
+            return;
+        doc = zjson_load(body, len, 0);
+    }
+    routing_facts_from_doc((int)pr->xl.fmt.format, doc, want_tokens, f);
     xlate_keep_doc(&pr->xl, doc); /* parsed once: a translated attempt reuses it */
 }
 

@@ -6,6 +6,7 @@
 #include "answer.h"
 #include "budget.h"
 #include "forward_headers.h"
+#include "grow.h"
 #include "ledger.h"
 #include "log.h"
 #include "prices.h"
@@ -15,22 +16,16 @@
 #include "timeutil.h"
 #include "upstream.h"
 
+/* One attempt inline (most requests need one), then 4, then the most. */
+static const struct zgrow_policy attempts_growth = {1, 4, PROXY_MAX_ATTEMPTS};
+
 struct policy_attempt *proxy_request_add_attempt(struct proxy_request *pr)
 {
-    if (pr->n_attempts >= PROXY_MAX_ATTEMPTS)
+    struct policy_attempt *room = zgrow_room(pr->attempts, pr->n_attempts, &pr->attempts_cap,
+                                             sizeof(*room), &pr->attempt_first, &attempts_growth);
+    if (!room)
         return NULL;
-    if (pr->n_attempts == pr->attempts_cap) {
-        size_t cap = pr->attempts_cap * 4 < PROXY_MAX_ATTEMPTS ? pr->attempts_cap * 4
-                                                               : PROXY_MAX_ATTEMPTS;
-        struct policy_attempt *more = malloc(cap * sizeof(*more));
-        if (!more)
-            return NULL;
-        memcpy(more, pr->attempts, pr->n_attempts * sizeof(*more));
-        if (pr->attempts != &pr->attempt_first)
-            free(pr->attempts);
-        pr->attempts = more;
-        pr->attempts_cap = cap;
-    }
+    pr->attempts = room;
     struct policy_attempt *a = &pr->attempts[pr->n_attempts++];
     memset(a, 0, sizeof(*a));
     return a;
@@ -327,9 +322,7 @@ void proxy_request_end(struct proxy_request *pr, int status, int success, int er
     proxy_request_free_resp_headers(pr);
     zbuf_free(&pr->err_body);
     zcfg_unref(pr->cfg);
-    if (pr->attempts != &pr->attempt_first) {
-        free(pr->attempts); pr->attempts = NULL;
-    }
+    zgrow_free(pr->attempts, &pr->attempt_first); pr->attempts = NULL;
     LIST_REMOVE(pr, link);
     px->in_flight--;
     metrics_set_in_flight(px->metrics, (int64_t)px->in_flight);

@@ -2,6 +2,8 @@
 #include "routing.h"
 
 #include <ctype.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,12 +92,12 @@ static int last_user_turn_has_image(int format, const json_t *doc)
     return 0;
 }
 
-static int contains_ci(const char *s, const char *needle)
+static int contains_ci(const char *s, size_t len, const char *needle)
 {
     size_t n = strlen(needle);
-    for (; *s; s++) {
+    for (size_t i = 0; i + n <= len; i++) {
         size_t k = 0;
-        while (k < n && s[k] && tolower((unsigned char)s[k]) == needle[k])
+        while (k < n && tolower((unsigned char)s[i + k]) == needle[k])
             k++;
         if (k == n)
             return 1;
@@ -103,28 +105,43 @@ static int contains_ci(const char *s, const char *needle)
     return 0;
 }
 
-void routing_facts_from_doc(int format, const json_t *doc, int want_tokens,
-                            struct routing_facts *f)
+/* The facts from what the rules found: model (len bytes, NULL when the body
+ * names none) and the rules' verdicts. */
+static void facts_set(struct routing_facts *f, const char *model, size_t len, int web_search,
+                      int thinking, int image)
+{
+    if (model)
+        snprintf(f->model, sizeof(f->model), "%.*s", (int)(len < INT_MAX ? len : INT_MAX), model);
+    if (web_search)
+        f->matches |= BIT(ZCFG_SCENARIO_WEB_SEARCH);
+    if (thinking)
+        f->matches |= BIT(ZCFG_SCENARIO_THINK);
+    if (image)
+        f->matches |= BIT(ZCFG_SCENARIO_IMAGE);
+    if (model && contains_ci(model, len, "claude") && contains_ci(model, len, "haiku"))
+        f->matches |= BIT(ZCFG_SCENARIO_BACKGROUND);
+    else if (model && len)
+        f->matches |= BIT(ZCFG_SCENARIO_CODE);
+}
+
+static void facts_clear(struct routing_facts *f)
 {
     memset(f, 0, sizeof(*f));
     f->input_tokens = -1;
     f->matches = BIT(ZCFG_SCENARIO_DEFAULT);
+}
+
+void routing_facts_from_doc(int format, const json_t *doc, int want_tokens,
+                            struct routing_facts *f)
+{
+    facts_clear(f);
     if (!json_is_object(doc) || format < TR_FORMAT_A || format > TR_FORMAT_R)
         return;
     const char *model = str_of(doc, "model");
-    if (model)
-        snprintf(f->model, sizeof(f->model), "%s", model);
-    if (has_web_search_tool(doc) ||
-        (format == TR_FORMAT_C && json_is_object(json_object_get(doc, "web_search_options"))))
-        f->matches |= BIT(ZCFG_SCENARIO_WEB_SEARCH);
-    if (wants_thinking(format, doc))
-        f->matches |= BIT(ZCFG_SCENARIO_THINK);
-    if (last_user_turn_has_image(format, doc))
-        f->matches |= BIT(ZCFG_SCENARIO_IMAGE);
-    if (model && contains_ci(model, "claude") && contains_ci(model, "haiku"))
-        f->matches |= BIT(ZCFG_SCENARIO_BACKGROUND);
-    else if (model && *model)
-        f->matches |= BIT(ZCFG_SCENARIO_CODE);
+    facts_set(f, model, model ? strlen(model) : 0,
+              has_web_search_tool(doc) || (format == TR_FORMAT_C &&
+                                           json_is_object(json_object_get(doc, "web_search_options"))),
+              wants_thinking(format, doc), last_user_turn_has_image(format, doc));
     if (want_tokens) {
         char err[16];
         json_t *ir = tr_request_parse_doc((enum tr_format)format, doc, err, sizeof(err));
@@ -133,9 +150,268 @@ void routing_facts_from_doc(int format, const json_t *doc, int want_tokens,
     }
 }
 
+/* ---- the same facts without a tree ----
+ *
+ * One pass of zjson's reader over the body, reading exactly what the rules
+ * above read and skipping (but checking) the rest. jansson keeps the last of
+ * duplicate keys, so each rule keeps the verdict of a key's last occurrence.
+ * Anything unusual -- a key or a string the rules read that has escapes, a
+ * body that is not a JSON object, a text the reader refuses -- gives up
+ * (SCAN_GIVE_UP), and the caller parses: the facts are the tree's on every
+ * body (tests/fuzz/fuzz_routing_facts.c holds the two to that). */
+
+#define SCAN_GIVE_UP (-1)
+#define SCAN_MAX_DEPTH 64 /* the scan's own recursion stays small */
+
+struct str_span {
+    const char *s; /* NULL: not a string (or absent) */
+    size_t n;
+};
+
+static int span_is(const struct str_span *v, const char *word)
+{
+    return v->s && v->n == strlen(word) && memcmp(v->s, word, v->n) == 0;
+}
+
+/* A value the rules read as a string: its bytes, or a NULL span for any
+ * other value (skipped). Escapes give up. */
+static int scan_str(struct zjson_reader *r, struct str_span *v)
+{
+    int escaped;
+    v->s = NULL;
+    v->n = 0;
+    if (zjson_reader_peek(r) != '"')
+        return zjson_reader_skip(r);
+    if (zjson_reader_string(r, &v->s, &v->n, &escaped) != 0 || escaped)
+        return SCAN_GIVE_UP;
+    return 0;
+}
+
+/* Calls fn for each member of the object at r (fn reads or skips the
+ * value); a value that is not an object is skipped. *is_object says which. */
+typedef int (*scan_member_fn)(struct zjson_reader *r, const char *key, size_t n, void *ud);
+
+static int scan_object(struct zjson_reader *r, scan_member_fn fn, void *ud, int *is_object)
+{
+    *is_object = zjson_reader_peek(r) == '{';
+    if (!*is_object)
+        return zjson_reader_skip(r);
+    int more = zjson_reader_enter(r);
+    while (more > 0) {
+        const char *key;
+        size_t n;
+        int escaped;
+        if (zjson_reader_key(r, &key, &n, &escaped) != 0 || escaped || fn(r, key, n, ud) != 0)
+            return SCAN_GIVE_UP;
+        more = zjson_reader_next(r, '}');
+    }
+    return more;
+}
+
+/* Calls fn for each element of the array at r; any other value is skipped. */
+typedef int (*scan_element_fn)(struct zjson_reader *r, void *ud);
+
+static int scan_array(struct zjson_reader *r, scan_element_fn fn, void *ud)
+{
+    if (zjson_reader_peek(r) != '[')
+        return zjson_reader_skip(r);
+    int more = zjson_reader_enter(r);
+    while (more > 0) {
+        if (fn(r, ud) != 0)
+            return SCAN_GIVE_UP;
+        more = zjson_reader_next(r, ']');
+    }
+    return more;
+}
+
+static int key_is(const char *key, size_t n, const char *word)
+{
+    return n == strlen(word) && memcmp(key, word, n) == 0;
+}
+
+/* One member of an object whose "type" (and, for a content part, "content")
+ * the rules read. */
+struct typed {
+    struct str_span type;
+    const char *want;  /* content parts: the part type looked for */
+    int nested;        /* content parts: content_has of its "content" */
+};
+
+static int scan_content(struct zjson_reader *r, const char *want, int *has);
+
+static int typed_member(struct zjson_reader *r, const char *key, size_t n, void *ud)
+{
+    struct typed *t = ud;
+    if (key_is(key, n, "type"))
+        return scan_str(r, &t->type);
+    if (t->want && key_is(key, n, "content"))
+        return scan_content(r, t->want, &t->nested);
+    return zjson_reader_skip(r);
+}
+
+/* has_web_search_tool: one element of "tools". */
+static int tool_element(struct zjson_reader *r, void *ud)
+{
+    struct typed t = {{NULL, 0}, NULL, 0};
+    int is_object;
+    if (scan_object(r, typed_member, &t, &is_object) != 0)
+        return SCAN_GIVE_UP;
+    if (t.type.s && t.type.n >= 10 && memcmp(t.type.s, "web_search", 10) == 0)
+        *(int *)ud = 1;
+    return 0;
+}
+
+/* content_has: one part of a content array. */
+struct content_scan {
+    const char *want;
+    int has;
+};
+
+static int content_element(struct zjson_reader *r, void *ud)
+{
+    struct content_scan *c = ud;
+    struct typed t = {{NULL, 0}, c->want, 0};
+    int is_object;
+    if (scan_object(r, typed_member, &t, &is_object) != 0)
+        return SCAN_GIVE_UP;
+    if (span_is(&t.type, c->want) || (span_is(&t.type, "tool_result") && t.nested))
+        c->has = 1;
+    return 0;
+}
+
+static int scan_content(struct zjson_reader *r, const char *want, int *has)
+{
+    struct content_scan c = {want, 0};
+    if (r->depth > SCAN_MAX_DEPTH)
+        return SCAN_GIVE_UP; /* tool_results nested this deep: the tree's recursion */
+    if (scan_array(r, content_element, &c) != 0)
+        return SCAN_GIVE_UP;
+    *has = c.has;
+    return 0;
+}
+
+/* last_user_turn_has_image: one element of "messages" / "input". */
+struct turn {
+    struct str_span role;
+    const char *want;
+    int has;
+};
+
+static int turn_member(struct zjson_reader *r, const char *key, size_t n, void *ud)
+{
+    struct turn *t = ud;
+    if (key_is(key, n, "role"))
+        return scan_str(r, &t->role);
+    if (key_is(key, n, "content"))
+        return scan_content(r, t->want, &t->has);
+    return zjson_reader_skip(r);
+}
+
+struct turns {
+    const char *want;
+    int last_user_has; /* the verdict of the last user turn so far */
+};
+
+static int turn_element(struct zjson_reader *r, void *ud)
+{
+    struct turns *ts = ud;
+    struct turn t = {{NULL, 0}, ts->want, 0};
+    int is_object;
+    if (scan_object(r, turn_member, &t, &is_object) != 0)
+        return SCAN_GIVE_UP;
+    if (span_is(&t.role, "user"))
+        ts->last_user_has = t.has;
+    return 0;
+}
+
+/* "thinking" (A) is true or {"type": enabled|adaptive}; "reasoning" (R) is
+ * {"effort": ...}. */
+struct thinking {
+    int format;
+    struct str_span value; /* A: the type; R: the effort */
+};
+
+static int thinking_member(struct zjson_reader *r, const char *key, size_t n, void *ud)
+{
+    struct thinking *t = ud;
+    if (key_is(key, n, t->format == TR_FORMAT_A ? "type" : "effort"))
+        return scan_str(r, &t->value);
+    return zjson_reader_skip(r);
+}
+
+static int span_effort_thinks(const struct str_span *e)
+{
+    return e->s && !span_is(e, "none") && !span_is(e, "minimal");
+}
+
+/* The top object: each rule's verdict from its key's last occurrence. */
+struct top_scan {
+    int format;
+    struct str_span model;
+    int web_tools, web_options, thinking, image;
+};
+
+static int top_member(struct zjson_reader *r, const char *key, size_t n, void *ud)
+{
+    struct top_scan *s = ud;
+    int f = s->format, is_object;
+    if (key_is(key, n, "model"))
+        return scan_str(r, &s->model);
+    if (key_is(key, n, "tools")) {
+        s->web_tools = 0;
+        return scan_array(r, tool_element, &s->web_tools);
+    }
+    if (key_is(key, n, f == TR_FORMAT_R ? "input" : "messages")) {
+        struct turns ts = {f == TR_FORMAT_A ? "image" : f == TR_FORMAT_C ? "image_url"
+                                                                          : "input_image", 0};
+        int rc = scan_array(r, turn_element, &ts);
+        s->image = ts.last_user_has;
+        return rc;
+    }
+    if (f == TR_FORMAT_C && key_is(key, n, "web_search_options")) {
+        s->web_options = zjson_reader_peek(r) == '{';
+        return zjson_reader_skip(r);
+    }
+    if (f == TR_FORMAT_C && key_is(key, n, "reasoning_effort")) {
+        struct str_span e;
+        int rc = scan_str(r, &e);
+        s->thinking = span_effort_thinks(&e);
+        return rc;
+    }
+    if ((f == TR_FORMAT_A && key_is(key, n, "thinking")) ||
+        (f == TR_FORMAT_R && key_is(key, n, "reasoning"))) {
+        struct thinking t = {f, {NULL, 0}};
+        int is_true = zjson_reader_peek(r) == 't';
+        int rc = scan_object(r, thinking_member, &t, &is_object);
+        s->thinking = f == TR_FORMAT_A ? is_true || span_is(&t.value, "enabled") ||
+                                             span_is(&t.value, "adaptive")
+                                       : span_effort_thinks(&t.value);
+        return rc;
+    }
+    return zjson_reader_skip(r);
+}
+
+int routing_scan_facts(int format, const char *body, size_t len, struct routing_facts *f)
+{
+    facts_clear(f);
+    if (format < TR_FORMAT_A || format > TR_FORMAT_R)
+        return 0;
+    struct zjson_reader r;
+    struct top_scan s = {format, {NULL, 0}, 0, 0, 0, 0};
+    int is_object;
+    zjson_reader_init(&r, body, len);
+    if (zjson_reader_peek(&r) != '{' || scan_object(&r, top_member, &s, &is_object) != 0 ||
+        zjson_reader_end(&r) != 0)
+        return SCAN_GIVE_UP;
+    facts_set(f, s.model.s, s.model.n, s.web_tools || s.web_options, s.thinking, s.image);
+    return 0;
+}
+
 void routing_read_facts(int format, const char *body, size_t len, int want_tokens,
                         struct routing_facts *f)
 {
+    if (!want_tokens && routing_scan_facts(format, body, len, f) == 0)
+        return;
     json_t *doc = body ? zjson_load(body, len, 0) : NULL;
     routing_facts_from_doc(format, doc, want_tokens, f);
     json_decref(doc);

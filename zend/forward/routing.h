@@ -36,9 +36,15 @@ struct routing_facts {
 /* Reads the facts from a client body in format `format` (enum tr_format).
  * A body that is not a JSON object classifies as default. The token
  * estimate (an IR parse) is computed only when want_tokens is set: only a
- * profile with a longContext route needs it. */
+ * profile with a longContext route needs it; without it the body is
+ * scanned, not parsed (routing_scan_facts), unless the scan gives up. */
 void routing_read_facts(int format, const char *body, size_t len, int want_tokens,
                         struct routing_facts *f);
+/* The same facts without building a tree: one allocation-free pass over
+ * the body (routing_read_facts' common case). 0 with *f filled; -1 when it
+ * gives up (a body that is not a JSON object, escapes where a rule reads,
+ * ...), and then only the tree knows: routing_facts_from_doc. */
+int routing_scan_facts(int format, const char *body, size_t len, struct routing_facts *f);
 /* The same from the parsed body. */
 void routing_facts_from_doc(int format, const json_t *doc, int want_tokens,
                             struct routing_facts *f);

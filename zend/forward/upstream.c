@@ -10,6 +10,7 @@
 #include <sys/queue.h>
 
 #include "common.h"
+#include "grow.h"
 #include "log.h"
 #include "timeutil.h"
 
@@ -181,29 +182,24 @@ static void free_headers(struct upstream_transfer *t)
         free(t->headers[i].value);
     }
     t->n_headers = 0;
-    if (t->headers != t->headers_inline)
-        free(t->headers);
+    zgrow_free(t->headers, t->headers_inline);
     t->headers = t->headers_inline;
     t->headers_cap = UPSTREAM_INLINE_HEADERS;
 }
+
+/* 32 inline, then doubling on the heap up to the most relayed. */
+static const struct zgrow_policy headers_growth = {UPSTREAM_INLINE_HEADERS, 2,
+                                                   UPSTREAM_MAX_RESPONSE_HEADERS};
 
 /* Room for one more header line: 0, or -1 when there is none (too many,
  * or out of memory). */
 static int headers_room(struct upstream_transfer *t)
 {
-    if (t->n_headers < t->headers_cap)
-        return 0;
-    if (t->headers_cap >= UPSTREAM_MAX_RESPONSE_HEADERS)
+    struct http_header *room = zgrow_room(t->headers, t->n_headers, &t->headers_cap,
+                                          sizeof(*room), t->headers_inline, &headers_growth);
+    if (!room)
         return -1;
-    size_t cap = t->headers_cap * 2;
-    struct http_header *more = malloc(cap * sizeof(*more));
-    if (!more)
-        return -1;
-    memcpy(more, t->headers, t->n_headers * sizeof(*more));
-    if (t->headers != t->headers_inline)
-        free(t->headers);
-    t->headers = more;
-    t->headers_cap = cap;
+    t->headers = room;
     return 0;
 }
 

@@ -123,7 +123,7 @@ static void passthrough(enum tr_format f, const char *body, size_t len,
                         struct xlate_attempt *out)
 {
     out->plan = XLATE_PASSTHROUGH;
-    if (f != TR_FORMAT_C && len && memmem(body, len, "zend1.", 6))
+    if (f != TR_FORMAT_C && tr_passthrough_tagged(body, len))
         out->body = tr_passthrough_strip(f, body, len, &out->body_len);
 }
 

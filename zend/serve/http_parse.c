@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "common.h"
+#include "grow.h"
 #include "http_conn.h"
 #include "http_server.h"
 #include "timeutil.h"
@@ -100,16 +101,14 @@ static int finish_header(struct http_conn *c)
         c->reject_status = 431;
         return -1;
     }
-    if (r->n_headers == r->headers_cap) {
-        /* A client's head has a dozen or two lines: room for 256 up front
-         * was 4 KB of every request, and of every open stream. */
-        size_t cap = r->headers_cap ? r->headers_cap * 2 : HTTP_INITIAL_HEADERS;
-        struct http_header *more = realloc(r->headers, cap * sizeof(*more));
-        if (!more)
-            return -1;
-        r->headers = more;
-        r->headers_cap = cap;
-    }
+    /* A client's head has a dozen or two lines: room for 256 up front
+     * was 4 KB of every request, and of every open stream. */
+    static const struct zgrow_policy growth = {HTTP_INITIAL_HEADERS, 2, HTTP_MAX_HEADERS};
+    struct http_header *room = zgrow_room(r->headers, r->n_headers, &r->headers_cap,
+                                          sizeof(*room), NULL, &growth);
+    if (!room)
+        return -1;
+    r->headers = room;
     struct http_header *h = &r->headers[r->n_headers];
     h->name = strndup((const char *)zbuf_head(&c->hfield), zbuf_len(&c->hfield));
     /* An empty value may never have touched hvalue: its head is NULL then. */

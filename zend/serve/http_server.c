@@ -213,29 +213,6 @@ static const char *reason_phrase(int status)
     }
 }
 
-/* Appends v in decimal (base 10) or lowercase hex (base 16): what the head
- * and the chunk sizes need, without a printf per line or per chunk. */
-static void append_number(zbuf *b, uint64_t v, unsigned base)
-{
-    char digits[20];
-    size_t n = sizeof(digits);
-    do {
-        digits[--n] = "0123456789abcdef"[v % base];
-        v /= base;
-    } while (v);
-    zbuf_append(b, digits + n, sizeof(digits) - n);
-}
-
-static void append_int(zbuf *b, int64_t v)
-{
-    if (v < 0) {
-        zbuf_append(b, "-", 1);
-        append_number(b, (uint64_t)0 - (uint64_t)v, 10);
-        return;
-    }
-    append_number(b, (uint64_t)v, 10);
-}
-
 /* ---- response API ---- */
 
 void http_conn_set_handler_data(struct http_conn *c, void *data) { c->handler_data = data; }
@@ -265,7 +242,7 @@ void http_response_begin(struct http_conn *c, int status, const struct http_head
         c->resp_keep_alive = 0; /* close-delimited body */
     zbuf *o = &c->out;
     zbuf_append_str(o, http11 ? "HTTP/1.1 " : "HTTP/1.0 ");
-    append_int(o, status);
+    zbuf_append_int(o, status);
     zbuf_append(o, " ", 1);
     zbuf_append_str(o, reason_phrase(status));
     zbuf_append(o, "\r\n", 2);
@@ -280,7 +257,7 @@ void http_response_begin(struct http_conn *c, int status, const struct http_head
     zbuf_append(o, "\r\n", 2);
     if (content_length >= 0) {
         zbuf_append_str(o, "Content-Length: ");
-        append_int(o, content_length);
+        zbuf_append_int(o, content_length);
         zbuf_append(o, "\r\n", 2);
     }
     else if (c->resp_chunked)
@@ -300,7 +277,7 @@ int http_response_write(struct http_conn *c, const void *data, size_t len)
     if (len == 0 || c->resp_no_body)
         return HTTP_WRITE_OK;
     if (c->resp_chunked) {
-        append_number(&c->out, len, 16);
+        zbuf_append_uint(&c->out, len, 16);
         zbuf_append(&c->out, "\r\n", 2);
     }
     zbuf_append(&c->out, data, len);

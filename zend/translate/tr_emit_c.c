@@ -5,6 +5,7 @@
  * content + tool_calls (+ reasoning_content from zend's own carrier);
  * shortened tool names; cache_control only for claude models. */
 #include "tr_emit_int.h"
+#include "zjson.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -90,8 +91,8 @@ static void c_user(struct tr_emit *e, const json_t *m, json_t *out)
             e->oom = 1;
             return;
         }
-        tr_emit_push(e, out, json_pack("{s:s, s:s, s:s}", "role", "tool", "tool_call_id",
-                                       id ? id : "", "content", text));
+        tr_emit_push(e, out, json_pack("{s:s, s:s, s:o}", "role", "tool", "tool_call_id",
+                                       id ? id : "", "content", zjson_string(text)));
         free(text);
     }
     json_t *content = json_array();
@@ -153,9 +154,9 @@ static void c_assistant(struct tr_emit *e, const json_t *m, json_t *out)
                 e->oom = 1;
         } else if (tr_ir_is(p, "tool_call")) {
             const char *args = tr_ir_str(p, "args"), *id = tr_ir_str(p, "id");
-            json_t *fn = json_pack("{s:o, s:s}", "name",
+            json_t *fn = json_pack("{s:o, s:o}", "name",
                                    tr_emit_wire_name(e, tr_ir_str(p, "name")), "arguments",
-                                   args && *args ? args : "{}");
+                                   zjson_string(args && *args ? args : "{}"));
             tr_emit_push(e, calls, json_pack("{s:s, s:s, s:o}", "id", id ? id : "", "type",
                                              "function", "function", fn));
         }
@@ -163,11 +164,11 @@ static void c_assistant(struct tr_emit *e, const json_t *m, json_t *out)
     if (text || json_array_size(calls) > 0) {
         /* content is null, not "", beside tool calls */
         json_t *msg = json_pack("{s:s, s:o}", "role", "assistant", "content",
-                                text ? json_string(text) : json_null());
+                                text ? zjson_string(text) : json_null());
         if (json_array_size(calls) > 0)
             tr_emit_set(e, msg, "tool_calls", json_incref(calls));
         if (reason)
-            tr_emit_set(e, msg, "reasoning_content", json_string(reason));
+            tr_emit_set(e, msg, "reasoning_content", zjson_string(reason));
         tr_emit_push(e, out, msg);
     }
     json_decref(calls);

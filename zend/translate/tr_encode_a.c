@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "tr_encode_int.h"
+#include "zjson.h"
 
 static void q_push(struct tr_encoder *e, size_t idx)
 {
@@ -45,15 +46,30 @@ static void q_pop(struct tr_encoder *e)
     }
 }
 
-static void write_delta(zbuf *out, const struct tr_agg_block *b, json_t *s)
+/* A delta of block b: text (len bytes) is the block's text, thinking or
+ * partial JSON. Written straight from the bytes -- it is most of a
+ * stream's events -- the same bytes the json_pack tree gave; text that is
+ * not valid UTF-8 goes through that tree, which replaces the bad bytes. */
+static void write_delta(zbuf *out, const struct tr_agg_block *b, const char *text, size_t len)
 {
-    json_t *d = NULL;
+    const char *type = NULL, *field = NULL;
     switch (b->kind) {
-    case TR_BLOCK_TEXT: d = json_pack("{ssso}", "type", "text_delta", "text", s); break;
-    case TR_BLOCK_THINKING: d = json_pack("{ssso}", "type", "thinking_delta", "thinking", s); break;
-    case TR_BLOCK_TOOL: d = json_pack("{ssso}", "type", "input_json_delta", "partial_json", s); break;
-    case TR_BLOCK_REDACTED: json_decref(s); return; /* its data goes in its start */
+    case TR_BLOCK_TEXT: type = "text_delta"; field = "text"; break;
+    case TR_BLOCK_THINKING: type = "thinking_delta"; field = "thinking"; break;
+    case TR_BLOCK_TOOL: type = "input_json_delta"; field = "partial_json"; break;
+    case TR_BLOCK_REDACTED: return; /* its data goes in its start */
     }
+    size_t before = zbuf_len(out);
+    if (zbuf_append_str(out, "event: content_block_delta\ndata: {\"type\":\"content_block_delta\","
+                             "\"index\":") == 0 &&
+        zbuf_append_int(out, b->out_index) == 0 &&
+        zbuf_append_str(out, ",\"delta\":{\"type\":\"") == 0 && zbuf_append_str(out, type) == 0 &&
+        zbuf_append_str(out, "\",\"") == 0 && zbuf_append_str(out, field) == 0 &&
+        zbuf_append_str(out, "\":") == 0 && zjson_dump_string(len ? text : "", len, out) == 0 &&
+        zbuf_append_str(out, "}}\n\n") == 0)
+        return;
+    out->end = out->start + before;
+    json_t *d = json_pack("{ssso}", "type", type, field, tr_jstrn(text, len));
     tr_sse_event(out, "content_block_delta",
                  json_pack("{sssiso}", "type", "content_block_delta", "index", b->out_index,
                            "delta", d));
@@ -114,7 +130,7 @@ static void promote(struct tr_encoder *e, zbuf *out)
         if (!b->started) {
             write_start(e, b, out);
             if (b->started && zbuf_len(&b->text))
-                write_delta(out, b, tr_jbuf(&b->text));
+                write_delta(out, b, (const char *)zbuf_head(&b->text), zbuf_len(&b->text));
         }
         if (!b->closed)
             return;
@@ -167,7 +183,7 @@ void tr_enc_a_event(struct tr_encoder *e, const struct tr_event *ev, struct tr_a
     case TR_EV_DELTA:
         /* Non-head blocks keep theirs in the aggregator until released. */
         if (q_front(e) == b && b->started && ev->text_len)
-            write_delta(out, b, tr_jstrn(ev->text, ev->text_len));
+            write_delta(out, b, ev->text, ev->text_len);
         break;
     case TR_EV_SIG:
         break; /* written at CLOSE */

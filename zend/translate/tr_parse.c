@@ -307,7 +307,7 @@ json_t *trp_text(const char *text, const json_t *cache_control)
      * Anthropic rejects ("text content blocks must be non-empty"). */
     if (!text || !*text)
         return NULL;
-    json_t *p = json_pack("{s:s, s:s}", "type", "text", "text", text);
+    json_t *p = json_pack("{s:s, s:o}", "type", "text", "text", zjson_string(text));
     add_cache_control(p, cache_control);
     return p;
 }
@@ -405,8 +405,8 @@ json_t *trp_tool_call(const char *id, const char *name, const char *args, int cu
 {
     if (!name)
         return NULL;
-    json_t *p = json_pack("{s:s, s:s, s:s, s:s}", "type", "tool_call", "id", id ? id : "",
-                          "name", name, "args", args ? args : "{}");
+    json_t *p = json_pack("{s:s, s:s, s:s, s:o}", "type", "tool_call", "id", id ? id : "",
+                          "name", name, "args", zjson_string(args ? args : "{}"));
     if (p && custom)
         json_object_set_new(p, "custom", json_true());
     return p;

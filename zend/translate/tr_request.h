@@ -98,6 +98,8 @@ char *tr_request_emit(const json_t *ir, enum tr_format wire, const struct tr_emi
  * "zend1.". Returns NULL when the body needs no edit (it is then forwarded
  * byte-identical) or is not JSON; else a malloc'd body with *out_len set. */
 char *tr_passthrough_strip(enum tr_format f, const char *body, size_t len, size_t *out_len);
+/* Does the body hold "zend1." anywhere (the cheap test before any edit)? */
+int tr_passthrough_tagged(const char *body, size_t len);
 
 /* The local count_tokens estimate of an IR (docs/translate.md, count_tokens):
  * ceil(B/4) + 1600 per image + 1600 per document + 4 per message + 8. */

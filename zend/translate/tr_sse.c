@@ -68,65 +68,65 @@ static void too_large(struct tr_sse *p)
     reset_event(p);
 }
 
-static const char *find_or_end(const char *at, const char *end, char c)
-{
-    const char *found = memchr(at, c, (size_t)(end - at));
-    return found ? found : end;
-}
+/* The bytes the JSON scan must look at: inside a string, its end and
+ * escapes; outside, strings and brackets. Runs of others are skipped. */
+static const unsigned char js_in_str_stop[256] = {['"'] = 1, ['\\'] = 1};
+static const unsigned char js_open_stop[256] = {
+    ['"'] = 1, ['{'] = 1, ['['] = 1, ['}'] = 1, [']'] = 1,
+};
+
+static int js_ws(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 /* Tracks whether the data so far is exactly one JSON object or array (the
  * brackets balance outside strings); only the lenient mode needs it. */
 static void js_scan(struct tr_sse *p, const char *s, size_t n)
 {
-    /* Inside a string only '"' and '\\' matter, and most of an event is
-     * string text: those runs are skipped with memchr rather than walked
-     * byte by byte (the walk was a sixth of a translated stream's
-     * instructions). Each one's next place is kept until passed (end:
-     * none left), so a string full of escapes is not searched again and
-     * again. */
-    const char *end = s + n, *quote = NULL, *backslash = NULL;
-    for (size_t i = 0; i < n && p->js_state != JS_NOT; i++) {
-        if (p->js_state == JS_OPEN && p->js_in_str && !p->js_esc) {
-            const char *at = s + i;
-            if (!quote || quote < at)
-                quote = find_or_end(at, end, '"');
-            if (!backslash || backslash < at)
-                backslash = find_or_end(at, end, '\\');
-            const char *stop = quote < backslash ? quote : backslash;
-            if (stop == end)
-                return; /* the string goes on past this piece */
-            i = (size_t)(stop - s);
-        }
-        char c = s[i];
-        int ws = c == ' ' || c == '\t' || c == '\n' || c == '\r';
+    const unsigned char *c = (const unsigned char *)s, *end = c + n;
+    while (c < end && p->js_state != JS_NOT) {
         switch (p->js_state) {
         case JS_EMPTY:
-            if (c == '{' || c == '[') {
+            if (*c == '{' || *c == '[') {
                 p->js_state = JS_OPEN;
                 p->js_depth = 1;
-            } else if (!ws) {
+            } else if (!js_ws(*c)) {
                 p->js_state = JS_NOT;
             }
+            c++;
             break;
         case JS_OPEN:
             if (p->js_in_str) {
-                if (p->js_esc)
+                if (p->js_esc) {
                     p->js_esc = 0;
-                else if (c == '\\')
+                    c++;
+                    break;
+                }
+                while (c < end && !js_in_str_stop[*c])
+                    c++;
+                if (c == end)
+                    break;
+                if (*c == '\\')
                     p->js_esc = 1;
-                else if (c == '"')
+                else
                     p->js_in_str = 0;
-            } else if (c == '"') {
-                p->js_in_str = 1;
-            } else if (c == '{' || c == '[') {
-                p->js_depth++;
-            } else if ((c == '}' || c == ']') && --p->js_depth == 0) {
-                p->js_state = JS_DONE;
+                c++;
+                break;
             }
+            while (c < end && !js_open_stop[*c])
+                c++;
+            if (c == end)
+                break;
+            if (*c == '"')
+                p->js_in_str = 1;
+            else if (*c == '{' || *c == '[')
+                p->js_depth++;
+            else if (--p->js_depth == 0)
+                p->js_state = JS_DONE;
+            c++;
             break;
-        case JS_DONE:
-            if (!ws)
+        default: /* JS_DONE: only whitespace may follow */
+            if (!js_ws(*c))
                 p->js_state = JS_NOT;
+            c++;
             break;
         }
     }
@@ -248,15 +248,14 @@ static void feed_bytes(struct tr_sse *p, const char *buf, size_t len)
             }
             /* fall through */
         case ST_VALUE: {
-            /* The rest of the line in one piece, found with memchr: a
-             * line is most of an event, and a byte loop was ~4
-             * instructions a byte. */
-            const char *at = buf + i, *nl = memchr(at, '\n', len - i);
-            size_t upto = nl ? (size_t)(nl - at) : len - i;
-            const char *cr = memchr(at, '\r', upto);
-            size_t n = cr ? (size_t)(cr - at) : upto;
-            value(p, at, n);
-            i += n;
+            /* The rest of the line in one piece. */
+            const char *nl = memchr(buf + i, '\n', len - i);
+            size_t j = nl ? (size_t)(nl - buf) : len;
+            const char *cr = memchr(buf + i, '\r', j - i);
+            if (cr)
+                j = (size_t)(cr - buf);
+            value(p, buf + i, j - i);
+            i = j;
             break;
         }
         }
