@@ -322,7 +322,7 @@ void proxy_request_end(struct proxy_request *pr, int status, int success, int er
     proxy_request_free_resp_headers(pr);
     zbuf_free(&pr->err_body);
     zcfg_unref(pr->cfg);
-    zgrow_free(pr->attempts, &pr->attempt_first); pr->attempts = NULL;
+    zgrow_free(pr->attempts, &pr->attempt_first);
     LIST_REMOVE(pr, link);
     px->in_flight--;
     metrics_set_in_flight(px->metrics, (int64_t)px->in_flight);

@@ -158,7 +158,7 @@ void routing_facts_from_doc(int format, const json_t *doc, int want_tokens,
  * Anything unusual -- a key or a string the rules read that has escapes, a
  * body that is not a JSON object, a text the reader refuses -- gives up
  * (SCAN_GIVE_UP), and the caller parses: the facts are the tree's on every
- * body (tests/fuzz/fuzz_routing_facts.c holds the two to that). */
+ * body (tests/fuzz/fuzz_routing.c holds the two to that). */
 
 #define SCAN_GIVE_UP (-1)
 #define SCAN_MAX_DEPTH 64 /* the scan's own recursion stays small */
@@ -188,13 +188,12 @@ static int scan_str(struct zjson_reader *r, struct str_span *v)
 }
 
 /* Calls fn for each member of the object at r (fn reads or skips the
- * value); a value that is not an object is skipped. *is_object says which. */
+ * value); a value that is not an object is skipped. */
 typedef int (*scan_member_fn)(struct zjson_reader *r, const char *key, size_t n, void *ud);
 
-static int scan_object(struct zjson_reader *r, scan_member_fn fn, void *ud, int *is_object)
+static int scan_object(struct zjson_reader *r, scan_member_fn fn, void *ud)
 {
-    *is_object = zjson_reader_peek(r) == '{';
-    if (!*is_object)
+    if (zjson_reader_peek(r) != '{')
         return zjson_reader_skip(r);
     int more = zjson_reader_enter(r);
     while (more > 0) {
@@ -253,8 +252,7 @@ static int typed_member(struct zjson_reader *r, const char *key, size_t n, void 
 static int tool_element(struct zjson_reader *r, void *ud)
 {
     struct typed t = {{NULL, 0}, NULL, 0};
-    int is_object;
-    if (scan_object(r, typed_member, &t, &is_object) != 0)
+    if (scan_object(r, typed_member, &t) != 0)
         return SCAN_GIVE_UP;
     if (t.type.s && t.type.n >= 10 && memcmp(t.type.s, "web_search", 10) == 0)
         *(int *)ud = 1;
@@ -271,8 +269,7 @@ static int content_element(struct zjson_reader *r, void *ud)
 {
     struct content_scan *c = ud;
     struct typed t = {{NULL, 0}, c->want, 0};
-    int is_object;
-    if (scan_object(r, typed_member, &t, &is_object) != 0)
+    if (scan_object(r, typed_member, &t) != 0)
         return SCAN_GIVE_UP;
     if (span_is(&t.type, c->want) || (span_is(&t.type, "tool_result") && t.nested))
         c->has = 1;
@@ -316,8 +313,7 @@ static int turn_element(struct zjson_reader *r, void *ud)
 {
     struct turns *ts = ud;
     struct turn t = {{NULL, 0}, ts->want, 0};
-    int is_object;
-    if (scan_object(r, turn_member, &t, &is_object) != 0)
+    if (scan_object(r, turn_member, &t) != 0)
         return SCAN_GIVE_UP;
     if (span_is(&t.role, "user"))
         ts->last_user_has = t.has;
@@ -354,7 +350,7 @@ struct top_scan {
 static int top_member(struct zjson_reader *r, const char *key, size_t n, void *ud)
 {
     struct top_scan *s = ud;
-    int f = s->format, is_object;
+    int f = s->format;
     if (key_is(key, n, "model"))
         return scan_str(r, &s->model);
     if (key_is(key, n, "tools")) {
@@ -382,7 +378,7 @@ static int top_member(struct zjson_reader *r, const char *key, size_t n, void *u
         (f == TR_FORMAT_R && key_is(key, n, "reasoning"))) {
         struct thinking t = {f, {NULL, 0}};
         int is_true = zjson_reader_peek(r) == 't';
-        int rc = scan_object(r, thinking_member, &t, &is_object);
+        int rc = scan_object(r, thinking_member, &t);
         s->thinking = f == TR_FORMAT_A ? is_true || span_is(&t.value, "enabled") ||
                                              span_is(&t.value, "adaptive")
                                        : span_effort_thinks(&t.value);
@@ -398,9 +394,8 @@ int routing_scan_facts(int format, const char *body, size_t len, struct routing_
         return 0;
     struct zjson_reader r;
     struct top_scan s = {format, {NULL, 0}, 0, 0, 0, 0};
-    int is_object;
     zjson_reader_init(&r, body, len);
-    if (zjson_reader_peek(&r) != '{' || scan_object(&r, top_member, &s, &is_object) != 0 ||
+    if (zjson_reader_peek(&r) != '{' || scan_object(&r, top_member, &s) != 0 ||
         zjson_reader_end(&r) != 0)
         return SCAN_GIVE_UP;
     facts_set(f, s.model.s, s.model.n, s.web_tools || s.web_options, s.thinking, s.image);

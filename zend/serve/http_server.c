@@ -259,9 +259,9 @@ void http_response_begin(struct http_conn *c, int status, const struct http_head
         zbuf_append_str(o, "Content-Length: ");
         zbuf_append_int(o, content_length);
         zbuf_append(o, "\r\n", 2);
-    }
-    else if (c->resp_chunked)
+    } else if (c->resp_chunked) {
         zbuf_append_str(o, "Transfer-Encoding: chunked\r\n");
+    }
     if (!c->resp_keep_alive)
         zbuf_append_str(o, "Connection: close\r\n");
     else if (!http11)
