@@ -445,6 +445,30 @@ int rpc_reader_feed(struct rpc_reader *r, const void *data, size_t len)
 
 size_t rpc_reader_pending(const struct rpc_reader *r) { return zbuf_len(&r->in); }
 
+int rpc_decode_frame(const uint8_t *p, size_t frame_len, struct rpc_message *out,
+                     struct rpc_read_error *e)
+{
+    memset(e, 0, sizeof(*e));
+    memset(out, 0, sizeof(*out));
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    size_t off = 0;
+    msgpack_unpack_return ret = msgpack_unpack_next(&u, (const char *)p, frame_len, &off);
+    int rc = RPC_READ_ERROR;
+    if (ret != MSGPACK_UNPACK_SUCCESS || off != frame_len) {
+        /* The scanner accepted it, so this is nesting beyond msgpack-c's
+         * fixed stack (32 levels) or an allocation failure. */
+        snprintf(e->message, sizeof(e->message), "frame could not be unpacked (nested too "
+                 "deeply or out of memory)");
+    } else if (decode_message(&u.data, out, e) == ZEN_OK) {
+        rc = RPC_READ_MESSAGE;
+    } else {
+        rpc_message_clear(out);
+    }
+    msgpack_unpacked_destroy(&u);
+    return rc;
+}
+
 int rpc_reader_next(struct rpc_reader *r, struct rpc_message *out, struct rpc_read_error *e)
 {
     memset(e, 0, sizeof(*e));
@@ -458,24 +482,7 @@ int rpc_reader_next(struct rpc_reader *r, struct rpc_message *out, struct rpc_re
         e->has_msgid = peek_request_msgid(zbuf_head(&r->in), zbuf_len(&r->in), &e->msgid);
         return RPC_READ_ERROR;
     }
-
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
-    size_t off = 0;
-    msgpack_unpack_return ret =
-        msgpack_unpack_next(&u, (const char *)zbuf_head(&r->in), frame_len, &off);
+    int rc = rpc_decode_frame(zbuf_head(&r->in), frame_len, out, e);
     zbuf_consume(&r->in, frame_len);
-    int rc = RPC_READ_ERROR;
-    if (ret != MSGPACK_UNPACK_SUCCESS || off != frame_len) {
-        /* The scanner accepted it, so this is nesting beyond msgpack-c's
-         * fixed stack (32 levels) or an allocation failure. */
-        snprintf(e->message, sizeof(e->message), "frame could not be unpacked (nested too "
-                 "deeply or out of memory)");
-    } else if (decode_message(&u.data, out, e) == ZEN_OK) {
-        rc = RPC_READ_MESSAGE;
-    } else {
-        rpc_message_clear(out);
-    }
-    msgpack_unpacked_destroy(&u);
     return rc;
 }

@@ -73,6 +73,11 @@ struct rpc_read_error {
 
 enum { RPC_READ_ERROR = -1, RPC_READ_NEED_MORE = 0, RPC_READ_MESSAGE = 1 };
 
+/* Decodes one whole frame, as rpc_frame_scan measured it (frame_len), into
+ * out: RPC_READ_MESSAGE, or RPC_READ_ERROR with e filled in. */
+int rpc_decode_frame(const uint8_t *p, size_t frame_len, struct rpc_message *out,
+                     struct rpc_read_error *e);
+
 void rpc_reader_init(struct rpc_reader *r, size_t max_frame);
 void rpc_reader_free(struct rpc_reader *r);
 int rpc_reader_feed(struct rpc_reader *r, const void *data, size_t len);

@@ -399,9 +399,6 @@ int zend_worker_run(struct zend_daemon *d)
         sigs[i]->data = d;
         ev_signal_start(loop, sigs[i]);
     }
-    control_start(d->control, loop);
-    if (d->control_read)
-        control_start(d->control_read, loop);
     proxy_start(d->proxy);
     apply_runtime_config(d);
     ev_stat_init(&d->config_watch, config_watch_cb, d->paths.config, 0.);

@@ -56,6 +56,7 @@ struct zend_daemon {
     char listen[ZCFG_HOST_MAX + 16]; /* as bound, e.g. "127.0.0.1:19841" */
     struct control_server *control;
     struct control_server *control_read; /* NULL without daemon.control_read_socket */
+    struct control_front *control_front; /* answers health off the loop; NULL: the servers accept */
     struct proxy *proxy;
     struct metrics *metrics;
     struct logbus *logbus;

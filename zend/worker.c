@@ -3,15 +3,18 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
 #include "config.h"
 #include "control.h"
+#include "control_front.h"
 #include "control_methods.h"
 #include "daemon.h"
 #include "fault.h"
@@ -55,6 +58,14 @@ static void publish_to_control(void *ctx, int level, const char *event, const ch
 
 static void test_abort_cb(struct ev_loop *loop, ev_timer *w, int revents) { abort(); }
 
+static void test_stall_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    int64_t ms = (int64_t)(intptr_t)w->data;
+    struct timespec left = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
+    while (nanosleep(&left, &left) != 0 && errno == EINTR)
+        ;
+}
+
 /* Sent from the loop itself, so it stops when the loop does: a worker that
  * is stopped, or spinning inside one callback, falls silent. */
 static void heartbeat_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -87,7 +98,7 @@ static struct zcfg *load_last_good(struct zend_daemon *d, const char *why)
 int worker_main(const struct worker_args *a)
 {
     static struct zend_daemon d; /* zeroed: every watcher starts inactive */
-    ev_timer test_abort, heartbeat;
+    ev_timer test_abort, test_stall, heartbeat;
     struct statefile *state_file = NULL;
     char err[ZEN_ERRLEN];
     int code = ZEN_EXIT_FAILURE;
@@ -158,6 +169,13 @@ int worker_main(const struct worker_args *a)
         ev_timer_init(&test_abort, test_abort_cb, atof(abort_ms) / 1000.0, 0.);
         ev_timer_start(d.loop, &test_abort);
     }
+    const char *stall = getenv(WORKER_TEST_STALL_ENV);
+    long stall_after = 0, stall_for = 0;
+    if (stall && sscanf(stall, "%ld,%ld", &stall_after, &stall_for) == 2 && stall_for > 0) {
+        ev_timer_init(&test_stall, test_stall_cb, (double)stall_after / 1000.0, 0.);
+        test_stall.data = (void *)(intptr_t)stall_for;
+        ev_timer_start(d.loop, &test_stall);
+    }
 
     if (d.notify_fd >= 0 && a->heartbeat_ms > 0) {
         double every = (double)a->heartbeat_ms / 1000.0;
@@ -166,6 +184,18 @@ int worker_main(const struct worker_args *a)
         ev_timer_start(d.loop, &heartbeat);
     }
 
+    /* Control peers are accepted by the health front's thread, which hands
+     * the loop every connection that asks for more than health. */
+    control_start(d.control, d.loop, 0);
+    if (d.control_read)
+        control_start(d.control_read, d.loop, 0);
+    d.control_front = control_front_start(d.loop, d.control, d.control_fd, d.control_read,
+                                          d.control_read_fd, control_methods_health, &d);
+    if (!d.control_front) { /* no thread: the loop answers health too */
+        control_start(d.control, d.loop, 1);
+        if (d.control_read)
+            control_start(d.control_read, d.loop, 1);
+    }
     code = zend_worker_run(&d);
 
 out:
@@ -178,6 +208,8 @@ out:
     d.ledger = NULL;
     metrics_free(d.metrics);
     logbus_free(d.logbus);
+    control_front_stop(d.control_front);
+    d.control_front = NULL;
     control_close(d.control);
     control_close(d.control_read);
     if (d.listen_fd >= 0)

@@ -20,6 +20,10 @@
 /* Test hook: a worker started with this variable set aborts after that many
  * milliseconds of serving (crash-restart tests). Never set it otherwise. */
 #define WORKER_TEST_ABORT_ENV "ZEND_TEST_ABORT_AFTER_MS"
+/* Test hook: "AFTER,FOR" -- after AFTER ms of serving, the worker's loop
+ * sleeps FOR ms inside one callback (a loop stuck in one iteration, for the
+ * health front's tests). Never set it otherwise. */
+#define WORKER_TEST_STALL_ENV "ZEND_TEST_STALL_LOOP_MS"
 
 /* Test hooks for the heartbeat: how often the worker sends one, and how
  * long the supervisor waits without one before it kills the worker. */

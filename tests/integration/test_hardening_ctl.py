@@ -197,9 +197,13 @@ class ControlConnections(OpsTestCase):
     """64 idle control connections used to lock zenctl out for good."""
 
     MAX = 64  # CONTROL_MAX_CONNECTIONS
+    # The health front's own table (CONTROL_FRONT_MAX_CONNECTIONS): the first
+    # peers land there, the rest go to the loop's table of MAX.
+    FRONT = 32
 
     def test_a_full_table_does_not_lock_zenctl_out(self):
         self.start()  # default timeouts: 60 s idle, 5 s per frame
+        in_front = [control_socket(self.sock) for _ in range(self.FRONT)]
         idle = [control_socket(self.sock) for _ in range(self.MAX)]
         half = control_socket(self.sock)
         # A request frame cut in the middle: the reader waits for the rest.
@@ -211,13 +215,16 @@ class ControlConnections(OpsTestCase):
                 r = self.zenctl("status", timeout=5)
                 self.assertEqual(r.returncode, 0, r.stderr)
                 self.assertIn("zend", r.stdout)
+            r = self.zenctl("health", timeout=5)
+            self.assertIn(r.returncode, (0, 1, 2), r.stderr)
+            self.assertIn("zend", r.stdout)
             self.assertLess(time.monotonic() - t0, 5.0)
             # Room was made by closing the quietest connections: the first
             # ones opened, never those opened last.
             self.assertTrue(closed_by_peer(idle[0], 2.0), "the oldest idle one stays open")
             self.assertFalse(closed_by_peer(idle[-1], 0.2))
         finally:
-            for s in idle + [half]:
+            for s in in_front + idle + [half]:
                 s.close()
 
     def test_idle_and_half_frame_connections_time_out_subscribers_do_not(self):

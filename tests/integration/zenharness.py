@@ -121,6 +121,13 @@ class ZenTestCase(unittest.TestCase):
         for var in ("ZEN_HOME", "GOZEN_CONFIG_DIR", "ZEN_SOCKET", "NO_COLOR"):
             self.env.pop(var, None)
         self.env["ZEN_HOME"] = self.home
+        # health is answered off the event loop from a snapshot; when the
+        # loop is mid-iteration the answer waits 0.5 ms for a fresh one, then
+        # takes the last. Tests read health right after changing state, and
+        # under the sanitizers or valgrind an iteration outlasts 0.5 ms: they
+        # wait for the fresh one (up to 1 s). test_control_front tests the
+        # default.
+        self.env.setdefault("ZEND_TEST_HEALTH_WAIT_MS", "2000")
         self.sock = os.path.join(self.home, "zend.sock")
 
     def tearDown(self):

@@ -101,7 +101,7 @@ static void fixture_up(struct fixture *f, const char *name)
     f->lfd = control_bind(f->path, err, sizeof(err));
     CU_ASSERT_FATAL(f->lfd >= 0);
     f->s = control_new(f->lfd, dispatch, NULL);
-    control_start(f->s, loop);
+    control_start(f->s, loop, 1);
     n_held = 0;
 }
 

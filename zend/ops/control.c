@@ -73,6 +73,7 @@ struct control_server {
     size_t nconns;
     int64_t idle_timeout_ms, frame_timeout_ms;
     control_peer_fn allow_reader; /* the read-only socket's admission; NULL on the main one */
+    int accepting;          /* accepts its own peers (else control_front hands them over) */
 };
 
 static void conn_close(struct control_conn *c);
@@ -427,9 +428,10 @@ static int evict_one(struct control_server *s)
     return ZEN_OK;
 }
 
-static void on_accept(void *ctx, int fd)
+/* A new peer: checked, given a slot, and read. NULL when it was refused
+ * (and closed). */
+static struct control_conn *admit(struct control_server *s, int fd)
 {
-    struct control_server *s = ctx;
     struct ucred cred = {.pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1};
     if (!peer_allowed(s, fd, &cred)) {
         zlog_pack(ZLOG_WARN, "control_peer_refused", "{s:i, s:i, s:b}", "uid", (int)cred.uid,
@@ -438,16 +440,16 @@ static void on_accept(void *ctx, int fd)
                s->allow_reader ? "permission denied: not one of daemon.control_readers"
                                : "permission denied: only zend's own user may use the "
                                  "control socket");
-        return;
+        return NULL;
     }
     if (s->nconns >= CONTROL_MAX_CONNECTIONS && evict_one(s) != ZEN_OK) {
         refuse(fd, RPC_ERR_INTERNAL, "too many control connections");
-        return;
+        return NULL;
     }
     struct control_conn *c = calloc(1, sizeof(*c));
     if (!c) {
         close(fd);
-        return;
+        return NULL;
     }
     c->server = s;
     c->fd = fd;
@@ -463,6 +465,25 @@ static void on_accept(void *ctx, int fd)
     s->nconns++;
     ev_io_start(s->loop, &c->read_io);
     conn_arm_deadline(c);
+    return c;
+}
+
+static void on_accept(void *ctx, int fd) { (void)admit(ctx, fd); }
+
+void control_adopt(struct control_server *s, const struct control_handoff *h)
+{
+    struct control_conn *c = admit(s, h->fd);
+    if (!c)
+        return;
+    if (h->last_frame_ms)
+        c->last_frame_ms = h->last_frame_ms;
+    c->frame_started_ms = h->frame_started_ms;
+    /* Answers already given go out first, then what the peer asked since. */
+    if (zbuf_append(&c->out, h->out, h->outlen) != ZEN_OK ||
+        rpc_reader_feed(&c->reader, h->in, h->inlen) != ZEN_OK || process_frames(c) != ZEN_OK)
+        c->closing = 1;
+    conn_arm_deadline(c);
+    conn_flush(c);
 }
 
 /* ---- server ---- */
@@ -549,8 +570,7 @@ struct control_server *control_new(int fd, control_dispatch_fn dispatch, void *c
     s->dispatch = dispatch;
     s->dispatch_ctx = ctx;
     s->fd = fd;
-    s->idle_timeout_ms = env_ms(CONTROL_TEST_IDLE_ENV, CONTROL_IDLE_TIMEOUT_MS);
-    s->frame_timeout_ms = env_ms(CONTROL_TEST_FRAME_ENV, CONTROL_FRAME_TIMEOUT_MS);
+    control_deadlines(&s->idle_timeout_ms, &s->frame_timeout_ms);
     return s;
 }
 
@@ -565,11 +585,19 @@ struct control_server *control_new_read_only(int fd, control_dispatch_fn dispatc
 
 int control_conn_read_only(const struct control_conn *c) { return c->server->allow_reader != NULL; }
 
-void control_start(struct control_server *s, struct ev_loop *loop)
+void control_start(struct control_server *s, struct ev_loop *loop, int accept)
 {
     s->loop = loop;
     acceptor_init(&s->acceptor, loop, s->fd, "control", on_accept, s);
-    acceptor_start(&s->acceptor);
+    s->accepting = accept;
+    if (accept)
+        acceptor_start(&s->acceptor);
+}
+
+void control_deadlines(int64_t *idle_ms, int64_t *frame_ms)
+{
+    *idle_ms = env_ms(CONTROL_TEST_IDLE_ENV, CONTROL_IDLE_TIMEOUT_MS);
+    *frame_ms = env_ms(CONTROL_TEST_FRAME_ENV, CONTROL_FRAME_TIMEOUT_MS);
 }
 
 /* Last chance for answers queued as zend exits: a short blocking flush. */
@@ -598,7 +626,7 @@ void control_close(struct control_server *s)
         flush_before_exit(c, deadline);
         conn_close(c);
     }
-    if (s->loop)
+    if (s->loop && s->accepting)
         acceptor_stop(&s->acceptor);
     free(s);
 }

@@ -20,6 +20,7 @@
 #include <ev.h>
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "common.h"
@@ -84,7 +85,29 @@ struct control_server *control_new_read_only(int listen_fd, control_dispatch_fn 
                                              void *ctx, control_peer_fn allow);
 /* Did c come in through the read-only socket? */
 int control_conn_read_only(const struct control_conn *c);
-void control_start(struct control_server *s, struct ev_loop *loop);
+/* Starts serving on loop; with accept 0 the server takes its peers only
+ * through control_adopt (control_front.h accepts them on its thread). */
+void control_start(struct control_server *s, struct ev_loop *loop, int accept);
+
+/* A connection accepted elsewhere (control_front.c), handed over with what
+ * its first owner read but did not answer (in), the answers it has not
+ * sent yet (out), and its deadline clocks (ztime_mono_ms; 0 = none), so
+ * the peer sees one connection whose answers keep their order. */
+struct control_handoff {
+    int fd;
+    const void *in;
+    size_t inlen;
+    const void *out;
+    size_t outlen;
+    int64_t last_frame_ms;    /* accepted, or the last complete frame */
+    int64_t frame_started_ms; /* the incomplete frame's first byte */
+};
+/* Takes the connection over: the peer check and the connection cap apply as
+ * to a peer accepted here; the buffered requests are answered at once. */
+void control_adopt(struct control_server *s, const struct control_handoff *h);
+/* The idle and frame deadlines every control connection gets (the test
+ * environment may shorten them). */
+void control_deadlines(int64_t *idle_ms, int64_t *frame_ms);
 /* Flushes what can be flushed and closes every connection. The listening
  * socket and its file stay: they belong to whoever called control_bind. */
 void control_close(struct control_server *s);

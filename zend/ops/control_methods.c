@@ -14,6 +14,7 @@
 #include "budget.h"
 #include "common.h"
 #include "control_access.h"
+#include "control_front.h"
 #include "daemon.h"
 #include "health.h"
 #include "ledger.h"
@@ -214,6 +215,13 @@ static json_t *method_health(struct zend_daemon *d, struct control_conn *c,
 {
     struct health_inputs in;
     zend_health_inputs(d, &in);
+    return health_json(&in);
+}
+
+json_t *control_methods_health(void *ctx)
+{
+    struct health_inputs in;
+    zend_health_inputs(ctx, &in);
     return health_json(&in);
 }
 
@@ -537,7 +545,10 @@ json_t *control_methods_dispatch(void *ctx, struct control_conn *c, const char *
         snprintf(err->message, sizeof(err->message), "zend is shutting down");
         return NULL;
     }
-    return method->handler(d, c, params, err);
+    json_t *result = method->handler(d, c, params, err);
+    if (!method->read_only)
+        control_front_publish(d->control_front);
+    return result;
 }
 
 int control_methods_reader_allowed(void *ctx, uid_t uid, gid_t gid)

@@ -17,6 +17,10 @@
 json_t *control_methods_dispatch(void *ctx, struct control_conn *c, const char *method,
                                  const json_t *params, struct rpc_error *err);
 
+/* The health RPC's result (a control_produce_fn; ctx is the struct
+ * zend_daemon): what control_front answers from. */
+json_t *control_methods_health(void *ctx);
+
 /* A control_peer_fn for the read-only socket: is the peer one of the
  * running config's daemon.control_readers? ctx is the struct zend_daemon. */
 int control_methods_reader_allowed(void *ctx, uid_t uid, gid_t gid);
