@@ -18,7 +18,9 @@ json_t *control_methods_dispatch(void *ctx, struct control_conn *c, const char *
                                  const json_t *params, struct rpc_error *err);
 
 /* The health RPC's result (a control_produce_fn; ctx is the struct
- * zend_daemon): what control_front answers from. */
+ * zend_daemon): what control_front answers from. The tree is built fresh
+ * and shares no value with the daemon, because the front's thread owns it
+ * from then on (jansson reference counts are not shared across threads). */
 json_t *control_methods_health(void *ctx);
 
 /* A control_peer_fn for the read-only socket: is the peer one of the
