@@ -258,8 +258,8 @@ static void answer_health(struct control_front *f, struct front_conn *c, uint32_
         rpc_encode_response(&c->out, msgid, NULL, h);
     else
         rpc_encode_error(&c->out, msgid, RPC_ERR_INTERNAL, "out of memory");
+    json_decref(h); /* under mu: h may be the snapshot, whose count the loop drops */
     pthread_mutex_unlock(&f->mu);
-    json_decref(h);
 }
 
 /* ---- the front's side: connections ---- */
