@@ -85,7 +85,7 @@ struct control_front {
     int64_t snapshot_ms;    /* when the loop built it */
     uint64_t snapshot_iter; /* the iteration at whose end it was built */
     uint64_t publications;  /* snapshots built so far */
-    int want_snapshot;
+    atomic_int want_snapshot; /* set by the front; read by the loop without mu */
     STAILQ_HEAD(, handoff) handoffs;
 
     /* the front's side */
@@ -122,7 +122,7 @@ static void publish(struct control_front *f, uint64_t iteration)
     f->snapshot_ms = now;
     f->snapshot_iter = iteration;
     f->publications++;
-    f->want_snapshot = 0;
+    atomic_store(&f->want_snapshot, 0);
     pthread_cond_broadcast(&f->published);
     pthread_mutex_unlock(&f->mu);
     json_decref(old);
@@ -141,9 +141,7 @@ static void iteration_begins_cb(struct ev_loop *loop, ev_check *w, int revents)
 static void iteration_ends_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
     struct control_front *f = w->data;
-    pthread_mutex_lock(&f->mu);
-    int wanted = f->want_snapshot;
-    pthread_mutex_unlock(&f->mu);
+    int wanted = atomic_load(&f->want_snapshot);
     /* Not busy while it builds: a front waiting for this snapshot should
      * wait for it, not answer the last one. */
     atomic_store(&f->busy, 0);
@@ -203,7 +201,7 @@ static int snapshot_current(struct control_front *f)
  * CONTROL_FRONT_STALL_MS. */
 static void await_fresh_snapshot(struct control_front *f)
 {
-    f->want_snapshot = 1;
+    atomic_store(&f->want_snapshot, 1);
     ev_async_send(f->loop, &f->wake);
     uint64_t asked_at = f->publications;
     int64_t now = mono_us(), give_up = now + (int64_t)CONTROL_FRONT_STALL_MS * 1000;
