@@ -1,7 +1,9 @@
 #include "buf.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "common.h"
 
@@ -84,3 +86,19 @@ void zbuf_consume(zbuf *b, size_t n)
 }
 
 void zbuf_clear(zbuf *b) { b->start = b->end = 0; }
+
+int zbuf_send(zbuf *b, int fd)
+{
+    while (zbuf_len(b) > 0) {
+        ssize_t n = send(fd, zbuf_head(b), zbuf_len(b), MSG_NOSIGNAL);
+        if (n > 0)
+            zbuf_consume(b, (size_t)n);
+        else if (n < 0 && errno == EINTR)
+            continue;
+        else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return ZBUF_BLOCKED;
+        else
+            return ZBUF_PEER_GONE;
+    }
+    return ZBUF_SENT;
+}

@@ -32,4 +32,10 @@ static inline uint8_t *zbuf_head(const zbuf *b) { return b->data ? b->data + b->
 void zbuf_consume(zbuf *b, size_t n);
 void zbuf_clear(zbuf *b);
 
+/* Sends b's bytes on a non-blocking socket until they are all out
+ * (ZBUF_SENT) or the socket is full (ZBUF_BLOCKED: wait for writable);
+ * ZBUF_PEER_GONE when the peer went away. Never raises SIGPIPE. */
+enum { ZBUF_PEER_GONE = -1, ZBUF_BLOCKED = 0, ZBUF_SENT = 1 };
+int zbuf_send(zbuf *b, int fd);
+
 #endif

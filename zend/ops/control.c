@@ -88,19 +88,15 @@ static void conn_flush(struct control_conn *c)
         pump_logs(c);
         if (zbuf_len(&c->out) == 0)
             break;
-        ssize_t n = send(c->fd, zbuf_head(&c->out), zbuf_len(&c->out), MSG_NOSIGNAL);
-        if (n > 0) {
-            zbuf_consume(&c->out, (size_t)n);
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        int sent = zbuf_send(&c->out, c->fd);
+        if (sent == ZBUF_BLOCKED) {
             ev_io_start(c->server->loop, &c->write_io);
             return;
         }
-        conn_close(c); /* peer gone */
-        return;
+        if (sent == ZBUF_PEER_GONE) {
+            conn_close(c);
+            return;
+        }
     }
     ev_io_stop(c->server->loop, &c->write_io);
     if (c->closing && !c->n_replies) { /* a half-closed peer still gets what it is owed */

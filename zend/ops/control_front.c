@@ -336,23 +336,17 @@ static void deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
 /* Sends what it can. Returns 0 when the peer is gone (c closed). */
 static int conn_flush(struct control_front *f, struct front_conn *c)
 {
-    while (zbuf_len(&c->out) > 0) {
-        ssize_t n = send(c->fd, zbuf_head(&c->out), zbuf_len(&c->out), MSG_NOSIGNAL);
-        if (n > 0) {
-            zbuf_consume(&c->out, (size_t)n);
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            ev_io_start(f->front_loop, &c->write_io);
-            return 1;
-        }
+    switch (zbuf_send(&c->out, c->fd)) {
+    case ZBUF_BLOCKED:
+        ev_io_start(f->front_loop, &c->write_io);
+        return 1;
+    case ZBUF_SENT:
+        ev_io_stop(f->front_loop, &c->write_io);
+        return 1;
+    default:
         conn_close(f, c);
         return 0;
     }
-    ev_io_stop(f->front_loop, &c->write_io);
-    return 1;
 }
 
 enum { FRAMES_HANDED_OVER = -1, FRAMES_NEED_INPUT = 0, FRAMES_OUTPUT_FULL = 1 };
