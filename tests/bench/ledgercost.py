@@ -236,7 +236,8 @@ def measure(a, n, work):
         else:
             cfg["daemon"]["usage"] = {"enabled": False}
 
-        z = bl.Zend(procs, home, cfg, supervisor=False)
+        env = {"LD_PRELOAD": a.preload} if a.preload else None
+        z = bl.Zend(procs, home, cfg, supervisor=False, env_extra=env)
         lua = os.path.join(work, "wrk.lua")
         write_lua(lua, MODEL, ())
         run_wrk(lua, z.port, a.conns, a.warmup)
@@ -290,6 +291,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=2, help="seconds of load before them")
     ap.add_argument("--conns", type=int, default=32)
     ap.add_argument("--no-strace", action="store_true")
+    ap.add_argument("--preload", help="LD_PRELOAD for the measured zend (an experiment's shim)")
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs, files)")
     a = ap.parse_args()
