@@ -111,6 +111,8 @@ def main():
     ap.add_argument("--zend", default=os.path.join(ROOT, "build", "bin", "zend"))
     ap.add_argument("--out", help="where to keep the callgrind profile")
     ap.add_argument("--config-extra", default="{}", help="JSON merged into the profile's provider")
+    ap.add_argument("--daemon-extra", default="{}",
+                    help='JSON merged into "daemon", e.g. \'{"usage": {"enabled": false}}\'')
     a = ap.parse_args()
 
     if a.body == "small":
@@ -140,7 +142,8 @@ def main():
         os.makedirs(home, mode=0o700)
         with open(os.path.join(home, "zen.json"), "w") as f:
             json.dump({"providers": {"mock": prov}, "profiles": {"default": ["mock"]},
-                       "daemon": {"listen": "127.0.0.1:%d" % zport}}, f)
+                       "daemon": dict({"listen": "127.0.0.1:%d" % zport},
+                                      **json.loads(a.daemon_extra))}, f)
         os.chmod(os.path.join(home, "zen.json"), 0o600)
         env = dict(os.environ, ZEN_HOME=home)
         cmd = [a.zend, "--home", home, "--foreground", "--no-supervisor"]
