@@ -705,6 +705,25 @@ int zjson_reader_end(struct zjson_reader *r)
     return z.p == z.end ? 0 : -1;
 }
 
+size_t zjson_reader_unescape(const char *s, size_t len, char *out)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    size_t n = 0;
+    for (;;) {
+        const unsigned char *q = memchr(p, '\\', (size_t)(end - p));
+        size_t run = (size_t)((q ? q : end) - p);
+        memcpy(out + n, p, run);
+        n += run;
+        if (!q)
+            return n;
+        p = q + 1;
+        size_t k = decode_escape(&p, end, out + n);
+        if (!k)
+            return (size_t)-1;
+        n += k;
+    }
+}
+
 json_t *zjson_load(const char *data, size_t len, unsigned flags)
 {
     if (!data)

@@ -81,6 +81,11 @@ int zjson_reader_skip(struct zjson_reader *r);
 int zjson_reader_next(struct zjson_reader *r, int close);
 /* After the top value: 0 when nothing but whitespace is left, else -1. */
 int zjson_reader_end(struct zjson_reader *r);
+/* The value of a string the reader handed out (its bytes, escaped or not):
+ * decoded into out, which has room for len bytes (no escape is shorter than
+ * what it stands for). Returns the decoded length, or (size_t)-1 for bytes
+ * the reader would not have handed out (a bad escape). */
+size_t zjson_reader_unescape(const char *s, size_t len, char *out);
 
 /* The writer: appends v as compact JSON to out, byte for byte what
  * json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(p))

@@ -3,8 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tr_chunk_scan.h"
 #include "tr_decode.h"
 #include "tr_decode_int.h"
+#include "zjson.h"
 
 enum { SLOT_PENDING, SLOT_OPEN, SLOT_CLOSED };
 
@@ -32,6 +34,8 @@ struct cst {
     size_t n_slots, cap_slots;
     int last_slot;              /* -1 none */
     int64_t next_key;           /* made-up keys, below every real index */
+    char *unesc;                /* scanned chunks: their escaped strings, decoded */
+    size_t unesc_cap;
 };
 
 static const char C_SIG[] = "zend1.c";
@@ -80,6 +84,7 @@ static void c_free(struct tr_decoder *d)
         tr_dec_buf_free(&st->slots[i].args);
     }
     free(st->slots);
+    free(st->unesc);
     free(st);
 }
 
@@ -266,6 +271,22 @@ static const char *c_reasoning(const json_t *m, size_t *n)
     return s ? s : tr_dec_str_ne(m, "reasoning", n); /* OpenRouter */
 }
 
+/* A choice's finish_reason (NULL: none). */
+static void c_finish_reason(struct tr_decoder *d, struct cst *st, const char *finish)
+{
+    if (!finish || st->has_finish || d->done)
+        return;
+    if (c_aborted(d, finish))
+        return;
+    st->has_finish = 1;
+    st->stop = tr_dec_c_stop(finish);
+    tr_dec_close_all(d);
+    close_tools(d, st);
+    st->cur_b = -1;
+    if (st->has_usage)
+        tr_dec_c_finalize(d);
+}
+
 static void c_chunk(struct tr_decoder *d, struct cst *st, json_t *root)
 {
     json_t *err = json_object_get(root, "error");
@@ -307,18 +328,47 @@ static void c_chunk(struct tr_decoder *d, struct cst *st, json_t *root)
         size_t i;
         json_array_foreach(calls, i, e) tool_entry(d, st, e);
     }
-    const char *finish = tr_dec_str_ne(ch, "finish_reason", NULL);
-    if (!finish || st->has_finish || d->done)
-        return;
-    if (c_aborted(d, finish))
-        return;
-    st->has_finish = 1;
-    st->stop = tr_dec_c_stop(finish);
-    tr_dec_close_all(d);
-    close_tools(d, st);
-    st->cur_b = -1;
-    if (st->has_usage)
-        tr_dec_c_finalize(d);
+    c_finish_reason(d, st, tr_dec_str_ne(ch, "finish_reason", NULL));
+}
+
+/* The chunk the scanner took (tr_chunk_scan.h): what c_chunk does with the
+ * same facts. Returns 0, or -1 (out of memory: nothing was emitted). */
+static int c_scanned(struct tr_decoder *d, struct cst *st, const struct tr_chunk *c)
+{
+    /* escaped strings are decoded before anything is emitted */
+    const struct tr_chunk_str *strs[2] = {&c->reasoning, &c->content};
+    const char *s[2];
+    size_t n[2], need = 0, off = 0;
+    for (int i = 0; i < 2; i++)
+        need += strs[i]->escaped ? strs[i]->len : 0;
+    if (need > st->unesc_cap) {
+        char *p = realloc(st->unesc, need);
+        if (!p)
+            return -1;
+        st->unesc = p;
+        st->unesc_cap = need;
+    }
+    for (int i = 0; i < 2; i++) {
+        s[i] = strs[i]->s;
+        n[i] = strs[i]->len;
+        if (!strs[i]->escaped)
+            continue;
+        n[i] = zjson_reader_unescape(strs[i]->s, strs[i]->len, st->unesc + off);
+        if (n[i] == (size_t)-1)
+            return -1;
+        s[i] = st->unesc + off;
+        off += n[i];
+    }
+    d->seen_json = 1;
+    memset(&st->usage, 0, sizeof(st->usage)); /* tr_dec_usage_c without a usage object */
+    if (!c->has_choice)
+        return 0;
+    if (!st->has_finish) {
+        part(d, st, TR_BLOCK_THINKING, s[0], n[0]);
+        part(d, st, TR_BLOCK_TEXT, s[1], n[1]);
+    }
+    c_finish_reason(d, st, c->finish[0] ? c->finish : NULL);
+    return 0;
 }
 
 static int is_done_marker(const char *s, size_t n)
@@ -343,6 +393,11 @@ static void c_sse_event(struct tr_decoder *d, const char *name, const char *data
             tr_dec_error_ended(d, 1, NULL); /* nothing but [DONE] is no answer */
         return;
     }
+    /* Once START is out (its id and model come from the tree), the usual
+     * chunks skip the tree. */
+    struct tr_chunk c;
+    if (d->started && !d->tree_only && tr_chunk_scan(data, len, &c) && c_scanned(d, st, &c) == 0)
+        return;
     json_t *root = tr_dec_parse(data, len);
     if (json_is_object(root)) {
         d->seen_json = 1;

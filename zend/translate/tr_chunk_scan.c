@@ -1,0 +1,189 @@
+/* tr_chunk_scan.c -- the usual Chat stream chunk, read without a tree
+ * (tr_chunk_scan.h). Every function returns 0 when it read its part, -1
+ * when the chunk is not JSON or not one the scanner takes. */
+#include "tr_chunk_scan.h"
+
+#include <string.h>
+
+#include "zjson.h"
+
+static int key_is(const char *key, size_t n, const char *word, size_t wn)
+{
+    return n == wn && memcmp(key, word, n) == 0;
+}
+#define KEY_IS(key, n, lit) key_is(key, n, lit, sizeof(lit) - 1)
+
+/* A key read once: a later duplicate would replace the value in the tree,
+ * which the scanner does not try to follow. */
+static int first_time(unsigned *seen, unsigned bit)
+{
+    if (*seen & bit)
+        return -1;
+    *seen |= bit;
+    return 0;
+}
+
+/* Walks the object at r (already checked to be one), calling fn for each
+ * member; fn reads or skips the value. */
+typedef int (*member_fn)(struct zjson_reader *r, const char *key, size_t n, void *ud);
+
+static int each_member(struct zjson_reader *r, member_fn fn, void *ud)
+{
+    int more = zjson_reader_enter(r);
+    while (more > 0) {
+        const char *key;
+        size_t n;
+        int escaped;
+        if (zjson_reader_key(r, &key, &n, &escaped) != 0 || escaped || fn(r, key, n, ud) != 0)
+            return -1;
+        more = zjson_reader_next(r, '}');
+    }
+    return more;
+}
+
+/* A value read as tr_dec_str_ne reads it: a non-empty string, else none. */
+static int read_str(struct zjson_reader *r, struct tr_chunk_str *v)
+{
+    *v = (struct tr_chunk_str){0};
+    if (zjson_reader_peek(r) != '"')
+        return zjson_reader_skip(r);
+    if (zjson_reader_string(r, &v->s, &v->len, &v->escaped) != 0)
+        return -1;
+    if (v->len == 0)
+        v->s = NULL; /* an escape never decodes to nothing: raw empty is empty */
+    return 0;
+}
+
+/* ---- one choice ---- */
+
+enum { C_INDEX = 1, C_DELTA = 2, C_FINISH = 4 };
+enum { D_CONTENT = 1, D_REASONING_CONTENT = 2, D_REASONING = 4, D_REFUSAL = 8, D_TOOLS = 16 };
+
+struct choice {
+    unsigned seen, dseen;
+    int index_zero;   /* index is an integer 0 */
+    int has_delta;    /* delta is an object */
+    struct tr_chunk_str content, reasoning_content, reasoning;
+    char finish[TR_CHUNK_FINISH_MAX + 1];
+};
+
+static int delta_member(struct zjson_reader *r, const char *key, size_t n, void *ud)
+{
+    struct choice *ch = ud;
+    struct tr_chunk_str v;
+    if (KEY_IS(key, n, "content"))
+        return first_time(&ch->dseen, D_CONTENT) ? -1 : read_str(r, &ch->content);
+    if (KEY_IS(key, n, "reasoning_content"))
+        return first_time(&ch->dseen, D_REASONING_CONTENT) ? -1
+                                                           : read_str(r, &ch->reasoning_content);
+    if (KEY_IS(key, n, "reasoning"))
+        return first_time(&ch->dseen, D_REASONING) ? -1 : read_str(r, &ch->reasoning);
+    if (KEY_IS(key, n, "refusal")) /* a refusal ends the answer as one: the tree's */
+        return first_time(&ch->dseen, D_REFUSAL) || read_str(r, &v) || v.s ? -1 : 0;
+    if (KEY_IS(key, n, "tool_calls")) {
+        if (first_time(&ch->dseen, D_TOOLS))
+            return -1;
+        if (zjson_reader_peek(r) != '[')
+            return zjson_reader_skip(r); /* not an array: no calls */
+        return zjson_reader_enter(r) == 0 ? 0 : -1; /* calls: the tree's */
+    }
+    return zjson_reader_skip(r);
+}
+
+/* An integer 0 ("0" or "-0"): the choice a client sees. Any other number,
+ * an integer or not, and any other value is an index that is not 0. */
+static int read_index(struct zjson_reader *r, int *zero)
+{
+    int c = zjson_reader_peek(r);
+    const unsigned char *start = r->p;
+    if (zjson_reader_skip(r) != 0)
+        return -1;
+    size_t n = (size_t)(r->p - start);
+    *zero = (c == '0' && n == 1) || (c == '-' && n == 2 && start[1] == '0');
+    return 0;
+}
+
+static int choice_member(struct zjson_reader *r, const char *key, size_t n, void *ud)
+{
+    struct choice *ch = ud;
+    if (KEY_IS(key, n, "index"))
+        return first_time(&ch->seen, C_INDEX) ? -1 : read_index(r, &ch->index_zero);
+    if (KEY_IS(key, n, "delta")) {
+        if (first_time(&ch->seen, C_DELTA) || zjson_reader_peek(r) != '{')
+            return -1; /* no object delta: the tree reads "message" instead */
+        ch->has_delta = 1;
+        return each_member(r, delta_member, ch);
+    }
+    if (KEY_IS(key, n, "finish_reason")) {
+        struct tr_chunk_str f;
+        if (first_time(&ch->seen, C_FINISH) || read_str(r, &f) != 0 || f.escaped ||
+            f.len > TR_CHUNK_FINISH_MAX)
+            return -1;
+        memcpy(ch->finish, f.s ? f.s : "", f.len);
+        ch->finish[f.len] = 0;
+        return 0;
+    }
+    return zjson_reader_skip(r);
+}
+
+/* ---- the chunk ---- */
+
+enum { R_ERROR = 1, R_USAGE = 2, R_CHOICES = 4 };
+
+struct root {
+    unsigned seen;
+    struct tr_chunk *c;
+};
+
+/* The choices array: the first object whose index is absent or 0 is the
+ * one (c_choice in tr_decode_c.c); every object in it must be plain. */
+static int read_choices(struct zjson_reader *r, struct tr_chunk *c)
+{
+    if (zjson_reader_peek(r) != '[')
+        return zjson_reader_skip(r); /* not an array: no choice */
+    int more = zjson_reader_enter(r);
+    while (more > 0) {
+        if (zjson_reader_peek(r) != '{') {
+            if (zjson_reader_skip(r) != 0) /* not an object: never the one */
+                return -1;
+        } else {
+            struct choice ch = {.seen = 0};
+            if (each_member(r, choice_member, &ch) != 0 || !ch.has_delta)
+                return -1;
+            if (!c->has_choice && (!(ch.seen & C_INDEX) || ch.index_zero)) {
+                c->has_choice = 1;
+                c->reasoning = ch.reasoning_content.s ? ch.reasoning_content : ch.reasoning;
+                c->content = ch.content;
+                memcpy(c->finish, ch.finish, sizeof(c->finish));
+            }
+        }
+        more = zjson_reader_next(r, ']');
+    }
+    return more;
+}
+
+static int root_member(struct zjson_reader *r, const char *key, size_t n, void *ud)
+{
+    struct root *rt = ud;
+    if (KEY_IS(key, n, "error")) /* only null is no error */
+        return first_time(&rt->seen, R_ERROR) || zjson_reader_peek(r) != 'n'
+                   ? -1 : zjson_reader_skip(r);
+    if (KEY_IS(key, n, "usage")) /* a usage object: the tree's */
+        return first_time(&rt->seen, R_USAGE) || zjson_reader_peek(r) == '{'
+                   ? -1 : zjson_reader_skip(r);
+    if (KEY_IS(key, n, "choices"))
+        return first_time(&rt->seen, R_CHOICES) ? -1 : read_choices(r, rt->c);
+    return zjson_reader_skip(r);
+}
+
+int tr_chunk_scan(const char *data, size_t len, struct tr_chunk *c)
+{
+    struct zjson_reader r;
+    struct root rt = {.seen = 0, .c = c};
+    *c = (struct tr_chunk){.has_choice = 0};
+    zjson_reader_init(&r, data, len);
+    if (zjson_reader_peek(&r) != '{' || each_member(&r, root_member, &rt) != 0 ||
+        zjson_reader_end(&r) != 0)
+        return 0;
+    return 1;
+}

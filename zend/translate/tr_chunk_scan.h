@@ -1,0 +1,45 @@
+/* tr_chunk_scan.h -- the usual Chat stream chunk, read without a tree.
+ *
+ * Nearly every chunk of a Chat stream is a text (or reasoning) delta, an
+ * empty delta with a finish_reason, or both, and decoder C only needs a
+ * handful of bytes out of it. Building a jansson tree for each one was most
+ * of what a translated stream cost (about 40 allocations per chunk), so this
+ * scanner walks the chunk with the allocation-free JSON reader (zjson.h)
+ * instead and hands the facts decoder C reads. It takes a chunk only when
+ * those facts are all decoder C would use from its tree; anything else
+ * (an error, a usage object, tool calls, a refusal, escaped keys, a
+ * duplicate key among the ones read, a delta that is not an object ...) is
+ * refused, and the caller builds the tree as before. tests/unit/
+ * test_tr_chunk_scan.c and the fuzz_tr_chunk harness hold the two paths to
+ * the same events. */
+#ifndef ZEND_TR_CHUNK_SCAN_H
+#define ZEND_TR_CHUNK_SCAN_H
+
+#include <stddef.h>
+
+/* A string as it stands in the chunk: its bytes, and whether any is an
+ * escape (then zjson_reader_unescape gives the value). NULL when absent,
+ * empty or not a string. */
+struct tr_chunk_str {
+    const char *s;
+    size_t len;
+    int escaped;
+};
+
+/* Longest finish_reason the scanner takes (longer ones go to the tree). */
+#define TR_CHUNK_FINISH_MAX 63
+
+struct tr_chunk {
+    int has_choice;                /* choices holds the one a client sees (index 0 or none) */
+    struct tr_chunk_str reasoning; /* its delta's reasoning_content, else reasoning */
+    struct tr_chunk_str content;   /* its delta's content */
+    char finish[TR_CHUNK_FINISH_MAX + 1]; /* its finish_reason, "" when none */
+};
+
+/* Reads the chunk data[0, len): 1 when it is one JSON object decoder C would
+ * read as exactly *c says (no error, no usage object; the chosen choice has
+ * an object delta with no refusal and no tool calls), 0 when the caller
+ * must build the tree. Never allocates; c's strings point into data. */
+int tr_chunk_scan(const char *data, size_t len, struct tr_chunk *c);
+
+#endif
