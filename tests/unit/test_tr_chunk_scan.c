@@ -1,0 +1,374 @@
+/* Unit tests for the Chat chunk scanner (zend/translate/tr_chunk_scan.c)
+ * and its place in decoder C.
+ *
+ * The scanner must take the usual chunks of real providers (else the fast
+ * path is dead code) and refuse every shape it does not read; and decoder C
+ * must emit exactly the same IR events, and so the same Anthropic stream
+ * bytes, with the scanner as through the tree alone (tr_chunk_diff.inc):
+ * over streams made of real providers' chunks, random ones, and thousands
+ * of byte-level mutations of both, fed in random pieces. */
+#include <CUnit/CUnit.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+#include "tr_chunk_scan.h"
+#include "tr_chunk_diff.inc"
+#include "zjson.h"
+
+/* ---- chunks of real providers (' for ") ---- */
+
+#define OA "'id':'chatcmpl-1','object':'chat.completion.chunk','created':1764547200," \
+           "'model':'gpt-4.1-mini','service_tier':'default','system_fingerprint':'fp_1',"
+
+static const char *const role_chunks[] = {
+    "{" OA "'choices':[{'index':0,'delta':{'role':'assistant','content':'','refusal':null},"
+    "'logprobs':null,'finish_reason':null}],'usage':null}",
+    "{'id':'gen-1','provider':'OpenAI','model':'m','object':'chat.completion.chunk','created':1,"
+    "'choices':[{'index':0,'delta':{'role':'assistant','content':'','reasoning':null},"
+    "'finish_reason':null,'native_finish_reason':null,'logprobs':null}]}",
+};
+
+/* Chunks the scanner takes (after START). */
+static const char *const usual_chunks[] = {
+    /* OpenAI, as the bench's mock sends it */
+    "{" OA "'choices':[{'index':0,'delta':{'content':'token 01 of a streamed answer '},"
+    "'logprobs':null,'finish_reason':null}],'usage':null}",
+    "{" OA "'choices':[{'index':0,'delta':{},'logprobs':null,'finish_reason':'stop'}],"
+    "'usage':null}",
+    "{" OA "'choices':[{'index':0,'delta':{'content':' a \\'quoted\\' line\\n\\tand a tab'},"
+    "'logprobs':null,'finish_reason':null}],'obfuscation':'x1'}",
+    /* DeepSeek reasoner */
+    "{'id':'d1','object':'chat.completion.chunk','created':1,'model':'deepseek-reasoner',"
+    "'system_fingerprint':'fp','choices':[{'index':0,'delta':{'content':null,"
+    "'reasoning_content':'Let me think'},'logprobs':null,'finish_reason':null}]}",
+    "{'id':'d1','object':'chat.completion.chunk','created':1,'model':'deepseek-reasoner',"
+    "'choices':[{'index':0,'delta':{'content':'','reasoning_content':null},"
+    "'logprobs':null,'finish_reason':'insufficient_system_resource'}]}",
+    /* OpenRouter reasoning */
+    "{'id':'gen-1','provider':'X','model':'m','object':'chat.completion.chunk','created':1,"
+    "'choices':[{'index':0,'delta':{'role':'assistant','content':'','reasoning':'hmm \\u00e9'},"
+    "'finish_reason':null,'native_finish_reason':null,'logprobs':null}]}",
+    /* Ollama */
+    "{'id':'chatcmpl-7','object':'chat.completion.chunk','created':1,'model':'llama3',"
+    "'system_fingerprint':'fp_ollama','choices':[{'index':0,'delta':{'role':'assistant',"
+    "'content':'\xe6\x97\xa5\xe6\x9c\xac \\ud83d\\ude00'},'finish_reason':null}]}",
+    /* Gemini's OpenAI endpoint: keys in another order, no index first */
+    "{'choices':[{'delta':{'content':'Hi','role':'assistant'},'index':0}],'created':1,"
+    "'id':'g1','model':'gemini-2.5-flash','object':'chat.completion.chunk'}",
+    /* vLLM */
+    "{'id':'v1','object':'chat.completion.chunk','created':1,'model':'qwen','choices':"
+    "[{'index':0,'delta':{'content':'x'},'logprobs':null,'finish_reason':'length',"
+    "'stop_reason':null}]}",
+    /* Groq */
+    "{'id':'q1','object':'chat.completion.chunk','created':1,'model':'llama','choices':"
+    "[{'index':0,'delta':{'content':'y'},'logprobs':null,'finish_reason':null}],"
+    "'x_groq':{'id':'req_1'}}",
+    /* only a choice that is not the client's, and none at all */
+    "{'id':'c1','choices':[{'index':1,'delta':{'content':'other'}}]}",
+    "{'id':'c1','choices':[]}",
+    "{'id':'c1','choices':[{'index':1,'delta':{'content':'b'}},{'index':0,'delta':"
+    "{'content':'a'},'finish_reason':'tool_calls'}]}",
+    "{'choices':[{'index':0,'delta':{'content':'z','tool_calls':[],'refusal':''}}],"
+    "'error':null}",
+};
+
+/* Chunks the scanner refuses: the tree reads them. */
+static const char *const other_chunks[] = {
+    "{" OA "'choices':[],'usage':{'prompt_tokens':812,'completion_tokens':54,"
+    "'total_tokens':866,'prompt_tokens_details':{'cached_tokens':0}}}",
+    "{'id':'m1','choices':[{'index':0,'delta':{'content':''},'finish_reason':'stop'}],"
+    "'usage':{'prompt_tokens':5,'completion_tokens':3}}",
+    "{'id':'c1','choices':[{'index':0,'delta':{'tool_calls':[{'index':0,'id':'call_1',"
+    "'type':'function','function':{'name':'Read','arguments':''}}]}}]}",
+    "{'id':'c1','choices':[{'index':0,'delta':{'tool_calls':[{'index':0,"
+    "'function':{'arguments':'{\\'p\\':1}'}}]}}]}",
+    "{'id':'c1','choices':[{'index':0,'delta':{'refusal':'I cannot'}}]}",
+    "{'error':{'message':'overloaded','type':'server_error'}}",
+    "{'error':'bad'}",
+    "{'id':'c1','choices':[{'index':0,'message':{'content':'whole'},'finish_reason':'stop'}]}",
+    "{'id':'c1','choices':[{'index':0,'delta':{'content':'a','content':'b'}}]}",
+    "{'id':'c1','choices':[{'index':0,'delta':{'c\\u006fntent':'a'}}]}",
+    "{'id':'c1','choices':[{'index':0,'delta':{'content':'a'},'finish_reason':'st\\u006fp'}]}",
+    "{'id':'c1','choices':[{'index':0,'delta':{'content':'nul \\u0000'}}]}",
+    "{'id':'c1','choices':[{'index':0,'delta':{'content':'a'}}]} x",
+    "[{'id':'c1'}]",
+};
+
+static char *chunk_text(const char *q)
+{
+    return tu_q(q);
+}
+
+static void test_scan_takes_usual(void)
+{
+    for (size_t i = 0; i < sizeof(usual_chunks) / sizeof(usual_chunks[0]); i++) {
+        const char *t = chunk_text(usual_chunks[i]);
+        struct tr_chunk c;
+        int rc = tr_chunk_scan(t, strlen(t), &c);
+        if (rc != 1)
+            fprintf(stderr, "refused: %s\n", t);
+        CU_ASSERT_EQUAL(rc, 1);
+    }
+    /* the facts */
+    const char *t = chunk_text(usual_chunks[2]);
+    struct tr_chunk c;
+    CU_ASSERT_EQUAL_FATAL(tr_chunk_scan(t, strlen(t), &c), 1);
+    CU_ASSERT_TRUE(c.has_choice && c.content.escaped && !c.reasoning.s && !c.finish[0]);
+    char out[64];
+    size_t n = zjson_reader_unescape(c.content.s, c.content.len, out);
+    const char *want = " a \"quoted\" line\n\tand a tab";
+    CU_ASSERT_TRUE(n == strlen(want) && memcmp(out, want, n) == 0);
+    t = chunk_text(usual_chunks[12]); /* index 1 first: index 0 is the one */
+    CU_ASSERT_EQUAL_FATAL(tr_chunk_scan(t, strlen(t), &c), 1);
+    CU_ASSERT_TRUE(c.content.len == 1 && c.content.s[0] == 'a' && !strcmp(c.finish, "tool_calls"));
+    t = chunk_text(usual_chunks[10]);
+    CU_ASSERT_EQUAL_FATAL(tr_chunk_scan(t, strlen(t), &c), 1);
+    CU_ASSERT_FALSE(c.has_choice);
+    t = chunk_text(usual_chunks[3]);
+    CU_ASSERT_EQUAL_FATAL(tr_chunk_scan(t, strlen(t), &c), 1);
+    CU_ASSERT_TRUE(c.reasoning.len == 12 && !c.content.s);
+}
+
+static void test_scan_refuses_others(void)
+{
+    for (size_t i = 0; i < sizeof(other_chunks) / sizeof(other_chunks[0]); i++) {
+        const char *t = chunk_text(other_chunks[i]);
+        struct tr_chunk c;
+        int rc = tr_chunk_scan(t, strlen(t), &c);
+        if (rc != 0)
+            fprintf(stderr, "taken: %s\n", t);
+        CU_ASSERT_EQUAL(rc, 0);
+    }
+}
+
+/* ---- streams ---- */
+
+struct sb {
+    char *p;
+    size_t len, cap;
+};
+
+static void sb_add(struct sb *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        b->cap = (b->len + n + 1) * 2;
+        b->p = realloc(b->p, b->cap);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(b->p);
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = 0;
+}
+
+static void sb_str(struct sb *b, const char *s)
+{
+    sb_add(b, s, strlen(s));
+}
+
+static void add_event(struct sb *b, const char *data)
+{
+    sb_str(b, "data: ");
+    sb_str(b, data);
+    sb_str(b, "\n\n");
+}
+
+static int diff_failures;
+
+static void check_diff(const struct sb *b, uint32_t seed)
+{
+    const char *what = "";
+    size_t pieces[] = {b->len, 1, 7, 64};
+    for (size_t i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
+        int rc = tr_chunk_diff(b->p, b->len, seed + (uint32_t)i, pieces[i], (seed & 1) == 0,
+                               &what);
+        CU_ASSERT_EQUAL(rc, 1);
+        if (rc != 1 && diff_failures++ < 3)
+            fprintf(stderr, "scanner and tree differ (%s), pieces of up to %zu:\n%s\n", what,
+                    pieces[i], b->p);
+    }
+}
+
+/* Every stream of fixture chunks: a role chunk, then each usual and other
+ * chunk in turn, alone and after a text delta, with [DONE] or without. */
+static void test_diff_fixtures(void)
+{
+    const size_t n_usual = sizeof(usual_chunks) / sizeof(usual_chunks[0]);
+    const size_t n_other = sizeof(other_chunks) / sizeof(other_chunks[0]);
+    for (size_t i = 0; i < n_usual + n_other; i++)
+        for (int variant = 0; variant < 4; variant++) {
+            struct sb b = {0};
+            add_event(&b, chunk_text(role_chunks[variant & 1]));
+            if (variant & 2)
+                add_event(&b, chunk_text(usual_chunks[0]));
+            add_event(&b, chunk_text(i < n_usual ? usual_chunks[i] : other_chunks[i - n_usual]));
+            add_event(&b, chunk_text(usual_chunks[1]));
+            add_event(&b, chunk_text(other_chunks[0]));
+            if (variant & 1)
+                add_event(&b, "[DONE]");
+            check_diff(&b, (uint32_t)(i * 4 + (size_t)variant));
+            free(b.p);
+        }
+}
+
+/* A random string value: plain words, escapes, UTF-8, now and then a
+ * \u0000 (the tree's only) or nothing. */
+static void random_string(struct sb *b)
+{
+    static const char *const pieces[] = {"the ", "code", " ", "\\n", "\\\"", "\\\\", "\\/",
+                                         "\\t", "\\u00e9", "\\ud83d\\ude00", "\xc3\xa9",
+                                         "\xe6\x97\xa5", "{", "}", "[", ",", ":", "\\u0000"};
+    const size_t n_pieces = sizeof(pieces) / sizeof(pieces[0]);
+    sb_str(b, "\"");
+    size_t k = tu_rng_below(6);
+    for (size_t i = 0; i < k; i++) {
+        size_t j = tu_rng_below(n_pieces);
+        if (j == n_pieces - 1 && tu_rng_below(8))
+            j = 0;
+        sb_str(b, pieces[j]);
+    }
+    sb_str(b, "\"");
+}
+
+/* A random chunk from the fields decoder C reads and some it does not. */
+static void random_chunk(struct sb *b)
+{
+    static const char *const finishes[] = {"null", "\"stop\"", "\"length\"", "\"tool_calls\"",
+                                           "\"content_filter\"", "\"\"", "\"eos\"",
+                                           "\"insufficient_system_resource\"", "7"};
+    sb_str(b, "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",");
+    if (tu_rng_below(10) == 0)
+        sb_str(b, "\"error\":null,");
+    if (tu_rng_below(6) == 0)
+        sb_str(b, tu_rng_below(2) ? "\"usage\":null," : "\"usage\":{\"prompt_tokens\":3},");
+    sb_str(b, "\"choices\":[");
+    size_t n_choices = tu_rng_below(8) == 0 ? 2 : 1;
+    for (size_t i = 0; i < n_choices; i++) {
+        if (i)
+            sb_str(b, ",");
+        sb_str(b, "{");
+        static const char *const indexes[] = {"\"index\":0,", "\"index\":1,", "", "\"index\":-0,",
+                                              "\"index\":0.0,", "\"index\":null,"};
+        size_t ix = tu_rng_below(12);
+        sb_str(b, indexes[ix < 6 ? ix : 0]);
+        sb_str(b, "\"delta\":{");
+        const char *sep = "";
+        if (tu_rng_below(2)) {
+            sb_str(b, "\"content\":");
+            if (tu_rng_below(8) == 0)
+                sb_str(b, "null");
+            else
+                random_string(b);
+            sep = ",";
+        }
+        if (tu_rng_below(4) == 0) {
+            sb_str(b, sep);
+            sb_str(b, tu_rng_below(2) ? "\"reasoning_content\":" : "\"reasoning\":");
+            random_string(b);
+            sep = ",";
+        }
+        if (tu_rng_below(10) == 0) {
+            sb_str(b, sep);
+            sb_str(b, "\"role\":\"assistant\"");
+        }
+        sb_str(b, "}");
+        if (tu_rng_below(3) == 0) {
+            sb_str(b, ",\"finish_reason\":");
+            sb_str(b, finishes[tu_rng_below(sizeof(finishes) / sizeof(finishes[0]))]);
+        }
+        sb_str(b, ",\"logprobs\":null}");
+    }
+    sb_str(b, "]}");
+}
+
+/* Byte-level damage: JSON's own bytes replaced, inserted, deleted, or a
+ * stretch copied elsewhere (duplicate keys, nested values). */
+static void mutate(struct sb *b, size_t from)
+{
+    static const char alphabet[] = "{}[]\",:\\0-1nulltruefalse \t\nuecontent";
+    size_t k = 1 + tu_rng_below(3);
+    for (size_t m = 0; m < k && b->len > from; m++) {
+        size_t at = from + tu_rng_below(b->len - from);
+        char c = alphabet[tu_rng_below(sizeof(alphabet) - 1)];
+        switch (tu_rng_below(4)) {
+        case 0:
+            b->p[at] = c;
+            break;
+        case 1:
+            sb_add(b, " ", 1);
+            memmove(b->p + at + 1, b->p + at, b->len - at - 1);
+            b->p[at] = c;
+            break;
+        case 2:
+            memmove(b->p + at, b->p + at + 1, b->len - at - 1);
+            b->p[--b->len] = 0;
+            break;
+        default: {
+            size_t n = 1 + tu_rng_below(24);
+            if (n > b->len - at)
+                n = b->len - at;
+            char tmp[24];
+            memcpy(tmp, b->p + at, n);
+            size_t to = from + tu_rng_below(b->len - from);
+            sb_add(b, tmp, n); /* room, then move into place */
+            memmove(b->p + to + n, b->p + to, b->len - n - to);
+            memcpy(b->p + to, tmp, n);
+            break;
+        }
+        }
+    }
+}
+
+#define RANDOM_STREAMS 3000
+
+static void test_diff_random(void)
+{
+    tu_rng_seed(0xc4a7c4a7ULL);
+    size_t taken = 0, chunks = 0;
+    for (int round = 0; round < RANDOM_STREAMS; round++) {
+        struct sb b = {0};
+        if (tu_rng_below(8))
+            add_event(&b, chunk_text(role_chunks[tu_rng_below(2)]));
+        size_t n = 1 + tu_rng_below(6);
+        for (size_t i = 0; i < n; i++) {
+            struct sb c = {0};
+            if (tu_rng_below(4) == 0) {
+                const char *f = tu_rng_below(2)
+                                    ? usual_chunks[tu_rng_below(sizeof(usual_chunks) /
+                                                                sizeof(usual_chunks[0]))]
+                                    : other_chunks[tu_rng_below(sizeof(other_chunks) /
+                                                                sizeof(other_chunks[0]))];
+                sb_str(&c, chunk_text(f));
+            } else {
+                random_chunk(&c);
+            }
+            struct tr_chunk tc;
+            chunks++;
+            taken += (size_t)tr_chunk_scan(c.p, c.len, &tc);
+            if (round % 2 && tu_rng_below(3) == 0)
+                mutate(&c, 0);
+            add_event(&b, c.p);
+            free(c.p);
+        }
+        if (tu_rng_below(2))
+            add_event(&b, "[DONE]");
+        if (round % 5 == 0)
+            mutate(&b, 0); /* the SSE framing too */
+        check_diff(&b, (uint32_t)round);
+        free(b.p);
+    }
+    /* the scanner took most of the chunks before damage: the diff compared
+     * two paths, not one with itself */
+    CU_ASSERT_TRUE(taken * 2 > chunks);
+    fprintf(stderr, "\nchunk scanner: took %zu of %zu random chunks\n", taken, chunks);
+}
+
+void register_tests(void)
+{
+    CU_pSuite s = CU_add_suite("tr_chunk_scan", NULL, NULL);
+    TU_ADD(s, test_scan_takes_usual);
+    TU_ADD(s, test_scan_refuses_others);
+    TU_ADD(s, test_diff_fixtures);
+    TU_ADD(s, test_diff_random);
+}
