@@ -8,8 +8,8 @@
  * harness aborts on the first difference.
  *
  * Input layout: byte 0 bit 0: the body ends cleanly (else a reset); bit 1:
- * a role chunk goes first, so START is out and the scanner reads the rest
- * (it never reads before START); byte 1 seeds the piece sizes (1..64). */
+ * a role chunk goes first (START is out before the input's chunks); byte 1
+ * seeds the piece sizes (1..64). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

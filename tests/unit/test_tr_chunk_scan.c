@@ -72,14 +72,23 @@ static const char *const usual_chunks[] = {
     "{'content':'a'},'finish_reason':'tool_calls'}]}",
     "{'choices':[{'index':0,'delta':{'content':'z','tool_calls':[],'refusal':''}}],"
     "'error':null}",
-};
-
-/* Chunks the scanner refuses: the tree reads them. */
-static const char *const other_chunks[] = {
+    /* usage: after the finish, with it, DeepSeek's and OpenRouter's cache fields */
     "{" OA "'choices':[],'usage':{'prompt_tokens':812,'completion_tokens':54,"
     "'total_tokens':866,'prompt_tokens_details':{'cached_tokens':0}}}",
     "{'id':'m1','choices':[{'index':0,'delta':{'content':''},'finish_reason':'stop'}],"
     "'usage':{'prompt_tokens':5,'completion_tokens':3}}",
+    "{'id':'d1','choices':[],'usage':{'prompt_tokens':-0,'prompt_cache_hit_tokens':7,"
+    "'prompt_tokens_details':null,'completion_tokens':null}}",
+    "{'id':'o1','choices':[],'usage':{'prompt_tokens':9,'cache_creation_input_tokens':'x',"
+    "'prompt_tokens_details':{'cached_tokens':2,'cache_write_tokens':3}},'model':'\\u00e9'}",
+};
+
+/* Chunks the scanner refuses: the tree reads them. */
+static const char *const other_chunks[] = {
+    "{'id':'c1','choices':[],'usage':{'prompt_tokens':5.0,'completion_tokens':3}}",
+    "{'id':'c1','choices':[],'usage':{'prompt_tokens':1234567890123456789}}",
+    "{'id':'c1','choices':[],'usage':{'completion_tokens':1,'completion_tokens':2}}",
+    "{'id':'c1','id':'c2','choices':[]}",
     "{'id':'c1','choices':[{'index':0,'delta':{'tool_calls':[{'index':0,'id':'call_1',"
     "'type':'function','function':{'name':'Read','arguments':''}}]}}]}",
     "{'id':'c1','choices':[{'index':0,'delta':{'tool_calls':[{'index':0,"
@@ -129,6 +138,11 @@ static void test_scan_takes_usual(void)
     t = chunk_text(usual_chunks[3]);
     CU_ASSERT_EQUAL_FATAL(tr_chunk_scan(t, strlen(t), &c), 1);
     CU_ASSERT_TRUE(c.reasoning.len == 12 && !c.content.s);
+    CU_ASSERT_TRUE(c.id.len == 2 && !memcmp(c.id.s, "d1", 2) && !c.has_usage);
+    t = chunk_text(usual_chunks[17]);
+    CU_ASSERT_EQUAL_FATAL(tr_chunk_scan(t, strlen(t), &c), 1);
+    CU_ASSERT_TRUE(c.has_usage && c.usage.input_total == 9 && c.usage.cache_read == 2 &&
+                   c.usage.cache_write == 3 && !c.usage.has_output && c.model.escaped);
 }
 
 static void test_scan_refuses_others(void)
@@ -204,7 +218,7 @@ static void test_diff_fixtures(void)
                 add_event(&b, chunk_text(usual_chunks[0]));
             add_event(&b, chunk_text(i < n_usual ? usual_chunks[i] : other_chunks[i - n_usual]));
             add_event(&b, chunk_text(usual_chunks[1]));
-            add_event(&b, chunk_text(other_chunks[0]));
+            add_event(&b, chunk_text(usual_chunks[14]));
             if (variant & 1)
                 add_event(&b, "[DONE]");
             check_diff(&b, (uint32_t)(i * 4 + (size_t)variant));
@@ -240,8 +254,24 @@ static void random_chunk(struct sb *b)
     sb_str(b, "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",");
     if (tu_rng_below(10) == 0)
         sb_str(b, "\"error\":null,");
-    if (tu_rng_below(6) == 0)
-        sb_str(b, tu_rng_below(2) ? "\"usage\":null," : "\"usage\":{\"prompt_tokens\":3},");
+    if (tu_rng_below(6) == 0) {
+        static const char *const usages[] = {
+            "null", "{\"prompt_tokens\":3}", "{\"prompt_tokens\":3,\"completion_tokens\":-2}",
+            "{\"completion_tokens\":4,\"prompt_tokens_details\":{\"cached_tokens\":1}}",
+            "{\"prompt_cache_hit_tokens\":5,\"cache_creation_input_tokens\":6}",
+            "{\"prompt_tokens_details\":{\"cache_write_tokens\":7,\"cached_tokens\":8},"
+            "\"cache_creation_input_tokens\":6,\"prompt_cache_hit_tokens\":5}",
+            "{\"prompt_tokens_details\":{\"cache_write_tokens\":7},\"prompt_tokens\":1e2}",
+            "[]"};
+        sb_str(b, "\"usage\":");
+        sb_str(b, usages[tu_rng_below(sizeof(usages) / sizeof(usages[0]))]);
+        sb_str(b, ",");
+    }
+    if (tu_rng_below(6) == 0) {
+        sb_str(b, "\"model\":");
+        random_string(b);
+        sb_str(b, ",");
+    }
     sb_str(b, "\"choices\":[");
     size_t n_choices = tu_rng_below(8) == 0 ? 2 : 1;
     for (size_t i = 0; i < n_choices; i++) {

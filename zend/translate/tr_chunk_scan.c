@@ -126,9 +126,108 @@ static int choice_member(struct zjson_reader *r, const char *key, size_t n, void
     return zjson_reader_skip(r);
 }
 
+/* ---- usage ---- */
+
+/* A token count as tr_dec_int reads it: an integer (up to 18 digits here)
+ * is one, a string or null or any other value is none; a real or a longer
+ * integer (the tree truncates or refuses) is left to the tree. */
+struct count {
+    int has;
+    int64_t v;
+};
+
+static int read_count(struct zjson_reader *r, struct count *c)
+{
+    int ch = zjson_reader_peek(r);
+    const unsigned char *start = r->p;
+    if (zjson_reader_skip(r) != 0)
+        return -1;
+    if (ch != '-' && (ch < '0' || ch > '9'))
+        return 0; /* not a number */
+    const unsigned char *p = start + (ch == '-'), *end = r->p;
+    if (end - p > 18)
+        return -1;
+    int64_t v = 0;
+    for (; p < end; p++) {
+        if (*p < '0' || *p > '9')
+            return -1; /* a fraction or an exponent */
+        v = v * 10 + (*p - '0');
+    }
+    c->has = 1;
+    c->v = ch == '-' ? -v : v;
+    return 0;
+}
+
+enum { U_PROMPT = 1, U_COMPLETION = 2, U_HIT = 4, U_CREATION = 8, U_DETAILS = 16,
+       U_CACHED = 32, U_WRITE = 64 };
+
+struct usage_read {
+    unsigned seen;
+    struct count prompt, completion, hit, creation, cached, write;
+};
+
+static int details_member(struct zjson_reader *r, const char *key, size_t n, void *ud)
+{
+    struct usage_read *u = ud;
+    if (KEY_IS(key, n, "cached_tokens"))
+        return first_time(&u->seen, U_CACHED) ? -1 : read_count(r, &u->cached);
+    if (KEY_IS(key, n, "cache_write_tokens"))
+        return first_time(&u->seen, U_WRITE) ? -1 : read_count(r, &u->write);
+    return zjson_reader_skip(r);
+}
+
+static int usage_member(struct zjson_reader *r, const char *key, size_t n, void *ud)
+{
+    struct usage_read *u = ud;
+    if (KEY_IS(key, n, "prompt_tokens"))
+        return first_time(&u->seen, U_PROMPT) ? -1 : read_count(r, &u->prompt);
+    if (KEY_IS(key, n, "completion_tokens"))
+        return first_time(&u->seen, U_COMPLETION) ? -1 : read_count(r, &u->completion);
+    if (KEY_IS(key, n, "prompt_cache_hit_tokens"))
+        return first_time(&u->seen, U_HIT) ? -1 : read_count(r, &u->hit);
+    if (KEY_IS(key, n, "cache_creation_input_tokens"))
+        return first_time(&u->seen, U_CREATION) ? -1 : read_count(r, &u->creation);
+    if (KEY_IS(key, n, "prompt_tokens_details")) {
+        if (first_time(&u->seen, U_DETAILS))
+            return -1;
+        if (zjson_reader_peek(r) != '{')
+            return zjson_reader_skip(r); /* not an object: no details */
+        return each_member(r, details_member, u);
+    }
+    return zjson_reader_skip(r);
+}
+
+/* The usage object at r, into u as tr_dec_usage_c fills it. */
+static int read_usage(struct zjson_reader *r, struct tr_usage *out)
+{
+    struct usage_read u = {.seen = 0};
+    if (each_member(r, usage_member, &u) != 0)
+        return -1;
+    *out = (struct tr_usage){.input_total = 0};
+    if (u.prompt.has) {
+        out->input_total = u.prompt.v;
+        out->has_input = 1;
+    }
+    const struct count *read = u.cached.has ? &u.cached : &u.hit; /* DeepSeek's second */
+    if (read->has) {
+        out->cache_read = read->v;
+        out->has_input = out->has_cache_read = 1;
+    }
+    const struct count *write = u.creation.has ? &u.creation : &u.write;
+    if (write->has) {
+        out->cache_write = write->v;
+        out->has_input = out->has_cache_write = 1;
+    }
+    if (u.completion.has) {
+        out->output = u.completion.v;
+        out->has_output = 1;
+    }
+    return 0;
+}
+
 /* ---- the chunk ---- */
 
-enum { R_ERROR = 1, R_USAGE = 2, R_CHOICES = 4 };
+enum { R_ERROR = 1, R_USAGE = 2, R_CHOICES = 4, R_ID = 8, R_MODEL = 16 };
 
 struct root {
     unsigned seen;
@@ -168,9 +267,18 @@ static int root_member(struct zjson_reader *r, const char *key, size_t n, void *
     if (KEY_IS(key, n, "error")) /* only null is no error */
         return first_time(&rt->seen, R_ERROR) || zjson_reader_peek(r) != 'n'
                    ? -1 : zjson_reader_skip(r);
-    if (KEY_IS(key, n, "usage")) /* a usage object: the tree's */
-        return first_time(&rt->seen, R_USAGE) || zjson_reader_peek(r) == '{'
-                   ? -1 : zjson_reader_skip(r);
+    if (KEY_IS(key, n, "usage")) {
+        if (first_time(&rt->seen, R_USAGE))
+            return -1;
+        if (zjson_reader_peek(r) != '{')
+            return zjson_reader_skip(r); /* not an object: no usage */
+        rt->c->has_usage = 1;
+        return read_usage(r, &rt->c->usage);
+    }
+    if (KEY_IS(key, n, "id"))
+        return first_time(&rt->seen, R_ID) ? -1 : read_str(r, &rt->c->id);
+    if (KEY_IS(key, n, "model"))
+        return first_time(&rt->seen, R_MODEL) ? -1 : read_str(r, &rt->c->model);
     if (KEY_IS(key, n, "choices"))
         return first_time(&rt->seen, R_CHOICES) ? -1 : read_choices(r, rt->c);
     return zjson_reader_skip(r);

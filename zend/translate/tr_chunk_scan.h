@@ -7,15 +7,17 @@
  * scanner walks the chunk with the allocation-free JSON reader (zjson.h)
  * instead and hands the facts decoder C reads. It takes a chunk only when
  * those facts are all decoder C would use from its tree; anything else
- * (an error, a usage object, tool calls, a refusal, escaped keys, a
- * duplicate key among the ones read, a delta that is not an object ...) is
- * refused, and the caller builds the tree as before. tests/unit/
+ * (an error, tool calls, a refusal, escaped keys, a duplicate key among the
+ * ones read, a delta that is not an object, a token count that is not a
+ * plain integer ...) is refused, and the caller builds the tree as before. tests/unit/
  * test_tr_chunk_scan.c and the fuzz_tr_chunk harness hold the two paths to
  * the same events. */
 #ifndef ZEND_TR_CHUNK_SCAN_H
 #define ZEND_TR_CHUNK_SCAN_H
 
 #include <stddef.h>
+
+#include "tr_types.h"
 
 /* A string as it stands in the chunk: its bytes, and whether any is an
  * escape (then zjson_reader_unescape gives the value). NULL when absent,
@@ -30,6 +32,9 @@ struct tr_chunk_str {
 #define TR_CHUNK_FINISH_MAX 63
 
 struct tr_chunk {
+    struct tr_chunk_str id, model; /* as tr_dec_start takes them */
+    int has_usage;                 /* a usage object, read as tr_dec_usage_c reads it */
+    struct tr_usage usage;
     int has_choice;                /* choices holds the one a client sees (index 0 or none) */
     struct tr_chunk_str reasoning; /* its delta's reasoning_content, else reasoning */
     struct tr_chunk_str content;   /* its delta's content */
@@ -37,9 +42,9 @@ struct tr_chunk {
 };
 
 /* Reads the chunk data[0, len): 1 when it is one JSON object decoder C would
- * read as exactly *c says (no error, no usage object; the chosen choice has
- * an object delta with no refusal and no tool calls), 0 when the caller
- * must build the tree. Never allocates; c's strings point into data. */
+ * read as exactly *c says (no error; the chosen choice has an object delta
+ * with no refusal and no tool calls), 0 when the caller must build the
+ * tree. Never allocates; c's strings point into data. */
 int tr_chunk_scan(const char *data, size_t len, struct tr_chunk *c);
 
 #endif

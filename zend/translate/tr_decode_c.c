@@ -335,12 +335,17 @@ static void c_chunk(struct tr_decoder *d, struct cst *st, json_t *root)
  * same facts. Returns 0, or -1 (out of memory: nothing was emitted). */
 static int c_scanned(struct tr_decoder *d, struct cst *st, const struct tr_chunk *c)
 {
-    /* escaped strings are decoded before anything is emitted */
-    const struct tr_chunk_str *strs[2] = {&c->reasoning, &c->content};
-    const char *s[2];
-    size_t n[2], need = 0, off = 0;
-    for (int i = 0; i < 2; i++)
-        need += strs[i]->escaped ? strs[i]->len : 0;
+    /* Strings are decoded before anything is emitted; id and model (only
+     * read before START) also get their NUL, which tr_dec_start wants. */
+    enum { ID, MODEL, REASONING, CONTENT, N_STR };
+    const struct tr_chunk_str *strs[N_STR] = {&c->id, &c->model, &c->reasoning, &c->content};
+    const char *s[N_STR];
+    size_t n[N_STR], need = 0, off = 0;
+    for (int i = 0; i < N_STR; i++) {
+        int own = strs[i]->escaped || (i <= MODEL && strs[i]->s);
+        if (own && (i > MODEL || !d->started))
+            need += strs[i]->len + 1;
+    }
     if (need > st->unesc_cap) {
         char *p = realloc(st->unesc, need);
         if (!p)
@@ -348,24 +353,37 @@ static int c_scanned(struct tr_decoder *d, struct cst *st, const struct tr_chunk
         st->unesc = p;
         st->unesc_cap = need;
     }
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < N_STR; i++) {
         s[i] = strs[i]->s;
         n[i] = strs[i]->len;
-        if (!strs[i]->escaped)
+        int own = strs[i]->escaped || (i <= MODEL && strs[i]->s);
+        if (!own || (i <= MODEL && d->started))
             continue;
         n[i] = zjson_reader_unescape(strs[i]->s, strs[i]->len, st->unesc + off);
         if (n[i] == (size_t)-1)
             return -1;
         s[i] = st->unesc + off;
-        off += n[i];
+        st->unesc[off + n[i]] = 0;
+        off += n[i] + 1;
     }
+    /* from here on, what c_sse_event and c_chunk do with the tree */
     d->seen_json = 1;
-    memset(&st->usage, 0, sizeof(st->usage)); /* tr_dec_usage_c without a usage object */
+    tr_dec_start(d, s[ID], s[MODEL], NULL);
+    if (c->has_usage) {
+        st->usage = c->usage;
+        st->has_usage = 1;
+        if (st->has_finish) {
+            tr_dec_c_finalize(d);
+            return 0;
+        }
+    } else {
+        memset(&st->usage, 0, sizeof(st->usage)); /* tr_dec_usage_c without an object */
+    }
     if (!c->has_choice)
         return 0;
     if (!st->has_finish) {
-        part(d, st, TR_BLOCK_THINKING, s[0], n[0]);
-        part(d, st, TR_BLOCK_TEXT, s[1], n[1]);
+        part(d, st, TR_BLOCK_THINKING, s[REASONING], n[REASONING]);
+        part(d, st, TR_BLOCK_TEXT, s[CONTENT], n[CONTENT]);
     }
     c_finish_reason(d, st, c->finish[0] ? c->finish : NULL);
     return 0;
@@ -393,10 +411,9 @@ static void c_sse_event(struct tr_decoder *d, const char *name, const char *data
             tr_dec_error_ended(d, 1, NULL); /* nothing but [DONE] is no answer */
         return;
     }
-    /* Once START is out (its id and model come from the tree), the usual
-     * chunks skip the tree. */
+    /* The usual chunks skip the tree (tr_chunk_scan.h). */
     struct tr_chunk c;
-    if (d->started && !d->tree_only && tr_chunk_scan(data, len, &c) && c_scanned(d, st, &c) == 0)
+    if (!d->tree_only && tr_chunk_scan(data, len, &c) && c_scanned(d, st, &c) == 0)
         return;
     json_t *root = tr_dec_parse(data, len);
     if (json_is_object(root)) {
