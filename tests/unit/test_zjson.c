@@ -514,6 +514,42 @@ static void test_unescape(void)
     CU_ASSERT_EQUAL(zjson_reader_unescape("a\\x", 3, out), (size_t)-1);
 }
 
+/* zjson_reader_members: each member once, in order; an escaped key, a
+ * callback's refusal or a bad text stop it; another value is skipped. */
+static int count_member(struct zjson_reader *r, const char *key, size_t n, void *ud)
+{
+    int *seen = ud;
+    (*seen)++;
+    if (n == 4 && !memcmp(key, "stop", 4))
+        return 1;
+    return zjson_reader_skip(r);
+}
+
+static int members_of(const char *text, int *seen)
+{
+    struct zjson_reader r;
+    *seen = 0;
+    zjson_reader_init(&r, text, strlen(text));
+    int rc = zjson_reader_members(&r, count_member, seen);
+    return rc == 0 && zjson_reader_end(&r) != 0 ? -2 : rc;
+}
+
+static void test_members(void)
+{
+    int seen;
+    CU_ASSERT_EQUAL(members_of("{\"a\":1,\"b\":{\"c\":[2]},\"a\":3}", &seen), 0);
+    CU_ASSERT_EQUAL(seen, 3);
+    CU_ASSERT_EQUAL(members_of(" {} ", &seen), 0);
+    CU_ASSERT_EQUAL(seen, 0);
+    CU_ASSERT_EQUAL(members_of("[1,{\"a\":1}]", &seen), 0); /* not an object: skipped */
+    CU_ASSERT_EQUAL(seen, 0);
+    CU_ASSERT_EQUAL(members_of("{\"a\":1,\"stop\":2,\"b\":3}", &seen), -1);
+    CU_ASSERT_EQUAL(seen, 2);
+    CU_ASSERT_EQUAL(members_of("{\"a\":1,\"\\u0061\":2}", &seen), -1);
+    CU_ASSERT_EQUAL(seen, 1);
+    CU_ASSERT_EQUAL(members_of("{\"a\":1,}", &seen), -1);
+}
+
 void register_tests(void)
 {
     tu_rng_seed(0x5DEECE66Dull);
@@ -527,4 +563,5 @@ void register_tests(void)
     TU_ADD(s, test_reader);
     TU_ADD(s, test_string);
     TU_ADD(s, test_unescape);
+    TU_ADD(s, test_members);
 }

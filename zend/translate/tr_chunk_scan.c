@@ -23,24 +23,6 @@ static int first_time(unsigned *seen, unsigned bit)
     return 0;
 }
 
-/* Walks the object at r (already checked to be one), calling fn for each
- * member; fn reads or skips the value. */
-typedef int (*member_fn)(struct zjson_reader *r, const char *key, size_t n, void *ud);
-
-static int each_member(struct zjson_reader *r, member_fn fn, void *ud)
-{
-    int more = zjson_reader_enter(r);
-    while (more > 0) {
-        const char *key;
-        size_t n;
-        int escaped;
-        if (zjson_reader_key(r, &key, &n, &escaped) != 0 || escaped || fn(r, key, n, ud) != 0)
-            return -1;
-        more = zjson_reader_next(r, '}');
-    }
-    return more;
-}
-
 /* A value read as tr_dec_str_ne reads it: a non-empty string, else none. */
 static int read_str(struct zjson_reader *r, struct tr_chunk_str *v)
 {
@@ -112,7 +94,7 @@ static int choice_member(struct zjson_reader *r, const char *key, size_t n, void
         if (first_time(&ch->seen, C_DELTA) || zjson_reader_peek(r) != '{')
             return -1; /* no object delta: the tree reads "message" instead */
         ch->has_delta = 1;
-        return each_member(r, delta_member, ch);
+        return zjson_reader_members(r, delta_member, ch);
     }
     if (KEY_IS(key, n, "finish_reason")) {
         struct tr_chunk_str f;
@@ -192,7 +174,7 @@ static int usage_member(struct zjson_reader *r, const char *key, size_t n, void 
             return -1;
         if (zjson_reader_peek(r) != '{')
             return zjson_reader_skip(r); /* not an object: no details */
-        return each_member(r, details_member, u);
+        return zjson_reader_members(r, details_member, u);
     }
     return zjson_reader_skip(r);
 }
@@ -201,7 +183,7 @@ static int usage_member(struct zjson_reader *r, const char *key, size_t n, void 
 static int read_usage(struct zjson_reader *r, struct tr_usage *out)
 {
     struct usage_read u = {.seen = 0};
-    if (each_member(r, usage_member, &u) != 0)
+    if (zjson_reader_members(r, usage_member, &u) != 0)
         return -1;
     *out = (struct tr_usage){.input_total = 0};
     if (u.prompt.has) {
@@ -247,7 +229,7 @@ static int read_choices(struct zjson_reader *r, struct tr_chunk *c)
                 return -1;
         } else {
             struct choice ch = {.seen = 0};
-            if (each_member(r, choice_member, &ch) != 0 || !ch.has_delta)
+            if (zjson_reader_members(r, choice_member, &ch) != 0 || !ch.has_delta)
                 return -1;
             if (!c->has_choice && (!(ch.seen & C_INDEX) || ch.index_zero)) {
                 c->has_choice = 1;
@@ -290,7 +272,7 @@ int tr_chunk_scan(const char *data, size_t len, struct tr_chunk *c)
     struct root rt = {.seen = 0, .c = c};
     *c = (struct tr_chunk){.has_choice = 0};
     zjson_reader_init(&r, data, len);
-    if (zjson_reader_peek(&r) != '{' || each_member(&r, root_member, &rt) != 0 ||
+    if (zjson_reader_peek(&r) != '{' || zjson_reader_members(&r, root_member, &rt) != 0 ||
         zjson_reader_end(&r) != 0)
         return 0;
     return 1;
