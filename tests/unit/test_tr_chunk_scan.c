@@ -6,7 +6,9 @@
  * must emit exactly the same IR events, and so the same Anthropic stream
  * bytes, with the scanner as through the tree alone (tr_chunk_diff.inc):
  * over streams made of real providers' chunks, random ones, and thousands
- * of byte-level mutations of both, fed in random pieces. */
+ * of byte-level mutations of both, fed in random pieces. The memo (the
+ * last chunk, for a next one that differs in its text only) must answer
+ * each chunk exactly as a scan of its own does. */
 #include <CUnit/CUnit.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -393,6 +395,93 @@ static void test_diff_random(void)
     fprintf(stderr, "\nchunk scanner: took %zu of %zu random chunks\n", taken, chunks);
 }
 
+/* ---- the memo ---- */
+
+/* Envelopes whose one varying token (%s) the memo may swap. */
+static const char *const envelopes[] = {
+    "{'id':'c1','object':'chat.completion.chunk','created':1,'model':'m','choices':[{'index':0,"
+    "'delta':{'content':%s},'logprobs':null,'finish_reason':null}],'usage':null}",
+    "{'id':'c1','choices':[{'index':0,'delta':{'content':%s},'finish_reason':'stop'}],"
+    "'usage':{'prompt_tokens':4,'completion_tokens':2}}",
+    "{'choices':[{'index':0,'delta':{'reasoning_content':%s,'reasoning':'alt','content':null}}]}",
+    "{'choices':[{'index':0,'delta':{'reasoning_content':null,'reasoning':%s}}],'model':'\\u00e9'}",
+    "{'choices':[{'index':0,'delta':{'reasoning':'r','content':%s}}],'id':'c\\'2'}",
+    "{'choices':[{'index':1,'delta':{'content':'o'}},{'index':0,'delta':{'content':%s}}]}",
+    "{'choices':[{'delta':{'content':%s,'role':'assistant'},'index':1}],'id':'x'}",
+};
+
+/* A token for the varying place: mostly a valid string, else anything. */
+static void random_token(struct sb *b)
+{
+    static const char *const odd[] = {"\"\"", "\"a\" ", " \"a\"", "\"a", "\"a\\x\"",
+                                      "\"\\u0000\"", "\"a\",\"content\":\"b\"", "\"a\"}", "1",
+                                      "null", "\"\x01\"", "\"\xff\"", "\"a\"\"b\"", "{}"};
+    if (tu_rng_below(4))
+        random_string(b);
+    else
+        sb_str(b, odd[tu_rng_below(sizeof(odd) / sizeof(odd[0]))]);
+}
+
+static int same_str(const struct tr_chunk_str *a, const struct tr_chunk_str *b)
+{
+    return (a->s == NULL) == (b->s == NULL) && a->len == b->len && a->escaped == b->escaped &&
+           (!a->s || memcmp(a->s, b->s, a->len) == 0);
+}
+
+static int same_facts(const struct tr_chunk *a, const struct tr_chunk *b)
+{
+    const struct tr_usage *u = &a->usage, *v = &b->usage;
+    return same_str(&a->id, &b->id) && same_str(&a->model, &b->model) &&
+           same_str(&a->reasoning, &b->reasoning) && same_str(&a->content, &b->content) &&
+           a->has_choice == b->has_choice && !strcmp(a->finish, b->finish) &&
+           a->has_usage == b->has_usage && u->input_total == v->input_total &&
+           u->cache_read == v->cache_read && u->cache_write == v->cache_write &&
+           u->output == v->output && u->has_input == v->has_input &&
+           u->has_output == v->has_output && u->has_cache_read == v->has_cache_read &&
+           u->has_cache_write == v->has_cache_write;
+}
+
+/* Streams of one envelope with other tokens (and now and then other bytes
+ * anywhere): through the memo the scanner answers exactly as without it,
+ * and decoder C emits what the tree gives. */
+static void test_memo(void)
+{
+    tu_rng_seed(0x3e3e3e3eULL);
+    size_t hits = 0;
+    for (int round = 0; round < 1500; round++) {
+        const char *env = tu_q(envelopes[tu_rng_below(sizeof(envelopes) / sizeof(envelopes[0]))]);
+        const char *hole = strstr(env, "%s");
+        struct tr_chunk_memo m = {.buf = NULL};
+        struct sb stream = {0};
+        size_t n = 2 + tu_rng_below(6);
+        for (size_t i = 0; i < n; i++) {
+            struct sb c = {0};
+            sb_add(&c, env, (size_t)(hole - env));
+            random_token(&c);
+            sb_str(&c, hole + 2);
+            if (tu_rng_below(10) == 0)
+                mutate(&c, 0);
+            struct tr_chunk a, b;
+            int ra = tr_chunk_scan_memo(&m, c.p, c.len, &a), rb = tr_chunk_scan(c.p, c.len, &b);
+            CU_ASSERT_EQUAL(ra, rb);
+            if (ra == 1 && rb == 1) {
+                CU_ASSERT_TRUE(same_facts(&a, &b));
+                if (!same_facts(&a, &b))
+                    fprintf(stderr, "memo and scan differ on %s\n", c.p);
+                hits += m.len != c.len || memcmp(m.buf, c.p, c.len) != 0;
+            }
+            add_event(&stream, c.p);
+            free(c.p);
+        }
+        tr_chunk_memo_fini(&m);
+        check_diff(&stream, (uint32_t)round);
+        free(stream.p);
+    }
+    /* the memo answered many chunks: the comparison compared something */
+    fprintf(stderr, "\nchunk memo: %zu hits\n", hits);
+    CU_ASSERT_TRUE(hits > 1000);
+}
+
 void register_tests(void)
 {
     CU_pSuite s = CU_add_suite("tr_chunk_scan", NULL, NULL);
@@ -400,4 +489,5 @@ void register_tests(void)
     TU_ADD(s, test_scan_refuses_others);
     TU_ADD(s, test_diff_fixtures);
     TU_ADD(s, test_diff_random);
+    TU_ADD(s, test_memo);
 }

@@ -3,6 +3,7 @@
  * when the chunk is not JSON or not one the scanner takes. */
 #include "tr_chunk_scan.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "zjson.h"
@@ -275,5 +276,91 @@ int tr_chunk_scan(const char *data, size_t len, struct tr_chunk *c)
     if (zjson_reader_peek(&r) != '{' || zjson_reader_members(&r, root_member, &rt) != 0 ||
         zjson_reader_end(&r) != 0)
         return 0;
+    return 1;
+}
+
+/* ---- the memo ---- */
+
+void tr_chunk_memo_fini(struct tr_chunk_memo *m)
+{
+    free(m->buf);
+    *m = (struct tr_chunk_memo){.buf = NULL};
+}
+
+/* A string of the remembered facts, moved from `from` to `to` (a chunk of
+ * to_len bytes that has the memo's bytes around its varying token). */
+static void rebase(const struct tr_chunk_memo *m, struct tr_chunk_str *v, const char *to,
+                   size_t to_len)
+{
+    if (!v->s)
+        return;
+    size_t off = (size_t)(v->s - m->buf);
+    v->s = to + (off < m->tok ? off : off + to_len - m->len);
+}
+
+/* The memo's chunk with another string token in its place: 1 and *c. */
+static int memo_hit(const struct tr_chunk_memo *m, const char *data, size_t len,
+                    struct tr_chunk *c)
+{
+    size_t tail = m->len - m->tok_end;
+    if (!m->buf || len < m->tok + tail + 2 || data[m->tok] != '"' ||
+        memcmp(data, m->buf, m->tok) != 0 || memcmp(data + len - tail, m->buf + m->tok_end, tail) != 0)
+        return 0;
+    struct zjson_reader r;
+    struct tr_chunk_str v;
+    zjson_reader_init(&r, data + m->tok, len - tail - m->tok);
+    if (zjson_reader_string(&r, &v.s, &v.len, &v.escaped) != 0 || zjson_reader_end(&r) != 0 ||
+        r.p != (const unsigned char *)data + len - tail || v.len == 0)
+        return 0; /* not one string token, or an empty one (another key may count then) */
+    *c = m->c;
+    rebase(m, &c->id, data, len);
+    rebase(m, &c->model, data, len);
+    if (m->tok_is_content) {
+        rebase(m, &c->reasoning, data, len);
+        c->content = v;
+    } else {
+        c->reasoning = v;
+    }
+    return 1;
+}
+
+/* Remembers a chunk just taken, when it has a varying token. */
+static void memo_keep(struct tr_chunk_memo *m, const char *data, size_t len,
+                      const struct tr_chunk *c)
+{
+    const struct tr_chunk_str *tok = c->content.s ? &c->content : &c->reasoning;
+    m->len = 0;
+    if (!tok->s)
+        return;
+    if (len > m->cap) {
+        char *p = realloc(m->buf, len);
+        if (!p)
+            return;
+        m->buf = p;
+        m->cap = len;
+    }
+    if (!m->buf)
+        return;
+    memcpy(m->buf, data, len);
+    m->len = len;
+    m->tok = (size_t)(tok->s - data) - 1;
+    m->tok_end = (size_t)(tok->s - data) + tok->len + 1;
+    m->tok_is_content = tok == &c->content;
+    m->c = *c;
+    struct tr_chunk_str *strs[] = {&m->c.id, &m->c.model, &m->c.reasoning, &m->c.content};
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+        if (strs[i]->s)
+            strs[i]->s = m->buf + (strs[i]->s - data);
+}
+
+int tr_chunk_scan_memo(struct tr_chunk_memo *m, const char *data, size_t len, struct tr_chunk *c)
+{
+    if (m->len && memo_hit(m, data, len, c))
+        return 1;
+    if (!tr_chunk_scan(data, len, c)) {
+        m->len = 0;
+        return 0;
+    }
+    memo_keep(m, data, len, c);
     return 1;
 }

@@ -47,4 +47,25 @@ struct tr_chunk {
  * tree. Never allocates; c's strings point into data. */
 int tr_chunk_scan(const char *data, size_t len, struct tr_chunk *c);
 
+/* The last chunk taken, for the next one. A stream's chunks mostly differ
+ * from each other in one string, the delta's text: the rest (id, model,
+ * created, the choice's keys ...) is the same bytes every time. A chunk
+ * that is the remembered one with only that string token replaced by
+ * another valid, non-empty string token is read as the same chunk with
+ * another text: the same grammar around a token of the same kind, the same
+ * keys, so the same facts but the text. Its bytes are checked, not the
+ * rest again. */
+struct tr_chunk_memo {
+    char *buf;             /* the chunk (NULL: nothing remembered) */
+    size_t len, cap;
+    size_t tok, tok_end;   /* its varying string token, quotes included */
+    int tok_is_content;    /* the token is the text (else the reasoning) */
+    struct tr_chunk c;     /* its facts, pointing into buf */
+};
+
+/* tr_chunk_scan through the memo: the same answer and facts, whichever way
+ * they were found. The memo only ever allocates to hold a larger chunk. */
+int tr_chunk_scan_memo(struct tr_chunk_memo *m, const char *data, size_t len, struct tr_chunk *c);
+void tr_chunk_memo_fini(struct tr_chunk_memo *m);
+
 #endif

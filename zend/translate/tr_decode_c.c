@@ -36,6 +36,7 @@ struct cst {
     int64_t next_key;           /* made-up keys, below every real index */
     char *unesc;                /* scanned chunks: their escaped strings, decoded */
     size_t unesc_cap;
+    struct tr_chunk_memo memo;  /* the last chunk scanned, for the next */
 };
 
 static const char C_SIG[] = "zend1.c";
@@ -85,6 +86,7 @@ static void c_free(struct tr_decoder *d)
     }
     free(st->slots);
     free(st->unesc);
+    tr_chunk_memo_fini(&st->memo);
     free(st);
 }
 
@@ -413,7 +415,8 @@ static void c_sse_event(struct tr_decoder *d, const char *name, const char *data
     }
     /* The usual chunks skip the tree (tr_chunk_scan.h). */
     struct tr_chunk c;
-    if (!d->tree_only && tr_chunk_scan(data, len, &c) && c_scanned(d, st, &c) == 0)
+    if (!d->tree_only && tr_chunk_scan_memo(&st->memo, data, len, &c) &&
+        c_scanned(d, st, &c) == 0)
         return;
     json_t *root = tr_dec_parse(data, len);
     if (json_is_object(root)) {
