@@ -174,7 +174,7 @@ clean:
 # Fails if any harness found something.
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_HARNESSES ?= http rpc config sse tr_request tr_decode zjson usage routing
+FUZZ_HARNESSES ?= http rpc config sse tr_request tr_decode tr_chunk zjson usage routing
 FUZZ_ARGS ?=
 FUZZ_PACKAGES := clang libclang-rt-14-dev
 

@@ -705,6 +705,41 @@ int zjson_reader_end(struct zjson_reader *r)
     return z.p == z.end ? 0 : -1;
 }
 
+int zjson_reader_members(struct zjson_reader *r, zjson_member_fn fn, void *ud)
+{
+    if (zjson_reader_peek(r) != '{')
+        return zjson_reader_skip(r);
+    int more = zjson_reader_enter(r);
+    while (more > 0) {
+        const char *key;
+        size_t n;
+        int escaped;
+        if (zjson_reader_key(r, &key, &n, &escaped) != 0 || escaped || fn(r, key, n, ud) != 0)
+            return -1;
+        more = zjson_reader_next(r, '}');
+    }
+    return more;
+}
+
+size_t zjson_reader_unescape(const char *s, size_t len, char *out)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    size_t n = 0;
+    for (;;) {
+        const unsigned char *q = memchr(p, '\\', (size_t)(end - p));
+        size_t run = (size_t)((q ? q : end) - p);
+        memcpy(out + n, p, run);
+        n += run;
+        if (!q)
+            return n;
+        p = q + 1;
+        size_t k = decode_escape(&p, end, out + n);
+        if (!k)
+            return (size_t)-1;
+        n += k;
+    }
+}
+
 json_t *zjson_load(const char *data, size_t len, unsigned flags)
 {
     if (!data)

@@ -337,6 +337,40 @@ def usage_seeds():
         yield name, bytes([pick, 1 + i, 7, 63, 2]) + body
 
 
+def tr_chunk_seeds():
+    """fuzz_tr_chunk: byte 0 bit 0 clean end, bit 1 a role chunk first;
+    byte 1 seeds the piece sizes; then a Chat stream."""
+    def d(obj):
+        return b"data: " + obj.encode() + b"\n\n"
+
+    oa = ('"id":"chatcmpl-1","object":"chat.completion.chunk","created":1764547200,'
+          '"model":"gpt-4.1-mini","system_fingerprint":"fp_1",')
+
+    def text(s, finish="null"):
+        return d('{%s"choices":[{"index":0,"delta":{"content":"%s"},"logprobs":null,'
+                 '"finish_reason":%s}],"usage":null}' % (oa, s, finish))
+    usage = d('{%s"choices":[],"usage":{"prompt_tokens":812,"completion_tokens":54}}' % oa)
+    streams = {
+        "openai": (3, text("Hello") + text(" wor\\nld \\\"q\\\" \\u00e9\\ud83d\\ude00")
+                   + d('{%s"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}' % oa)
+                   + usage + b"data: [DONE]\n\n"),
+        "reasoning": (3, d('{"id":"d","choices":[{"index":0,"delta":{"content":null,'
+                           '"reasoning_content":"think"}}]}')
+                      + d('{"id":"d","choices":[{"index":0,"delta":{"reasoning":"more",'
+                          '"content":"ans"},"finish_reason":"length"}],'
+                          '"usage":{"prompt_tokens":1}}')),
+        "choices": (3, d('{"choices":[{"index":1,"delta":{"content":"b"}},{"delta":{"content":"a"},'
+                         '"index":-0}],"error":null}')
+                    + d('{"choices":[{"index":0,"delta":{"content":"x","content":"y"},'
+                        '"finish_reason":"insufficient_system_resource"}]}')),
+        "no_role": (0, text("first") + text("cut", '"tool_calls"')),
+        "tools": (2, d('{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1",'
+                       '"function":{"name":"R","arguments":"{}"}}]}}]}') + text("after")),
+    }
+    for name, (flags, body) in sorted(streams.items()):
+        yield name, bytes([flags, 7]) + body
+
+
 def routing_seeds():
     """Byte 0 % 3: the client format (A, C, R); then a request body whose
     routing facts the scan and the tree both read."""
@@ -375,6 +409,7 @@ def main():
     write("config", config_seeds())
     write("sse", sse_seeds())
     write("tr_decode", tr_decode_seeds())
+    write("tr_chunk", tr_chunk_seeds())
     write("zjson", zjson_seeds())
     write("usage", usage_seeds())
     write("routing", routing_seeds())

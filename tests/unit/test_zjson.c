@@ -467,6 +467,89 @@ static void test_string(void)
     }
 }
 
+/* zjson_reader_unescape gives the value zjson_load gives, for strings of
+ * random escapes, UTF-8 and plain bytes, as handed out by the reader. */
+static void same_unescaped(const char *text, size_t len)
+{
+    struct zjson_reader r;
+    const char *s;
+    size_t n;
+    int esc;
+    zjson_reader_init(&r, text, len);
+    if (zjson_reader_string(&r, &s, &n, &esc) != 0 || zjson_reader_end(&r) != 0) {
+        CU_FAIL("the reader refused a string");
+        return;
+    }
+    json_t *v = zjson_load(text, len, ZJSON_DECODE_ANY);
+    char out[256];
+    size_t m = zjson_reader_unescape(s, n, out);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+    CU_ASSERT_TRUE(m <= n);
+    CU_ASSERT_EQUAL(m, json_string_length(v));
+    CU_ASSERT_TRUE(m == json_string_length(v) && memcmp(out, json_string_value(v), m) == 0);
+    CU_ASSERT_EQUAL(esc, strchr(text + 1, '\\') != NULL);
+    json_decref(v);
+}
+
+static void test_unescape(void)
+{
+    static const char *const pieces[] = {"a", "plain text ", "\\n", "\\\"", "\\\\", "\\/",
+                                         "\\b", "\\f", "\\r", "\\t", "\\u00e9", "\\u20AC",
+                                         "\\ud83d\\ude00", "\\u0041", "\xc3\xa9", "\xe6\x97\xa5"};
+    const size_t n_pieces = sizeof(pieces) / sizeof(pieces[0]);
+    same_unescaped("\"\"", 2);
+    for (int round = 0; round < 5000; round++) {
+        char text[200] = "\"";
+        size_t len = 1, k = tu_rng_below(8);
+        for (size_t i = 0; i < k; i++) {
+            const char *p = pieces[tu_rng_below(n_pieces)];
+            memcpy(text + len, p, strlen(p));
+            len += strlen(p);
+        }
+        text[len++] = '"';
+        text[len] = 0;
+        same_unescaped(text, len);
+    }
+    char out[8];
+    CU_ASSERT_EQUAL(zjson_reader_unescape("a\\x", 3, out), (size_t)-1);
+}
+
+/* zjson_reader_members: each member once, in order; an escaped key, a
+ * callback's refusal or a bad text stop it; another value is skipped. */
+static int count_member(struct zjson_reader *r, const char *key, size_t n, void *ud)
+{
+    int *seen = ud;
+    (*seen)++;
+    if (n == 4 && !memcmp(key, "stop", 4))
+        return 1;
+    return zjson_reader_skip(r);
+}
+
+static int members_of(const char *text, int *seen)
+{
+    struct zjson_reader r;
+    *seen = 0;
+    zjson_reader_init(&r, text, strlen(text));
+    int rc = zjson_reader_members(&r, count_member, seen);
+    return rc == 0 && zjson_reader_end(&r) != 0 ? -2 : rc;
+}
+
+static void test_members(void)
+{
+    int seen;
+    CU_ASSERT_EQUAL(members_of("{\"a\":1,\"b\":{\"c\":[2]},\"a\":3}", &seen), 0);
+    CU_ASSERT_EQUAL(seen, 3);
+    CU_ASSERT_EQUAL(members_of(" {} ", &seen), 0);
+    CU_ASSERT_EQUAL(seen, 0);
+    CU_ASSERT_EQUAL(members_of("[1,{\"a\":1}]", &seen), 0); /* not an object: skipped */
+    CU_ASSERT_EQUAL(seen, 0);
+    CU_ASSERT_EQUAL(members_of("{\"a\":1,\"stop\":2,\"b\":3}", &seen), -1);
+    CU_ASSERT_EQUAL(seen, 2);
+    CU_ASSERT_EQUAL(members_of("{\"a\":1,\"\\u0061\":2}", &seen), -1);
+    CU_ASSERT_EQUAL(seen, 1);
+    CU_ASSERT_EQUAL(members_of("{\"a\":1,}", &seen), -1);
+}
+
 void register_tests(void)
 {
     tu_rng_seed(0x5DEECE66Dull);
@@ -479,4 +562,6 @@ void register_tests(void)
     TU_ADD(s, test_random_mutations);
     TU_ADD(s, test_reader);
     TU_ADD(s, test_string);
+    TU_ADD(s, test_unescape);
+    TU_ADD(s, test_members);
 }

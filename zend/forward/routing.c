@@ -187,26 +187,6 @@ static int scan_str(struct zjson_reader *r, struct str_span *v)
     return 0;
 }
 
-/* Calls fn for each member of the object at r (fn reads or skips the
- * value); a value that is not an object is skipped. */
-typedef int (*scan_member_fn)(struct zjson_reader *r, const char *key, size_t n, void *ud);
-
-static int scan_object(struct zjson_reader *r, scan_member_fn fn, void *ud)
-{
-    if (zjson_reader_peek(r) != '{')
-        return zjson_reader_skip(r);
-    int more = zjson_reader_enter(r);
-    while (more > 0) {
-        const char *key;
-        size_t n;
-        int escaped;
-        if (zjson_reader_key(r, &key, &n, &escaped) != 0 || escaped || fn(r, key, n, ud) != 0)
-            return SCAN_GIVE_UP;
-        more = zjson_reader_next(r, '}');
-    }
-    return more;
-}
-
 /* Calls fn for each element of the array at r; any other value is skipped. */
 typedef int (*scan_element_fn)(struct zjson_reader *r, void *ud);
 
@@ -252,7 +232,7 @@ static int typed_member(struct zjson_reader *r, const char *key, size_t n, void 
 static int tool_element(struct zjson_reader *r, void *ud)
 {
     struct typed t = {{NULL, 0}, NULL, 0};
-    if (scan_object(r, typed_member, &t) != 0)
+    if (zjson_reader_members(r, typed_member, &t) != 0)
         return SCAN_GIVE_UP;
     if (t.type.s && t.type.n >= 10 && memcmp(t.type.s, "web_search", 10) == 0)
         *(int *)ud = 1;
@@ -269,7 +249,7 @@ static int content_element(struct zjson_reader *r, void *ud)
 {
     struct content_scan *c = ud;
     struct typed t = {{NULL, 0}, c->want, 0};
-    if (scan_object(r, typed_member, &t) != 0)
+    if (zjson_reader_members(r, typed_member, &t) != 0)
         return SCAN_GIVE_UP;
     if (span_is(&t.type, c->want) || (span_is(&t.type, "tool_result") && t.nested))
         c->has = 1;
@@ -313,7 +293,7 @@ static int turn_element(struct zjson_reader *r, void *ud)
 {
     struct turns *ts = ud;
     struct turn t = {{NULL, 0}, ts->want, 0};
-    if (scan_object(r, turn_member, &t) != 0)
+    if (zjson_reader_members(r, turn_member, &t) != 0)
         return SCAN_GIVE_UP;
     if (span_is(&t.role, "user"))
         ts->last_user_has = t.has;
@@ -378,7 +358,7 @@ static int top_member(struct zjson_reader *r, const char *key, size_t n, void *u
         (f == TR_FORMAT_R && key_is(key, n, "reasoning"))) {
         struct thinking t = {f, {NULL, 0}};
         int is_true = zjson_reader_peek(r) == 't';
-        int rc = scan_object(r, thinking_member, &t);
+        int rc = zjson_reader_members(r, thinking_member, &t);
         s->thinking = f == TR_FORMAT_A ? is_true || span_is(&t.value, "enabled") ||
                                              span_is(&t.value, "adaptive")
                                        : span_effort_thinks(&t.value);
@@ -395,7 +375,7 @@ int routing_scan_facts(int format, const char *body, size_t len, struct routing_
     struct zjson_reader r;
     struct top_scan s = {format, {NULL, 0}, 0, 0, 0, 0};
     zjson_reader_init(&r, body, len);
-    if (zjson_reader_peek(&r) != '{' || scan_object(&r, top_member, &s) != 0 ||
+    if (zjson_reader_peek(&r) != '{' || zjson_reader_members(&r, top_member, &s) != 0 ||
         zjson_reader_end(&r) != 0)
         return SCAN_GIVE_UP;
     facts_set(f, s.model.s, s.model.n, s.web_tools || s.web_options, s.thinking, s.image);

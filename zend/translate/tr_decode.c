@@ -468,6 +468,11 @@ int tr_decoder_awaiting_end(const struct tr_decoder *d)
     return d->sse && d->wire == TR_FORMAT_C && !d->done && tr_dec_c_awaiting(d);
 }
 
+void tr_decoder_tree_only(struct tr_decoder *d)
+{
+    d->tree_only = 1;
+}
+
 void tr_decoder_finalize(struct tr_decoder *d)
 {
     if (tr_decoder_awaiting_end(d))

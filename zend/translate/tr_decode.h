@@ -47,4 +47,9 @@ int tr_decoder_awaiting_end(const struct tr_decoder *d);
 void tr_decoder_finalize(struct tr_decoder *d);
 #define TR_FINISH_GRACE_MS 10000
 
+/* Reads every C stream chunk through a jansson tree, never the scanner of
+ * tr_chunk_scan.h: for the tests and the fuzz harness that hold the two
+ * paths to the same events. Call before the first tr_decoder_feed. */
+void tr_decoder_tree_only(struct tr_decoder *d);
+
 #endif

@@ -3,8 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tr_chunk_scan.h"
 #include "tr_decode.h"
 #include "tr_decode_int.h"
+#include "zjson.h"
 
 enum { SLOT_PENDING, SLOT_OPEN, SLOT_CLOSED };
 
@@ -32,6 +34,9 @@ struct cst {
     size_t n_slots, cap_slots;
     int last_slot;              /* -1 none */
     int64_t next_key;           /* made-up keys, below every real index */
+    char *unesc;                /* scanned chunks: their escaped strings, decoded */
+    size_t unesc_cap;
+    struct tr_chunk_memo memo;  /* the last chunk scanned, for the next */
 };
 
 static const char C_SIG[] = "zend1.c";
@@ -80,6 +85,8 @@ static void c_free(struct tr_decoder *d)
         tr_dec_buf_free(&st->slots[i].args);
     }
     free(st->slots);
+    free(st->unesc);
+    tr_chunk_memo_fini(&st->memo);
     free(st);
 }
 
@@ -266,6 +273,22 @@ static const char *c_reasoning(const json_t *m, size_t *n)
     return s ? s : tr_dec_str_ne(m, "reasoning", n); /* OpenRouter */
 }
 
+/* A choice's finish_reason (NULL: none). */
+static void c_finish_reason(struct tr_decoder *d, struct cst *st, const char *finish)
+{
+    if (!finish || st->has_finish || d->done)
+        return;
+    if (c_aborted(d, finish))
+        return;
+    st->has_finish = 1;
+    st->stop = tr_dec_c_stop(finish);
+    tr_dec_close_all(d);
+    close_tools(d, st);
+    st->cur_b = -1;
+    if (st->has_usage)
+        tr_dec_c_finalize(d);
+}
+
 static void c_chunk(struct tr_decoder *d, struct cst *st, json_t *root)
 {
     json_t *err = json_object_get(root, "error");
@@ -307,18 +330,65 @@ static void c_chunk(struct tr_decoder *d, struct cst *st, json_t *root)
         size_t i;
         json_array_foreach(calls, i, e) tool_entry(d, st, e);
     }
-    const char *finish = tr_dec_str_ne(ch, "finish_reason", NULL);
-    if (!finish || st->has_finish || d->done)
-        return;
-    if (c_aborted(d, finish))
-        return;
-    st->has_finish = 1;
-    st->stop = tr_dec_c_stop(finish);
-    tr_dec_close_all(d);
-    close_tools(d, st);
-    st->cur_b = -1;
-    if (st->has_usage)
-        tr_dec_c_finalize(d);
+    c_finish_reason(d, st, tr_dec_str_ne(ch, "finish_reason", NULL));
+}
+
+/* The chunk the scanner took (tr_chunk_scan.h): what c_chunk does with the
+ * same facts. Returns 0, or -1 (out of memory: nothing was emitted). */
+static int c_scanned(struct tr_decoder *d, struct cst *st, const struct tr_chunk *c)
+{
+    /* Strings are decoded before anything is emitted; id and model (only
+     * read before START) also get their NUL, which tr_dec_start wants. */
+    enum { ID, MODEL, REASONING, CONTENT, N_STR };
+    const struct tr_chunk_str *strs[N_STR] = {&c->id, &c->model, &c->reasoning, &c->content};
+    const char *s[N_STR];
+    size_t n[N_STR], need = 0, off = 0;
+    for (int i = 0; i < N_STR; i++) {
+        int own = strs[i]->escaped || (i <= MODEL && strs[i]->s);
+        if (own && (i > MODEL || !d->started))
+            need += strs[i]->len + 1;
+    }
+    if (need > st->unesc_cap) {
+        char *p = realloc(st->unesc, need);
+        if (!p)
+            return -1;
+        st->unesc = p;
+        st->unesc_cap = need;
+    }
+    for (int i = 0; i < N_STR; i++) {
+        s[i] = strs[i]->s;
+        n[i] = strs[i]->len;
+        int own = strs[i]->escaped || (i <= MODEL && strs[i]->s);
+        if (!own || (i <= MODEL && d->started))
+            continue;
+        n[i] = zjson_reader_unescape(strs[i]->s, strs[i]->len, st->unesc + off);
+        if (n[i] == (size_t)-1)
+            return -1;
+        s[i] = st->unesc + off;
+        st->unesc[off + n[i]] = 0;
+        off += n[i] + 1;
+    }
+    /* from here on, what c_sse_event and c_chunk do with the tree */
+    d->seen_json = 1;
+    tr_dec_start(d, s[ID], s[MODEL], NULL);
+    if (c->has_usage) {
+        st->usage = c->usage;
+        st->has_usage = 1;
+        if (st->has_finish) {
+            tr_dec_c_finalize(d);
+            return 0;
+        }
+    } else {
+        memset(&st->usage, 0, sizeof(st->usage)); /* tr_dec_usage_c without an object */
+    }
+    if (!c->has_choice)
+        return 0;
+    if (!st->has_finish) {
+        part(d, st, TR_BLOCK_THINKING, s[REASONING], n[REASONING]);
+        part(d, st, TR_BLOCK_TEXT, s[CONTENT], n[CONTENT]);
+    }
+    c_finish_reason(d, st, c->finish[0] ? c->finish : NULL);
+    return 0;
 }
 
 static int is_done_marker(const char *s, size_t n)
@@ -343,6 +413,11 @@ static void c_sse_event(struct tr_decoder *d, const char *name, const char *data
             tr_dec_error_ended(d, 1, NULL); /* nothing but [DONE] is no answer */
         return;
     }
+    /* The usual chunks skip the tree (tr_chunk_scan.h). */
+    struct tr_chunk c;
+    if (!d->tree_only && tr_chunk_scan_memo(&st->memo, data, len, &c) &&
+        c_scanned(d, st, &c) == 0)
+        return;
     json_t *root = tr_dec_parse(data, len);
     if (json_is_object(root)) {
         d->seen_json = 1;

@@ -61,6 +61,7 @@ struct tr_decoder {
     struct tr_dec_buf body;       /* JSON mode: the body so far */
     int started, done;
     int seen_json;                /* a JSON event arrived (an empty stream vs an interrupted one) */
+    int tree_only;                /* tr_decoder_tree_only: no chunk scanner */
     struct tr_dec_blk *blks;      /* by block number, 0.. in OPEN order */
     size_t n_blks, cap_blks;
     int n_tools;                  /* tool blocks opened: call_zend_<n> */

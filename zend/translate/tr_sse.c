@@ -42,6 +42,7 @@ static void reset_event(struct tr_sse *p)
         p->data[0] = 0;
     p->js_state = JS_EMPTY;
     p->js_depth = p->js_in_str = p->js_esc = 0;
+    p->js_scanned = 0;
 }
 
 static void call(struct tr_sse *p, enum tr_sse_kind kind, const char *name, const char *data,
@@ -78,7 +79,8 @@ static const unsigned char js_open_stop[256] = {
 static int js_ws(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 /* Tracks whether the data so far is exactly one JSON object or array (the
- * brackets balance outside strings); only the lenient mode needs it. */
+ * brackets balance outside strings); only the lenient mode needs it, and
+ * only when a data: line follows another (js_catch_up). */
 static void js_scan(struct tr_sse *p, const char *s, size_t n)
 {
     const unsigned char *c = (const unsigned char *)s, *end = c + n;
@@ -132,6 +134,16 @@ static void js_scan(struct tr_sse *p, const char *s, size_t n)
     }
 }
 
+/* Brings the scan up to the end of the data. Run at the one place its
+ * answer is read, not per appended piece: an event ended by its blank line,
+ * nearly all of them, is never scanned. */
+static void js_catch_up(struct tr_sse *p)
+{
+    if (p->data_len > p->js_scanned)
+        js_scan(p, p->data + p->js_scanned, p->data_len - p->js_scanned);
+    p->js_scanned = p->data_len;
+}
+
 static int data_append(struct tr_sse *p, const char *s, size_t n)
 {
     if (n > p->max_event - p->data_len) {
@@ -153,8 +165,6 @@ static int data_append(struct tr_sse *p, const char *s, size_t n)
     memcpy(p->data + p->data_len, s, n);
     p->data_len += n;
     p->data[p->data_len] = 0;
-    if (p->lenient)
-        js_scan(p, s, n);
     return 0;
 }
 
@@ -172,6 +182,8 @@ static void field_start(struct tr_sse *p)
     else
         p->field = F_IGNORE; /* id, retry, unknown, or a name too long for any of them */
     if (p->field == F_DATA) {
+        if (p->has_data && p->lenient)
+            js_catch_up(p);
         if (p->has_data && p->lenient && p->js_state == JS_DONE)
             dispatch(p); /* relays that leave out the blank line between chunks */
         if (p->has_data)

@@ -46,6 +46,7 @@ struct tr_sse {
     size_t data_len, data_cap;
     int has_data;         /* a data: line was seen (the data may still be empty) */
     int js_state, js_depth, js_in_str, js_esc; /* is data one complete JSON object/array? */
+    size_t js_scanned;    /* data bytes that scan has seen: it runs only when asked */
 };
 
 void tr_sse_init(struct tr_sse *p, size_t max_event, int lenient, tr_sse_fn fn, void *ud);
