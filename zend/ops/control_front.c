@@ -109,7 +109,6 @@ static int64_t mono_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-
 static void publish(struct control_front *f, uint64_t iteration)
 {
     json_t *fresh = f->build(f->build_ctx);
@@ -186,10 +185,12 @@ static void wake_cb(struct ev_loop *loop, ev_async *w, int revents)
 
 /* ---- the front's side: answering health ---- */
 
-/* Is the snapshot current: the loop asleep, and asleep since it was built? */
+/* Is the snapshot current: the loop asleep, and asleep since it was built,
+ * not long ago (its clocks -- uptime, cooldowns left -- run on)? */
 static int snapshot_current(struct control_front *f)
 {
-    return !atomic_load(&f->busy) && f->snapshot_iter == atomic_load(&f->iterations);
+    return !atomic_load(&f->busy) && f->snapshot_iter == atomic_load(&f->iterations) &&
+           ztime_mono_ms() - f->snapshot_ms < CONTROL_FRONT_PERIOD_MS;
 }
 
 /* Waits (under mu) for a snapshot built after now: built at the end of an

@@ -9,8 +9,9 @@
  * touches again -- as it is about to sleep, whenever the front asked for one
  * and at most every CONTROL_FRONT_PERIOD_MS while it is busy. The front
  * answers:
- *  - from the snapshot, when the loop is asleep and has handled nothing
- *    since it was built (it is current);
+ *  - from the snapshot, when the loop is asleep, has handled nothing since
+ *    it was built, and built it less than CONTROL_FRONT_PERIOD_MS ago (it
+ *    is current);
  *  - else it asks for a fresh one and waits up to CONTROL_FRONT_WAIT_US for
  *    the loop's next pause;
  *  - else from the last one, whose age the answer carries (snapshot_age_ms).
