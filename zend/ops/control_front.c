@@ -76,7 +76,7 @@ struct control_front {
     /* the loop's progress, for the front */
     atomic_uint_fast64_t iterations; /* begun */
     atomic_int busy;                 /* inside an iteration */
-    atomic_int_fast64_t busy_since_us;
+    atomic_int_fast64_t busy_since_us; /* for the stall reason */
 
     /* shared, under mu */
     pthread_mutex_t mu;
@@ -193,32 +193,21 @@ static int snapshot_current(struct control_front *f)
            ztime_mono_ms() - f->snapshot_ms < CONTROL_FRONT_PERIOD_MS;
 }
 
-/* Waits (under mu) for a snapshot built after now: built at the end of an
- * iteration, it holds everything the peer can have seen. Waiting costs the
- * peer what the loop's current iteration costs, so it is worth it while the
- * loop is still waking up or has only just begun, and not once that
- * iteration has run for wait_us: then the last snapshot answers. A loop
- * that neither wakes nor works (stopped) is given up on after
- * CONTROL_FRONT_STALL_MS. */
+/* Waits (under mu) up to wait_us for a snapshot built after now: built at
+ * the end of an iteration, it holds everything the peer can have seen.
+ * The bound holds whether the loop is mid-iteration or not yet running
+ * (on a busy machine a woken thread may wait milliseconds for a CPU):
+ * after it, the last snapshot answers and says its age. */
 static void await_fresh_snapshot(struct control_front *f)
 {
     atomic_store(&f->want_snapshot, 1);
     ev_async_send(f->loop, &f->wake);
     uint64_t asked_at = f->publications;
-    int64_t now = mono_us(), give_up = now + (int64_t)CONTROL_FRONT_STALL_MS * 1000;
-    while (f->publications == asked_at && now < give_up) {
-        int64_t until = now + f->wait_us;
-        if (atomic_load(&f->busy)) {
-            until = atomic_load(&f->busy_since_us) + f->wait_us;
-            if (until <= now)
-                return;
-        }
-        if (until > give_up)
-            until = give_up;
-        struct timespec ts = {(time_t)(until / 1000000), (long)(until % 1000000) * 1000};
-        pthread_cond_timedwait(&f->published, &f->mu, &ts);
-        now = mono_us();
-    }
+    int64_t until = mono_us() + f->wait_us;
+    struct timespec ts = {(time_t)(until / 1000000), (long)(until % 1000000) * 1000};
+    while (f->publications == asked_at)
+        if (pthread_cond_timedwait(&f->published, &f->mu, &ts) == ETIMEDOUT)
+            return;
 }
 
 /* The snapshot as this answer says it: how old it is, and, when the loop has
