@@ -2,6 +2,7 @@
 thread of its own from a snapshot the event loop publishes, so a loop stuck
 in one iteration delays no health call -- and the answer says it is stuck.
 Every other request moves its connection to the loop, answers in order."""
+import os
 import select
 import time
 import unittest
@@ -83,6 +84,19 @@ class HealthFront(OpsTestCase):
             self.assertIsNone(err)
             h = self.health()
             self.assertEqual(h["status"], "healthy", h["reasons"])
+
+    def test_threads_are_named(self):
+        """`top -H`, `ps -L` and perf tell zend's threads apart."""
+        self.start()
+        pid = self.worker_pid()
+        tasks = "/proc/%d/task" % pid
+
+        def comm(tid):
+            with open(os.path.join(tasks, tid, "comm")) as f:
+                return f.read().strip()
+        names = [comm(t) for t in os.listdir(tasks)]
+        self.assertEqual(names.count("zend-front"), 1, names)
+        self.assertEqual(names.count("zend-ledger"), 1, names)
 
     def test_pipelined_requests_keep_their_order(self):
         """health, then methods only the loop answers, then health again, in

@@ -506,6 +506,8 @@ static void stop_cb(struct ev_loop *loop, ev_async *w, int revents) { ev_break(l
 static void *front_main(void *arg)
 {
     struct control_front *f = arg;
+    /* Named so `top -H`, `ps -L` and perf tell it from the loop. */
+    pthread_setname_np(pthread_self(), "zend-front");
     ev_run(f->front_loop, 0);
     return NULL;
 }

@@ -719,6 +719,7 @@ static void *writer_main(void *arg)
 {
     struct ledger *l = arg;
     int tried_at_stop = 0;
+    pthread_setname_np(pthread_self(), "zend-ledger");
     pthread_mutex_lock(&l->mu);
     for (;;) {
         int64_t now = ztime_mono_ms();
