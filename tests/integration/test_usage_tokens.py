@@ -6,6 +6,8 @@ a Responses stream, a translated request (the provider's side), and a
 failover (the served attempt's counts only). The real zend against the mock
 provider's reply steps; each test its own ZEN_HOME and ports."""
 import json
+import os
+import sqlite3
 import unittest
 
 from zenharness import MockZenTestCase, http_request, wait_until
@@ -126,6 +128,49 @@ class UsageTokens(MockZenTestCase):
         r = self.call("pc", "/v1/messages", body("claude-sonnet-4-5"))
         self.assertEqual(json.loads(r.body)["usage"]["input_tokens"], 20)
         self.assert_tokens(self.completed(r), tokens(20, 9, 4), "gpt-test")
+
+    def test_translated_chat_usage_before_null_usage_chunks(self):
+        # Some OpenAI-compatible providers send the usage chunk before the last
+        # content chunk and "usage": null on every other chunk, the finish
+        # chunk included: the counts must survive the null ones.
+        def chunk(delta, finish=None, usage=None, choices=True):
+            c = {"id": "c1", "object": "chat.completion.chunk", "model": "gpt-test",
+                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]
+                 if choices else [], "usage": usage}
+            return "data: %s\n\n" % json.dumps(c)
+        usage = {"prompt_tokens": 24, "completion_tokens": 9, "total_tokens": 33,
+                 "prompt_tokens_details": {"cached_tokens": 4}}
+        self.mock.script({"sse": [chunk({"role": "assistant", "content": ""}),
+                                  chunk({"content": "Hello"}),
+                                  chunk({}, usage=usage, choices=False),
+                                  chunk({"content": " world"}),
+                                  chunk({}, finish="stop"),
+                                  "data: [DONE]\n\n"]})
+        r = self.call("pc", "/v1/messages", body("claude-sonnet-4-5", stream=True))
+        deltas = [json.loads(line[len(b"data: "):]) for line in r.body.split(b"\n")
+                  if line.startswith(b"data: ") and b'"message_delta"' in line]
+        self.assertEqual(len(deltas), 1, r.body)
+        u = deltas[0]["usage"]
+        self.assertEqual((u["input_tokens"], u["output_tokens"], u["cache_read_input_tokens"]),
+                         (20, 9, 4), r.body)
+        rec = self.completed(r)
+        self.assert_tokens(rec, tokens(20, 9, 4), "gpt-test")
+        # and the ledger row
+        db = self.path("usage.db")
+
+        def row():
+            if not os.path.exists(db):
+                return None
+            con = sqlite3.connect(db)
+            try:
+                return con.execute("SELECT input_tokens, output_tokens, cache_read_tokens "
+                                   "FROM usage WHERE request_id = ?",
+                                   (rec["request_id"],)).fetchone()
+            except sqlite3.OperationalError:
+                return None  # the schema is not there yet
+            finally:
+                con.close()
+        self.assertEqual(wait_until(row, what="the ledger row"), (20, 9, 4))
 
     # ---- failover ----
 

@@ -193,6 +193,7 @@ struct dcfg {
     const char *why;
     int no_end;           /* do not call tr_decoder_end */
     int finalize;         /* call tr_decoder_finalize before the end (the caller's timer) */
+    int tree_only;        /* decoder C without its chunk scanner (tr_decoder_tree_only) */
 };
 
 static void feed_decoder(void *ctx, const char *p, size_t n)
@@ -207,6 +208,8 @@ static char *run_decoder(const void *cfgp, const char *in, size_t n, const struc
     tr_checker_init(&t.k);
     sb_addn(&t.out, "", 0);
     struct tr_decoder *d = tr_decoder_new(cfg->wire, cfg->sse, on_event, &t);
+    if (cfg->tree_only)
+        tr_decoder_tree_only(d);
     tu_feed_plan(in, n, p, feed_decoder, d);
     if (cfg->finalize) {
         if (!tr_decoder_awaiting_end(d))

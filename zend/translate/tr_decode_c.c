@@ -303,7 +303,12 @@ static void c_chunk(struct tr_decoder *d, struct cst *st, json_t *root)
         return;
     }
     tr_dec_start(d, tr_dec_str(root, "id", NULL), tr_dec_str(root, "model", NULL), NULL);
-    if (tr_dec_usage_c(json_object_get(root, "usage"), &st->usage)) {
+    /* Only a usage object counts: a chunk whose usage is null or absent
+     * leaves what an earlier one said (some providers send it before the
+     * last content chunk), and a later one replaces it (totals so far). */
+    struct tr_usage u;
+    if (tr_dec_usage_c(json_object_get(root, "usage"), &u)) {
+        st->usage = u;
         st->has_usage = 1;
         if (st->has_finish) {
             tr_dec_c_finalize(d);
@@ -378,8 +383,6 @@ static int c_scanned(struct tr_decoder *d, struct cst *st, const struct tr_chunk
             tr_dec_c_finalize(d);
             return 0;
         }
-    } else {
-        memset(&st->usage, 0, sizeof(st->usage)); /* tr_dec_usage_c without an object */
     }
     if (!c->has_choice)
         return 0;

@@ -127,7 +127,9 @@ json_t *tr_dec_parse(const char *data, size_t len);
 /* The event's type: its SSE name, else the JSON "type". */
 const char *tr_dec_event_type(const char *name, const json_t *root);
 
-/* OpenAI usage objects into IR usage; return 1 when v was an object. */
+/* OpenAI usage objects into IR usage; return 1 when v was an object. *u is
+ * always written (zeros when v is no object): read into a local, never over
+ * counts an earlier chunk gave. */
 int tr_dec_usage_c(const json_t *v, struct tr_usage *u);
 int tr_dec_usage_r(const json_t *v, struct tr_usage *u);
 
