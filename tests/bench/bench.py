@@ -663,9 +663,9 @@ CLIENT_HEADERS = ("content-type: application/json", "anthropic-version: 2023-06-
 
 
 def build_tools(ctx):
-    """Compiles curlfloor and malloc_count.so into BUILD/bench (warnings are
-    errors). Returns {"curlfloor": path or None, "malloc_count": path or None,
-    "errors": [...]}."""
+    """Compiles curlfloor, malloc_count.so and udsecho into BUILD/bench
+    (warnings are errors). Returns {"curlfloor": path or None, "malloc_count":
+    path or None, "udsecho": path or None, "errors": [...]}."""
     d = os.path.join(bl.BUILD, "bench")
     os.makedirs(d, exist_ok=True)
     out = {"errors": []}
@@ -676,7 +676,8 @@ def build_tools(ctx):
     except (OSError, subprocess.CalledProcessError):
         curl = ["-lcurl"]
     jobs = {"curlfloor": (["curlfloor.c"], curl + ["-lev"], "curlfloor"),
-            "malloc_count": (["-shared", "-fPIC", "malloc_count.c"], ["-ldl"], "malloc_count.so")}
+            "malloc_count": (["-shared", "-fPIC", "malloc_count.c"], ["-ldl"], "malloc_count.so"),
+            "udsecho": (["udsecho.c"], [], "udsecho")}
     for key, (srcs, libs, exe) in jobs.items():
         path = os.path.join(d, exe)
         src = os.path.join(bl.HERE, srcs[-1])
@@ -914,20 +915,44 @@ def counts(ctx):
     return res
 
 
-def health_under_streams(c, z, url, n, gap, ramp):
+def start_udsecho(ctx):
+    """The echo server under the health row (udsecho.c), on zend's CPUs:
+    its socket path, or None when it could not be built or started."""
+    exe = (getattr(ctx, "tools", None) or {}).get("udsecho")
+    if not exe:
+        return None
+    path = os.path.join(ctx.workdir, "udsecho.sock")
+    ready = os.path.join(ctx.workdir, "udsecho.ready")
+    if os.path.exists(ready):
+        os.unlink(ready)
+    p = ctx.procs.start("udsecho", [exe, "--socket", path, "--ready-file", ready],
+                        cpus=ctx.server_cpus)
+    try:
+        bl.wait_until(lambda: os.path.exists(ready) or p.poll() is not None, 10.0,
+                      what="udsecho")
+    except RuntimeError:
+        ctx.procs.stop(p)
+        return None
+    if p.poll() is not None:
+        return None
+    ctx.udsecho_proc = p
+    return path
+
+
+def health_under_streams(c, z, url, n, gap, ramp, echo=None):
     """health RPCs while n streams are open, in a phase of its own after the
     capacity run (a slow health stalls zend's loop and would inflate that
     run's event delays): the same streams for ramp + up to 15 s (each lasts 60
     gaps), health calls from 1 s after the ramp until 1 s before the end or
     until BENCH_HEALTH_RPCS calls; only calls answered while >= 90 % of the
-    streams were in flight count."""
+    streams were in flight count. echo: udsecho's socket (health_latency)."""
     open_s = min(15.0, max(4.0, gap * 60 / 1000.0 - ramp - 1.0))
     out = {}
 
     def probe():
         time.sleep(ramp + 1.0)
         out.update(health_latency(z.sock, c.health_n, deadline=time.monotonic() + open_s - 2.0,
-                                  min_in_flight=int(n * 0.9)))
+                                  min_in_flight=int(n * 0.9), echo=echo))
     t = threading.Thread(target=probe, daemon=True)
     log("capacity: health RPCs with %d streams open" % n)
     t.start()
@@ -936,16 +961,28 @@ def health_under_streams(c, z, url, n, gap, ramp):
     return out
 
 
-def health_latency(sock, n, deadline=None, min_in_flight=0):
+def percentiles(lat, prefix=""):
+    lat = sorted(lat)
+    return {prefix + "p50_ms": round(lat[len(lat) // 2], 3),
+            prefix + "p99_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 3),
+            prefix + "max_ms": round(lat[-1], 3)}
+
+
+def health_latency(sock, n, deadline=None, min_in_flight=0, echo=None):
     """n sequential health RPCs answered with resources.in_flight >=
     min_in_flight (until deadline, a monotonic time): p50, p99 and max ms.
     Calls answered with fewer in flight are left out ("other", "other_max_in_flight"):
-    before the streams are all open they are 50 ms apart."""
-    lat, inflight, other, other_max = [], [], 0, 0
+    before the streams are all open they are 50 ms apart.
+    echo: the path of udsecho's socket. Each counted call is then followed by
+    a round trip of the same answer's bytes through it, decoded the same way
+    (echo_p50_ms...): what the machine and this client charge for the round
+    trip at the same moments, whatever the server."""
+    lat, inflight, other, other_max, echo_lat = [], [], 0, 0, []
     try:
         c = bl.RpcClient(sock)
-    except OSError as e:
-        return {"error": str(e)}
+        e = bl.RawClient(echo) if echo else None
+    except OSError as err:
+        return {"error": str(err)}
     try:
         while len(lat) < n:
             if deadline and time.monotonic() >= deadline:
@@ -962,18 +999,28 @@ def health_latency(sock, n, deadline=None, min_in_flight=0):
                 continue
             lat.append(ms)
             inflight.append(fl)
-    except (OSError, RuntimeError, ValueError) as e:
-        return {"error": str(e), "calls": len(lat)}
+            if e:
+                answer = bl.mp_pack([1, c.msgid, None, r])
+                t0 = time.perf_counter()
+                e.send(answer)
+                if e.read_message() is None:
+                    raise RuntimeError("udsecho closed the connection")
+                echo_lat.append((time.perf_counter() - t0) * 1000)
+    except (OSError, RuntimeError, ValueError) as err:
+        return {"error": str(err), "calls": len(lat)}
     finally:
         c.close()
+        if e:
+            e.close()
     if not lat:
         return {"error": "no health call answered with >= %d in flight (%d others, at most "
                 "%d in flight)" % (min_in_flight, other, other_max)}
-    lat.sort()
-    return {"calls": len(lat), "other": other, "other_max_in_flight": other_max, "p50_ms": round(lat[len(lat) // 2], 3),
-            "p99_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 3),
-            "max_ms": round(lat[-1], 3), "in_flight_min": min(inflight),
-            "in_flight_max": max(inflight)}
+    res = {"calls": len(lat), "other": other, "other_max_in_flight": other_max,
+           "in_flight_min": min(inflight), "in_flight_max": max(inflight)}
+    res.update(percentiles(lat))
+    if echo_lat:
+        res.update(percentiles(echo_lat, "echo_"))
+    return res
 
 
 def idle_rss(c, mock, supervisor):
@@ -1045,8 +1092,9 @@ def capacity(ctx):
                 fd_peak[0] = max(fd_peak[0], bl.fd_count(wpid) or 0)
                 halt.wait(0.5)
         ft = threading.Thread(target=fds, daemon=True)
+        echo = start_udsecho(c) if c.health_n else None
         if c.health_n:
-            res["health_idle"] = health_latency(z.sock, c.health_n)
+            res["health_idle"] = health_latency(z.sock, c.health_n, echo=echo)
         ft.start()
         w0 = time.monotonic()
         log("capacity: %d streams through zend" % n)
@@ -1076,12 +1124,14 @@ def capacity(ctx):
         res["rss_after_kb"] = bl.rss_kb(wpid)
         res["fds_after"] = bl.fd_count(wpid)
         if c.health_n:
-            res["health_load"] = health_under_streams(c, z, url, n, gap, ramp)
+            res["health_load"] = health_under_streams(c, z, url, n, gap, ramp, echo=echo)
             log("capacity: health idle %s, with streams open %s" % (
                 json.dumps(res.get("health_idle")), json.dumps(res["health_load"])))
     finally:
         z.stop()
         c.procs.stop(mock)
+        if getattr(c, "udsecho_proc", None):
+            c.procs.stop(c.udsecho_proc)
     return res
 
 
@@ -1136,7 +1186,7 @@ def main():
                     help="skip the system call and allocation counts per request")
     ap.add_argument("--count-requests", type=int, default=int(env("BENCH_COUNT_REQUESTS", 2000)))
     ap.add_argument("--count-conns", type=int, default=int(env("BENCH_COUNT_CONNS", 8)))
-    ap.add_argument("--health-rpcs", type=int, default=int(env("BENCH_HEALTH_RPCS", 200)),
+    ap.add_argument("--health-rpcs", type=int, default=int(env("BENCH_HEALTH_RPCS", 1000)),
                     help="health RPCs timed idle and with the capacity run's streams open "
                          "(0 = none)")
     ap.add_argument("--out", default=os.path.join(bl.BUILD, "bench", "results.json"))

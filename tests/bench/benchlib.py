@@ -268,7 +268,7 @@ def fd_kinds(pid, upstream_ports):
 # ---- the control socket (proto/PROTOCOL.md), without zenctl's process start ----
 
 sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "integration"))
-from zenharness import RawClient  # noqa: E402  (the integration tests' msgpack-rpc codec)
+from zenharness import RawClient, mp_pack  # noqa: E402,F401  (the integration tests' msgpack-rpc codec)
 
 
 class RpcClient(RawClient):

@@ -286,6 +286,11 @@ def format_capacity(cap):
                   fmt(h["max_ms"], 3), h.get("in_flight_min"), h.get("in_flight_max"),
                   " (%d more calls with fewer in flight left out)" % h["other"]
                   if h.get("other") else ""))
+            if h.get("echo_p99_ms") is not None:
+                p("    the same answer's bytes through a C echo server on zend's CPU, same client, "
+                  "same moments (the machine's floor): p50 %s ms, p99 %s ms, max %s ms" % (
+                      fmt(h["echo_p50_ms"], 3), fmt(h["echo_p99_ms"], 3),
+                      fmt(h["echo_max_ms"], 3)))
         elif h:
             p("  health RPC %s: %s" % (label, h["error"]))
     # targets
@@ -320,9 +325,12 @@ def format_capacity(cap):
             line(None if worst is None else worst <= 8,
                  "zend idle RSS <= 8 MB, %s (also after a reload): %s MB" % (label, fmt(worst)))
     hp = (hl or {}).get("p99_ms")
+    ep = (hl or {}).get("echo_p99_ms")
     line(None if hp is None else hp <= 1.0,
-         "health p99 <= 1 ms with 2000 streams open: %s ms (%s-%s in flight)%s" % (
-             fmt(hp, 3), (hl or {}).get("in_flight_min"), (hl or {}).get("in_flight_max"), note))
+         "health p99 <= 1 ms with 2000 streams open: %s ms (%s-%s in flight; a C echo's p99 at "
+         "the same moments: %s ms)%s" % (
+             fmt(hp, 3), (hl or {}).get("in_flight_min"), (hl or {}).get("in_flight_max"),
+             fmt(ep, 3), note))
     p("capacity targets (reported, not asserted):")
     out.extend(lines)
     return "\n".join(out)

@@ -267,6 +267,8 @@ def mp_pack(v):
         if 0 <= v < 2**32:
             return b"\xce" + struct.pack(">I", v)
         return b"\xd3" + struct.pack(">q", v)
+    if isinstance(v, float):
+        return b"\xcb" + struct.pack(">d", v)
     if isinstance(v, str):
         b = v.encode()
         if len(b) < 32:
