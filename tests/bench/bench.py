@@ -1041,6 +1041,7 @@ def idle_rss(c, mock, supervisor):
         run_streams(c, url, MODEL, (), 2, 1.0)
         time.sleep(1.0)
         res["rss_idle_kb"] = bl.rss_kb(z.worker_pid())
+        res["idle_parts_kb"] = bl.mem_parts_kb(z.worker_pid())
         r = z.zenctl("reload")
         res["reload_ok"] = r.returncode == 0
         run_streams(c, url, MODEL, (), 2, 1.0)

@@ -85,6 +85,24 @@ def rss_kb(pid):
     return None
 
 
+def mem_parts_kb(pid):
+    """What a process's RSS is made of, in kB: anon (its heap and other
+    anonymous pages) and file (pages of its executable and libraries it has
+    mapped in: page cache, shared with every process using the same
+    library, and counted in RSS only by the processes that touched them
+    themselves -- a forked worker does not count what its parent touched).
+    None on error."""
+    out = {}
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith(("RssAnon:", "RssFile:")):
+                    out[line.split(":")[0][3:].lower()] = int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return out
+
+
 def fd_count(pid):
     try:
         return len(os.listdir("/proc/%d/fd" % pid))

@@ -266,6 +266,10 @@ def format_capacity(cap):
             p("  zend idle RSS, %s: %s MB, after a reload%s %s MB" % (
                 label, fmt(kb_mb(i.get("rss_idle_kb"))),
                 "" if i.get("reload_ok") else " (reload FAILED)", fmt(kb_mb(i.get("rss_reload_kb")))))
+            parts = i.get("idle_parts_kb")
+            if parts:
+                p("    of the idle RSS: anonymous %s MB, pages of the executable and libraries "
+                  "%s MB" % tuple(fmt(kb_mb(parts.get(k))) for k in ("anon", "file")))
     p("  zend CPU %s%% (mock %s%%, client %s%%); ttfe p99 %s ms; event delay p50 %s ms, "
       "p99 %s ms" % (
           cap.get("zend_cpu_pct"), cap.get("mock_cpu_pct"), cl.get("client_cpu_pct"),
