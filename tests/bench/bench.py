@@ -129,7 +129,9 @@ def start_fastsse(procs, name, workdir, gap_ms, cpus, fmt="anthropic"):
     p = procs.start(name, [sys.executable, os.path.join(bl.HERE, "fastsse.py"),
                            "--port-file", port_file, "--gap-ms", str(gap_ms),
                            "--format", fmt], cpus=cpus)
-    bl.wait_until(lambda: os.path.exists(port_file) or p.poll() is not None, 10.0,
+    # 30 s: on a loaded 2-core box a Python start pinned to a busy core has
+    # overrun 10 s.
+    bl.wait_until(lambda: os.path.exists(port_file) or p.poll() is not None, 30.0,
                   what=name + " port file")
     if p.poll() is not None:
         raise RuntimeError(name + " exited")
