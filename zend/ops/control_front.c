@@ -98,7 +98,6 @@ struct control_front {
     size_t n_conns;
     int64_t idle_ms, frame_ms;
     int64_t wait_us;
-    int wait_when_busy; /* the test hook's wait applies to a busy loop too */
 };
 
 /* ---- the loop's side ---- */
@@ -194,21 +193,6 @@ static int snapshot_current(struct control_front *f)
            ztime_mono_ms() - f->snapshot_ms < CONTROL_FRONT_PERIOD_MS;
 }
 
-/* A busy loop's last snapshot answers at once while it is younger than
- * CONTROL_FRONT_PERIOD_MS (the loop publishes that often while busy, and
- * sooner when asked). Waiting for the iteration's end instead bought little
- * freshness for a lot of latency: with 2,000 streams open the loop is busy
- * most of the time, and the wait plus the two wake-ups it takes (loop, then
- * front) put health's p50 at 0.94 ms against 0.25 ms for a bare echo on the
- * same core. An asleep loop is still asked (it answers in microseconds), so
- * an idle daemon's health stays exact. The test hook's wait applies to a
- * busy loop too: tests read health right after changing state. */
-static int snapshot_recent_enough(struct control_front *f)
-{
-    return atomic_load(&f->busy) && !f->wait_when_busy &&
-           ztime_mono_ms() - f->snapshot_ms < CONTROL_FRONT_PERIOD_MS;
-}
-
 /* Waits (under mu) up to wait_us for a snapshot built after now: built at
  * the end of an iteration, it holds everything the peer can have seen.
  * The bound holds whether the loop is mid-iteration or not yet running
@@ -255,12 +239,8 @@ static json_t *health_answer(struct control_front *f)
 static void answer_health(struct control_front *f, struct front_conn *c, uint32_t msgid)
 {
     pthread_mutex_lock(&f->mu);
-    if (!snapshot_current(f)) {
-        if (snapshot_recent_enough(f))
-            atomic_store(&f->want_snapshot, 1); /* for the next call; this one answers now */
-        else
-            await_fresh_snapshot(f);
-    }
+    if (!snapshot_current(f))
+        await_fresh_snapshot(f);
     json_t *h = health_answer(f);
     if (h)
         rpc_encode_response(&c->out, msgid, NULL, h);
@@ -573,7 +553,6 @@ struct control_front *control_front_start(struct ev_loop *loop, struct control_s
     f->build = build;
     f->build_ctx = ctx;
     f->wait_us = wait_us_from_env();
-    f->wait_when_busy = f->wait_us != CONTROL_FRONT_WAIT_US;
     control_deadlines(&f->idle_ms, &f->frame_ms);
     STAILQ_INIT(&f->handoffs);
     LIST_INIT(&f->conns);

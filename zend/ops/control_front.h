@@ -12,9 +12,6 @@
  *  - from the snapshot, when the loop is asleep, has handled nothing since
  *    it was built, and built it less than CONTROL_FRONT_PERIOD_MS ago (it
  *    is current);
- *  - from the snapshot, when the loop is busy and built it less than
- *    CONTROL_FRONT_PERIOD_MS ago; the loop is asked for a fresh one at the
- *    end of its iteration, for the next call;
  *  - else it asks for a fresh one and waits up to CONTROL_FRONT_WAIT_US for
  *    the loop's next pause;
  *  - else from the last one, whose age the answer carries (snapshot_age_ms).
@@ -44,8 +41,7 @@
 #define CONTROL_FRONT_OUTPUT_BYTES (64u * 1024)
 /* Tests that read health right after changing state and run under
  * valgrind (where an iteration takes longer than CONTROL_FRONT_WAIT_US)
- * may lengthen the wait, in milliseconds; with it set, a busy loop is
- * waited for too. */
+ * may lengthen the wait, in milliseconds. */
 #define CONTROL_FRONT_TEST_WAIT_ENV "ZEND_TEST_HEALTH_WAIT_MS"
 
 struct control_front;
