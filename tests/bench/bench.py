@@ -919,7 +919,8 @@ def counts(ctx):
 
 def start_udsecho(ctx):
     """The echo server under the health row (udsecho.c), on zend's CPUs:
-    its socket path, or None when it could not be built or started."""
+    its process, with its socket's path in .sock, or None when it could not
+    be built or started."""
     exe = (getattr(ctx, "tools", None) or {}).get("udsecho")
     if not exe:
         return None
@@ -933,12 +934,12 @@ def start_udsecho(ctx):
         bl.wait_until(lambda: os.path.exists(ready) or p.poll() is not None, 10.0,
                       what="udsecho")
     except RuntimeError:
+        pass
+    if p.poll() is not None or not os.path.exists(ready):
         ctx.procs.stop(p)
         return None
-    if p.poll() is not None:
-        return None
-    ctx.udsecho_proc = p
-    return path
+    p.sock = path
+    return p
 
 
 def health_under_streams(c, z, url, n, gap, ramp, echo=None):
@@ -1077,6 +1078,7 @@ def capacity(ctx):
            "profiles": {"default": ["mocksse"]},
            "daemon": {"listen": "127.0.0.1:0", "max_concurrent": max(4000, n + 100)}}
     z = bl.Zend(c.procs, os.path.join(c.workdir, "zend-cap-home"), cfg, cpus=c.server_cpus)
+    udsecho = None
     try:
         url = "http://127.0.0.1:%d/default/cap/v1/messages" % z.port
         run_streams(c, url, MODEL, (), 2, 1.0)       # warm-up
@@ -1095,7 +1097,8 @@ def capacity(ctx):
                 fd_peak[0] = max(fd_peak[0], bl.fd_count(wpid) or 0)
                 halt.wait(0.5)
         ft = threading.Thread(target=fds, daemon=True)
-        echo = start_udsecho(c) if c.health_n else None
+        udsecho = start_udsecho(c) if c.health_n else None
+        echo = udsecho.sock if udsecho else None
         if c.health_n:
             res["health_idle"] = health_latency(z.sock, c.health_n, echo=echo)
         ft.start()
@@ -1133,8 +1136,8 @@ def capacity(ctx):
     finally:
         z.stop()
         c.procs.stop(mock)
-        if getattr(c, "udsecho_proc", None):
-            c.procs.stop(c.udsecho_proc)
+        if udsecho:
+            c.procs.stop(udsecho)
     return res
 
 
