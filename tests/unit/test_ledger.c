@@ -75,6 +75,7 @@ static int wait_status(struct ledger *l, status_pred pred, uint64_t arg)
 }
 
 static int is_written(const struct ledger_status *s, uint64_t n) { return s->written >= n; }
+static int is_released(const struct ledger_status *s, uint64_t n) { return s->released >= n; }
 static int is_available(const struct ledger_status *s, uint64_t a) { return s->available == (int)a; }
 static int has_error(const struct ledger_status *s, uint64_t unused)
 {
@@ -237,6 +238,42 @@ static void test_batch_rows_keep_order_and_values(void)
              (long long)base, (long long)base, (long long)base);
     CU_ASSERT_EQUAL(sql_int(path, sql), n);
     CU_ASSERT_EQUAL(sql_int(path, "SELECT COUNT(*) FROM usage"), n);
+}
+
+/* The idle writer hands its memory back (the batch insert's program among
+ * it) when the proxy says it is idle, not only on its own timer (an hour
+ * here, so only ledger_idle can be the cause), and only when it wrote or
+ * queried since; the next burst prepares the batch insert again and its
+ * rows go in whole. */
+static void test_idle_hands_memory_back(void)
+{
+    char path[4200];
+    db_path(path, sizeof(path), fresh_dir());
+    struct ledger_options o = {.path = path, .idle_release_ms = 3600 * 1000};
+    char err[256];
+    struct ledger *l = ledger_open(loop, &o, err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+    struct ledger_status st;
+    for (int burst = 1; burst <= 2; burst++) {
+        ledger_test_pause(l, 1); /* one batch: two 32-row statements and 6 single rows */
+        for (int i = 0; i < 70; i++) {
+            struct ledger_row r = row_at(1764650000000 + burst * 1000 + i);
+            ledger_append(l, &r);
+        }
+        ledger_test_pause(l, 0);
+        CU_ASSERT(wait_status(l, is_written, (uint64_t)burst * 70));
+        ledger_status(l, &st);
+        CU_ASSERT_EQUAL(st.released, (uint64_t)burst - 1);
+        ledger_idle(l);
+        CU_ASSERT(wait_status(l, is_released, (uint64_t)burst));
+    }
+    /* Nothing written since the last release: nothing is due, so
+     * ledger_idle asks for nothing (it decides under the writer's mutex). */
+    ledger_idle(l);
+    ledger_status(l, &st);
+    CU_ASSERT_EQUAL(st.released, 2);
+    ledger_close(l);
+    CU_ASSERT_EQUAL(sql_int(path, "SELECT COUNT(DISTINCT ts) FROM usage"), 140);
 }
 
 static off_t file_size(const char *path)
@@ -781,6 +818,7 @@ void register_tests(void)
     TU_ADD(s, test_round_trip_and_nulls);
     TU_ADD(s, test_5000_rows_after_close);
     TU_ADD(s, test_batch_rows_keep_order_and_values);
+    TU_ADD(s, test_idle_hands_memory_back);
     TU_ADD(s, test_wal_stays_bounded);
     TU_ADD(s, test_full_queue_drops_oldest);
     TU_ADD(s, test_corrupt_file_untouched_then_repaired);

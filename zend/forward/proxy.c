@@ -565,6 +565,8 @@ static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
     ev_timer_stop(loop, w);
     upstream_shrink_pool(px->upstream);
     heap_trim();
+    if (px->ledger)
+        ledger_idle(px->ledger);
 }
 
 void proxy_free(struct proxy *px)

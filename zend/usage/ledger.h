@@ -36,6 +36,7 @@
 #define LEDGER_BATCH_ROWS 500
 #define LEDGER_QUEUE_MAX 10000
 #define LEDGER_RETRY_MS (60 * 1000)
+#define LEDGER_IDLE_RELEASE_MS 1000
 /* Tests shorten the reopen interval (milliseconds) through this. */
 #define LEDGER_TEST_RETRY_ENV "ZEND_TEST_LEDGER_RETRY_MS"
 
@@ -64,6 +65,8 @@ struct ledger_row {
 struct ledger_options {
     const char *path;           /* the database file */
     int64_t retention_days;     /* rows older than this are deleted; 0 = keep all */
+    int64_t idle_release_ms;    /* hand memory back this long after the last write or
+                                 * query; 0 = LEDGER_IDLE_RELEASE_MS */
 };
 
 struct ledger;
@@ -86,11 +89,17 @@ struct ledger_status {
     uint64_t written;           /* rows inserted since open */
     uint64_t dropped;           /* rows dropped from a full queue since open */
     uint64_t queued;            /* rows waiting right now */
+    uint64_t released;          /* times the idle writer handed its memory back */
 };
 void ledger_status(struct ledger *l, struct ledger_status *out);
 
 /* A reload's new daemon.usage.retention_days (applied at once, then daily). */
 void ledger_set_retention(struct ledger *l, int64_t retention_days);
+/* Nothing is in flight and nothing has begun for a while (the proxy's idle
+ * point, heap_trim.h): the writer hands back the memory its writing and
+ * queries left (the batch insert's program, the page cache, free heap
+ * pages) now rather than LEDGER_IDLE_RELEASE_MS after its last write. */
+void ledger_idle(struct ledger *l);
 /* Tests only: a paused writer writes no rows (queries still run), so the
  * queue fills as it would behind a stuck disk. */
 void ledger_test_pause(struct ledger *l, int paused);
