@@ -1062,7 +1062,7 @@ def capacity(ctx):
     gap = c.cap_gap_ms
     log("capacity: %d streams through zend for %ss, %s ms between events (stream = %.1f s)"
         % (n, c.cap_seconds, gap, gap * 60 / 1000.0))
-    mock = start_fastsse(c.procs, "mock-sse-cap", c.workdir, gap, c.server_cpus)
+    mock = start_fastsse(c.procs, "mock-sse-cap", c.workdir, gap, c.cap_mock_cpus or c.server_cpus)
     res = {"streams": n, "seconds": c.cap_seconds, "gap_ms": gap}
     ramp = min(5.0, c.cap_seconds / 4)
     if c.cap_baseline:
@@ -1177,6 +1177,9 @@ def main():
     ap.add_argument("--cap-gap-ms", type=float, default=float(env("CAP_GAP_MS", 0)) or None,
                     help="event gap in the capacity run (default: streams last ~2/3 of the run, "
                          "at most 30 s)")
+    ap.add_argument("--cap-mock-cpus", default=env("CAP_MOCK_CPUS"),
+                    help="CPUs of the capacity run's mock (default: the servers' CPUs, beside "
+                         "zend); e.g. the load's CPU, to see what sharing zend's core costs")
     ap.add_argument("--no-capacity", action="store_true", default=env("CAP_STREAMS") == "0")
     ap.add_argument("--no-cap-baseline", action="store_true", default=env("CAP_BASELINE") == "0",
                     help="skip the capacity run's direct-to-mock baseline")
@@ -1233,6 +1236,7 @@ def main():
     ctx.count_requests, ctx.count_conns = args.count_requests, args.count_conns
     ctx.health_n = args.health_rpcs
     ctx.portkey_fix = not args.no_portkey_fix
+    ctx.cap_mock_cpus = args.cap_mock_cpus
     ctx.cap_gap_ms = args.cap_gap_ms or round(min(500.0, args.cap_seconds * 1000 * 2 / 3 / 60), 1)
     ncpu = os.cpu_count() or 1
     if ncpu >= 2 and not args.no_pin:
